@@ -1,0 +1,249 @@
+package testutil
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// Firmware selects how qemu starts the guest.
+type Firmware int
+
+const (
+	// DirectKernel boots BootOptions.Kernel and Initrd with -kernel/-initrd.
+	DirectKernel Firmware = iota
+	// BIOS boots BootOptions.Disk under SeaBIOS (qemu's default firmware).
+	BIOS
+	// UEFI boots BootOptions.Disk under OVMF (pflash code + a copy of VARS).
+	UEFI
+)
+
+// OVMF image locations on Debian (package ovmf).
+const (
+	OVMFCode = "/usr/share/OVMF/OVMF_CODE_4M.fd"
+	OVMFVars = "/usr/share/OVMF/OVMF_VARS_4M.fd"
+)
+
+// BootOptions describes one qemu boot.
+type BootOptions struct {
+	Firmware   Firmware
+	Kernel     string // DirectKernel only
+	Initrd     string // DirectKernel only
+	Append     string // DirectKernel only; console=ttyS0 is added
+	Disk       string // BIOS and UEFI
+	DiskFormat string // "raw" or "vmdk" (default: from the file extension)
+	MemoryMB   int    // default 256
+	// Marker is the line fragment that proves the boot reached /init,
+	// normally "FOGKIT-BOOT-OK <nonce>". Required.
+	Marker  string
+	Timeout time.Duration // default 120 s
+}
+
+// BootResult is the console transcript of a boot.
+type BootResult struct {
+	Console  string
+	Duration time.Duration
+}
+
+// ErrBootFailed is returned (wrapped) when the console shows a known failure
+// pattern, the guest stops without the marker, or the timeout passes.
+var ErrBootFailed = errors.New("testutil: boot failed")
+
+// failPatterns end a boot early: waiting for the timeout would only hide them.
+var failPatterns = []string{"Kernel panic", "Shell>", "No bootable device", "Boot failed", "Attempted to kill init"}
+
+// NewNonce returns a fresh random marker so a stale transcript can never
+// pass for this run's boot.
+func NewNonce() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// TestKernel returns the kernel that boot tests use (FOGKIT_TEST_KERNEL, set
+// by .ci/run to Debian's cloud kernel), skipping or failing when absent.
+func TestKernel(t testing.TB) string {
+	t.Helper()
+	return RequireFile(t, "test kernel (FOGKIT_TEST_KERNEL)", os.Getenv("FOGKIT_TEST_KERNEL"))
+}
+
+// Boot runs qemu and fails the test unless the marker appears.
+func Boot(t testing.TB, o BootOptions) BootResult {
+	t.Helper()
+	qemu := RequireTool(t, "qemu-system-x86_64")
+	if o.Firmware == UEFI {
+		RequireFile(t, "OVMF firmware", OVMFCode)
+		RequireFile(t, "OVMF variables", OVMFVars)
+	}
+	ctx := t.Context()
+	res, err := BootE(ctx, qemu, t.TempDir(), o)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	t.Logf("booted in %s", res.Duration.Round(time.Millisecond))
+	return res
+}
+
+// BootE is Boot without the testing.TB: it returns ErrBootFailed (wrapped,
+// with the last 40 console lines) instead of failing a test.
+func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult, error) {
+	if o.Marker == "" {
+		return BootResult{}, fmt.Errorf("%w: no marker given", ErrBootFailed)
+	}
+	if o.Timeout == 0 {
+		o.Timeout = 120 * time.Second
+	}
+	if o.MemoryMB == 0 {
+		o.MemoryMB = 256
+	}
+	args := []string{"-accel", "tcg", "-m", fmt.Sprint(o.MemoryMB), "-nodefaults", "-display", "none",
+		"-serial", "stdio", "-no-reboot", "-monitor", "none"}
+	switch o.Firmware {
+	case DirectKernel:
+		args = append(args, "-kernel", o.Kernel, "-initrd", o.Initrd,
+			"-append", strings.TrimSpace("console=ttyS0 panic=-1 "+o.Append))
+	case BIOS, UEFI:
+		format := o.DiskFormat
+		if format == "" {
+			format = "raw"
+			if strings.HasSuffix(o.Disk, ".vmdk") {
+				format = "vmdk"
+			}
+		}
+		if o.Firmware == UEFI {
+			vars := filepath.Join(scratch, "OVMF_VARS.fd")
+			if err := copyFile(OVMFVars, vars); err != nil {
+				return BootResult{}, err
+			}
+			args = append(args,
+				"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMFCode,
+				"-drive", "if=pflash,format=raw,unit=1,file="+vars)
+		}
+		args = append(args, "-drive", "file="+o.Disk+",format="+format+",if=virtio,readonly=on")
+	}
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, qemu, args...)
+	cmd.Stdin = nil
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return BootResult{}, fmt.Errorf("%w: start qemu: %v", ErrBootFailed, err)
+	}
+	var (
+		mu      sync.Mutex
+		console strings.Builder
+		verdict = make(chan error, 1)
+	)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			line := sc.Text()
+			mu.Lock()
+			console.WriteString(line)
+			console.WriteByte('\n')
+			mu.Unlock()
+			if strings.Contains(line, o.Marker) {
+				verdict <- nil
+				return
+			}
+			for _, p := range failPatterns {
+				if strings.Contains(line, p) {
+					verdict <- fmt.Errorf("console shows %q", p)
+					return
+				}
+			}
+		}
+		verdict <- errors.New("qemu exited without the marker")
+	}()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait(); pw.Close() }()
+
+	var err error
+	select {
+	case err = <-verdict:
+	case <-ctx.Done():
+		err = fmt.Errorf("no marker within %s", o.Timeout)
+	}
+	if cmd.Process != nil {
+		_ = cmd.Process.Kill()
+	}
+	<-done
+	mu.Lock()
+	text := console.String()
+	mu.Unlock()
+	res := BootResult{Console: text, Duration: time.Since(start)}
+	if err != nil {
+		return res, fmt.Errorf("%w: %v; last console lines:\n%s", ErrBootFailed, err, lastLines(text, 40))
+	}
+	return res, nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, b, 0o644)
+}
+
+// BuildStaticInit compiles the Go package at pkg (an import path inside this
+// module, e.g. "./internal/testutil/testinit") into a static linux/amd64
+// binary and returns its bytes.
+func BuildStaticInit(t testing.TB, pkg string) []byte {
+	t.Helper()
+	gobin := RequireGo(t)
+	out := filepath.Join(t.TempDir(), "init")
+	cmd := exec.Command(gobin, "build", "-trimpath", "-ldflags", "-s -w", "-o", out, pkg)
+	cmd.Dir = RepoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// RequireGo returns the go command that runs these tests.
+func RequireGo(t testing.TB) string {
+	t.Helper()
+	if p := filepath.Join(os.Getenv("GOROOT"), "bin", "go"); os.Getenv("GOROOT") != "" && isExec(p) {
+		return p
+	}
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("go command not found: %v", err)
+	}
+	return p
+}
+
+// TestInitPackage is the import path of the generic test /init: it prints
+// what the kernel command line asks for and then the boot marker.
+const TestInitPackage = "./internal/testutil/testinit"
+
+// BootMarker is the marker the test /init prints for nonce.
+func BootMarker(nonce string) string { return "FOGKIT-BOOT-OK " + nonce }
