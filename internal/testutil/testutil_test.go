@@ -1,0 +1,70 @@
+package testutil
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestRandomBytesDeterministic(t *testing.T) {
+	require.Equal(t, RandomBytes(7, 1001), RandomBytes(7, 1001))
+	require.NotEqual(t, RandomBytes(7, 64), RandomBytes(8, 64))
+	require.Len(t, TextBytes(1, 333), 333)
+}
+
+func TestTreeDeterministic(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	fa := Tree(t, a, 3, &TreeOptions{Files: 20})
+	fb := Tree(t, b, 3, &TreeOptions{Files: 20})
+	require.Equal(t, fa, fb)
+	for _, f := range fa {
+		x, err := os.ReadFile(filepath.Join(a, f))
+		require.NoError(t, err)
+		y, err := os.ReadFile(filepath.Join(b, f))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(x, y), f)
+	}
+}
+
+func TestBootNeedsMarker(t *testing.T) {
+	_, err := BootE(t.Context(), "qemu-system-x86_64", t.TempDir(), BootOptions{})
+	require.ErrorIs(t, err, ErrBootFailed)
+}
+
+// TestBootHarness proves the harness itself with an initramfs packed by GNU
+// cpio, so that a failing rootfs boot test points at rootfs, not here.
+func TestBootHarness(t *testing.T) {
+	cpio := RequireTool(t, "cpio")
+	kernel := TestKernel(t)
+	dir := t.TempDir()
+	root := filepath.Join(dir, "root")
+	require.NoError(t, os.MkdirAll(filepath.Join(root, "dev"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "init"), BuildStaticInit(t, TestInitPackage), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(root, "hello"), []byte("hi"), 0o644))
+	list := "init\nhello\ndev\n"
+	img := MustRun(t, root, []byte(list), cpio, "-o", "-H", "newc", "--quiet")
+	initrd := filepath.Join(dir, "initrd")
+	require.NoError(t, os.WriteFile(initrd, img, 0o644))
+
+	nonce := NewNonce()
+	res := Boot(t, BootOptions{Kernel: kernel, Initrd: initrd, Timeout: 180 * time.Second,
+		Append: "rdinit=/init fogkit.nonce=" + nonce + " fogkit.cat=/hello fogkit.stat=/init",
+		Marker: BootMarker(nonce)})
+	require.Contains(t, res.Console, "CAT /hello hi")
+	require.True(t, strings.Contains(res.Console, "STAT /init mode=100755"), res.Console)
+
+	// A kernel panic (no /init at all) must end the boot early with the
+	// console pattern, not by timeout.
+	empty := MustRun(t, root, []byte("hello\n"), cpio, "-o", "-H", "newc", "--quiet")
+	require.NoError(t, os.WriteFile(initrd, empty, 0o644))
+	qemu := RequireTool(t, "qemu-system-x86_64")
+	_, err := BootE(t.Context(), qemu, t.TempDir(), BootOptions{Kernel: kernel, Initrd: initrd,
+		Append: "rdinit=/init", Marker: BootMarker(nonce), Timeout: 180 * time.Second})
+	require.ErrorIs(t, err, ErrBootFailed)
+	require.Contains(t, err.Error(), "Kernel panic")
+}
