@@ -1,0 +1,201 @@
+package bsdiff
+
+import (
+	"bytes"
+	"compress/bzip2"
+	"encoding/binary"
+	"fmt"
+	"io"
+
+	gbsdiff "github.com/gabstv/go-bsdiff/pkg/bsdiff"
+)
+
+// Magic starts every BSDIFF40 patch.
+const Magic = "BSDIFF40"
+
+// HeaderSize is the size of the fixed patch header.
+const HeaderSize = 32
+
+// MaxInputSize caps each input of Diff: the suffix sort needs several
+// times the old file's size in memory.
+const MaxInputSize = 1 << 30
+
+// Header is the fixed 32-byte start of a patch.
+type Header struct {
+	CtrlLen int64 // compressed size of the control block
+	DiffLen int64 // compressed size of the diff block
+	NewSize int64 // size of the file the patch produces
+}
+
+// Diff returns a BSDIFF40 patch that turns old into new. The output is
+// byte-identical to github.com/gabstv/go-bsdiff v1.0.5's and deterministic.
+func Diff(old, new []byte) (patch []byte, err error) {
+	if len(old) > MaxInputSize || len(new) > MaxInputSize {
+		return nil, fmt.Errorf("%w: inputs of %d and %d bytes (max %d)", ErrTooLarge, len(old), len(new), MaxInputSize)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			patch, err = nil, fmt.Errorf("%w: diff engine panicked: %v", ErrInternal, r)
+		}
+	}()
+	p, err := gbsdiff.Bytes(old, new)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
+	}
+	return p, nil
+}
+
+// ReadHeader parses and checks a patch header. NewSize above maxNewSize
+// (when maxNewSize >= 0) gives ErrTooLarge.
+func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
+	if len(b) < HeaderSize {
+		return Header{}, corrupt(-1, "patch of %d bytes is shorter than its header", len(b))
+	}
+	if string(b[:8]) != Magic {
+		return Header{}, corrupt(-1, "bad magic %q", b[:8])
+	}
+	h := Header{CtrlLen: offtin(b[8:]), DiffLen: offtin(b[16:]), NewSize: offtin(b[24:])}
+	switch {
+	case h.CtrlLen < 0 || h.DiffLen < 0 || h.NewSize < 0:
+		return Header{}, corrupt(-1, "negative length in header (ctrl %d, diff %d, new %d)", h.CtrlLen, h.DiffLen, h.NewSize)
+	case maxNewSize >= 0 && h.NewSize > maxNewSize:
+		return Header{}, &PatchError{Offset: -1, Reason: fmt.Sprintf("new size %d exceeds limit %d", h.NewSize, maxNewSize), Err: ErrTooLarge}
+	case h.CtrlLen > int64(len(b))-HeaderSize || h.DiffLen > int64(len(b))-HeaderSize-h.CtrlLen:
+		return Header{}, corrupt(-1, "block lengths (ctrl %d, diff %d) exceed the patch's %d bytes", h.CtrlLen, h.DiffLen, len(b))
+	}
+	return h, nil
+}
+
+// MaxPatchSize returns the largest patch Patch reads for a given new-size
+// limit: a patch never needs much more than the file it produces.
+func MaxPatchSize(maxNewSize int64) int64 {
+	return 2*maxNewSize + 1<<20
+}
+
+// Patch applies a BSDIFF40 patch to old and returns the new file. The
+// patch's declared new size must be at most maxNewSize (the caller knows
+// the expected size, for example from a signed manifest); it is checked
+// before the output is allocated. At most MaxPatchSize(maxNewSize) bytes
+// are read from patch. Hostile patches give an error matching ErrCorrupt
+// or ErrTooLarge, never a panic.
+func Patch(old []byte, patch io.Reader, maxNewSize int64) (out []byte, err error) {
+	if maxNewSize < 0 {
+		return nil, fmt.Errorf("%w: negative size limit", ErrTooLarge)
+	}
+	limit := MaxPatchSize(maxNewSize)
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(patch, limit+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading patch: %v", ErrCorrupt, err)
+	}
+	if n > limit {
+		return nil, &PatchError{Offset: -1, Reason: fmt.Sprintf("patch exceeds %d bytes", limit), Err: ErrTooLarge}
+	}
+	return PatchBytes(old, buf.Bytes(), maxNewSize)
+}
+
+// PatchBytes is Patch on a patch held in memory.
+func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, corrupt(-1, "decoder failure: %v", r)
+		}
+	}()
+	h, err := ReadHeader(patch, maxNewSize)
+	if err != nil {
+		return nil, err
+	}
+	ctrlStart := int64(HeaderSize)
+	diffStart := ctrlStart + h.CtrlLen
+	extraStart := diffStart + h.DiffLen
+	ctrl := bzip2.NewReader(bytes.NewReader(patch[ctrlStart:diffStart]))
+	diff := bzip2.NewReader(bytes.NewReader(patch[diffStart:extraStart]))
+	extra := bzip2.NewReader(bytes.NewReader(patch[extraStart:]))
+
+	newSize := h.NewSize
+	oldSize := int64(len(old))
+	out = make([]byte, newSize)
+	var newPos, oldPos int64
+	var triple [24]byte
+	// Each triple costs O(1) plus the bytes it produces; a run of empty
+	// triples is the only way to spin, so bound their number.
+	maxTriples := newSize + 1<<16
+	for triples := int64(0); newPos < newSize; triples++ {
+		if triples > maxTriples {
+			return nil, corrupt(newPos, "too many control triples")
+		}
+		if _, err := io.ReadFull(ctrl, triple[:]); err != nil {
+			return nil, corrupt(newPos, "control block: %v", err)
+		}
+		x, y, z := offtin(triple[0:]), offtin(triple[8:]), offtin(triple[16:])
+		if x < 0 || y < 0 {
+			return nil, corrupt(newPos, "negative length in control triple (%d, %d)", x, y)
+		}
+		if x > newSize-newPos {
+			return nil, corrupt(newPos, "diff length %d runs past the new size %d", x, newSize)
+		}
+		if _, err := io.ReadFull(diff, out[newPos:newPos+x]); err != nil {
+			return nil, corrupt(newPos, "diff block: %v", err)
+		}
+		// Add the old bytes that lie inside the old file; bytes outside
+		// count as zero, as in the C bspatch.
+		lo, hi := oldPos, oldPos+x
+		if lo < 0 {
+			lo = 0
+		}
+		if hi > oldSize {
+			hi = oldSize
+		}
+		for i := lo; i < hi; i++ {
+			out[newPos+(i-oldPos)] += old[i]
+		}
+		newPos += x
+		oldPos += x
+		if y > newSize-newPos {
+			return nil, corrupt(newPos, "extra length %d runs past the new size %d", y, newSize)
+		}
+		if _, err := io.ReadFull(extra, out[newPos:newPos+y]); err != nil {
+			return nil, corrupt(newPos, "extra block: %v", err)
+		}
+		newPos += y
+		// Keep the old position within a range where no arithmetic can
+		// overflow; a seek far outside the old file is meaningless anyway.
+		const bound = 1 << 48
+		if z > bound || z < -bound || oldPos+z > bound || oldPos+z < -bound {
+			return nil, corrupt(newPos, "old-file seek %d out of range", z)
+		}
+		oldPos += z
+	}
+	// Reading each stream to its end checks its CRC and that nothing
+	// follows the data the control block used.
+	for i, r := range []io.Reader{ctrl, diff, extra} {
+		name := [...]string{"control", "diff", "extra"}[i]
+		var one [1]byte
+		if n, err := io.ReadFull(r, one[:]); n != 0 || err != io.EOF {
+			if err == nil || err == io.ErrUnexpectedEOF {
+				return nil, corrupt(newPos, "%s block holds unused data", name)
+			}
+			return nil, corrupt(newPos, "%s block: %v", name, err)
+		}
+	}
+	return out, nil
+}
+
+// offtin decodes bsdiff's sign-magnitude little-endian 64-bit integer.
+func offtin(b []byte) int64 {
+	v := binary.LittleEndian.Uint64(b[:8])
+	mag := int64(v &^ (1 << 63))
+	if v&(1<<63) != 0 {
+		return -mag
+	}
+	return mag
+}
+
+// offtout encodes x in bsdiff's sign-magnitude form.
+func offtout(x int64, b []byte) {
+	if x < 0 {
+		binary.LittleEndian.PutUint64(b, uint64(-x)|1<<63)
+		return
+	}
+	binary.LittleEndian.PutUint64(b, uint64(x))
+}

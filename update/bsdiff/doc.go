@@ -1,0 +1,15 @@
+// Package bsdiff creates and applies BSDIFF40 binary patches, the format of
+// Colin Percival's bsdiff 4 and of github.com/gabstv/go-bsdiff v1.0.5.
+//
+// Diff produces a patch from two byte slices. Patch applies one with a
+// hardened applier written for untrusted input: the header is checked
+// before anything is allocated (the new size must not exceed the caller's
+// limit), every control triple is bounds-checked, the number of control
+// triples is bounded, the bzip2 streams are read through limits, and no
+// panic escapes. Patches made here apply with Debian's bspatch, and patches
+// made by the C bsdiff apply here.
+//
+// Diff and Patch are the whole API so that a faster differ (for example one
+// built on an SA-IS suffix array) can replace the implementation without
+// changing callers, provided it keeps producing the same patch format.
+package bsdiff
