@@ -1,8 +1,47 @@
 // Package sign is fogkit's one signing package: OVAs (X.509), update
 // packages (OpenPGP) and licenses (Ed25519) all sign and verify through it.
 //
+// # Purposes
+//
 // Every key is bound to a Purpose. Raw signatures (Ed25519) sign
 // Purpose.Prefix() ‖ message, so a license signature can never verify as an
-// update signature. A Keyring holds public keys with purposes and revoked
-// flags, so old and new keys verify side by side during a rotation.
+// update signature. X.509 signatures sign the exact bytes a format fixes
+// (the OVA manifest), so their purpose is bound through the key only.
+// OpenPGP signatures made here carry the purpose in a non-critical
+// notation (PurposeNotation) that Verify checks; gpg ignores it.
+//
+// # Schemes
+//
+//   - Ed25519 (Ed25519Signer, Ed25519PublicKey): 64-byte raw signatures over
+//     prefix ‖ message; deterministic. Licenses use it.
+//   - X.509 (X509Signer, X509PublicKey): any crypto.Signer (in memory, KMS,
+//     HSM) with its certificate chain; RSA PKCS#1 v1.5 over SHA-256
+//     (deterministic) or ECDSA. GenerateRSA and SelfSignedCertificate make
+//     an RSA-3072 key and a code-signing certificate with fixed validity.
+//     OVAs use it.
+//   - OpenPGP (OpenPGPSigner, OpenPGPPublicKey, Encrypt, Decrypt) via
+//     github.com/ProtonMail/go-crypto: armored detached signatures and
+//     encryption. Defaults are what gpg 2.2 reads: a v4 key with a legacy
+//     EdDSA (algorithm 22) primary and a Curve25519 ECDH subkey, SHA-256,
+//     SEIPDv1 (no AEAD). RFC 9580 keys (v6, AEAD) only with
+//     OpenPGPOptions.RFC9580. Signatures are reproducible for a fixed
+//     signing time. Update packages use it.
+//
+// # Keys
+//
+// EncodePrivateKey / LoadSigner and EncodePublicKey / LoadPublicKey read
+// and write key files: PKCS#8 and SPKI PEM, certificate PEM, armored
+// OpenPGP (private keys optionally passphrase-protected). Key ids derive
+// from the public key (KeyIDFromBytes of the SPKI DER; the fingerprint for
+// OpenPGP). A Keyring holds public keys with purposes and revoked flags, so
+// old and new keys verify side by side during a rotation and a revoked key
+// never verifies.
+//
+// # Errors and limits
+//
+// Every error matches one of the sentinels in errors.go with errors.Is;
+// errors about one key come as *KeyError. Every input is size-capped before
+// it is parsed (MaxKeyFileSize, MaxMessageSize, MaxSignatureSize,
+// DecryptOptions.MaxSize) and keys of the wrong length or type are rejected
+// without panics.
 package sign
