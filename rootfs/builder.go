@@ -65,7 +65,7 @@ func SourceDateEpoch() (t time.Time, ok bool, err error) {
 
 // source yields a regular file's content at write time.
 type source struct {
-	data []byte                         // in-memory content, or
+	data []byte                        // in-memory content, or
 	open func() (io.ReadCloser, error) // opened when the entry is written
 	// shared: the reader belongs to the caller (AddReader), so nothing is
 	// read past the declared size.
@@ -388,4 +388,3 @@ func (b *Builder) AddFS(ctx context.Context, fsys fs.FS, opts *TreeOptions) erro
 		}
 	})
 }
-
