@@ -75,7 +75,7 @@ type plan struct {
 	spec     *Spec
 	opts     Options
 	seed     []byte
-	loader   *source   // the systemd-boot binary, or the stub (UKI)
+	loader   *source // the systemd-boot binary, or the stub (UKI)
 	kernel   *source
 	initrds  []*source
 	files    []*source // files written as they are, in order
