@@ -89,7 +89,10 @@ func (z zstdCompressor) Abort() { _ = z.Encoder.Close() }
 
 func newZstd(w io.Writer, level, workers int) (compressor, error) {
 	// Concurrent blocks split the input into fixed jobs (4 × window), so
-	// the frame is the same for any number of workers.
+	// the frame is the same for any number of workers from 2 up. One
+	// worker would switch klauspost/compress to its sequential encoder,
+	// whose bytes differ, so at least two are used.
+	workers = max(workers, 2)
 	enc, err := zstd.NewWriter(w,
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 		zstd.WithWindowSize(zstdWindow),
