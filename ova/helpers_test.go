@@ -1,0 +1,131 @@
+package ova
+
+import (
+	"bytes"
+	"context"
+	"crypto/x509"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/fogkit/fogkit/sign"
+	"github.com/stretchr/testify/require"
+)
+
+// testDescriptor returns a small OVF 1.x envelope whose References list
+// files (href, id, ovf:size) in order, each with a disk.
+func testDescriptor(name string, files []File) []byte {
+	var b strings.Builder
+	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
+<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1" xmlns:rasd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_ResourceAllocationSettingData" xmlns:vssd="http://schemas.dmtf.org/wbem/wscim/1/cim-schema/2/CIM_VirtualSystemSettingData">
+  <References>
+`)
+	for i, f := range files {
+		fmt.Fprintf(&b, "    <File ovf:href=\"%s\" ovf:id=\"file%d\" ovf:size=\"%d\"/>\n", f.Name, i+1, f.Size)
+	}
+	b.WriteString("  </References>\n  <DiskSection>\n    <Info>Virtual disks</Info>\n")
+	for i := range files {
+		fmt.Fprintf(&b, "    <Disk ovf:capacity=\"1073741824\" ovf:capacityAllocationUnits=\"byte\" ovf:diskId=\"vmdisk%d\" ovf:fileRef=\"file%d\" ovf:format=\"http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized\"/>\n", i+1, i+1)
+	}
+	fmt.Fprintf(&b, `  </DiskSection>
+  <VirtualSystem ovf:id="%s">
+    <Info>A virtual machine</Info>
+    <Name>%s</Name>
+    <AnnotationSection>
+      <Info>Notes</Info>
+      <Annotation>fogkit test appliance</Annotation>
+    </AnnotationSection>
+  </VirtualSystem>
+</Envelope>
+`, name, name)
+	return []byte(b.String())
+}
+
+var (
+	keyOnce   sync.Once
+	keySigner *sign.X509Signer
+	keyErr    error
+)
+
+// testSigner is one RSA-2048 self-signed code-signing key per test binary
+// (RSA key generation is slow and not reproducible; signatures with one key
+// are).
+func testSigner(t testing.TB) *sign.X509Signer {
+	t.Helper()
+	keyOnce.Do(func() {
+		key, err := sign.GenerateRSA(nil, 2048)
+		if err != nil {
+			keyErr = err
+			return
+		}
+		cert, err := sign.SelfSignedCertificate(key, &sign.CertOptions{CommonName: "fogkit test", Organization: "fogkit",
+			NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)})
+		if err != nil {
+			keyErr = err
+			return
+		}
+		keySigner, keyErr = sign.NewX509Signer(key, []*x509.Certificate{cert}, sign.PurposeOVA)
+	})
+	require.NoError(t, keyErr)
+	return keySigner
+}
+
+// testFiles returns two disk-like files of awkward sizes.
+func testFiles() []File {
+	return []File{
+		BytesFile("app-disk1.vmdk", testutil.RandomBytes(1, 70_001)),
+		BytesFile("app-disk2.vmdk", testutil.TextBytes(2, 4_096)),
+	}
+}
+
+// buildOVA writes a signed test OVA and returns its bytes.
+func buildOVA(t testing.TB, o *Options) ([]byte, *Result) {
+	t.Helper()
+	files := testFiles()
+	opt := Options{Name: "app", ModTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Signer: testSigner(t)}
+	if o != nil {
+		opt = *o
+	}
+	var buf bytes.Buffer
+	res, err := Write(context.Background(), &buf, testDescriptor(opt.Name, files), files, &opt)
+	require.NoError(t, err)
+	require.Equal(t, int64(buf.Len()), res.Size)
+	return buf.Bytes(), res
+}
+
+// member is one raw member for rawTar.
+type member struct {
+	name string
+	data []byte
+}
+
+// rawTar writes members with this package's header encoder, in the given
+// order, for archives Write would refuse to make.
+func rawTar(t testing.TB, members []member) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	var hdr [blockSize]byte
+	for _, m := range members {
+		require.NoError(t, encodeHeader(&hdr, m.name, int64(len(m.data)), 0))
+		b.Write(hdr[:])
+		b.Write(m.data)
+		b.Write(make([]byte, padding(int64(len(m.data)))))
+	}
+	b.Write(make([]byte, 2*blockSize))
+	return b.Bytes()
+}
+
+// members splits an archive written by this package into its members.
+func members(t testing.TB, ova []byte) []member {
+	t.Helper()
+	a, err := Open(bytes.NewReader(ova), int64(len(ova)), nil)
+	require.NoError(t, err)
+	var out []member
+	for _, e := range a.Entries() {
+		out = append(out, member{e.Name, append([]byte(nil), ova[e.Offset+blockSize:e.Offset+blockSize+e.Size]...)})
+	}
+	return out
+}
