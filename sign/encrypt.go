@@ -74,7 +74,7 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 	var aw io.WriteCloser
 	if opt.Armor {
 		var err error
-		if aw, err = armor.EncodeWithChecksumOption(dst, pgpMessageBlock, nil, false); err != nil {
+		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
 			return err
 		}
 		out = aw

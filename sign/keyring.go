@@ -95,18 +95,30 @@ func (k *Keyring) VerifyKey(ctx context.Context, purpose Purpose, keyID string, 
 }
 
 // Verify tries every usable key of purpose (in key id order) and returns
-// the id of the first that verifies. When none does, the error says why: a
-// revoked key that would have verified gives ErrRevoked, no key of that
-// purpose gives ErrUnknownKey, otherwise ErrBadSignature.
+// the id of the first that verifies. When none does, the error says why, in
+// this order: a revoked key that would have verified gives ErrRevoked; a key
+// that recognised the signature but refused it gives that key's error
+// (ErrExpired for an OpenPGP signature made after its key expired,
+// ErrWrongPurpose for one made for another purpose); a key of another
+// purpose that verifies gives ErrWrongPurpose; no key of that purpose gives
+// ErrUnknownKey; otherwise ErrBadSignature.
 func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signature []byte) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if len(message) > MaxMessageSize {
+		return "", fmt.Errorf("%w: message of %d bytes", ErrTooLarge, len(message))
+	}
+	if len(signature) > MaxSignatureSize {
+		return "", fmt.Errorf("%w: signature of %d bytes", ErrTooLarge, len(signature))
+	}
 	k.mu.RLock()
-	var usable, revoked []PublicKey
-	wrongPurpose := false
+	var usable, revoked, others []PublicKey
 	for _, id := range k.sortedLocked() {
 		key := k.keys[id]
 		switch {
 		case key.Purpose() != purpose:
-			wrongPurpose = true
+			others = append(others, key)
 		case k.revoked[id]:
 			revoked = append(revoked, key)
 		default:
@@ -114,6 +126,7 @@ func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signatur
 		}
 	}
 	k.mu.RUnlock()
+	var specific error // the most telling refusal from a key that knew the signature
 	for _, key := range usable {
 		id, err := key.Verify(ctx, message, signature)
 		if err == nil {
@@ -122,8 +135,13 @@ func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signatur
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		if !errors.Is(err, ErrBadSignature) && !errors.Is(err, ErrMalformed) {
+		switch {
+		case errors.Is(err, ErrTooLarge):
 			return "", err
+		case errors.Is(err, ErrExpired), errors.Is(err, ErrWrongPurpose), errors.Is(err, ErrRevoked):
+			if specific == nil {
+				specific = err
+			}
 		}
 	}
 	for _, key := range revoked {
@@ -131,8 +149,19 @@ func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signatur
 			return "", &KeyError{KeyID: key.KeyID(), Err: ErrRevoked}
 		}
 	}
+	if specific != nil {
+		return "", specific
+	}
+	for _, key := range others {
+		if _, err := key.Verify(ctx, message, signature); err == nil {
+			return "", &KeyError{KeyID: key.KeyID(), Err: fmt.Errorf("%w: signed by a %q key, want %q", ErrWrongPurpose, key.Purpose(), purpose)}
+		}
+	}
 	if len(usable) == 0 {
-		if wrongPurpose {
+		if len(revoked) > 0 {
+			return "", fmt.Errorf("%w: every key for purpose %q is revoked", ErrUnknownKey, purpose)
+		}
+		if len(others) > 0 {
 			return "", fmt.Errorf("%w: no key for purpose %q", ErrUnknownKey, purpose)
 		}
 		return "", fmt.Errorf("%w: keyring has no usable key", ErrUnknownKey)

@@ -25,7 +25,9 @@ import (
 // strength of the key's purpose alone. gpg ignores the notation.
 const PurposeNotation = "purpose@fogkit"
 
-// Armor block types.
+// Armor block types. Armor is always written with its CRC-24 line: gpg
+// 2.2 misreads CRC-less armor whose last line has no base64 padding (it
+// parses the END line as data and rejects the packet).
 const (
 	pgpPublicBlock    = "PGP PUBLIC KEY BLOCK"
 	pgpPrivateBlock   = "PGP PRIVATE KEY BLOCK"
@@ -248,7 +250,7 @@ func (s *OpenPGPSigner) SignReader(ctx context.Context, w io.Writer, r io.Reader
 	if t.Before(s.CreationTime()) {
 		return &KeyError{KeyID: s.id, Err: fmt.Errorf("%w: signing time %s is before the key's creation", ErrExpired, t.Format(time.RFC3339))}
 	}
-	aw, err := armor.EncodeWithChecksumOption(w, pgpSignatureBlock, nil, false)
+	aw, err := armor.Encode(w, pgpSignatureBlock, nil)
 	if err != nil {
 		return err
 	}
@@ -294,7 +296,7 @@ func armorEntity(e *pgp.Entity, private bool) ([]byte, error) {
 	if private {
 		typ = pgpPrivateBlock
 	}
-	aw, err := armor.EncodeWithChecksumOption(&b, typ, nil, false)
+	aw, err := armor.Encode(&b, typ, nil)
 	if err != nil {
 		return nil, err
 	}
