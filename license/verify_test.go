@@ -2,8 +2,8 @@ package license
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"io"
 	"strings"
