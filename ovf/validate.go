@@ -1,0 +1,300 @@
+package ovf
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+)
+
+// More rules, used by Validate and Envelope.Validate.
+const (
+	RuleText        Rule = "text"         // free text is valid XML; one-line fields have no breaks or edge spaces
+	RuleNamespace   Rule = "namespace"    // OVF 1.x namespace only, no OVF 2 StorageItem/EthernetPortItem
+	RuleItemOrder   Rule = "item-order"   // RASD children in CIM schema (alphabetical) order
+	RuleUnknownItem Rule = "unknown-item" // items VirtualBox does not know need ovf:required="false"
+	RuleDiskItem    Rule = "disk-item"    // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
+	RuleSingle      Rule = "single"       // exactly one virtual system with one hardware section
+)
+
+var (
+	systemTypeRE = regexp.MustCompile(`^vmx-(\d{2})$`)
+	propKeyRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
+	idRE         = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
+)
+
+// cimTypes are the property types OVF defines.
+var cimTypes = map[string]bool{
+	"string": true, "boolean": true,
+	"uint8": true, "sint8": true, "uint16": true, "sint16": true,
+	"uint32": true, "sint32": true, "uint64": true, "sint64": true,
+	"real32": true, "real64": true,
+}
+
+type collector struct{ v ValidationError }
+
+func (c *collector) add(r Rule, elem, format string, args ...any) {
+	c.v = append(c.v, &Violation{Rule: r, Element: elem, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *collector) err() error {
+	if len(c.v) == 0 {
+		return nil
+	}
+	return c.v
+}
+
+// text checks free text (multi-line allowed).
+func (c *collector) text(elem, s string) {
+	if !validXMLText(s) {
+		c.add(RuleText, elem, "text is not valid UTF-8 or holds characters XML forbids")
+	}
+}
+
+// line checks a one-line value.
+func (c *collector) line(elem, s string) {
+	c.text(elem, s)
+	if validXMLText(s) && !singleLine(s) {
+		c.add(RuleText, elem, "value %q has line breaks, tabs or surrounding spaces", s)
+	}
+}
+
+// Validate checks vs against the VMware and VirtualBox import rules for
+// the profile in opts (nil means Portable) and the model's cross
+// references. It returns nil or a ValidationError holding every violation.
+func Validate(vs *VirtualSystem, opts *Options) error {
+	c := &collector{}
+	if vs == nil {
+		c.add(RuleName, "VirtualSystem", "nil virtual system")
+		return c.err()
+	}
+	prof := opts.profile()
+	if prof != Portable && prof != VMware {
+		c.add(RuleController, "Options", "unknown profile %q", prof)
+		prof = Portable
+	}
+	n := vs.normalized(opts)
+
+	// Identity and free text.
+	if n.Name == "" {
+		c.add(RuleName, "VirtualSystem/Name", "the virtual system needs a name")
+	}
+	c.line("VirtualSystem/Name", n.Name)
+	if n.ID == "" || !singleLine(n.ID) || strings.ContainsAny(n.ID, `/\`) {
+		c.add(RuleName, "VirtualSystem/@ovf:id", "id %q must be non-empty, one line, without slashes", n.ID)
+	}
+	c.line("VirtualSystem/@ovf:id", n.ID)
+	c.text("AnnotationSection/Annotation", n.Annotation)
+	for i, e := range n.EULAs {
+		c.text(fmt.Sprintf("EulaSection[%d]/License", i+1), e)
+		if strings.TrimSpace(e) == "" {
+			c.add(RuleText, fmt.Sprintf("EulaSection[%d]/License", i+1), "empty license text")
+		}
+	}
+
+	// Operating system.
+	if n.OS.CIMID < 1 || n.OS.CIMID > math.MaxUint16 {
+		c.add(RuleOSID, "OperatingSystemSection/@ovf:id", "needs a CIM operating system number (e.g. 101 Linux 64-bit, 96 Debian 64-bit), got %d", n.OS.CIMID)
+	}
+	if n.OS.VMware == "" || !strings.HasSuffix(n.OS.VMware, "Guest") || !singleLine(n.OS.VMware) {
+		c.add(RuleVMwareOSType, "OperatingSystemSection/@vmw:osType", "needs a VMware guest id such as debian11_64Guest, got %q", n.OS.VMware)
+	}
+	c.line("OperatingSystemSection/vbox:OSType", n.OS.VirtualBox)
+	c.text("OperatingSystemSection/Description", n.OS.Description)
+	if opts.vbox() && n.OS.VirtualBox == "" {
+		c.add(RuleVirtualBoxMachine, "vbox:Machine/@OSType", "the VirtualBox machine block needs OS.VirtualBox (e.g. Debian_64)")
+	}
+
+	// Hardware.
+	m := systemTypeRE.FindStringSubmatch(n.HardwareVersion)
+	hw := 0
+	if m == nil {
+		c.add(RuleSystemType, "System/vssd:VirtualSystemType", "%q is not vmx-NN (VMware rejects other families)", n.HardwareVersion)
+	} else {
+		hw, _ = strconv.Atoi(m[1])
+		if hw < 7 {
+			c.add(RuleSystemType, "System/vssd:VirtualSystemType", "%s is older than vmx-07", n.HardwareVersion)
+		}
+	}
+	maxCPU := 64
+	if prof == VMware {
+		maxCPU = 768
+	}
+	if n.CPUs < 1 || n.CPUs > maxCPU {
+		c.add(RuleCPU, "Item[ResourceType=3]", "%d virtual CPUs: the %s profile allows 1 to %d", n.CPUs, prof, maxCPU)
+	}
+	if n.MemoryMiB < 4 || n.MemoryMiB%4 != 0 || n.MemoryMiB > 16<<20 {
+		c.add(RuleMemory, "Item[ResourceType=4]", "%d MiB of memory: must be a positive multiple of 4", n.MemoryMiB)
+	}
+	if n.Firmware != BIOS && n.Firmware != EFI {
+		c.add(RuleFirmware, "vmw:Config[@vmw:key=firmware]", "firmware %q is neither bios nor efi", n.Firmware)
+	}
+	ci, ok := controllers[n.Controller]
+	switch {
+	case !ok:
+		c.add(RuleController, "Item[ResourceType=controller]", "unknown disk controller %q", n.Controller)
+	case ci.vmware && prof != VMware:
+		c.add(RuleController, "Item[ResourceType=controller]", "controller %s imports only in VMware: use the VMware profile, or lsilogic/sata/ide", n.Controller)
+	case n.Controller == NVMe && hw > 0 && hw < 13:
+		c.add(RuleSystemType, "System/vssd:VirtualSystemType", "NVMe needs vmx-13 or later, got %s", n.HardwareVersion)
+	}
+	if ok && len(n.Disks) > ci.units {
+		c.add(RuleControllerSlots, "Item[ResourceType=controller]", "%d disks, but a %s controller holds %d", len(n.Disks), n.Controller, ci.units)
+	}
+	if n.CDROM && n.Controller == IDE && len(n.Disks) > 2 {
+		c.add(RuleControllerSlots, "Item[ResourceType=5]", "IDE disks and the CD-ROM do not fit")
+	}
+
+	// Disks and files.
+	diskIDs, fileIDs, hrefs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for i, d := range n.Disks {
+		el := fmt.Sprintf("Disk[%d]", i+1)
+		if !idRE.MatchString(d.ID) {
+			c.add(RuleDisk, el+"/@ovf:diskId", "disk id %q must be a plain name", d.ID)
+		} else if diskIDs[d.ID] {
+			c.add(RuleDisk, el+"/@ovf:diskId", "duplicate disk id %q", d.ID)
+		}
+		diskIDs[d.ID] = true
+		if !idRE.MatchString(d.FileID) {
+			c.add(RuleReference, el+"/@ovf:fileRef", "file id %q must be a plain name", d.FileID)
+		} else if fileIDs[d.FileID] {
+			c.add(RuleReference, el+"/@ovf:fileRef", "duplicate file id %q", d.FileID)
+		}
+		fileIDs[d.FileID] = true
+		switch {
+		case d.Href == "":
+			c.add(RuleDiskFile, el+"/File/@ovf:href", "disk %s has no file", d.ID)
+		case !plainFileName(d.Href):
+			c.add(RuleReference, el+"/File/@ovf:href", "href %q must be a plain file name (no directories, no ..)", d.Href)
+		case hrefs[d.Href]:
+			c.add(RuleReference, el+"/File/@ovf:href", "duplicate href %q", d.Href)
+		}
+		hrefs[d.Href] = true
+		if d.FileSize <= 0 {
+			c.add(RuleDiskFile, el+"/File/@ovf:size", "file size %d: References/File needs the exact, positive size in bytes", d.FileSize)
+		}
+		if d.Capacity <= 0 || d.Capacity%512 != 0 {
+			c.add(RuleDiskCapacity, el+"/@ovf:capacity", "capacity %d bytes must be positive and a multiple of 512", d.Capacity)
+		}
+		if d.PopulatedSize < 0 || (d.Capacity > 0 && d.PopulatedSize > d.Capacity) {
+			c.add(RuleDiskCapacity, el+"/@ovf:populatedSize", "populated size %d outside 0..capacity", d.PopulatedSize)
+		}
+		c.line(el+"/@ovf:format", d.Format)
+	}
+
+	// Networks and NICs.
+	nets := map[string]bool{}
+	for i, net := range n.Networks {
+		el := fmt.Sprintf("Network[%d]", i+1)
+		if net.Name == "" {
+			c.add(RuleNetwork, el+"/@ovf:name", "network without a name")
+		} else if nets[net.Name] {
+			c.add(RuleNetwork, el+"/@ovf:name", "duplicate network %q", net.Name)
+		}
+		c.line(el+"/@ovf:name", net.Name)
+		c.text(el+"/Description", net.Description)
+		nets[net.Name] = true
+	}
+	for i, nic := range n.NICs {
+		el := fmt.Sprintf("Item[NIC %d]", i+1)
+		ai, ok := adapters[nic.Adapter]
+		switch {
+		case !ok:
+			c.add(RuleAdapter, el+"/rasd:ResourceSubType", "unknown adapter %q", nic.Adapter)
+		case ai.vmware && prof != VMware:
+			c.add(RuleAdapter, el+"/rasd:ResourceSubType", "adapter %s imports only in VMware: use the VMware profile or E1000", nic.Adapter)
+		}
+		if !nets[nic.Network] || nic.Network == "" {
+			c.add(RuleNICNetwork, el+"/rasd:Connection", "network %q is not in the NetworkSection", nic.Network)
+		}
+	}
+
+	// Product, properties, transports.
+	if p := n.Product; p != nil {
+		for _, f := range []struct{ el, v string }{
+			{"Product", p.Product}, {"Vendor", p.Vendor}, {"Version", p.Version},
+			{"FullVersion", p.FullVersion}, {"ProductUrl", p.ProductURL}, {"VendorUrl", p.VendorURL},
+		} {
+			c.line("ProductSection/"+f.el, f.v)
+		}
+		keys := map[string]bool{}
+		for i, pr := range p.Properties {
+			el := fmt.Sprintf("Property[%d]", i+1)
+			if pr.Key != "" {
+				el = fmt.Sprintf("Property[@ovf:key=%q]", pr.Key)
+			}
+			if !propKeyRE.MatchString(pr.Key) {
+				c.add(RuleProperty, el+"/@ovf:key", "key %q must be letters, digits, _ . - (it becomes a guestinfo name)", pr.Key)
+			} else if keys[pr.Key] {
+				c.add(RuleProperty, el+"/@ovf:key", "duplicate key %q", pr.Key)
+			}
+			keys[pr.Key] = true
+			if !cimTypes[pr.Type] {
+				c.add(RuleProperty, el+"/@ovf:type", "type %q is not a CIM type (string, boolean, uint8…sint64, real32, real64)", pr.Type)
+			} else if pr.Default != "" {
+				if err := checkValue(pr.Type, pr.Default); err != nil {
+					c.add(RuleProperty, el+"/@ovf:value", "default %q: %v", pr.Default, err)
+				}
+			}
+			if pr.Password && pr.Type != "string" {
+				c.add(RuleProperty, el+"/@ovf:password", "only string properties can be passwords")
+			}
+			c.text(el+"/@ovf:value", pr.Default)
+			c.line(el+"/@ovf:qualifiers", pr.Qualifiers)
+			c.line(el+"/@vmw:qualifiers", pr.VMwareQualifiers)
+			c.line(el+"/Label", pr.Label)
+			c.text(el+"/Description", pr.Description)
+			c.line(el+"/Category", pr.Category)
+		}
+		seen := map[Transport]bool{}
+		for _, t := range p.Transports {
+			switch {
+			case t != TransportGuestInfo && t != TransportISO:
+				c.add(RuleTransport, "VirtualHardwareSection/@ovf:transport", "unknown transport %q (com.vmware.guestInfo or iso)", t)
+			case seen[t]:
+				c.add(RuleTransport, "VirtualHardwareSection/@ovf:transport", "transport %q listed twice", t)
+			}
+			seen[t] = true
+		}
+		if seen[TransportISO] && !n.CDROM {
+			c.add(RuleTransport, "VirtualHardwareSection/@ovf:transport", "the iso transport needs a CD-ROM drive (set CDROM)")
+		}
+		if len(p.Properties) > 0 && len(p.Transports) == 0 {
+			c.add(RuleTransport, "VirtualHardwareSection/@ovf:transport", "properties reach the guest only through a transport (com.vmware.guestInfo or iso)")
+		}
+	}
+	return c.err()
+}
+
+// plainFileName reports whether href is a bare file name safe in an OVA.
+func plainFileName(h string) bool {
+	return h != "" && h != "." && h != ".." && !strings.ContainsAny(h, "/\\:\x00") &&
+		singleLine(h) && validXMLText(h)
+}
+
+// checkValue checks that v is a valid value of CIM type t.
+func checkValue(t, v string) error {
+	bits := map[string]int{"8": 8, "16": 16, "32": 32, "64": 64}
+	switch {
+	case t == "string":
+		return nil
+	case t == "boolean":
+		if !strings.EqualFold(v, "true") && !strings.EqualFold(v, "false") {
+			return fmt.Errorf("not true or false")
+		}
+	case strings.HasPrefix(t, "uint"):
+		if _, err := strconv.ParseUint(v, 10, bits[t[4:]]); err != nil {
+			return fmt.Errorf("not a %s", t)
+		}
+	case strings.HasPrefix(t, "sint"):
+		if _, err := strconv.ParseInt(v, 10, bits[t[4:]]); err != nil {
+			return fmt.Errorf("not a %s", t)
+		}
+	case strings.HasPrefix(t, "real"):
+		if _, err := strconv.ParseFloat(v, bits[t[4:]]); err != nil {
+			return fmt.Errorf("not a %s", t)
+		}
+	}
+	return nil
+}
