@@ -2,6 +2,7 @@ package rootfs_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -112,4 +113,8 @@ func readAll(t testing.TB, archive []byte) ([]rootfs.Header, map[string][]byte) 
 		}
 	}
 	return hs, data
+}
+
+func contextWithCancel(t *testing.T) (context.Context, context.CancelFunc) {
+	return context.WithCancel(t.Context())
 }
