@@ -29,6 +29,11 @@ type Options struct {
 	// AllowNoInit turns off the check that /init exists and is executable
 	// (for overlays meant to be concatenated onto a base).
 	AllowNoInit bool `json:"allow_no_init,omitempty"`
+	// OmitParents leaves out the 0755 root directories otherwise added for
+	// missing parents: for overlays whose directories come from a base
+	// archive (an implied parent would reset the base's mode and owner).
+	// The kernel silently drops entries whose parent does not exist.
+	OmitParents bool `json:"omit_parents,omitempty"`
 	// Progress, when set, is called synchronously after each entry is written.
 	Progress func(Event) `json:"-"`
 }
@@ -220,6 +225,9 @@ func (b *Builder) add(e Entry, src source) error {
 	case TypeSymlink:
 		if err := checkTarget(p, e.Linkname); err != nil {
 			return err
+		}
+		if e.Mode == 0 {
+			e.Mode = 0o777 // what the kernel and ln -s give symlinks
 		}
 	case TypeChar, TypeBlock:
 		if e.Major >= 1<<12 || e.Minor >= 1<<20 {

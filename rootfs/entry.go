@@ -108,7 +108,7 @@ type Entry struct {
 	Type Type   `json:"type"`
 	// Mode holds the permission bits with setuid, setgid and sticky
 	// (mask 07777); type bits are ignored. A hard link takes the mode,
-	// owner and content of its target.
+	// owner and content of its target; a symlink with Mode 0 gets 0777.
 	Mode uint32 `json:"mode"`
 	UID  uint32 `json:"uid"`
 	GID  uint32 `json:"gid"`

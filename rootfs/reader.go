@@ -173,7 +173,7 @@ func (r *Reader) openMember() error {
 	case bytes.HasPrefix(m, zstdMagic):
 		fr := &zstdFrameReader{r: r.src}
 		dec, err := zstd.NewReader(fr, zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(1<<27), zstd.WithDecoderMaxMemory(uint64(r.opts.MaxBytes)))
+			zstd.WithDecoderMaxWindow(max(min(1<<27, uint64(r.opts.MaxBytes)), 1<<20)), zstd.WithDecoderMaxMemory(uint64(r.opts.MaxBytes)))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCompression, err)
 		}

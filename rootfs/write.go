@@ -55,6 +55,9 @@ func (b *Builder) plan() ([]*planned, error) {
 	// Missing parents become 0755 root directories: the kernel never
 	// creates them and silently drops entries below a missing directory.
 	for p := range b.nodes {
+		if b.opts.OmitParents {
+			break
+		}
 		for d := path.Dir(p); d != "/"; d = path.Dir(d) {
 			if _, ok := all[d]; ok {
 				break
@@ -71,7 +74,7 @@ func (b *Builder) plan() ([]*planned, error) {
 	// Parents must be directories.
 	for _, p := range paths {
 		if d := path.Dir(p); d != "/" {
-			if pn := all[d]; pn.Type != TypeDir {
+			if pn, ok := all[d]; ok && pn.Type != TypeDir {
 				return nil, &PathError{Path: p, Err: ErrNotDir, Detail: fmt.Sprintf("%s is a %s", d, pn.Type)}
 			}
 		}
