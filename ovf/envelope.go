@@ -173,6 +173,7 @@ type OSInfo struct {
 	Version     string
 	Description string
 	VMwareType  string // vmw:osType
+	VBoxType    string // vbox:OSType child, written by VirtualBox exports
 }
 
 // ProductInfo is a ProductSection.
@@ -189,6 +190,7 @@ type PropertyInfo struct {
 	Key              string
 	Type             string
 	Qualifiers       string
+	VMwareQualifiers string // vmw:qualifiers
 	Value            string // ovf:value, the default
 	UserConfigurable bool
 	Password         bool
@@ -238,6 +240,9 @@ type Item struct {
 	VirtualQuantity      string
 	VirtualQuantityUnits string
 	Configs              []Config // vmw:Config inside the item
+	// Order lists the local names of the RASD child elements in document
+	// order (the CIM schema wants them alphabetical).
+	Order []string
 }
 
 // VBoxInfo is what this package reads from a vbox:Machine block.
@@ -291,7 +296,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Envelope, error) {
 			}
 		case "NetworkSection":
 			for _, n := range c.all("Network") {
-				e.Networks = append(e.Networks, Network{Name: n.attrOf(ns, "name"), Description: n.childText("Description")})
+				e.Networks = append(e.Networks, Network{Name: n.attrOf(ns, "name"), Description: n.childRaw("Description")})
 			}
 		case "VirtualSystem":
 			s, err := p.system(c)
@@ -397,13 +402,18 @@ func (p parser) system(n *node) (*SystemInfo, error) {
 	for _, c := range n.children {
 		switch c.name.Local {
 		case "AnnotationSection":
-			s.Annotation = c.childText("Annotation")
+			s.Annotation = c.childRaw("Annotation")
 		case "EulaSection":
-			s.EULAs = append(s.EULAs, c.childText("License"))
+			s.EULAs = append(s.EULAs, c.childRaw("License"))
 		case "ProductSection":
 			s.Products = append(s.Products, p.product(c))
 		case "OperatingSystemSection":
-			os := &OSInfo{ID: -1, Version: c.attrOf(p.ns, "version"), Description: c.childText("Description"), VMwareType: c.attrOf(NamespaceVMW, "osType")}
+			os := &OSInfo{ID: -1, Version: c.attrOf(p.ns, "version"), Description: c.childRaw("Description"), VMwareType: c.attrOf(NamespaceVMW, "osType")}
+			for _, t := range c.all("OSType") {
+				if t.name.Space == NamespaceVBox {
+					os.VBoxType = t.Text()
+				}
+			}
 			if v, ok := c.get(p.ns, "id"); ok {
 				id, err := strconv.Atoi(strings.TrimSpace(v))
 				if err != nil || id < math.MinInt32 || id > math.MaxInt32 {
@@ -449,11 +459,12 @@ func (p parser) product(n *node) ProductInfo {
 				Key:              c.attrOf(p.ns, "key"),
 				Type:             c.attrOf(p.ns, "type"),
 				Qualifiers:       c.attrOf(p.ns, "qualifiers"),
+				VMwareQualifiers: c.attrOf(NamespaceVMW, "qualifiers"),
 				Value:            c.attrOf(p.ns, "value"),
 				UserConfigurable: p.boolAttr(c, "userConfigurable", false),
 				Password:         p.boolAttr(c, "password", false),
 				Label:            c.childText("Label"),
-				Description:      c.childText("Description"),
+				Description:      c.childRaw("Description"),
 				Category:         category,
 			})
 		}
@@ -493,6 +504,9 @@ func (p parser) item(n *node) (Item, error) {
 	it := Item{Kind: n.name.Local, Required: p.boolAttr(n, "required", true), Configuration: n.attrOf(p.ns, "configuration")}
 	for _, c := range n.children {
 		t := c.Text()
+		if c.name.Space != NamespaceVMW {
+			it.Order = append(it.Order, c.name.Local)
+		}
 		switch c.name.Local {
 		case "Address":
 			it.Address = t

@@ -138,6 +138,15 @@ func (n *node) all(local string) []*node {
 	return out
 }
 
+// childRaw is the untrimmed text of the first child named local (free
+// text such as annotations keeps its white space).
+func (n *node) childRaw(local string) string {
+	if c := n.child(local); c != nil {
+		return c.text.String()
+	}
+	return ""
+}
+
 // childText is the trimmed text of the first child named local.
 func (n *node) childText(local string) string {
 	if c := n.child(local); c != nil {
@@ -146,9 +155,9 @@ func (n *node) childText(local string) string {
 	return ""
 }
 
-// get returns the attribute with the local name, preferring one in the
-// given namespace, then one without a namespace, then any. Real-world
-// descriptors mix ovf:href and href.
+// get returns the attribute with the local name in the given namespace,
+// or else one without a namespace: real-world descriptors mix ovf:href and
+// href.
 func (n *node) get(space, local string) (string, bool) {
 	if n == nil {
 		return "", false
@@ -162,7 +171,7 @@ func (n *node) get(space, local string) (string, bool) {
 		if a.Name.Space == space {
 			return a.Value, true
 		}
-		if fallback == nil || a.Name.Space == "" {
+		if a.Name.Space == "" {
 			fallback = a
 		}
 	}

@@ -1,0 +1,228 @@
+package ovf
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+func convErr(elem string, kind error, format string, args ...any) error {
+	return &ParseError{Element: elem, Msg: fmt.Sprintf(format, args...), Err: kind}
+}
+
+// controllerOf maps a controller item to the model; ok is false for items
+// that are not disk controllers.
+func controllerOf(it Item) (c Controller, ok bool, err error) {
+	sub := strings.ToLower(strings.TrimSpace(it.ResourceSubType))
+	switch it.ResourceType {
+	case 5:
+		return IDE, true, nil
+	case 6:
+		switch sub {
+		case "lsilogic":
+			return LSILogic, true, nil
+		case "virtualscsi", "pvscsi":
+			return PVSCSI, true, nil
+		case "lsilogicsas":
+			return LSILogicSAS, true, nil
+		}
+		return "", true, convErr("Item", ErrUnsupported, "SCSI controller subtype %q", it.ResourceSubType)
+	case 20:
+		switch sub {
+		case "vmware.sata.ahci", "ahci":
+			return SATA, true, nil
+		case "vmware.nvme.controller":
+			return NVMe, true, nil
+		}
+		return "", true, convErr("Item", ErrUnsupported, "storage controller subtype %q", it.ResourceSubType)
+	}
+	return "", false, nil
+}
+
+func adapterOf(sub string) Adapter {
+	switch strings.ToLower(strings.TrimSpace(sub)) {
+	case "e1000":
+		return E1000
+	case "e1000e":
+		return E1000e
+	case "vmxnet3":
+		return VMXNET3
+	}
+	return Adapter(sub)
+}
+
+// diskRef extracts <id> from "ovf:/disk/<id>" (or "/disk/<id>").
+func diskRef(h string) (string, bool) {
+	h = strings.TrimSpace(h)
+	for _, p := range []string{"ovf:/disk/", "/disk/"} {
+		if strings.HasPrefix(h, p) {
+			return h[len(p):], true
+		}
+	}
+	return "", false
+}
+
+// VirtualSystem converts a single-VM envelope into the typed model. Items
+// the model has no place for (USB, sound, video, serial ports) are dropped;
+// descriptors it cannot represent (several virtual systems, disks on
+// several controllers, capacities given as expressions) yield a
+// *ParseError matching ErrUnsupported.
+func (e *Envelope) VirtualSystem() (*VirtualSystem, error) {
+	if len(e.Systems) != 1 {
+		return nil, convErr("VirtualSystem", ErrUnsupported, "%d virtual systems, the model holds one", len(e.Systems))
+	}
+	s := e.Systems[0]
+	vs := &VirtualSystem{ID: s.ID, Name: s.Name, Annotation: s.Annotation, EULAs: append([]string(nil), s.EULAs...)}
+	if vs.Name == "" {
+		vs.Name = s.ID
+	}
+	if vs.ID == vs.Name {
+		vs.ID = ""
+	}
+	if s.OS != nil {
+		vs.OS = OS{CIMID: max(s.OS.ID, 0), VMware: s.OS.VMwareType, VirtualBox: s.OS.VBoxType, Description: s.OS.Description}
+	}
+	if s.VBox != nil {
+		if vs.OS.VirtualBox == "" {
+			vs.OS.VirtualBox = s.VBox.OSType
+		}
+		if strings.HasPrefix(strings.ToUpper(s.VBox.Firmware), "EFI") {
+			vs.Firmware = EFI
+		}
+	}
+	var transports []Transport
+	if len(s.Hardware) > 0 {
+		h := s.Hardware[0]
+		vs.HardwareVersion = h.SystemType
+		for _, t := range strings.Fields(h.Transport) {
+			transports = append(transports, Transport(t))
+		}
+		for _, c := range append(append([]Config(nil), h.Configs...), h.Extra...) {
+			if c.Key == "firmware" && strings.EqualFold(c.Value, "efi") {
+				vs.Firmware = EFI
+			}
+		}
+		if err := convertItems(e, h, vs); err != nil {
+			return nil, err
+		}
+	}
+	vs.Networks = append([]Network(nil), e.Networks...)
+	if len(s.Products) > 0 || len(transports) > 0 {
+		p := &Product{Transports: transports}
+		if len(s.Products) > 0 {
+			pi := s.Products[0]
+			p.Product, p.Vendor, p.Version, p.FullVersion = pi.Product, pi.Vendor, pi.Version, pi.FullVersion
+			p.ProductURL, p.VendorURL = pi.ProductURL, pi.VendorURL
+			for _, pr := range pi.Properties {
+				p.Properties = append(p.Properties, Property{
+					Key: pr.Key, Type: pr.Type, Qualifiers: pr.Qualifiers, VMwareQualifiers: pr.VMwareQualifiers,
+					Default: pr.Value, Label: pr.Label, Description: pr.Description, Category: pr.Category,
+					UserConfigurable: pr.UserConfigurable, Password: pr.Password,
+				})
+			}
+		}
+		vs.Product = p
+	}
+	return vs, nil
+}
+
+func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem) error {
+	ctrl := map[string]Controller{}
+	var firstCtrl Controller
+	diskCtrl := ""
+	for _, it := range h.Items {
+		if it.Configuration != "" {
+			continue
+		}
+		switch it.ResourceType {
+		case 3:
+			n, err := strconv.Atoi(it.VirtualQuantity)
+			if err != nil {
+				return convErr("Item", ErrMalformed, "CPU count %q", it.VirtualQuantity)
+			}
+			vs.CPUs = n
+		case 4:
+			n, err := strconv.ParseInt(it.VirtualQuantity, 10, 64)
+			if err != nil {
+				return convErr("Item", ErrMalformed, "memory size %q", it.VirtualQuantity)
+			}
+			u, err := ParseAllocationUnits(it.AllocationUnits)
+			if err != nil {
+				return err
+			}
+			if u < 1<<20 {
+				vs.MemoryMiB = n * u >> 20
+			} else {
+				vs.MemoryMiB = n * (u >> 20)
+			}
+		case 5, 6, 20:
+			c, ok, err := controllerOf(it)
+			if err != nil {
+				return err
+			}
+			if ok {
+				ctrl[it.InstanceID] = c
+				if firstCtrl == "" {
+					firstCtrl = c
+				}
+			}
+		case 15, 16:
+			vs.CDROM = true
+		case 17:
+			if diskCtrl == "" {
+				diskCtrl = it.Parent
+			} else if diskCtrl != it.Parent {
+				return convErr("Item", ErrUnsupported, "disks on more than one controller")
+			}
+			if len(it.HostResource) != 1 {
+				return convErr("Item", ErrUnsupported, "disk item %s without exactly one HostResource", it.InstanceID)
+			}
+			id, ok := diskRef(it.HostResource[0])
+			if !ok {
+				return convErr("Item", ErrUnsupported, "disk item %s HostResource %q", it.InstanceID, it.HostResource[0])
+			}
+			d, err := e.diskModel(id)
+			if err != nil {
+				return err
+			}
+			vs.Disks = append(vs.Disks, d)
+		case 10:
+			nic := NIC{Adapter: adapterOf(it.ResourceSubType)}
+			if len(it.Connection) > 0 {
+				nic.Network = it.Connection[0]
+			}
+			vs.NICs = append(vs.NICs, nic)
+		}
+	}
+	vs.Controller = firstCtrl
+	if diskCtrl != "" {
+		c, ok := ctrl[diskCtrl]
+		if !ok {
+			return convErr("Item", ErrMalformed, "disk parent %q is not a disk controller", diskCtrl)
+		}
+		vs.Controller = c
+	}
+	return nil
+}
+
+func (e *Envelope) diskModel(id string) (Disk, error) {
+	for _, di := range e.Disks {
+		if di.ID != id {
+			continue
+		}
+		capacity, err := di.CapacityBytes()
+		if err != nil {
+			return Disk{}, err
+		}
+		d := Disk{ID: di.ID, FileID: di.FileRef, Capacity: capacity, PopulatedSize: max(di.PopulatedSize, 0), Format: di.Format}
+		if di.FileRef != "" {
+			f, ok := e.File(di.FileRef)
+			if !ok {
+				return Disk{}, convErr("Disk", ErrMalformed, "disk %s references unknown file %q", id, di.FileRef)
+			}
+			d.Href, d.FileSize = f.Href, max(f.Size, 0)
+		}
+		return d, nil
+	}
+	return Disk{}, convErr("Item", ErrMalformed, "disk %q is not in the DiskSection", id)
+}

@@ -1,0 +1,233 @@
+package ovf
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// virtualBoxKnown are the ResourceTypes VirtualBox's OVF reader imports;
+// any other item needs ovf:required="false" or VirtualBox stops with
+// "Unknown resource type".
+var virtualBoxKnown = map[int]bool{3: true, 4: true, 5: true, 6: true, 10: true, 14: true, 15: true, 16: true, 17: true, 20: true, 23: true, 35: true}
+
+// Validate checks a parsed descriptor against the rules that decide
+// whether VMware and VirtualBox import it (FORMATS: OVF 1.x namespace,
+// vmx-NN system type, numeric OS id, memory and capacity units, exact file
+// sizes, profile hardware, RASD child order, unknown items, EFI settings,
+// property transport) and its cross references (every disk has a file,
+// every disk item a controller and a disk, every NIC a network). It
+// returns nil or a ValidationError with every violation.
+func (e *Envelope) Validate(opts *Options) error {
+	c := &collector{}
+	prof := opts.profile()
+	if e.Namespace != NamespaceOVF {
+		c.add(RuleNamespace, "Envelope", "namespace %q: write OVF 1.x (%s); VMware rejects OVF 2.0", e.Namespace, NamespaceOVF)
+	}
+	files := map[string]bool{}
+	for i, f := range e.References {
+		el := fmt.Sprintf("References/File[@ovf:id=%q]", f.ID)
+		if f.ID == "" {
+			el = fmt.Sprintf("References/File[%d]", i+1)
+			c.add(RuleReference, el, "file without ovf:id")
+		} else if files[f.ID] {
+			c.add(RuleReference, el, "duplicate file id")
+		}
+		files[f.ID] = true
+		if !plainFileName(f.Href) {
+			c.add(RuleReference, el+"/@ovf:href", "href %q must be a plain file name inside the package", f.Href)
+		}
+		if f.Size <= 0 {
+			c.add(RuleDiskFile, el+"/@ovf:size", "needs ovf:size with the exact, positive size in bytes (got %q)", f.RawSize)
+		}
+	}
+	disks := map[string]bool{}
+	for i, d := range e.Disks {
+		el := fmt.Sprintf("DiskSection/Disk[@ovf:diskId=%q]", d.ID)
+		if d.ID == "" {
+			el = fmt.Sprintf("DiskSection/Disk[%d]", i+1)
+			c.add(RuleDisk, el, "disk without ovf:diskId")
+		} else if disks[d.ID] {
+			c.add(RuleDisk, el, "duplicate disk id")
+		}
+		disks[d.ID] = true
+		if d.FileRef == "" {
+			c.add(RuleDiskFile, el+"/@ovf:fileRef", "disk has no file")
+		} else if !files[d.FileRef] {
+			c.add(RuleDiskFile, el+"/@ovf:fileRef", "file %q is not in References", d.FileRef)
+		}
+		if u := strings.TrimSpace(d.CapacityUnits); u != "" && u != "byte" {
+			c.add(RuleDiskCapacity, el+"/@ovf:capacityAllocationUnits", "%q: give the capacity in bytes with units \"byte\" (VirtualBox ignores the units)", d.CapacityUnits)
+		}
+		if n, err := strconv.ParseInt(strings.TrimSpace(d.Capacity), 10, 64); err != nil || n <= 0 {
+			c.add(RuleDiskCapacity, el+"/@ovf:capacity", "capacity %q is not a positive number of bytes", d.Capacity)
+		}
+	}
+	networks := map[string]bool{}
+	for _, n := range e.Networks {
+		if networks[n.Name] {
+			c.add(RuleNetwork, fmt.Sprintf("NetworkSection/Network[@ovf:name=%q]", n.Name), "duplicate network")
+		}
+		networks[n.Name] = true
+	}
+	if len(e.Systems) == 0 {
+		c.add(RuleSingle, "VirtualSystem", "no virtual system")
+	}
+	for _, s := range e.Systems {
+		lintSystem(c, s, prof, disks, networks)
+	}
+	return c.err()
+}
+
+func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks map[string]bool) {
+	vsEl := fmt.Sprintf("VirtualSystem[@ovf:id=%q]", s.ID)
+	if s.ID == "" {
+		c.add(RuleName, vsEl, "virtual system without ovf:id")
+	}
+	switch {
+	case s.OS == nil:
+		c.add(RuleOSID, vsEl+"/OperatingSystemSection", "missing: VirtualBox needs a numeric CIM ovf:id")
+	case s.OS.ID < 0:
+		c.add(RuleOSID, vsEl+"/OperatingSystemSection/@ovf:id", "needs a numeric CIM operating system id (VirtualBox errors without it)")
+	}
+	if s.OS != nil && s.OS.VMwareType == "" {
+		c.add(RuleVMwareOSType, vsEl+"/OperatingSystemSection/@vmw:osType", "missing VMware guest id")
+	}
+	if len(s.Hardware) == 0 {
+		c.add(RuleSingle, vsEl+"/VirtualHardwareSection", "no virtual hardware section")
+		return
+	}
+	hasProps := false
+	for _, p := range s.Products {
+		if len(p.Properties) > 0 {
+			hasProps = true
+		}
+	}
+	for hi, h := range s.Hardware {
+		hwEl := vsEl + "/VirtualHardwareSection"
+		if len(s.Hardware) > 1 {
+			hwEl = fmt.Sprintf("%s[%d]", hwEl, hi+1)
+		}
+		types := strings.Fields(h.SystemType)
+		if len(types) == 0 {
+			c.add(RuleSystemType, hwEl+"/System/vssd:VirtualSystemType", "missing: VMware needs vmx-NN")
+		}
+		for _, t := range types {
+			if !systemTypeRE.MatchString(t) {
+				c.add(RuleSystemType, hwEl+"/System/vssd:VirtualSystemType", "%q: VMware accepts only vmx-NN families", t)
+			}
+		}
+		for _, t := range strings.Fields(h.Transport) {
+			if Transport(t) != TransportGuestInfo && Transport(t) != TransportISO {
+				c.add(RuleTransport, hwEl+"/@ovf:transport", "unknown transport %q", t)
+			}
+		}
+		if hi == 0 && hasProps && strings.TrimSpace(h.Transport) == "" {
+			c.add(RuleTransport, hwEl+"/@ovf:transport", "ProductSection properties reach the guest only with ovf:transport=\"com.vmware.guestInfo\" (or iso)")
+		}
+		firmware := ""
+		for _, cf := range h.Configs {
+			if cf.Key != "firmware" {
+				continue
+			}
+			el := hwEl + "/vmw:Config[@vmw:key=\"firmware\"]"
+			firmware = strings.ToLower(cf.Value)
+			if firmware != "efi" && firmware != "bios" {
+				c.add(RuleFirmware, el, "value %q is neither efi nor bios", cf.Value)
+			}
+			if cf.Required {
+				c.add(RuleFirmware, el, "needs ovf:required=\"false\" so that other importers may skip it")
+			}
+		}
+		if s.VBox != nil && s.VBox.Firmware != "" {
+			vb := strings.ToLower(s.VBox.Firmware)
+			if strings.HasPrefix(vb, "efi") {
+				vb = "efi"
+			}
+			if vm := firmware; vm == "" && vb == "efi" || vm != "" && vm != vb {
+				c.add(RuleFirmware, vsEl+"/vbox:Machine/Hardware/Firmware", "VirtualBox firmware %q disagrees with VMware's %q", s.VBox.Firmware, max(firmware, "bios"))
+			}
+		}
+		lintItems(c, hwEl, h.Items, prof, disks, networks)
+	}
+}
+
+func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, networks map[string]bool) {
+	controllerIDs := map[string]bool{}
+	for _, it := range items {
+		switch it.ResourceType {
+		case 5, 6, 20:
+			controllerIDs[it.InstanceID] = true
+		}
+	}
+	ids := map[string]bool{}
+	for _, it := range items {
+		el := fmt.Sprintf("%s/%s[rasd:InstanceID=%q]", hwEl, it.Kind, it.InstanceID)
+		if it.Kind != "Item" {
+			c.add(RuleNamespace, el, "OVF 2.0 %s: VMware rejects it, write an OVF 1.x Item", it.Kind)
+		}
+		if it.InstanceID == "" {
+			c.add(RuleDiskItem, el, "item without rasd:InstanceID")
+		} else if ids[it.InstanceID] {
+			c.add(RuleDiskItem, el, "duplicate rasd:InstanceID")
+		}
+		ids[it.InstanceID] = true
+		if !slices.IsSorted(it.Order) {
+			c.add(RuleItemOrder, el, "RASD children %v are not in CIM schema (alphabetical) order", it.Order)
+		}
+		if !virtualBoxKnown[it.ResourceType] && it.Required {
+			c.add(RuleUnknownItem, el, "ResourceType %d is unknown to VirtualBox: mark it ovf:required=\"false\"", it.ResourceType)
+		}
+		sub := strings.TrimSpace(it.ResourceSubType)
+		switch it.ResourceType {
+		case 3:
+			if n, err := strconv.Atoi(it.VirtualQuantity); err != nil || n < 1 {
+				c.add(RuleCPU, el+"/rasd:VirtualQuantity", "CPU count %q", it.VirtualQuantity)
+			}
+		case 4:
+			if strings.ReplaceAll(it.AllocationUnits, " ", "") != "byte*2^20" {
+				c.add(RuleMemory, el+"/rasd:AllocationUnits", "%q: write memory as \"byte * 2^20\"", it.AllocationUnits)
+			}
+			if n, err := strconv.ParseInt(it.VirtualQuantity, 10, 64); err != nil || n < 1 {
+				c.add(RuleMemory, el+"/rasd:VirtualQuantity", "memory size %q", it.VirtualQuantity)
+			}
+		case 5:
+			if sub != "" {
+				c.add(RuleController, el+"/rasd:ResourceSubType", "IDE subtype %q: vSphere rejects IDE subtypes such as PIIX4, leave it out", sub)
+			}
+		case 6, 20:
+			ctl, _, err := controllerOf(it)
+			switch {
+			case err != nil:
+				c.add(RuleController, el+"/rasd:ResourceSubType", "controller subtype %q is not importable in both hypervisors", sub)
+			case controllers[ctl].vmware && prof != VMware:
+				c.add(RuleController, el+"/rasd:ResourceSubType", "%q imports only in VMware: use lsilogic or vmware.sata.ahci, or the VMware profile", sub)
+			}
+		case 10:
+			a := adapterOf(sub)
+			ai, ok := adapters[a]
+			switch {
+			case !ok:
+				c.add(RuleAdapter, el+"/rasd:ResourceSubType", "adapter %q: use E1000 (or VmxNet3/E1000e in the VMware profile)", sub)
+			case ai.vmware && prof != VMware:
+				c.add(RuleAdapter, el+"/rasd:ResourceSubType", "adapter %q imports only in VMware: use E1000 or the VMware profile", sub)
+			}
+			if len(it.Connection) == 0 || !networks[it.Connection[0]] {
+				c.add(RuleNICNetwork, el+"/rasd:Connection", "network %v is not in the NetworkSection", it.Connection)
+			}
+		case 17:
+			if len(it.HostResource) != 1 {
+				c.add(RuleDiskItem, el+"/rasd:HostResource", "a disk item needs exactly one HostResource ovf:/disk/<diskId>")
+			} else if id, ok := diskRef(it.HostResource[0]); !ok || !disks[id] {
+				c.add(RuleDiskItem, el+"/rasd:HostResource", "%q does not name a DiskSection disk", it.HostResource[0])
+			}
+			if !controllerIDs[it.Parent] {
+				c.add(RuleDiskItem, el+"/rasd:Parent", "parent %q is not a disk controller's InstanceID", it.Parent)
+			}
+			if it.AddressOnParent == "" {
+				c.add(RuleDiskItem, el+"/rasd:AddressOnParent", "missing unit number")
+			}
+		}
+	}
+}
