@@ -253,7 +253,11 @@ func (t *tarReader) next() (header, int64, error) {
 		return header{}, start, truncated(start, err)
 	}
 	if isZeroBlock(t.blk[:]) {
+		// The end: consume the second zero block when it is there, so a
+		// reader of the stream is left after the archive proper.
 		t.ended = true
+		n, _ := io.ReadFull(t.r, t.blk[:])
+		t.off += int64(n)
 		return header{}, start, io.EOF
 	}
 	h, err := decodeHeader(t.blk[:], start)
