@@ -47,7 +47,11 @@ func (s *Ed25519Signer) Algorithm() Algorithm           { return Ed25519 }
 func (s *Ed25519Signer) PrivateKey() ed25519.PrivateKey { return s.key }
 
 // Public returns the verification key.
+// It is nil for a zero Ed25519Signer.
 func (s *Ed25519Signer) Public() *Ed25519PublicKey {
+	if len(s.key) != ed25519.PrivateKeySize {
+		return nil
+	}
 	p, _ := NewEd25519PublicKey(s.key.Public().(ed25519.PublicKey), s.purpose)
 	return p
 }
@@ -59,6 +63,9 @@ func (s *Ed25519Signer) Sign(ctx context.Context, message []byte) ([]byte, error
 	}
 	if len(message) > MaxMessageSize {
 		return nil, fmt.Errorf("%w: message of %d bytes", ErrTooLarge, len(message))
+	}
+	if len(s.key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: ed25519 private key has %d bytes", ErrMalformed, len(s.key))
 	}
 	return ed25519.Sign(s.key, prefixed(s.purpose, message)), nil
 }
@@ -99,6 +106,9 @@ func (k *Ed25519PublicKey) Verify(ctx context.Context, message, signature []byte
 	}
 	if len(message) > MaxMessageSize {
 		return "", fmt.Errorf("%w: message of %d bytes", ErrTooLarge, len(message))
+	}
+	if len(k.key) != ed25519.PublicKeySize {
+		return "", &KeyError{KeyID: k.id, Err: fmt.Errorf("%w: ed25519 public key has %d bytes", ErrMalformed, len(k.key))}
 	}
 	if len(signature) != ed25519.SignatureSize {
 		return "", &KeyError{KeyID: k.id, Err: fmt.Errorf("%w: signature has %d bytes, want %d", ErrBadSignature, len(signature), ed25519.SignatureSize)}

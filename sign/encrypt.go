@@ -49,7 +49,7 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 	}
 	to := make([]*pgp.Entity, len(recipients))
 	for i, r := range recipients {
-		if r == nil {
+		if r == nil || r.entity == nil {
 			return fmt.Errorf("%w: recipient %d is nil", ErrMalformed, i)
 		}
 		to[i] = r.entity
@@ -66,6 +66,9 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 	}
 	var signers []*pgp.Entity
 	if opt.Signer != nil {
+		if opt.Signer.entity == nil {
+			return fmt.Errorf("%w: signer without a key", ErrMalformed)
+		}
 		signers = []*pgp.Entity{opt.Signer.entity}
 		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
 	}
@@ -129,7 +132,7 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if key == nil {
+	if key == nil || key.entity == nil {
 		return fmt.Errorf("%w: nil key", ErrMalformed)
 	}
 	var opt DecryptOptions

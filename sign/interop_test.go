@@ -29,6 +29,9 @@ func newGPGHome(t *testing.T) *gpgHome {
 	require.NoError(t, err)
 	g.dir = filepath.Join(base, "h")
 	require.NoError(t, os.Mkdir(g.dir, 0o700))
+	// The cheapest passphrase hashing gpg allows: without it gpg-agent spends
+	// seconds calibrating before protecting a key.
+	require.NoError(t, os.WriteFile(filepath.Join(g.dir, "gpg-agent.conf"), []byte("s2k-count 65536\n"), 0o600))
 	t.Cleanup(func() {
 		if conf, err := lookTool("gpgconf"); err == nil {
 			testutil.Run(t, base, nil, conf, "--homedir", g.dir, "--kill", "all")

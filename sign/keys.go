@@ -33,11 +33,17 @@ const (
 func EncodePrivateKey(s Signer, passphrase []byte) ([]byte, error) {
 	switch s := s.(type) {
 	case *Ed25519Signer:
+		if s == nil || len(s.key) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("%w: Ed25519 signer without a key", ErrMalformed)
+		}
 		if len(passphrase) > 0 {
 			return nil, fmt.Errorf("%w: encrypted PEM private keys", ErrUnsupported)
 		}
 		return pkcs8PEM(s.key)
 	case *X509Signer:
+		if s == nil || s.key == nil {
+			return nil, fmt.Errorf("%w: X.509 signer without a key", ErrMalformed)
+		}
 		if len(passphrase) > 0 {
 			return nil, fmt.Errorf("%w: encrypted PEM private keys", ErrUnsupported)
 		}
@@ -47,6 +53,9 @@ func EncodePrivateKey(s Signer, passphrase []byte) ([]byte, error) {
 		}
 		return nil, fmt.Errorf("%w: cannot export a private key of type %T", ErrUnsupported, s.key)
 	case *OpenPGPSigner:
+		if s == nil || s.entity == nil || s.entity.PrivateKey == nil {
+			return nil, fmt.Errorf("%w: OpenPGP signer without a key", ErrMalformed)
+		}
 		return s.encodePrivate(passphrase)
 	case nil:
 		return nil, fmt.Errorf("%w: nil signer", ErrMalformed)
@@ -69,13 +78,22 @@ func pkcs8PEM(key any) ([]byte, error) {
 func EncodePublicKey(k PublicKey) ([]byte, error) {
 	switch k := k.(type) {
 	case *Ed25519PublicKey:
+		if k == nil || len(k.key) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: Ed25519 public key without a key", ErrMalformed)
+		}
 		return spkiPEM(k.key)
 	case *X509PublicKey:
+		if k == nil || k.key == nil {
+			return nil, fmt.Errorf("%w: X.509 public key without a key", ErrMalformed)
+		}
 		if k.cert != nil {
 			return EncodeCertificates([]*x509.Certificate{k.cert}), nil
 		}
 		return spkiPEM(k.key)
 	case *OpenPGPPublicKey:
+		if k == nil || k.entity == nil {
+			return nil, fmt.Errorf("%w: OpenPGP public key without a key", ErrMalformed)
+		}
 		return k.encode()
 	case nil:
 		return nil, fmt.Errorf("%w: nil key", ErrMalformed)

@@ -175,7 +175,12 @@ func (s *OpenPGPSigner) Algorithm() Algorithm { return OpenPGP }
 func (s *OpenPGPSigner) Entity() *pgp.Entity { return s.entity }
 
 // CreationTime returns the primary key's creation time.
-func (s *OpenPGPSigner) CreationTime() time.Time { return s.entity.PrimaryKey.CreationTime.UTC() }
+func (s *OpenPGPSigner) CreationTime() time.Time {
+	if s.entity == nil {
+		return time.Time{}
+	}
+	return s.entity.PrimaryKey.CreationTime.UTC()
+}
 
 // SigningTime returns the time Sign stamps on signatures: the time set with
 // WithTime or GenerateOpenPGP's Options.Time, otherwise the key's creation
@@ -196,8 +201,12 @@ func (s *OpenPGPSigner) WithTime(t time.Time) *OpenPGPSigner {
 	return &c
 }
 
-// Public returns the verification and encryption key.
+// Public returns the verification and encryption key; nil for a zero
+// OpenPGPSigner.
 func (s *OpenPGPSigner) Public() *OpenPGPPublicKey {
+	if s.entity == nil {
+		return nil
+	}
 	return &OpenPGPPublicKey{entity: publicEntity(s.entity), purpose: s.purpose, id: s.id}
 }
 
@@ -241,14 +250,17 @@ func (s *OpenPGPSigner) Sign(ctx context.Context, message []byte) ([]byte, error
 // SignReader streams r (of any size) and writes the armored detached
 // signature to w.
 func (s *OpenPGPSigner) SignReader(ctx context.Context, w io.Writer, r io.Reader) error {
+	if s.entity == nil || s.entity.PrivateKey == nil {
+		return fmt.Errorf("%w: OpenPGP signer without a key", ErrMalformed)
+	}
 	t := s.SigningTime()
 	cfg := pgpConfig(t, false, nil)
 	cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(s.purpose), IsHumanReadable: true}}
-	if _, err := s.entity.VerifyPrimaryKey(t, cfg); err != nil {
-		return &KeyError{KeyID: s.id, Err: mapPGPError(err)}
-	}
 	if t.Before(s.CreationTime()) {
 		return &KeyError{KeyID: s.id, Err: fmt.Errorf("%w: signing time %s is before the key's creation", ErrExpired, t.Format(time.RFC3339))}
+	}
+	if _, err := s.entity.VerifyPrimaryKey(t, cfg); err != nil {
+		return &KeyError{KeyID: s.id, Err: mapPGPError(err)}
 	}
 	aw, err := armor.Encode(w, pgpSignatureBlock, nil)
 	if err != nil {
@@ -394,6 +406,9 @@ func (k *OpenPGPPublicKey) VerifyReader(ctx context.Context, r io.Reader, signat
 	}
 	if len(signature) > MaxSignatureSize {
 		return "", fmt.Errorf("%w: signature of %d bytes (max %d)", ErrTooLarge, len(signature), MaxSignatureSize)
+	}
+	if k.entity == nil {
+		return "", fmt.Errorf("%w: OpenPGP public key without a key", ErrMalformed)
 	}
 	body, err := dearmor(signature, pgpSignatureBlock)
 	if err != nil {

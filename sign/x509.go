@@ -173,12 +173,12 @@ func NewX509Signer(key crypto.Signer, chain []*x509.Certificate, purpose Purpose
 	if err := purpose.Valid(); err != nil {
 		return nil, err
 	}
-	if len(chain) == 0 || chain[0] == nil {
-		return nil, fmt.Errorf("%w: an X.509 signer needs its leaf certificate", ErrMalformed)
-	}
 	pub := key.Public()
 	if err := checkX509PublicKey(pub); err != nil {
 		return nil, err
+	}
+	if len(chain) == 0 || chain[0] == nil {
+		return nil, fmt.Errorf("%w: an X.509 signer needs its leaf certificate", ErrMalformed)
 	}
 	spki, err := x509.MarshalPKIXPublicKey(pub)
 	if err != nil {
@@ -230,8 +230,12 @@ func (s *X509Signer) Certificates() []*x509.Certificate {
 	return append([]*x509.Certificate(nil), s.chain...)
 }
 
-// Public returns the verification key (the leaf certificate).
+// Public returns the verification key (the leaf certificate); nil for a
+// zero X509Signer.
 func (s *X509Signer) Public() *X509PublicKey {
+	if s.key == nil || len(s.chain) == 0 {
+		return nil
+	}
 	return &X509PublicKey{cert: s.chain[0], key: s.key.Public(), purpose: s.purpose, id: s.id}
 }
 
@@ -253,6 +257,9 @@ func (s *X509Signer) Sign(ctx context.Context, message []byte) ([]byte, error) {
 func (s *X509Signer) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if s.key == nil {
+		return nil, fmt.Errorf("%w: X.509 signer without a key", ErrMalformed)
 	}
 	if len(digest) != sha256.Size {
 		return nil, fmt.Errorf("%w: SHA-256 digest has %d bytes, want %d", ErrMalformed, len(digest), sha256.Size)

@@ -1,0 +1,220 @@
+package sign
+
+import (
+	"bytes"
+	"crypto/x509"
+	"math/big"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPurposeSeparation(t *testing.T) {
+	ctx := t.Context()
+	msg := []byte("same bytes, two purposes")
+	// One Ed25519 private key bound to two purposes: the prefix keeps the
+	// signatures apart.
+	lic := testEd25519(t, 60, PurposeLicense)
+	upd, err := NewEd25519Signer(lic.PrivateKey(), PurposeUpdate)
+	require.NoError(t, err)
+	assert.Equal(t, lic.KeyID(), upd.KeyID(), "key id comes from the key alone")
+	licSig, err := lic.Sign(ctx, msg)
+	require.NoError(t, err)
+	updSig, err := upd.Sign(ctx, msg)
+	require.NoError(t, err)
+	assert.NotEqual(t, licSig, updSig)
+	_, err = upd.Public().Verify(ctx, msg, licSig)
+	require.ErrorIs(t, err, ErrBadSignature)
+	_, err = lic.Public().Verify(ctx, msg, updSig)
+	require.ErrorIs(t, err, ErrBadSignature)
+	_, err = lic.Public().Verify(ctx, msg, licSig)
+	require.NoError(t, err)
+
+	// A keyring with keys of every purpose verifies each signature only for
+	// its own purpose.
+	ova := testX509(t, PurposeOVA)
+	pgpS := testPGP(t, 61, PurposeUpdate)
+	ring, err := NewKeyring(lic.Public(), ova.Public(), pgpS.Public())
+	require.NoError(t, err)
+	ovaSig, err := ova.Sign(ctx, msg)
+	require.NoError(t, err)
+	pgpSig, err := pgpS.Sign(ctx, msg)
+	require.NoError(t, err)
+	for _, c := range []struct {
+		sig  []byte
+		good Purpose
+		id   string
+	}{{licSig, PurposeLicense, lic.KeyID()}, {ovaSig, PurposeOVA, ova.KeyID()}, {pgpSig, PurposeUpdate, pgpS.KeyID()}} {
+		for _, p := range []Purpose{PurposeLicense, PurposeUpdate, PurposeOVA} {
+			id, err := ring.Verify(ctx, p, msg, c.sig)
+			if p == c.good {
+				require.NoError(t, err)
+				assert.Equal(t, c.id, id)
+			} else {
+				require.ErrorIs(t, err, ErrWrongPurpose, "signature for %s verified as %s", c.good, p)
+			}
+		}
+	}
+	// Verifier(p) is the same check behind the Verifier interface.
+	var v Verifier = ring.Verifier(PurposeOVA)
+	_, err = v.Verify(ctx, msg, ovaSig)
+	require.NoError(t, err)
+	_, err = v.Verify(ctx, msg, licSig)
+	require.Error(t, err)
+}
+
+func TestRotation(t *testing.T) {
+	ctx := t.Context()
+	msg := []byte("license v2")
+	type pair struct {
+		old, new Signer
+		pubs     func() (PublicKey, PublicKey)
+	}
+	edOld, edNew := testEd25519(t, 70, PurposeLicense), testEd25519(t, 71, PurposeLicense)
+	pgOld, pgNew := testPGP(t, 72, PurposeUpdate), testPGP(t, 73, PurposeUpdate)
+	xOld := testX509(t, PurposeOVA)
+	cert2, err := SelfSignedCertificate(testRSA(t), &CertOptions{CommonName: "new", Serial: big.NewInt(2)})
+	require.NoError(t, err)
+	// A new certificate for the same key keeps the key id; use an ECDSA key
+	// for a genuinely new X.509 key.
+	xSame, err := NewX509Signer(testRSA(t), []*x509.Certificate{cert2}, PurposeOVA)
+	require.NoError(t, err)
+	assert.Equal(t, xOld.KeyID(), xSame.KeyID())
+
+	for name, c := range map[string]pair{
+		"ed25519": {edOld, edNew, func() (PublicKey, PublicKey) { return edOld.Public(), edNew.Public() }},
+		"openpgp": {pgOld, pgNew, func() (PublicKey, PublicKey) { return pgOld.Public(), pgNew.Public() }},
+	} {
+		t.Run(name, func(t *testing.T) {
+			p := c.old.Purpose()
+			oldPub, newPub := c.pubs()
+			ring, err := NewKeyring(oldPub, newPub)
+			require.NoError(t, err)
+			assert.Len(t, ring.Keys(), 2)
+			oldSig, err := c.old.Sign(ctx, msg)
+			require.NoError(t, err)
+			newSig, err := c.new.Sign(ctx, msg)
+			require.NoError(t, err)
+			id, err := ring.Verify(ctx, p, msg, oldSig)
+			require.NoError(t, err)
+			assert.Equal(t, c.old.KeyID(), id)
+			id, err = ring.Verify(ctx, p, msg, newSig)
+			require.NoError(t, err)
+			assert.Equal(t, c.new.KeyID(), id)
+
+			ring.Revoke(c.old.KeyID())
+			assert.True(t, ring.Revoked(c.old.KeyID()))
+			_, err = ring.Verify(ctx, p, msg, oldSig)
+			require.ErrorIs(t, err, ErrRevoked)
+			assert.Equal(t, c.old.KeyID(), keyErrorID(t, err))
+			id, err = ring.Verify(ctx, p, msg, newSig)
+			require.NoError(t, err)
+			assert.Equal(t, c.new.KeyID(), id)
+			// Adding the revoked key again does not bring it back.
+			require.NoError(t, ring.Add(oldPub))
+			_, err = ring.Verify(ctx, p, msg, oldSig)
+			require.ErrorIs(t, err, ErrRevoked)
+			_, err = ring.Lookup(c.old.KeyID(), p)
+			require.ErrorIs(t, err, ErrRevoked)
+			_, err = ring.Lookup(c.new.KeyID(), p)
+			require.NoError(t, err)
+		})
+	}
+}
+
+func TestKeyringConcurrent(t *testing.T) {
+	ctx := t.Context()
+	s := testEd25519(t, 80, PurposeLicense)
+	sig, _ := s.Sign(ctx, []byte("m"))
+	ring, _ := NewKeyring(s.Public())
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 50 {
+				_, err := ring.Verify(ctx, PurposeLicense, []byte("m"), sig)
+				assert.NoError(t, err)
+				_ = ring.Add(testEd25519(t, uint64(100+i), PurposeUpdate).Public())
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// TestReproducible is the build-twice test: the same inputs give the same
+// bytes for keys, certificates and signatures.
+func TestReproducible(t *testing.T) {
+	ctx := t.Context()
+	msg := []byte("reproducible")
+	build := func() [][]byte {
+		var out [][]byte
+		ed := testEd25519(t, 90, PurposeLicense)
+		edSig, _ := ed.Sign(ctx, msg)
+		edPriv, _ := EncodePrivateKey(ed, nil)
+		edPub, _ := EncodePublicKey(ed.Public())
+		x := testX509(t, PurposeOVA)
+		xSig, _ := x.Sign(ctx, msg)
+		xPub, _ := EncodePublicKey(x.Public())
+		pg := testPGP(t, 91, PurposeUpdate)
+		pgSig, _ := pg.Sign(ctx, msg)
+		pgPriv, _ := EncodePrivateKey(pg, nil)
+		pgPub, _ := EncodePublicKey(pg.Public())
+		later, _ := pg.WithTime(testTime.AddDate(1, 0, 0)).Sign(ctx, msg)
+		return append(out, edSig, edPriv, edPub, xSig, xPub, pgSig, pgPriv, pgPub, later)
+	}
+	a, b := build(), build()
+	require.Equal(t, a, b)
+	for i, x := range a {
+		require.NotEmpty(t, x, i)
+	}
+
+	// A loaded OpenPGP key signs at its creation time by default: the same
+	// bytes as the generated signer with the same Time.
+	pg := testPGP(t, 91, PurposeUpdate)
+	priv, _ := EncodePrivateKey(pg, nil)
+	loaded, err := LoadSigner(priv, PurposeUpdate, nil)
+	require.NoError(t, err)
+	s1, _ := pg.Sign(ctx, msg)
+	s2, _ := loaded.Sign(ctx, msg)
+	assert.Equal(t, s1, s2)
+	assert.Equal(t, testTime, loaded.(*OpenPGPSigner).SigningTime())
+
+	// A passphrase-protected export re-loads to the same key.
+	enc, err := EncodePrivateKey(pg, []byte("pw"))
+	require.NoError(t, err)
+	assert.False(t, bytes.Equal(enc, priv))
+	back, err := LoadSigner(enc, PurposeUpdate, []byte("pw"))
+	require.NoError(t, err)
+	s3, _ := back.Sign(ctx, msg)
+	assert.Equal(t, s1, s3)
+}
+
+func TestRFC9580(t *testing.T) {
+	ctx := t.Context()
+	s, err := GenerateOpenPGP("v6", "v6@example.com", PurposeUpdate, &OpenPGPOptions{Time: testTime, RFC9580: true, Rand: seeded(95)})
+	require.NoError(t, err)
+	assert.Equal(t, 6, s.entity.PrimaryKey.Version)
+	assert.Len(t, s.KeyID(), 64, "v6 fingerprints are SHA-256")
+	msg := []byte("v6")
+	sig, err := s.Sign(ctx, msg)
+	require.NoError(t, err)
+	pub, err := EncodePublicKey(s.Public())
+	require.NoError(t, err)
+	k, err := LoadPublicKey(pub, PurposeUpdate)
+	require.NoError(t, err)
+	_, err = k.Verify(ctx, msg, sig)
+	require.NoError(t, err)
+
+	var ct bytes.Buffer
+	require.NoError(t, Encrypt(ctx, &ct, bytes.NewReader(msg), []*OpenPGPPublicKey{s.Public()}, nil))
+	var out bytes.Buffer
+	require.NoError(t, Decrypt(ctx, &out, &ct, s, nil))
+	assert.Equal(t, msg, out.Bytes())
+	// The v4 default key does not use AEAD, so gpg 2.2 reads its messages.
+	v4 := testPGP(t, 96, PurposeUpdate)
+	assert.Equal(t, 4, v4.entity.PrimaryKey.Version)
+	assert.Len(t, v4.KeyID(), 40)
+}
