@@ -170,9 +170,9 @@ func TestEveryErrorReachable(t *testing.T) {
 	t.Run("expired", func(t *testing.T) {
 		s, err := GenerateOpenPGP("exp", "exp@example.com", PurposeUpdate, &OpenPGPOptions{Time: testTime, Lifetime: 24 * time.Hour, Rand: seeded(40)})
 		require.NoError(t, err)
-		_, err = s.WithTime(testTime.Add(12 * time.Hour)).Sign(ctx, msg)
+		_, err = s.WithTime(testTime.Add(12*time.Hour)).Sign(ctx, msg)
 		require.NoError(t, err)
-		_, err = s.WithTime(testTime.Add(48 * time.Hour)).Sign(ctx, msg)
+		_, err = s.WithTime(testTime.Add(48*time.Hour)).Sign(ctx, msg)
 		require.ErrorIs(t, err, ErrExpired)
 		_, err = s.WithTime(testTime.Add(-time.Hour)).Sign(ctx, msg)
 		require.ErrorIs(t, err, ErrExpired, "before the key existed")
