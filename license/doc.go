@@ -21,4 +21,14 @@
 // clock is injectable (VerifyOptions.Now); a Store (MemoryStore, FileStore
 // or the host's own) remembers the last time seen, the highest sequence per
 // customer and revoked ids, and is never lowered.
+//
+// The clock guard is a speed bump, not DRM: whoever controls the appliance
+// can delete its state. It stops the casual "set the clock back a year"
+// and the replay of an older license. A clock that once ran far ahead
+// makes later verifications fail with ErrClockRollback until it catches up
+// (or an administrator resets the state).
+//
+// The library never reads the wall clock except through
+// VerifyOptions.Now's default (time.Now); Encode takes every time from the
+// License, so the same license and key always give the same file.
 package license

@@ -3,7 +3,6 @@ package license
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -207,12 +206,9 @@ func TestGolden(t *testing.T) {
 
 	pubPEM, err := os.ReadFile(filepath.Join("testdata", "license-pub.pem"))
 	require.NoError(t, err)
-	blk, _ := pem.Decode(pubPEM)
-	require.NotNil(t, blk)
-	pub, err := x509.ParsePKIXPublicKey(blk.Bytes)
+	key, err := sign.LoadPublicKey(pubPEM, sign.PurposeLicense)
 	require.NoError(t, err)
-	key, err := sign.NewEd25519PublicKey(pub.(ed25519.PublicKey), sign.PurposeLicense)
-	require.NoError(t, err)
+	require.Equal(t, s.KeyID(), key.KeyID())
 	f, err := os.Open(filepath.Join("testdata", "golden.lic"))
 	require.NoError(t, err)
 	defer f.Close()

@@ -431,3 +431,14 @@ func TestStateMerge(t *testing.T) {
 	require.True(t, want.IsRevoked("r1"))
 	require.False(t, want.IsRevoked("r3"))
 }
+
+func TestVerifyCanceled(t *testing.T) {
+	s := seedKey(t, 1, sign.PurposeLicense)
+	data := mustEncode(t, smallLicense(), s)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	st, err := Verify(ctx, bytes.NewReader(data), ring(t, s.Public()), "p", nil)
+	require.ErrorIs(t, err, context.Canceled)
+	require.Nil(t, st)
+	require.ErrorIs(t, Encode(ctx, io.Discard, smallLicense(), s), context.Canceled)
+}
