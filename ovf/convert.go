@@ -11,30 +11,42 @@ func convErr(elem string, kind error, format string, args ...any) error {
 }
 
 // controllerOf maps a controller item to the model; ok is false for items
-// that are not disk controllers.
-func controllerOf(it Item) (c Controller, ok bool, err error) {
-	sub := strings.ToLower(strings.TrimSpace(it.ResourceSubType))
+// that are not disk controllers. VMware allows a list of alternative
+// subtypes ("buslogic,lsilogic"); lenient picks the first one the model
+// knows, strict accepts a single subtype only.
+func controllerOf(it Item, lenient bool) (c Controller, ok bool, err error) {
+	subs := strings.Fields(strings.ReplaceAll(strings.ToLower(it.ResourceSubType), ",", " "))
+	if !lenient && len(subs) > 1 {
+		return "", true, convErr("Item", ErrUnsupported, "controller subtype list %q", it.ResourceSubType)
+	}
 	switch it.ResourceType {
 	case 5:
 		return IDE, true, nil
 	case 6:
-		switch sub {
-		case "lsilogic":
-			return LSILogic, true, nil
-		case "virtualscsi", "pvscsi":
-			return PVSCSI, true, nil
-		case "lsilogicsas":
-			return LSILogicSAS, true, nil
+		for _, sub := range subs {
+			switch sub {
+			case "lsilogic":
+				return LSILogic, true, nil
+			case "virtualscsi", "pvscsi":
+				return PVSCSI, true, nil
+			case "lsilogicsas":
+				return LSILogicSAS, true, nil
+			case "buslogic":
+				return BusLogic, true, nil
+			}
 		}
 		return "", true, convErr("Item", ErrUnsupported, "SCSI controller subtype %q", it.ResourceSubType)
 	case 20:
-		switch sub {
-		case "vmware.sata.ahci", "ahci":
-			return SATA, true, nil
-		case "vmware.nvme.controller":
-			return NVMe, true, nil
+		for _, sub := range subs {
+			switch sub {
+			case "vmware.sata.ahci", "ahci":
+				return SATA, true, nil
+			case "vmware.nvme.controller":
+				return NVMe, true, nil
+			}
 		}
-		return "", true, convErr("Item", ErrUnsupported, "storage controller subtype %q", it.ResourceSubType)
+		// Other storage (e.g. NVDIMM) is not a disk controller.
+		return "", false, nil
 	}
 	return "", false, nil
 }
@@ -136,12 +148,18 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem) error {
 		}
 		switch it.ResourceType {
 		case 3:
+			if it.VirtualQuantity == "" {
+				continue // a reservation-only item; the model keeps 0
+			}
 			n, err := strconv.Atoi(it.VirtualQuantity)
 			if err != nil {
 				return convErr("Item", ErrMalformed, "CPU count %q", it.VirtualQuantity)
 			}
 			vs.CPUs = n
 		case 4:
+			if it.VirtualQuantity == "" {
+				continue
+			}
 			n, err := strconv.ParseInt(it.VirtualQuantity, 10, 64)
 			if err != nil {
 				return convErr("Item", ErrMalformed, "memory size %q", it.VirtualQuantity)
@@ -156,7 +174,7 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem) error {
 				vs.MemoryMiB = n * (u >> 20)
 			}
 		case 5, 6, 20:
-			c, ok, err := controllerOf(it)
+			c, ok, err := controllerOf(it, true)
 			if err != nil {
 				return err
 			}

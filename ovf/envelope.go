@@ -526,7 +526,7 @@ func (p parser) item(n *node) (Item, error) {
 			it.ElementName = t
 		case "HostResource":
 			it.HostResource = append(it.HostResource, t)
-		case "InstanceID":
+		case "InstanceID", "InstanceId": // InstanceId: pre-1.0 VMware spelling
 			it.InstanceID = t
 		case "Parent":
 			it.Parent = t

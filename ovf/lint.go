@@ -197,8 +197,9 @@ func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, net
 				c.add(RuleController, el+"/rasd:ResourceSubType", "IDE subtype %q: vSphere rejects IDE subtypes such as PIIX4, leave it out", sub)
 			}
 		case 6, 20:
-			ctl, _, err := controllerOf(it)
+			ctl, isCtl, err := controllerOf(it, false)
 			switch {
+			case !isCtl:
 			case err != nil:
 				c.add(RuleController, el+"/rasd:ResourceSubType", "controller subtype %q is not importable in both hypervisors", sub)
 			case controllers[ctl].vmware && prof != VMware:

@@ -27,6 +27,7 @@ var controllers = map[Controller]controllerInfo{
 	PVSCSI:      {6, "VirtualSCSI", "SCSI Controller", 15, "LsiLogic", true},
 	LSILogicSAS: {6, "lsilogicsas", "SCSI Controller", 15, "LsiLogicSas", true},
 	NVMe:        {20, "vmware.nvme.controller", "NVMe Controller", 15, "NVMe", true},
+	BusLogic:    {6, "buslogic", "SCSI Controller", 15, "BusLogic", true},
 }
 
 type adapterInfo struct {

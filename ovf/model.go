@@ -31,6 +31,7 @@ const (
 	PVSCSI      Controller = "pvscsi"      // VMware paravirtual SCSI (VMware default)
 	LSILogicSAS Controller = "lsilogicsas" // VMware only
 	NVMe        Controller = "nvme"        // VMware only, vmx-13 or later
+	BusLogic    Controller = "buslogic"    // VMware only, legacy
 )
 
 // Adapter is the model of a network adapter.

@@ -13,6 +13,8 @@ import (
 	govmomi "github.com/vmware/govmomi/ovf"
 
 	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 // govmomiDir locates the govmomi module in the module cache; the fixtures
@@ -74,7 +76,7 @@ func TestParseGovmomiFixtures(t *testing.T) {
 	if len(files) < 100 {
 		t.Fatalf("only %d fixture files found under %s", len(files), dir)
 	}
-	var positive, accepted int
+	var positive, accepted, converted int
 	for _, p := range files {
 		data, err := os.ReadFile(p)
 		if err != nil {
@@ -86,6 +88,19 @@ func TestParseGovmomiFixtures(t *testing.T) {
 			var pe *ParseError
 			if !errors.As(ourErr, &pe) {
 				t.Errorf("%s: error is not a *ParseError: %v", rel, ourErr)
+			}
+		} else {
+			// Conversion and linting never panic and fail with typed errors.
+			if _, err := env.VirtualSystem(); err != nil {
+				var pe *ParseError
+				if !errors.As(err, &pe) {
+					t.Errorf("%s: VirtualSystem error is not a *ParseError: %v", rel, err)
+				}
+			} else {
+				converted++
+			}
+			if err := env.Validate(&Options{Profile: VMware}); err != nil && !errors.Is(err, ErrInvalid) {
+				t.Errorf("%s: Validate error does not match ErrInvalid: %v", rel, err)
 			}
 		}
 		if negativeFixture(p) {
@@ -101,7 +116,48 @@ func TestParseGovmomiFixtures(t *testing.T) {
 			t.Errorf("%s: govmomi accepts it, Parse says %v", rel, ourErr)
 			continue
 		}
-		_ = env
 	}
-	t.Logf("interop: govmomi fixtures: %d files, %d positive, %d accepted by govmomi and by Parse", len(files), positive, accepted)
+	t.Logf("interop: govmomi fixtures: %d files, %d positive, %d accepted by govmomi and by Parse, %d converted to the model",
+		len(files), positive, accepted, converted)
+	if accepted < 700 {
+		t.Errorf("only %d fixtures accepted by govmomi: fixture tree changed?", accepted)
+	}
+}
+
+// TestVirtualSystemFromVMwareExports converts real VMware exports from the
+// govmomi fixture tree into the model.
+func TestVirtualSystemFromVMwareExports(t *testing.T) {
+	dir := govmomiDir(t)
+	load := func(name string) *VirtualSystem {
+		f, err := os.Open(filepath.Join(dir, name))
+		require.NoError(t, err)
+		defer f.Close()
+		env, err := Parse(f, nil)
+		require.NoError(t, err)
+		vs, err := env.VirtualSystem()
+		require.NoError(t, err)
+		return vs
+	}
+	tty := load("ttylinux.ovf")
+	assert.Equal(t, "ttylinux-pc_i486-16.1", tty.Name)
+	assert.Equal(t, 1, tty.CPUs)
+	assert.Equal(t, int64(32), tty.MemoryMiB)
+	assert.Equal(t, IDE, tty.Controller)
+	assert.Equal(t, "otherLinuxGuest", tty.OS.VMware)
+	require.Len(t, tty.Disks, 1)
+	assert.Equal(t, int64(31457280), tty.Disks[0].Capacity)
+	assert.Equal(t, "ttylinux-pc_i486-16.1-disk1.vmdk", tty.Disks[0].Href)
+	assert.Equal(t, []NIC{{Network: "nat", Adapter: E1000}}, tty.NICs)
+
+	photon := load("photon5.ovf")
+	assert.Equal(t, EFI, photon.Firmware)
+	assert.Equal(t, PVSCSI, photon.Controller)
+	assert.True(t, photon.CDROM)
+	assert.Equal(t, VMXNET3, photon.NICs[0].Adapter)
+	require.NotNil(t, photon.Product)
+	// The VMware export re-marshals as a valid VMware-profile descriptor
+	// once the fields our model requires are present.
+	photon.OS.CIMID = 36
+	_, err := MarshalBytes(photon, &Options{Profile: VMware})
+	assert.NoError(t, err)
 }
