@@ -1,0 +1,777 @@
+package update
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path"
+	"strconv"
+
+	"github.com/fogkit/fogkit/update/bsdiff"
+)
+
+// Layout of a target directory.
+const (
+	// StateFile records the installed slots; replacing it (temp file,
+	// fsync, rename, directory fsync) is the one atomic switch.
+	StateFile = "state.json"
+	// JournalFile records an apply in progress.
+	JournalFile = "journal.json"
+	// SlotsDir holds one directory per installed version.
+	SlotsDir = "slots"
+)
+
+// DefaultMaxBootAttempts is how many boots a pending slot gets.
+const DefaultMaxBootAttempts = 3
+
+// Slot is one installed tree.
+type Slot struct {
+	Name     string `json:"name"` // directory under slots/
+	Version  string `json:"version"`
+	Sequence uint64 `json:"sequence"`
+	Tree     string `json:"tree"`
+}
+
+// Dir returns the slot's directory relative to the target.
+func (s Slot) Dir() string { return SlotsDir + "/" + s.Name }
+
+// State is the content of the state file.
+type State struct {
+	Format  int    `json:"format"`
+	Vendor  string `json:"vendor"`
+	Product string `json:"product"`
+	Channel string `json:"channel"`
+	// Current is the slot to boot.
+	Current Slot `json:"current"`
+	// Previous is the slot to fall back to.
+	Previous *Slot `json:"previous,omitempty"`
+	// Pending is set until Confirm; BootAttempt counts Attempts and rolls
+	// back after MaxAttempts.
+	Pending     bool `json:"pending,omitempty"`
+	Attempts    int  `json:"attempts,omitempty"`
+	MaxAttempts int  `json:"max_attempts,omitempty"`
+	// RolledBack is the last slot abandoned by a rollback.
+	RolledBack *Slot `json:"rolled_back,omitempty"`
+}
+
+// ApplyOptions configure Apply.
+type ApplyOptions struct {
+	VerifyOptions
+	// AllowReinstall accepts a package whose sequence equals the installed
+	// one (and re-stages it).
+	AllowReinstall bool `json:"allow_reinstall,omitempty"`
+	// MaxBootAttempts for the new pending slot (default 3).
+	MaxBootAttempts int `json:"max_boot_attempts,omitempty"`
+	// Confirmed commits the new slot as good right away (a first install).
+	Confirmed bool `json:"confirmed,omitempty"`
+	// NoLinks copies unchanged files instead of hard-linking them.
+	NoLinks bool `json:"no_links,omitempty"`
+}
+
+// ApplyReport says what Apply did.
+type ApplyReport struct {
+	Manifest *Manifest
+	KeyIDs   []string
+	From     *Slot // nil on a first install
+	To       Slot
+	// AlreadyInstalled: the package's version is the current one; nothing
+	// was done.
+	AlreadyInstalled bool
+	Steps            int // steps applied (a bundle may skip its first ones)
+	Written          int // files written whole
+	Patched          int
+	Reused           int // unchanged files hard-linked
+	Copied           int // unchanged files copied
+	BytesWritten     int64
+	Recovered        *RecoverReport // what recovery cleaned before applying
+}
+
+// journal is the content of the journal file.
+type journal struct {
+	Op    string `json:"op"`
+	Slot  string `json:"slot"`
+	Phase string `json:"phase"`
+}
+
+// ReadState returns the target's state; ErrNotInstalled when there is none.
+func ReadState(fsys FS) (*State, error) {
+	b, err := readFileFS(fsys, StateFile, 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, ErrNotInstalled
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st State
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrState, err)
+	}
+	if st.Format != FormatVersion || st.Current.Name == "" || checkPath(st.Current.Name) != nil || path.Base(st.Current.Name) != st.Current.Name {
+		return nil, fmt.Errorf("%w: bad current slot", ErrState)
+	}
+	if st.Previous != nil && (checkPath(st.Previous.Name) != nil || path.Base(st.Previous.Name) != st.Previous.Name) {
+		return nil, fmt.Errorf("%w: bad previous slot", ErrState)
+	}
+	return &st, nil
+}
+
+// removeIfExists removes name when it exists, writing nothing otherwise.
+func removeIfExists(fsys FS, name string) error {
+	if _, err := fsys.Lstat(name); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	return fsys.Remove(name)
+}
+
+func writeState(fsys FS, st *State) error {
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(fsys, StateFile, append(b, '\n'))
+}
+
+// RecoverReport says what Recover cleaned.
+type RecoverReport struct {
+	// Interrupted is the slot of an apply that did not finish ("" if none).
+	Interrupted string
+	// Removed lists slot directories removed (unreferenced or half-staged).
+	Removed []string
+}
+
+// Recover brings a target back to a consistent state after a crash: it
+// removes a half-written state file, every slot directory the state does
+// not reference (half-staged updates, rolled-back slots) and the journal.
+// The state file itself is only ever replaced atomically, so the current
+// slot is exactly the old or exactly the new tree. Apply, Confirm and
+// BootAttempt call Recover first; hosts may call it at boot.
+func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
+	rep := &RecoverReport{}
+	if b, err := readFileFS(fsys, JournalFile, 1<<16); err == nil {
+		var j journal
+		if json.Unmarshal(b, &j) == nil {
+			rep.Interrupted = j.Slot
+		}
+	}
+	for _, tmp := range []string{StateFile + ".tmp", JournalFile + ".tmp"} {
+		if err := removeIfExists(fsys, tmp); err != nil {
+			return nil, err
+		}
+	}
+	st, err := ReadState(fsys)
+	if err != nil && !errors.Is(err, ErrNotInstalled) {
+		return nil, err
+	}
+	keep := map[string]bool{}
+	if st != nil {
+		keep[st.Current.Name] = true
+		if st.Previous != nil {
+			keep[st.Previous.Name] = true
+		}
+		if _, err := fsys.Lstat(st.Current.Dir()); err != nil {
+			return nil, fmt.Errorf("%w: current slot %s: %v", ErrState, st.Current.Name, err)
+		}
+	}
+	ents, err := fsys.ReadDir(SlotsDir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	for _, e := range ents {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if keep[e.Name()] {
+			continue
+		}
+		if err := removeAll(fsys, SlotsDir+"/"+e.Name()); err != nil {
+			return nil, err
+		}
+		rep.Removed = append(rep.Removed, e.Name())
+	}
+	if len(rep.Removed) > 0 {
+		if err := fsys.SyncDir(SlotsDir); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := fsys.Lstat(JournalFile); err == nil {
+		if err := fsys.Remove(JournalFile); err != nil {
+			return nil, err
+		}
+		if err := fsys.SyncDir("."); err != nil {
+			return nil, err
+		}
+	}
+	return rep, nil
+}
+
+// Apply verifies a package completely, then installs it into the target
+// behind fsys: the new tree is staged in a new slot beside the current one
+// (unchanged files hard-linked or copied, patched and new files written
+// and fsynced), every file and the tree digest are verified, and one
+// atomic replacement of the state file switches to it. The new slot stays
+// pending until Confirm. Nothing is written before the package has passed
+// every check (signature, vendor/product/channel, sequence, base files,
+// free space, payload digest and every payload member). A failure or a
+// cancellation before the switch leaves the target as it was; a crash at
+// any point leaves exactly the old or exactly the new tree after Recover.
+func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOptions) (*ApplyReport, error) {
+	if o == nil {
+		o = &ApplyOptions{}
+	}
+	rec, err := Recover(ctx, fsys)
+	if err != nil {
+		return nil, err
+	}
+	st, err := ReadState(fsys)
+	installed := err == nil
+	if err != nil && !errors.Is(err, ErrNotInstalled) {
+		return nil, err
+	}
+	vo := o.VerifyOptions
+	if installed {
+		if vo.Vendor == "" {
+			vo.Vendor = st.Vendor
+		}
+		if vo.Product == "" {
+			vo.Product = st.Product
+		}
+		if vo.Channel == "" {
+			vo.Channel = st.Channel
+		}
+		if st.Current.Sequence > 0 && st.Current.Sequence-1 > vo.MinSequence {
+			vo.MinSequence = st.Current.Sequence - 1
+		}
+	}
+	head, tr, ids, err := openPackage(ctx, r, size, &vo)
+	if err != nil {
+		return nil, err
+	}
+	m := head.manifest
+	rep := &ApplyReport{Manifest: m, KeyIDs: ids, Recovered: rec}
+	if installed {
+		cur := st.Current
+		rep.From = &cur
+		if m.Sequence == cur.Sequence {
+			if m.Tree == cur.Tree && !o.AllowReinstall {
+				rep.AlreadyInstalled, rep.To = true, cur
+				return rep, nil
+			}
+		}
+		if st.Pending {
+			return nil, fmt.Errorf("%w: slot %s (version %s)", ErrPending, st.Current.Name, st.Current.Version)
+		}
+		if m.Sequence == cur.Sequence {
+			if !o.AllowReinstall {
+				return nil, &PolicyError{Field: "sequence", Want: "> " + strconv.FormatUint(cur.Sequence, 10), Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
+			}
+		}
+	}
+	if len(m.Steps) == 0 {
+		return nil, fmt.Errorf("%w: %s package carries no tree of its own", ErrNotApplicable, m.Kind)
+	}
+	start := 0
+	if m.Steps[0].From != nil {
+		if !installed {
+			return nil, fmt.Errorf("%w: a %s package needs an installed version", ErrNotInstalled, m.Kind)
+		}
+		start = -1
+		for i, s := range m.Steps {
+			if s.From.Tree == st.Current.Tree {
+				start = i
+				break
+			}
+		}
+		if start < 0 {
+			return nil, &BaseError{Want: m.Steps[0].From.Tree + " (version " + m.Steps[0].From.Version + ")", Got: st.Current.Tree + " (version " + st.Current.Version + ")"}
+		}
+		if err := checkBase(ctx, fsys, st.Current.Dir(), m.Steps[start].From, o.Progress); err != nil {
+			return nil, err
+		}
+	}
+	if free, err := fsys.Free(); err == nil && free >= 0 && free < m.SpaceNeeded {
+		return nil, &PolicyError{Field: "space", Want: strconv.FormatInt(m.SpaceNeeded, 10) + " bytes", Got: strconv.FormatInt(free, 10) + " bytes", Err: ErrNoSpace}
+	}
+	if err := checkPayloadDigest(ctx, tr, head, o.Progress); err != nil {
+		return nil, err
+	}
+	if err := checkContent(ctx, r, size, &vo, head); err != nil {
+		return nil, err
+	}
+
+	// Everything checked: from here on we write, into a new slot only.
+	newSlot := Slot{Version: m.Version, Sequence: m.Sequence, Tree: m.Tree}
+	newSlot.Name = slotName(m, st)
+	rep.To = newSlot
+	if err := stageAndCommit(ctx, fsys, r, size, &vo, o, head, st, start, newSlot, rep); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+func slotName(m *Manifest, st *State) string {
+	base := strconv.FormatUint(m.Sequence, 10) + "-" + m.Tree[7:19]
+	for n := 0; ; n++ {
+		name := base
+		if n > 0 {
+			name += "-" + strconv.Itoa(n)
+		}
+		if st == nil || (name != st.Current.Name && (st.Previous == nil || name != st.Previous.Name)) {
+			return name
+		}
+	}
+}
+
+// checkBase verifies the installed slot against a step's base: every base
+// file by size and hash (naming the first that differs), then the whole
+// tree digest.
+func checkBase(ctx context.Context, fsys FS, dir string, b *Base, progress func(Event)) error {
+	for i, f := range b.Files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		emit(progress, Event{Phase: "verify", Name: f.Path, Done: int64(i + 1), Total: int64(len(b.Files))})
+		p := dir + "/" + f.Path
+		info, err := fsys.Lstat(p)
+		if err != nil || !info.Mode().IsRegular() {
+			return &BaseError{File: f.Path, Want: "sha256:" + f.SHA256, Got: "missing or not a regular file"}
+		}
+		if info.Size() != f.Size {
+			return &BaseError{File: f.Path, Want: "sha256:" + f.SHA256 + " (" + strconv.FormatInt(f.Size, 10) + " bytes)", Got: strconv.FormatInt(info.Size(), 10) + " bytes"}
+		}
+		sum, _, err := hashFile(fsys, p, f.Size)
+		if err != nil {
+			return err
+		}
+		if sum != f.SHA256 {
+			return &BaseError{File: f.Path, Want: "sha256:" + f.SHA256, Got: "sha256:" + sum}
+		}
+	}
+	entries, err := scanSlot(ctx, fsys, dir)
+	if err != nil {
+		return err
+	}
+	if got := TreeDigest(entries); got != b.Tree {
+		return &BaseError{Want: b.Tree, Got: got}
+	}
+	return nil
+}
+
+func hashFile(fsys FS, p string, max int64) (string, int64, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, io.LimitReader(f, max+1))
+	if err != nil {
+		return "", n, err
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}
+
+// scanSlot lists and hashes a tree through fsys.
+func scanSlot(ctx context.Context, fsys FS, dir string) ([]Entry, error) {
+	var out []Entry
+	var walk func(rel string) error
+	walk = func(rel string) error {
+		full := dir
+		if rel != "" {
+			full = dir + "/" + rel
+		}
+		ents, err := fsys.ReadDir(full)
+		if err != nil {
+			return err
+		}
+		for _, d := range ents {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			p := d.Name()
+			if rel != "" {
+				p = rel + "/" + p
+			}
+			info, err := fsys.Lstat(dir + "/" + p)
+			if err != nil {
+				return err
+			}
+			e := Entry{Path: p, Mode: modeBits(info.Mode())}
+			switch t := info.Mode().Type(); t {
+			case 0:
+				e.Type = TypeFile
+				if e.SHA256, e.Size, err = hashFile(fsys, dir+"/"+p, 1<<62); err != nil {
+					return err
+				}
+			case fs.ModeDir:
+				e.Type = TypeDir
+			case fs.ModeSymlink:
+				e.Type, e.Mode = TypeSymlink, 0o777
+				if e.Target, err = fsys.Readlink(dir + "/" + p); err != nil {
+					return err
+				}
+			default:
+				e.Type = "other"
+			}
+			out = append(out, e)
+			if e.Type == TypeDir {
+				if err := walk(p); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(""); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// stageAndCommit writes the new slot, verifies it and switches to it.
+func stageAndCommit(ctx context.Context, fsys FS, r io.ReaderAt, size int64, vo *VerifyOptions, o *ApplyOptions,
+	head *pkgHead, st *State, start int, slot Slot, rep *ApplyReport) (err error) {
+	m := head.manifest
+	j := journal{Op: "apply", Slot: slot.Name, Phase: "stage"}
+	committed := false
+	defer func() {
+		if err != nil && !committed {
+			// Best effort: a crash here is handled by Recover later.
+			if _, rerr := Recover(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
+				err = fmt.Errorf("%w (and cleaning up failed: %v)", err, rerr)
+			}
+		}
+	}()
+	if _, err := fsys.Lstat(SlotsDir); errors.Is(err, fs.ErrNotExist) {
+		if err := fsys.Mkdir(SlotsDir, 0o755); err != nil {
+			return err
+		}
+		if err := fsys.SyncDir("."); err != nil {
+			return err
+		}
+	}
+	jb, _ := json.Marshal(j)
+	if err := writeFileAtomic(fsys, JournalFile, jb); err != nil {
+		return err
+	}
+	baseDir := ""
+	if st != nil {
+		baseDir = st.Current.Dir()
+	}
+	var stageDirs []string
+	err = withPayload(ctx, r, size, vo, head, func(plain io.Reader) error {
+		it := newMemberIter(plain, m)
+		// Skip the members of steps already installed.
+		for it.i < len(it.list) && it.list[it.i].step >= 0 && it.list[it.i].step < start {
+			if _, _, err := it.next(); err != nil {
+				return err
+			}
+		}
+		for k := start; k < len(m.Steps); k++ {
+			out := SlotsDir + "/" + slot.Name + ".step" + strconv.Itoa(k)
+			stageDirs = append(stageDirs, out)
+			if err := stageStep(ctx, fsys, it, k, &m.Steps[k], baseDir, out, o, rep); err != nil {
+				return err
+			}
+			rep.Steps++
+			baseDir = out
+		}
+		// Drain nested members so their hashes are checked too.
+		for it.i < len(it.list) {
+			if _, _, err := it.next(); err != nil {
+				return err
+			}
+		}
+		return it.end()
+	})
+	if err != nil {
+		return err
+	}
+	final := stageDirs[len(stageDirs)-1]
+	for _, d := range stageDirs[:len(stageDirs)-1] {
+		if err := removeAll(fsys, d); err != nil {
+			return err
+		}
+	}
+	if err := fsys.Rename(final, slot.Dir()); err != nil {
+		return err
+	}
+	if err := fsys.SyncDir(SlotsDir); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	j.Phase = "commit"
+	jb, _ = json.Marshal(j)
+	if err := writeFileAtomic(fsys, JournalFile, jb); err != nil {
+		return err
+	}
+	emit(o.Progress, Event{Phase: "commit", Name: slot.Name})
+	ns := &State{Format: FormatVersion, Vendor: m.Vendor, Product: m.Product, Channel: m.Channel, Current: slot,
+		Pending: !o.Confirmed, MaxAttempts: o.MaxBootAttempts}
+	if ns.MaxAttempts <= 0 {
+		ns.MaxAttempts = DefaultMaxBootAttempts
+	}
+	if st != nil {
+		prev := st.Current
+		ns.Previous = &prev
+	}
+	// The switch: one atomic rename of the state file.
+	if err := writeState(fsys, ns); err != nil {
+		return err
+	}
+	committed = true
+	emit(o.Progress, Event{Phase: "cleanup", Name: slot.Name})
+	if _, err := Recover(context.WithoutCancel(ctx), fsys); err != nil {
+		return fmt.Errorf("update: applied, but cleaning up failed: %w", err)
+	}
+	return nil
+}
+
+// stageStep builds one step's tree in out from the tree in base.
+func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, base, out string, o *ApplyOptions, rep *ApplyReport) error {
+	if err := fsys.Mkdir(out, 0o700); err != nil {
+		return err
+	}
+	baseFiles := map[string]BaseFile{}
+	if s.From != nil {
+		for _, b := range s.From.Files {
+			baseFiles[b.Path] = b
+		}
+	}
+	var dirs []File
+	for i, f := range s.Files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		emit(o.Progress, Event{Phase: "stage", Name: f.Path, Done: int64(i + 1), Total: int64(len(s.Files))})
+		dst := out + "/" + f.Path
+		switch f.Type {
+		case TypeDir:
+			if err := fsys.Mkdir(dst, 0o700); err != nil {
+				return err
+			}
+			dirs = append(dirs, f)
+		case TypeSymlink:
+			if err := fsys.Symlink(f.Target, dst); err != nil {
+				return err
+			}
+		case TypeFile:
+			switch f.Op {
+			case OpKeep:
+				if err := reuse(fsys, base+"/"+f.Path, dst, f, o.NoLinks, rep); err != nil {
+					return err
+				}
+			case OpData:
+				mem, rd, err := it.next()
+				if err != nil {
+					return err
+				}
+				if mem.step != k || s.Files[mem.file].Path != f.Path {
+					return malformed("payload order does not match step %d", k)
+				}
+				if err := writeFile(fsys, dst, f, rd); err != nil {
+					return err
+				}
+				rep.Written++
+				rep.BytesWritten += f.Size
+			case OpPatch:
+				mem, rd, err := it.next()
+				if err != nil {
+					return err
+				}
+				if mem.step != k || s.Files[mem.file].Path != f.Path {
+					return malformed("payload order does not match step %d", k)
+				}
+				bf := baseFiles[f.Path]
+				old, err := readFileFS(fsys, base+"/"+f.Path, bf.Size)
+				if err != nil {
+					return err
+				}
+				if sum := sha256.Sum256(old); hex.EncodeToString(sum[:]) != bf.SHA256 || int64(len(old)) != bf.Size {
+					return &BaseError{File: f.Path, Want: "sha256:" + bf.SHA256, Got: "sha256:" + hex.EncodeToString(sum[:])}
+				}
+				newb, err := bsdiff.Patch(old, rd, f.Size)
+				if err != nil {
+					return &EntryError{Name: f.Path, Reason: "patch: " + err.Error(), Err: ErrMalformed}
+				}
+				if err := it.finish(); err != nil {
+					return err
+				}
+				if err := writeFile(fsys, dst, f, bytes.NewReader(newb)); err != nil {
+					return err
+				}
+				rep.Patched++
+				rep.BytesWritten += f.Size
+			}
+		}
+	}
+	// Directory modes last (a read-only directory must be filled first),
+	// then make every directory's entries durable, deepest first.
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := fsys.Chmod(out+"/"+dirs[i].Path, fileMode(dirs[i].Mode)); err != nil {
+			return err
+		}
+	}
+	if err := fsys.Chmod(out, 0o755); err != nil {
+		return err
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := fsys.SyncDir(out + "/" + dirs[i].Path); err != nil {
+			return err
+		}
+	}
+	if err := fsys.SyncDir(out); err != nil {
+		return err
+	}
+	// Verify what was written: every file's hash and the tree digest.
+	emit(o.Progress, Event{Phase: "check", Name: s.Version})
+	entries, err := scanSlot(ctx, fsys, out)
+	if err != nil {
+		return err
+	}
+	if got := TreeDigest(entries); got != s.Tree {
+		return &DigestError{Name: "tree of version " + s.Version, Want: s.Tree, Got: got}
+	}
+	return nil
+}
+
+// writeFile writes a new file with its content from r, checking size and
+// hash, then sets its mode and fsyncs it.
+func writeFile(fsys FS, dst string, f File, r io.Reader) error {
+	w, err := fsys.Create(dst, 0o600)
+	if err != nil {
+		return err
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, f.Size+1))
+	if err == nil && n != f.Size {
+		err = &DigestError{Name: f.Path, Want: strconv.FormatInt(f.Size, 10) + " bytes", Got: strconv.FormatInt(n, 10) + " bytes"}
+	}
+	if err == nil {
+		if got := hex.EncodeToString(h.Sum(nil)); got != f.SHA256 {
+			err = &DigestError{Name: f.Path, Want: f.SHA256, Got: got}
+		}
+	}
+	if err == nil {
+		err = w.Chmod(fileMode(f.Mode))
+	}
+	if err == nil {
+		err = w.Sync()
+	}
+	if cerr := w.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// reuse hard-links an unchanged file when its mode is unchanged, and
+// copies it otherwise.
+func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) error {
+	info, err := fsys.Lstat(src)
+	if err != nil {
+		return err
+	}
+	if !info.Mode().IsRegular() {
+		return &BaseError{File: f.Path, Want: "regular file", Got: info.Mode().Type().String()}
+	}
+	if !noLinks && modeBits(info.Mode()) == f.Mode {
+		if err := fsys.Link(src, dst); err == nil {
+			rep.Reused++
+			return nil
+		} else if errors.Is(err, ErrCrashed) {
+			return err
+		}
+	}
+	rc, err := fsys.Open(src)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if err := writeFile(fsys, dst, f, rc); err != nil {
+		return err
+	}
+	rep.Copied++
+	return nil
+}
+
+// Confirm marks the pending slot good after a successful boot.
+func Confirm(ctx context.Context, fsys FS) (*State, error) {
+	if _, err := Recover(ctx, fsys); err != nil {
+		return nil, err
+	}
+	st, err := ReadState(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Pending {
+		return st, nil
+	}
+	st.Pending, st.Attempts = false, 0
+	if err := writeState(fsys, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// BootAttempt records one boot of a pending slot; the host calls it early
+// in every boot. After MaxAttempts boots without Confirm, the slot is
+// rolled back to the previous one. It returns the state to boot from.
+func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
+	if _, err := Recover(ctx, fsys); err != nil {
+		return nil, err
+	}
+	st, err := ReadState(fsys)
+	if err != nil {
+		return nil, err
+	}
+	if !st.Pending {
+		return st, nil
+	}
+	st.Attempts++
+	if st.Attempts > st.MaxAttempts {
+		return rollback(ctx, fsys, st)
+	}
+	if err := writeState(fsys, st); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// Rollback switches back to the previous slot now.
+func Rollback(ctx context.Context, fsys FS) (*State, error) {
+	if _, err := Recover(ctx, fsys); err != nil {
+		return nil, err
+	}
+	st, err := ReadState(fsys)
+	if err != nil {
+		return nil, err
+	}
+	return rollback(ctx, fsys, st)
+}
+
+func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
+	if st.Previous == nil {
+		return nil, fmt.Errorf("%w: no previous slot to roll back to", ErrNotApplicable)
+	}
+	failed := st.Current
+	ns := &State{Format: FormatVersion, Vendor: st.Vendor, Product: st.Product, Channel: st.Channel,
+		Current: *st.Previous, RolledBack: &failed}
+	if err := writeState(fsys, ns); err != nil {
+		return nil, err
+	}
+	if _, err := Recover(ctx, fsys); err != nil {
+		return nil, err
+	}
+	return ns, nil
+}

@@ -1,0 +1,531 @@
+package update
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update/bsdiff"
+)
+
+// Tree is one version of a product's tree, as input to Build.
+type Tree struct {
+	Version  string `json:"version"`
+	Sequence uint64 `json:"sequence"`
+	// FS holds the tree; it should implement fs.ReadLinkFS (os.DirFS
+	// does) so symbolic links are carried.
+	FS fs.FS `json:"-"`
+}
+
+// NestedInput is another product's package to carry in a nested package.
+type NestedInput struct {
+	Name string      `json:"name"`
+	Data io.ReaderAt `json:"-"`
+	Size int64       `json:"size"`
+}
+
+// BuildOptions configure Build. Vendor, Product, Version and Sequence are
+// required; Channel defaults to "stable"; Kind to KindFull.
+type BuildOptions struct {
+	Vendor   string `json:"vendor"`
+	Product  string `json:"product"`
+	Channel  string `json:"channel,omitempty"`
+	Version  string `json:"version"`
+	Sequence uint64 `json:"sequence"`
+	Kind     Kind   `json:"kind,omitempty"`
+	// MaxPatchFileSize: files above it are carried whole (default 256 MiB;
+	// the differ holds both versions and a suffix array in memory).
+	MaxPatchFileSize int64 `json:"max_patch_file_size,omitempty"`
+	// PatchRatio: a patch is used only if it is at most this fraction of
+	// the file's size (default 0.9).
+	PatchRatio float64 `json:"patch_ratio,omitempty"`
+	// FullIfLarger makes Build write a full package when a diff or bundle
+	// payload would be larger than a full one.
+	FullIfLarger bool `json:"full_if_larger,omitempty"`
+	// Nested packages to carry (KindNested).
+	Nested []NestedInput `json:"nested,omitempty"`
+	// Encrypt, when set, encrypts the payload (for example to the
+	// product's OpenPGP key through sign.Encrypt).
+	Encrypt Encrypter `json:"-"`
+	// Time is the modification time of the tar members (zero: Unix 0).
+	Time time.Time `json:"time,omitempty"`
+	// TempDir, when set, spools the payload to a temporary file there
+	// instead of memory.
+	TempDir  string      `json:"temp_dir,omitempty"`
+	Progress func(Event) `json:"-"`
+}
+
+// BuildReport says what Build wrote.
+type BuildReport struct {
+	Manifest *Manifest
+	Size     int64 // bytes written to w
+	// FullSize is the payload size a full package of the target would
+	// have (unencrypted); LargerThanFull is set when a diff or bundle
+	// payload exceeds it.
+	FullSize       int64
+	LargerThanFull bool
+	// BuiltFull is set when FullIfLarger replaced the requested kind.
+	BuiltFull                      bool
+	Whole, Patched, Kept, Deleted int
+}
+
+// Build writes a signed package that turns the trees in from (oldest
+// first; none for full, one for diff, several for bundle) into to. Every
+// signer must have purpose sign.PurposeUpdate; several signers produce
+// several signatures (key rotation). Output is deterministic unless the
+// encrypter is randomised.
+func Build(ctx context.Context, w io.Writer, signers []sign.Signer, to Tree, from []Tree, o *BuildOptions) (*BuildReport, error) {
+	if o == nil {
+		o = &BuildOptions{}
+	}
+	opt := *o
+	if opt.Channel == "" {
+		opt.Channel = "stable"
+	}
+	if opt.Kind == "" {
+		opt.Kind = KindFull
+	}
+	if opt.MaxPatchFileSize <= 0 {
+		opt.MaxPatchFileSize = 256 << 20
+	}
+	if opt.PatchRatio <= 0 {
+		opt.PatchRatio = 0.9
+	}
+	if len(signers) == 0 {
+		return nil, fmt.Errorf("%w: no signer", ErrSignature)
+	}
+	for _, s := range signers {
+		if s.Purpose() != sign.PurposeUpdate {
+			return nil, fmt.Errorf("%w: key %s has purpose %q, not %q", ErrSignature, s.KeyID(), s.Purpose(), sign.PurposeUpdate)
+		}
+	}
+	switch opt.Kind {
+	case KindFull, KindNested:
+		from = nil
+	case KindDiff:
+		if len(from) != 1 {
+			return nil, fmt.Errorf("%w: a diff package needs exactly one base tree", ErrNotApplicable)
+		}
+	case KindBundle:
+		if len(from) < 1 {
+			return nil, fmt.Errorf("%w: a bundle needs base trees", ErrNotApplicable)
+		}
+	}
+	if opt.Kind == KindNested {
+		if len(opt.Nested) == 0 {
+			return nil, fmt.Errorf("%w: a nested package needs nested packages", ErrNotApplicable)
+		}
+	}
+	switch opt.Kind {
+	case KindFull, KindDiff, KindBundle, KindNested:
+	default:
+		return nil, fmt.Errorf("%w: unknown kind %q", ErrMalformed, opt.Kind)
+	}
+	b := &builder{ctx: ctx, o: &opt}
+	rep, err := b.build(signers, to, from, w)
+	if err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+type builder struct {
+	ctx context.Context
+	o   *BuildOptions
+}
+
+type scanned struct {
+	t       Tree
+	entries []Entry
+}
+
+func (b *builder) build(signers []sign.Signer, to Tree, from []Tree, w io.Writer) (*BuildReport, error) {
+	o := b.o
+	var trees []scanned
+	for _, t := range append(append([]Tree(nil), from...), to) {
+		if t.FS == nil && o.Kind != KindNested {
+			return nil, fmt.Errorf("%w: tree %q has no FS", ErrNotApplicable, t.Version)
+		}
+		if t.FS == nil {
+			trees = append(trees, scanned{t: t})
+			continue
+		}
+		emit(o.Progress, Event{Phase: "scan", Name: t.Version})
+		e, err := ScanTree(t.FS)
+		if err != nil {
+			return nil, err
+		}
+		trees = append(trees, scanned{t: t, entries: e})
+	}
+	target := trees[len(trees)-1]
+	var fullSize int64
+	for _, e := range target.entries {
+		fullSize += e.Size
+	}
+
+	m := &Manifest{Format: FormatVersion, Vendor: o.Vendor, Product: o.Product, Channel: o.Channel,
+		Version: o.Version, Sequence: o.Sequence, Kind: o.Kind}
+	rep := &BuildReport{Manifest: m, FullSize: fullSize}
+
+	spool, cleanup, err := b.spool()
+	if err != nil {
+		return nil, err
+	}
+	defer cleanup()
+	tw := tar.NewWriter(spool)
+	if target.t.FS != nil {
+		if len(trees) == 1 {
+			s, err := b.fullStep(tw, target, rep)
+			if err != nil {
+				return nil, err
+			}
+			m.Steps = []Step{s}
+		} else {
+			for i := 0; i+1 < len(trees); i++ {
+				s, err := b.diffStep(tw, i, trees[i], trees[i+1], rep)
+				if err != nil {
+					return nil, err
+				}
+				m.Steps = append(m.Steps, s)
+			}
+		}
+		m.Tree = m.Steps[len(m.Steps)-1].Tree
+	}
+	for _, n := range o.Nested {
+		nm, err := b.nested(tw, n)
+		if err != nil {
+			return nil, err
+		}
+		m.Nested = append(m.Nested, nm)
+	}
+	if err := tw.Close(); err != nil {
+		return nil, err
+	}
+	plainSize, err := spool.size()
+	if err != nil {
+		return nil, err
+	}
+	if (o.Kind == KindDiff || o.Kind == KindBundle) && plainSize > fullSize {
+		rep.LargerThanFull = true
+		if o.FullIfLarger {
+			full := *o
+			full.Kind, full.FullIfLarger = KindFull, false
+			r2, err := (&builder{ctx: b.ctx, o: &full}).build(signers, to, nil, w)
+			if err != nil {
+				return nil, err
+			}
+			r2.LargerThanFull, r2.BuiltFull = true, true
+			return r2, nil
+		}
+	}
+	// Space: every step's tree may exist at once with its predecessor.
+	for _, s := range m.Steps {
+		for _, f := range s.Files {
+			m.SpaceNeeded += f.Size + 4096
+		}
+	}
+	payload := spool
+	if o.Encrypt != nil {
+		enc, cleanup2, err := b.spool()
+		if err != nil {
+			return nil, err
+		}
+		defer cleanup2()
+		src, err := spool.reader()
+		if err != nil {
+			return nil, err
+		}
+		if err := o.Encrypt(b.ctx, enc, src); err != nil {
+			return nil, fmt.Errorf("update: encrypting payload: %w", err)
+		}
+		payload = enc
+		m.Payload.Encrypted = true
+	}
+	if m.Payload.Size, err = payload.size(); err != nil {
+		return nil, err
+	}
+	src, err := payload.reader()
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, src); err != nil {
+		return nil, err
+	}
+	m.Payload.SHA256 = "sha256:" + hex.EncodeToString(h.Sum(nil))
+	if err := m.Validate(nil); err != nil {
+		return nil, fmt.Errorf("update: built an invalid manifest: %w", err)
+	}
+	mb, err := m.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	var sigs [][]byte
+	for _, s := range signers {
+		sig, err := s.Sign(b.ctx, mb)
+		if err != nil {
+			return nil, fmt.Errorf("update: signing manifest: %w", err)
+		}
+		sigs = append(sigs, sig)
+	}
+	cw := &countWriter{w: w}
+	out := tar.NewWriter(cw)
+	put := func(name string, size int64, r io.Reader) error {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: o.Time, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
+		if o.Time.IsZero() {
+			hdr.ModTime = time.Unix(0, 0)
+		}
+		if size >= 8<<30 {
+			hdr.Format = tar.FormatGNU
+		}
+		if err := out.WriteHeader(hdr); err != nil {
+			return err
+		}
+		_, err := io.Copy(out, r)
+		return err
+	}
+	if err := put(MemberMarker, int64(len(Marker)), bytes.NewReader([]byte(Marker))); err != nil {
+		return nil, err
+	}
+	if err := put(MemberManifest, int64(len(mb)), bytes.NewReader(mb)); err != nil {
+		return nil, err
+	}
+	for i, sig := range sigs {
+		name := MemberSig
+		if i > 0 {
+			name += "." + strconv.Itoa(i+1)
+		}
+		if err := put(name, int64(len(sig)), bytes.NewReader(sig)); err != nil {
+			return nil, err
+		}
+	}
+	if src, err = payload.reader(); err != nil {
+		return nil, err
+	}
+	if err := put(MemberPayload, m.Payload.Size, src); err != nil {
+		return nil, err
+	}
+	if err := out.Close(); err != nil {
+		return nil, err
+	}
+	rep.Size = cw.n
+	return rep, nil
+}
+
+func putMember(tw *tar.Writer, name string, data []byte) error {
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	_, err := tw.Write(data)
+	return err
+}
+
+func putFileMember(tw *tar.Writer, name string, fsys fs.FS, p string, size int64) error {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return err
+	}
+	n, err := io.Copy(tw, io.LimitReader(f, size))
+	if err == nil && n != size {
+		err = fmt.Errorf("%w: %s changed while building", ErrDigestMismatch, p)
+	}
+	return err
+}
+
+func (b *builder) fullStep(tw *tar.Writer, t scanned, rep *BuildReport) (Step, error) {
+	s := Step{Version: t.t.Version, Tree: TreeDigest(t.entries)}
+	for i, e := range t.entries {
+		if err := b.ctx.Err(); err != nil {
+			return s, err
+		}
+		f := File{Entry: e}
+		if e.Type == TypeFile {
+			f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
+			if err := putFileMember(tw, stepMember(0, e.Path), t.t.FS, e.Path, e.Size); err != nil {
+				return s, err
+			}
+			rep.Whole++
+		}
+		s.Files = append(s.Files, f)
+		emit(b.o.Progress, Event{Phase: "build", Name: e.Path, Done: int64(i + 1), Total: int64(len(t.entries))})
+	}
+	return s, nil
+}
+
+func readFileLimited(fsys fs.FS, p string, size int64) ([]byte, error) {
+	f, err := fsys.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(f, buf); err != nil {
+		return nil, fmt.Errorf("%w: %s changed while building: %v", ErrDigestMismatch, p, err)
+	}
+	return buf, nil
+}
+
+func (b *builder) diffStep(tw *tar.Writer, idx int, base, next scanned, rep *BuildReport) (Step, error) {
+	s := Step{Version: next.t.Version, Tree: TreeDigest(next.entries),
+		From: &Base{Version: base.t.Version, Sequence: base.t.Sequence, Tree: TreeDigest(base.entries), Files: []BaseFile{}}}
+	old := map[string]Entry{}
+	for _, e := range base.entries {
+		old[e.Path] = e
+		if e.Type == TypeFile {
+			s.From.Files = append(s.From.Files, BaseFile{Path: e.Path, Size: e.Size, SHA256: e.SHA256})
+		}
+	}
+	inNew := map[string]bool{}
+	for i, e := range next.entries {
+		if err := b.ctx.Err(); err != nil {
+			return s, err
+		}
+		inNew[e.Path] = true
+		f := File{Entry: e}
+		if e.Type == TypeFile {
+			oe, ok := old[e.Path]
+			switch {
+			case ok && oe.Type == TypeFile && oe.SHA256 == e.SHA256 && oe.Size == e.Size:
+				f.Op = OpKeep
+				rep.Kept++
+			case ok && oe.Type == TypeFile && oe.Size <= b.o.MaxPatchFileSize && e.Size <= b.o.MaxPatchFileSize && e.Size > 0:
+				ob, err := readFileLimited(base.t.FS, e.Path, oe.Size)
+				if err != nil {
+					return s, err
+				}
+				nb, err := readFileLimited(next.t.FS, e.Path, e.Size)
+				if err != nil {
+					return s, err
+				}
+				patch, err := bsdiff.Diff(ob, nb)
+				if err != nil {
+					return s, fmt.Errorf("update: diffing %s: %w", e.Path, err)
+				}
+				if float64(len(patch)) <= b.o.PatchRatio*float64(e.Size) {
+					sum := sha256.Sum256(patch)
+					f.Op, f.DataSize, f.DataSHA256 = OpPatch, int64(len(patch)), hex.EncodeToString(sum[:])
+					if err := putMember(tw, stepMember(idx, e.Path), patch); err != nil {
+						return s, err
+					}
+					rep.Patched++
+				} else {
+					f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
+					if err := putMember(tw, stepMember(idx, e.Path), nb); err != nil {
+						return s, err
+					}
+					rep.Whole++
+				}
+			default:
+				f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
+				if err := putFileMember(tw, stepMember(idx, e.Path), next.t.FS, e.Path, e.Size); err != nil {
+					return s, err
+				}
+				rep.Whole++
+			}
+		}
+		s.Files = append(s.Files, f)
+		emit(b.o.Progress, Event{Phase: "build", Name: e.Path, Done: int64(i + 1), Total: int64(len(next.entries))})
+	}
+	for _, e := range base.entries {
+		if !inNew[e.Path] {
+			s.Deleted = append(s.Deleted, e.Path)
+			rep.Deleted++
+		}
+	}
+	return s, nil
+}
+
+func (b *builder) nested(tw *tar.Writer, n NestedInput) (Nested, error) {
+	if n.Data == nil || n.Size < 0 {
+		return Nested{}, fmt.Errorf("%w: nested package %q has no data", ErrMalformed, n.Name)
+	}
+	tr := tar.NewReader(io.NewSectionReader(n.Data, 0, n.Size))
+	head, err := readHead(tr, (*Limits)(nil).orDefault())
+	if err != nil {
+		return Nested{}, fmt.Errorf("nested package %q: %w", n.Name, err)
+	}
+	m, err := ParseManifest(head.manifestBytes, nil)
+	if err != nil {
+		return Nested{}, fmt.Errorf("nested package %q: %w", n.Name, err)
+	}
+	hdr := &tar.Header{Name: "nested/" + n.Name, Mode: 0o644, Size: n.Size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+	if err := tw.WriteHeader(hdr); err != nil {
+		return Nested{}, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(io.MultiWriter(tw, h), io.NewSectionReader(n.Data, 0, n.Size)); err != nil {
+		return Nested{}, err
+	}
+	return Nested{Name: n.Name, Product: m.Product, Version: m.Version, Sequence: m.Sequence, Size: n.Size,
+		SHA256: "sha256:" + hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// spooler holds the payload while the manifest is built.
+type spooler interface {
+	io.Writer
+	size() (int64, error)
+	reader() (io.Reader, error)
+}
+
+type memSpool struct{ bytes.Buffer }
+
+func (m *memSpool) size() (int64, error)       { return int64(m.Len()), nil }
+func (m *memSpool) reader() (io.Reader, error) { return bytes.NewReader(m.Bytes()), nil }
+
+type fileSpool struct{ f *os.File }
+
+func (s *fileSpool) Write(p []byte) (int, error) { return s.f.Write(p) }
+func (s *fileSpool) size() (int64, error) {
+	st, err := s.f.Stat()
+	if err != nil {
+		return 0, err
+	}
+	return st.Size(), nil
+}
+func (s *fileSpool) reader() (io.Reader, error) {
+	n, err := s.size()
+	if err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(s.f, 0, n), nil
+}
+
+func (b *builder) spool() (spooler, func(), error) {
+	if b.o.TempDir == "" {
+		return &memSpool{}, func() {}, nil
+	}
+	f, err := os.CreateTemp(b.o.TempDir, "fogkit-update-*.spool")
+	if err != nil {
+		return nil, nil, err
+	}
+	return &fileSpool{f: f}, func() { f.Close(); os.Remove(f.Name()) }, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+var _ = errors.New

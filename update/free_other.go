@@ -1,0 +1,5 @@
+//go:build !linux
+
+package update
+
+func freeSpace(string) (int64, error) { return -1, nil }
