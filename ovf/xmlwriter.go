@@ -2,6 +2,7 @@ package ovf
 
 import (
 	"bytes"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -138,3 +139,5 @@ func validXMLText(s string) bool {
 func singleLine(s string) bool {
 	return !strings.ContainsAny(s, "\r\n\t") && strings.TrimSpace(s) == s
 }
+
+func sortStrings(s []string) { sort.Strings(s) }
