@@ -5,13 +5,13 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/fogkit/fogkit/rootfs"
 	"github.com/stretchr/testify/require"
 )
 
@@ -33,74 +33,35 @@ func fakeKernel(n int) []byte {
 	return b
 }
 
-// newcEntry is one member of a test initramfs.
-type newcEntry struct {
-	name  string
-	mode  uint32
-	data  []byte
-	major uint32
-	minor uint32
-}
-
-// newc writes a tiny cpio newc archive (test only: the rootfs package is
-// the real writer).
-func newc(entries []newcEntry) []byte {
-	var b bytes.Buffer
-	pad := func() {
-		for b.Len()%4 != 0 {
-			b.WriteByte(0)
-		}
-	}
-	write := func(ino int, e newcEntry) {
-		nlink := 1
-		if e.mode&0o170000 == 0o040000 {
-			nlink = 2
-		}
-		fmt.Fprintf(&b, "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
-			ino, e.mode, 0, 0, nlink, 0, len(e.data), 0, 0, e.major, e.minor, len(e.name)+1, 0)
-		b.WriteString(e.name)
-		b.WriteByte(0)
-		pad()
-		b.Write(e.data)
-		pad()
-	}
-	for i, e := range entries {
-		write(i+1, e)
-	}
-	write(0, newcEntry{name: "TRAILER!!!"})
-	for b.Len()%512 != 0 {
-		b.WriteByte(0)
-	}
-	return b.Bytes()
-}
-
 var (
-	initOnce sync.Mutex
-	initBin  []byte
+	initMu  sync.Mutex
+	initBin []byte
 )
 
-// testInitramfs is an uncompressed initramfs with the test /init; with
-// noInit the archive lacks /init (negative control).
+// testInitramfs is a gzip initramfs built with the rootfs package holding
+// the test /init; with noInit the archive lacks /init (negative control).
 func testInitramfs(t *testing.T, noInit bool) []byte {
 	t.Helper()
-	initOnce.Lock()
+	initMu.Lock()
 	if initBin == nil {
 		initBin = testutil.BuildStaticInit(t, testutil.TestInitPackage)
 	}
 	bin := initBin
-	initOnce.Unlock()
-	ents := []newcEntry{
-		{name: "dev", mode: 0o040755},
-		{name: "dev/console", mode: 0o020600, major: 5, minor: 1},
-		{name: "proc", mode: 0o040755},
-		{name: "sys", mode: 0o040755},
+	initMu.Unlock()
+	b := rootfs.New(&rootfs.Options{Compression: rootfs.CompressGzip, AllowNoInit: noInit})
+	for _, d := range []string{"/dev", "/proc", "/sys"} {
+		require.NoError(t, b.Add(rootfs.Entry{Path: d, Type: rootfs.TypeDir, Mode: 0o755}))
 	}
-	if !noInit {
-		ents = append(ents, newcEntry{name: "init", mode: 0o100755, data: bin})
+	require.NoError(t, b.Add(rootfs.Entry{Path: "/dev/console", Type: rootfs.TypeChar, Mode: 0o600, Major: 5, Minor: 1}))
+	if noInit {
+		require.NoError(t, b.AddFile(rootfs.Entry{Path: "/notinit", Mode: 0o644}, []byte("nothing to run\n")))
 	} else {
-		ents = append(ents, newcEntry{name: "notinit", mode: 0o100644, data: []byte("nothing to run\n")})
+		require.NoError(t, b.AddFile(rootfs.Entry{Path: "/init", Mode: 0o755}, bin))
 	}
-	return newc(ents)
+	var buf bytes.Buffer
+	_, err := b.WriteTo(&buf)
+	require.NoError(t, err)
+	return buf.Bytes()
 }
 
 func writeTemp(t *testing.T, name string, b []byte) string {
