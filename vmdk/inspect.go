@@ -128,6 +128,9 @@ func (w *walker) skip(n int64) error {
 
 func (w *walker) walk() error {
 	rep := w.rep
+	if err := w.ctx.Err(); err != nil {
+		return err
+	}
 	if err := w.read(w.sec[:]); err != nil {
 		return err
 	}
