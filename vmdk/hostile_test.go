@@ -165,7 +165,9 @@ func TestInspectFindings(t *testing.T) {
 			copy(c[i:], "monolithicSparse")
 			return c
 		}},
-		{"tail.layout", func(c []byte) []byte { return append(c[:len(c)-512:len(c)-512], append(make([]byte, 512), c[len(c)-512:]...)...) }},
+		{"tail.layout", func(c []byte) []byte {
+			return append(c[:len(c)-512:len(c)-512], append(make([]byte, 512), c[len(c)-512:]...)...)
+		}},
 		{"eos.trailing", func(c []byte) []byte { return append(c, make([]byte, 512)...) }},
 		{"gd.entry", func(c []byte) []byte {
 			gd := int(le.Uint64(c[len(c)-1024+56:])) * 512
