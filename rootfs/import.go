@@ -1,0 +1,81 @@
+package rootfs
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+// AddArchive adds every entry of an archive read with NewReader (any
+// compression, concatenated members included), so a vendor can start from
+// a base layer and change it. Later entries replace earlier ones, as in
+// the kernel. Regular files sharing an inode within a member become hard
+// links to the first name. Modes, owners, device numbers and symlink
+// targets are kept; mtimes are not (Options.ModTime applies).
+//
+// File content is held in memory: opts.MaxBytes (default 16 GiB) bounds it.
+func (b *Builder) AddArchive(ctx context.Context, r io.Reader, opts *ReaderOptions) error {
+	rd := NewReader(r, opts)
+	type inode struct {
+		member            int
+		ino, major, minor uint32
+	}
+	first := map[inode]string{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h, err := rd.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		e := h.Entry
+		if e.Type != TypeFile {
+			if e.Path == "/" {
+				continue
+			}
+			if err := b.Add(e); err != nil {
+				return err
+			}
+			continue
+		}
+		data := make([]byte, 0, min(e.Size, 1<<20))
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := rd.Read(buf)
+			data = append(data, buf[:n]...)
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if h.Nlink > 1 {
+			k := inode{h.Member, h.Ino, h.DevMajor, h.DevMinor}
+			if p, ok := first[k]; ok {
+				if err := b.Add(Entry{Path: e.Path, Type: TypeHardlink, Linkname: p}); err != nil {
+					return err
+				}
+				if len(data) > 0 { // the data may come with any name of the group
+					t := b.nodes[p]
+					if t == nil || t.Type != TypeFile {
+						return &PathError{Path: e.Path, Err: ErrHardlink, Detail: fmt.Sprintf("first name %s was replaced", p)}
+					}
+					te := t.Entry
+					if err := b.AddFile(te, data); err != nil {
+						return err
+					}
+				}
+				continue
+			}
+			first[k] = e.Path
+		}
+		if err := b.AddFile(e, data); err != nil {
+			return err
+		}
+	}
+}
