@@ -8,11 +8,36 @@
 // of purpose sign.PurposeLicense; appliances hold its public key in a
 // sign.Keyring.
 //
-// A license file is text (see the format description in format.go): a
-// payload block with the exact JSON bytes in base64 and a Key-Id header,
-// then a signature block over sign.PurposeLicense.Prefix() ‖ payload.
-// `base64 -d` shows the JSON; anything after the signature block other than
-// whitespace is rejected.
+// # File format
+//
+// A license file is two PEM-style blocks of ASCII text:
+//
+//	-----BEGIN FOGKIT LICENSE-----
+//	Key-Id: <key id>
+//
+//	<base64 of the exact payload JSON bytes, 64 columns>
+//	-----END FOGKIT LICENSE-----
+//	-----BEGIN FOGKIT LICENSE SIGNATURE-----
+//	Algorithm: ed25519
+//	Key-Id: <key id>
+//
+//	<base64 of the signature over sign.PurposeLicense.Prefix() ‖ payload>
+//	-----END FOGKIT LICENSE SIGNATURE-----
+//
+// The reader is strict, so that a file has exactly one accepted spelling
+// apart from line endings: headers in this order and no others, canonical
+// padded base64 in lines of exactly 64 characters (the last 1 to 64), no
+// text before the first block, every line printable ASCII and terminated by
+// LF or CRLF. After the signature block only whitespace (space, tab, CR,
+// LF) may follow, as editors and mail clients add it; anything else is
+// rejected.
+//
+// The payload is the License as indented JSON, so piping the first block's
+// base64 lines through `base64 -d` shows it. The signature is a raw 64-byte
+// Ed25519 signature: openssl verifies it with `openssl pkeyutl -verify
+// -pubin -inkey pub.pem -rawin` over the prefix followed by the payload.
+//
+// # Verifying
 //
 // Verify checks, in order: size cap, syntax, key, signature over the exact
 // bytes, strict JSON, product, instance binding, revocation and sequence,

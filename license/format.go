@@ -7,27 +7,7 @@ import (
 	"strings"
 )
 
-// The file format. A license file is two PEM-style blocks of ASCII text:
-//
-//	-----BEGIN FOGKIT LICENSE-----
-//	Key-Id: <key id>
-//
-//	<base64 of the exact payload JSON bytes, 64 columns>
-//	-----END FOGKIT LICENSE-----
-//	-----BEGIN FOGKIT LICENSE SIGNATURE-----
-//	Algorithm: ed25519
-//	Key-Id: <key id>
-//
-//	<base64 of the signature over sign.PurposeLicense.Prefix() ‖ payload>
-//	-----END FOGKIT LICENSE SIGNATURE-----
-//
-// The reader is strict, so that a file has exactly one accepted spelling
-// apart from line endings: headers in this order and no others, canonical
-// padded base64 in lines of exactly 64 characters (the last 1 to 64), no
-// text before the first block, every line printable ASCII and terminated by
-// LF or CRLF. After the signature block only whitespace (space, tab, CR,
-// LF) may follow, as editors and mail clients add it; anything else is
-// rejected.
+// The file format is described in doc.go.
 const (
 	payloadLabel   = "FOGKIT LICENSE"
 	signatureLabel = "FOGKIT LICENSE SIGNATURE"
