@@ -314,9 +314,14 @@ func fatTime(t time.Time) (date, tm uint16, tenths byte) {
 	return
 }
 
-// stamp rewrites every directory entry's times to t and the volume serial
-// number (boot sector and its backup) to volID: go-diskfs stamps entries
-// with the wall clock, and mtools (run by syslinux) does too.
+// stamp finishes a FAT32 file system written by go-diskfs (and mtools):
+//   - every directory entry's times become t (go-diskfs and mtools use the
+//     wall clock);
+//   - ".." entries that point at the root directory get cluster 0, as the
+//     FAT specification (and fsck.fat) require;
+//   - the FSInfo free-cluster count and next-free hint are filled in
+//     (go-diskfs leaves them "unknown");
+//   - the volume serial number (boot sector and its backup) becomes volID.
 func stamp(f *fatFS, w io.WriterAt, t time.Time, volID uint32) error {
 	date, tm, tenths := fatTime(t)
 	var b [13]byte // offsets 13..25 of an entry
@@ -332,11 +337,45 @@ func stamp(f *fatFS, w io.WriterAt, t time.Time, volID uint32) error {
 		copy(ent[13:20], b[:7])
 		binary.LittleEndian.PutUint16(ent[22:], tm)
 		binary.LittleEndian.PutUint16(ent[24:], date)
+		if e.name == ".." && e.cluster == f.root {
+			copy(ent[20:22], []byte{0, 0})
+			copy(ent[26:28], []byte{0, 0})
+		}
 		_, err := w.WriteAt(ent, e.off)
 		return err
 	})
 	if err != nil {
 		return err
+	}
+	var free, next uint32
+	for c := uint32(2); c < f.nclusters+2; c++ {
+		if f.fat[c] == 0 {
+			if free == 0 {
+				next = c
+			}
+			free++
+		}
+	}
+	bs := make([]byte, 512)
+	if _, err := f.r.ReadAt(bs, f.base); err != nil {
+		return err
+	}
+	if fsinfo := int64(binary.LittleEndian.Uint16(bs[48:])); fsinfo > 0 && fsinfo < 6 {
+		var fi [8]byte
+		binary.LittleEndian.PutUint32(fi[0:], free)
+		binary.LittleEndian.PutUint32(fi[4:], next)
+		for _, sec := range []int64{fsinfo, fsinfo + 6} {
+			sig := make([]byte, 4)
+			if _, err := f.r.ReadAt(sig, f.base+sec*f.bps+484); err != nil {
+				return err
+			}
+			if string(sig) != "rrAa" {
+				continue
+			}
+			if _, err := w.WriteAt(fi[:], f.base+sec*f.bps+488); err != nil {
+				return err
+			}
+		}
 	}
 	var v [4]byte
 	binary.LittleEndian.PutUint32(v[:], volID)
