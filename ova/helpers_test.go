@@ -3,8 +3,13 @@ package ova
 import (
 	"bytes"
 	"context"
+	"crypto/rsa"
 	"crypto/x509"
+	"encoding/pem"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -50,17 +55,28 @@ var (
 	keyErr    error
 )
 
-// testSigner is one RSA-2048 self-signed code-signing key per test binary
-// (RSA key generation is slow and not reproducible; signatures with one key
-// are).
+// testSigner is the RSA-2048 test key in testdata (a fixed key keeps the
+// tests and fuzz workers fast and the outputs reproducible) with a
+// self-signed code-signing certificate.
 func testSigner(t testing.TB) *sign.X509Signer {
 	t.Helper()
 	keyOnce.Do(func() {
-		key, err := sign.GenerateRSA(nil, 2048)
+		pemBytes, err := os.ReadFile(filepath.Join("testdata", "test-key.pem"))
 		if err != nil {
 			keyErr = err
 			return
 		}
+		block, _ := pem.Decode(pemBytes)
+		if block == nil {
+			keyErr = errors.New("testdata/test-key.pem: no PEM block")
+			return
+		}
+		k, err := x509.ParsePKCS8PrivateKey(block.Bytes)
+		if err != nil {
+			keyErr = err
+			return
+		}
+		key := k.(*rsa.PrivateKey)
 		cert, err := sign.SelfSignedCertificate(key, &sign.CertOptions{CommonName: "fogkit test", Organization: "fogkit",
 			NotBefore: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2040, 1, 1, 0, 0, 0, 0, time.UTC)})
 		if err != nil {
