@@ -1,0 +1,281 @@
+// Command vmdk-bench compares fogkit's streamOptimized VMDK writer
+// (examples/mkvmdk, built once) with `qemu-img convert -O vmdk -o
+// subformat=streamOptimized` on the same input in the same run.
+//
+// The input is a 2 GiB sparse raw image holding about 400 MiB of real
+// content: files from /usr (binaries, libraries, text) laid out like a file
+// system, plus 64 MiB of random bytes. Each tool runs -runs times; the
+// table shows wall time, CPU (user+sys), peak RSS (from the child's
+// rusage) and output size, then medians and the ratios to qemu-img.
+//
+//	go run ./internal/bench/vmdk [-runs 3] [-content 336] [-keep]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	diskSize = 2 << 30
+	randSize = 64 << 20
+)
+
+type sample struct {
+	wall, cpu time.Duration
+	rssKiB    int64
+	size      int64
+}
+
+func main() {
+	runs := flag.Int("runs", 3, "runs per tool")
+	contentMiB := flag.Int("content", 336, "MiB of /usr files to place (plus 64 MiB random)")
+	keep := flag.Bool("keep", false, "keep the temporary directory")
+	verify := flag.Bool("verify", true, "check our output with qemu-img compare once")
+	build := flag.String("build-image", "", "internal: only write the input image to this path")
+	flag.Parse()
+	if *build != "" {
+		placed, files, err := buildImage(*build, int64(*contentMiB)<<20)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vmdk-bench:", err)
+			os.Exit(1)
+		}
+		fmt.Println(placed, files)
+		return
+	}
+	if err := run(*runs, int64(*contentMiB)<<20, *keep, *verify); err != nil {
+		fmt.Fprintln(os.Stderr, "vmdk-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(runs int, content int64, keep, verify bool) error {
+	qemu, err := exec.LookPath("qemu-img")
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "vmdk-bench-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	mk := filepath.Join(dir, "mkvmdk")
+	if out, err := exec.Command("go", "build", "-o", mk, "./examples/mkvmdk").CombinedOutput(); err != nil {
+		return fmt.Errorf("building mkvmdk (run from the repository root): %v\n%s", err, out)
+	}
+	raw := filepath.Join(dir, "disk.raw")
+	// The image is built in a child process: Linux carries a parent's peak
+	// RSS into the rusage of children it starts, so this process stays small.
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	out, err := exec.Command(self, "-build-image", raw, "-content", fmt.Sprint(content>>20)).Output()
+	if err != nil {
+		return fmt.Errorf("building the image: %w", err)
+	}
+	var placed int64
+	var files int
+	if _, err := fmt.Sscan(string(out), &placed, &files); err != nil {
+		return fmt.Errorf("building the image: %q: %w", out, err)
+	}
+	fmt.Printf("input: %d MiB sparse image, %d MiB of content (%d files from /usr + %d MiB random)\n",
+		diskSize>>20, placed>>20, files, randSize>>20)
+	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, loadavg())
+	fmt.Println("note: the machine is shared with other jobs; figures are noisy, compare within a run.")
+	var self0 syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
+	fmt.Printf("peak RSS of this driver (a floor for the children's figures on Linux): %.1f MiB\n", float64(self0.Maxrss)/1024)
+
+	type tool struct {
+		name string
+		out  string
+		args []string
+	}
+	ours := func(w int) tool {
+		o := filepath.Join(dir, fmt.Sprintf("ours-%d.vmdk", w))
+		return tool{fmt.Sprintf("fogkit workers=%d", w), o, []string{mk, "-in", raw, "-o", o, "-workers", fmt.Sprint(w)}}
+	}
+	qo := filepath.Join(dir, "qemu.vmdk")
+	tools := []tool{ours(1), ours(2), {"qemu-img convert", qo, []string{qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, qo}}}
+	if n := runtime.NumCPU(); n > 2 {
+		tools = append(tools[:2], append([]tool{ours(n)}, tools[2:]...)...)
+	}
+
+	res := map[string][]sample{}
+	fmt.Printf("\n%-20s %4s %9s %9s %9s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes")
+	for r := 1; r <= runs; r++ {
+		for _, t := range tools { // interleaved, so load changes hit all tools alike
+			os.Remove(t.out)
+			s, err := measure(t.args)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			st, err := os.Stat(t.out)
+			if err != nil {
+				return err
+			}
+			s.size = st.Size()
+			res[t.name] = append(res[t.name], s)
+			fmt.Printf("%-20s %4d %9.2f %9.2f %9.1f %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(),
+				float64(s.rssKiB)/1024, s.size)
+		}
+	}
+	if verify {
+		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vmdk", raw, tools[1].out).CombinedOutput(); err != nil {
+			return fmt.Errorf("qemu-img compare of our output failed: %v\n%s", err, out)
+		}
+		fmt.Println("\nqemu-img compare raw vs our VMDK: identical")
+	}
+
+	med := func(name string) sample {
+		ss := res[name]
+		pick := func(f func(sample) int64) int64 {
+			v := make([]int64, len(ss))
+			for i, s := range ss {
+				v[i] = f(s)
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		return sample{
+			wall:   time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
+			cpu:    time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
+			rssKiB: pick(func(s sample) int64 { return s.rssKiB }),
+			size:   pick(func(s sample) int64 { return s.size }),
+		}
+	}
+	q := med("qemu-img convert")
+	fmt.Printf("\nmedians of %d runs                 wall s   cpu s  rss MiB       size   speed vs qemu  size vs qemu\n", runs)
+	for _, t := range tools {
+		m := med(t.name)
+		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %14.2fx %12.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
+			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), float64(m.size)/float64(q.size))
+	}
+	fmt.Printf("load average at end: %s\n", loadavg())
+	return nil
+}
+
+func measure(args []string) (sample, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return sample{}, err
+	}
+	wall := time.Since(start)
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return sample{}, fmt.Errorf("no rusage")
+	}
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return sample{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, nil
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// buildImage writes a sparse image: /usr files at 4 KiB-aligned offsets
+// with holes between them, spread over the disk like a file system, and
+// 64 MiB of random data in the middle.
+func buildImage(path string, content int64) (int64, int, error) {
+	var names []string
+	for _, root := range []string{"/usr/bin", "/usr/lib", "/usr/share"} {
+		_ = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil
+			}
+			if d.Type().IsRegular() {
+				names = append(names, p)
+			}
+			return nil
+		})
+	}
+	slices.Sort(names)
+	r := rand.New(rand.NewPCG(1, 2))
+	r.Shuffle(len(names), func(i, j int) { names[i], names[j] = names[j], names[i] })
+
+	f, err := os.Create(path)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	if err := f.Truncate(diskSize); err != nil {
+		return 0, 0, err
+	}
+	// Random block in the middle of the disk.
+	rnd := make([]byte, 1<<20)
+	for off := int64(diskSize / 2); off < diskSize/2+randSize; off += int64(len(rnd)) {
+		for i := 0; i+8 <= len(rnd); i += 8 {
+			v := r.Uint64()
+			for j := 0; j < 8; j++ {
+				rnd[i+j] = byte(v >> (8 * j))
+			}
+		}
+		if _, err := f.WriteAt(rnd, off); err != nil {
+			return 0, 0, err
+		}
+	}
+	// Files go into 32 MiB allocation groups, each filled to an equal
+	// share with small gaps between files and left sparse after that.
+	const group = 32 << 20
+	quota := content / (diskSize/group - randSize/group)
+	placed, files := int64(randSize), 0
+	g, inGroup := int64(0), int64(0)
+	cursor := int64(1 << 20)
+	for _, n := range names {
+		if placed-randSize >= content || g >= diskSize/group {
+			break
+		}
+		data, err := os.ReadFile(n)
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		data = data[:min(int64(len(data)), content-(placed-randSize), 8<<20)]
+		if cursor+int64(len(data)) > (g+1)*group {
+			data = data[:(g+1)*group-cursor]
+		}
+		if _, err := f.WriteAt(data, cursor); err != nil {
+			return 0, 0, err
+		}
+		placed += int64(len(data))
+		inGroup += int64(len(data))
+		files++
+		cursor += (int64(len(data)) + 4095) &^ 4095
+		if r.IntN(4) == 0 {
+			cursor += r.Int64N(16) * 4096
+		}
+		if inGroup >= quota || cursor >= (g+1)*group {
+			g++
+			inGroup = 0
+			for g*group >= diskSize/2 && g*group < diskSize/2+randSize {
+				g++
+			}
+			cursor = g * group
+		}
+	}
+	return placed, files, f.Sync()
+}
