@@ -29,7 +29,16 @@ func TestGNUCpioExtracts(t *testing.T) {
 		args = append(args, "-f", "dev/console", "dev/sda")
 		t.Log("not root: device nodes are not extracted")
 	}
-	testutil.MustRun(t, dir, archive, cpioTool, args...)
+	if res := testutil.Run(t, dir, archive, cpioTool, args...); res.ExitCode != 0 {
+		if !root {
+			t.Fatalf("cpio: exit %d: %s", res.ExitCode, res.Stderr)
+		}
+		// Root without CAP_MKNOD (some containers): extract the rest.
+		t.Logf("cpio as root failed (%s); retrying without device nodes", res.Stderr)
+		root = false
+		dir = t.TempDir()
+		testutil.MustRun(t, dir, archive, cpioTool, append(args, "-f", "dev/console", "dev/sda")...)
+	}
 
 	inodes := map[uint32]uint64{}
 	for _, h := range hs {
@@ -40,7 +49,7 @@ func TestGNUCpioExtracts(t *testing.T) {
 		}
 		require.NoError(t, syscall.Lstat(p, &st), h.Path)
 		assert.Equal(t, h.Mode, st.Mode&0o7777, "mode of %s", h.Path)
-		if root {
+		if os.Geteuid() == 0 {
 			assert.Equal(t, h.UID, st.Uid, "uid of %s", h.Path)
 			assert.Equal(t, h.GID, st.Gid, "gid of %s", h.Path)
 		}
