@@ -239,12 +239,15 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 	}
 	vo := o.VerifyOptions
 	if installed {
-		if vo.Vendor == "" {
-			vo.Vendor = st.Vendor
+		// The installed vendor and product always bind; the channel may be
+		// switched by the caller's options.
+		if vo.Vendor != "" && vo.Vendor != st.Vendor {
+			return nil, &PolicyError{Field: "vendor", Want: st.Vendor, Got: vo.Vendor, Err: ErrWrongVendor}
 		}
-		if vo.Product == "" {
-			vo.Product = st.Product
+		if vo.Product != "" && vo.Product != st.Product {
+			return nil, &PolicyError{Field: "product", Want: st.Product, Got: vo.Product, Err: ErrWrongProduct}
 		}
+		vo.Vendor, vo.Product = st.Vendor, st.Product
 		if vo.Channel == "" {
 			vo.Channel = st.Channel
 		}
@@ -603,7 +606,11 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 				}
 				newb, err := bsdiff.Patch(old, rd, f.Size)
 				if err != nil {
-					return &EntryError{Name: f.Path, Reason: "patch: " + err.Error(), Err: ErrMalformed}
+					kind := ErrMalformed
+					if errors.Is(err, bsdiff.ErrTooLarge) {
+						kind = ErrTooLarge
+					}
+					return &EntryError{Name: f.Path, Reason: "patch: " + err.Error(), Err: kind}
 				}
 				if err := it.finish(); err != nil {
 					return err

@@ -75,7 +75,7 @@ type BuildReport struct {
 	FullSize       int64
 	LargerThanFull bool
 	// BuiltFull is set when FullIfLarger replaced the requested kind.
-	BuiltFull                      bool
+	BuiltFull                     bool
 	Whole, Patched, Kept, Deleted int
 }
 

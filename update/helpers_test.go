@@ -8,6 +8,7 @@ import (
 	"crypto/cipher"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -278,3 +279,7 @@ func payloadOf(t testing.TB, pkg []byte) []byte {
 	sp := memberSpans(t, pkg)[MemberPayload]
 	return append([]byte(nil), pkg[sp[0]:sp[0]+sp[1]]...)
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
+
+func signers(s ...sign.Signer) []sign.Signer { return s }

@@ -50,8 +50,8 @@ type VerifyOptions struct {
 	MinSequence uint64 `json:"min_sequence,omitempty"`
 	// Decrypt, when set, lets Verify check the content of an encrypted
 	// payload member by member.
-	Decrypt Decrypter   `json:"-"`
-	Limits  *Limits     `json:"limits,omitempty"`
+	Decrypt  Decrypter   `json:"-"`
+	Limits   *Limits     `json:"limits,omitempty"`
 	Progress func(Event) `json:"-"`
 }
 
@@ -534,4 +534,45 @@ func copyCtx(ctx context.Context, dst io.Writer, src io.Reader, progress func(in
 			return n, err
 		}
 	}
+}
+
+// ExtractNested verifies the package like Verify (including every payload
+// member, so an encrypted payload needs o.Decrypt) and copies the nested
+// package called name to w. The copy is checked against its digest only at
+// the end: on error, discard what was written to w. The nested package is
+// not verified against its own product's keys; the node does that with
+// Verify or Apply.
+func ExtractNested(ctx context.Context, r io.ReaderAt, size int64, name string, w io.Writer, o *VerifyOptions) (*Nested, error) {
+	if o == nil {
+		o = &VerifyOptions{}
+	}
+	head, tr, _, err := openPackage(ctx, r, size, o)
+	if err != nil {
+		return nil, err
+	}
+	var found *Nested
+	for i := range head.manifest.Nested {
+		if head.manifest.Nested[i].Name == name {
+			found = &head.manifest.Nested[i]
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("%w: no nested package %q", ErrNotApplicable, name)
+	}
+	if err := checkPayloadDigest(ctx, tr, head, o.Progress); err != nil {
+		return nil, err
+	}
+	err = withPayload(ctx, r, size, o, head, func(plain io.Reader) error {
+		return payloadMembers(ctx, plain, head.manifest, func(mem member, rd io.Reader) error {
+			if mem.name != "nested/"+name {
+				return nil
+			}
+			_, err := io.Copy(w, rd)
+			return err
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return found, nil
 }

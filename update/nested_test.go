@@ -1,0 +1,73 @@
+package update
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/fogkit/fogkit/sign"
+	"github.com/stretchr/testify/require"
+)
+
+func TestNested(t *testing.T) {
+	vendor := testSigner(t, 1)
+	ring := testRing(t, vendor)
+	// A node package for another product.
+	var node bytes.Buffer
+	_, err := Build(t.Context(), &node, []sign.Signer{vendor}, tree(2), []Tree{tree(1)},
+		&BuildOptions{Vendor: "acme", Product: "node", Version: "1.2", Sequence: 2, Kind: KindDiff})
+	require.NoError(t, err)
+
+	for _, withTree := range []bool{false, true} {
+		to := Tree{Version: "s1"}
+		if withTree {
+			to = tree(3)
+		}
+		var srv bytes.Buffer
+		rep, err := Build(t.Context(), &srv, []sign.Signer{vendor}, to, nil, &BuildOptions{
+			Vendor: "acme", Product: "demo", Version: to.Version, Sequence: 3, Kind: KindNested,
+			Nested: []NestedInput{{Name: "node.fup", Data: bytes.NewReader(node.Bytes()), Size: int64(node.Len())}}})
+		require.NoError(t, err)
+		require.Equal(t, "node", rep.Manifest.Nested[0].Product)
+		pkg := srv.Bytes()
+
+		// The server verifies everything, nested digests included.
+		vr, err := Verify(t.Context(), bytes.NewReader(pkg), int64(len(pkg)), &VerifyOptions{Keyring: ring, Product: "demo"})
+		require.NoError(t, err)
+		require.True(t, vr.ContentVerified)
+
+		// It stores the node package unchanged.
+		var out bytes.Buffer
+		n, err := ExtractNested(t.Context(), bytes.NewReader(pkg), int64(len(pkg)), "node.fup", &out, &VerifyOptions{Keyring: ring})
+		require.NoError(t, err)
+		require.Equal(t, "1.2", n.Version)
+		require.Equal(t, node.Bytes(), out.Bytes())
+
+		// The server never applies the node package; it applies its own
+		// tree if the package has one.
+		fsys := installed(t, vendor, ring, 1)
+		_, err = apply(t.Context(), fsys, pkg, applyOpts(ring))
+		if withTree {
+			require.NoError(t, err)
+			require.Equal(t, treeDigestOf(t, versionTree(3)), currentDigest(t, fsys))
+		} else {
+			require.ErrorIs(t, err, ErrNotApplicable)
+		}
+
+		// The node verifies and applies its own package end to end.
+		nodeFS := NewMemFS()
+		var nodeFull bytes.Buffer
+		_, err = Build(t.Context(), &nodeFull, []sign.Signer{vendor}, tree(1), nil,
+			&BuildOptions{Vendor: "acme", Product: "node", Version: "1.1", Sequence: 1})
+		require.NoError(t, err)
+		first := &ApplyOptions{VerifyOptions: VerifyOptions{Keyring: ring, Product: "node"}, Confirmed: true}
+		_, err = Apply(t.Context(), nodeFS, bytes.NewReader(nodeFull.Bytes()), int64(nodeFull.Len()), first)
+		require.NoError(t, err)
+		nb := out.Bytes()
+		_, err = Apply(t.Context(), nodeFS, bytes.NewReader(nb), int64(len(nb)), &ApplyOptions{VerifyOptions: VerifyOptions{Keyring: ring}})
+		require.NoError(t, err)
+		require.Equal(t, treeDigestOf(t, versionTree(2)), currentDigest(t, nodeFS))
+		// A node package never installs on the server.
+		_, err = Apply(t.Context(), fsys, bytes.NewReader(nb), int64(len(nb)), &ApplyOptions{VerifyOptions: VerifyOptions{Keyring: ring}})
+		require.ErrorIs(t, err, ErrWrongProduct)
+	}
+}
