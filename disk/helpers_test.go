@@ -82,3 +82,38 @@ func fileSHA(t *testing.T, p string) string {
 	require.NoError(t, err)
 	return sha(b)
 }
+
+// minimalStub is a tiny well-formed PE32+ EFI application (one .text
+// section holding "ret"): enough for the UKI builder's parser.
+func minimalStub() []byte {
+	le := binary.LittleEndian
+	b := make([]byte, 0x400)
+	copy(b, "MZ")
+	le.PutUint32(b[0x3c:], 0x40)
+	copy(b[0x40:], "PE\x00\x00")
+	coff := b[0x44:]
+	le.PutUint16(coff[0:], 0x8664)
+	le.PutUint16(coff[2:], 1)    // sections
+	le.PutUint16(coff[16:], 240) // optional header size
+	le.PutUint16(coff[18:], 0x206)
+	opt := b[0x58:]
+	le.PutUint16(opt[0:], 0x20b)
+	le.PutUint32(opt[4:], 0x200)   // SizeOfCode
+	le.PutUint32(opt[16:], 0x1000) // entry point
+	le.PutUint32(opt[20:], 0x1000) // BaseOfCode
+	le.PutUint32(opt[32:], 0x1000) // SectionAlignment
+	le.PutUint32(opt[36:], 0x200)  // FileAlignment
+	le.PutUint32(opt[56:], 0x2000) // SizeOfImage
+	le.PutUint32(opt[60:], 0x200)  // SizeOfHeaders
+	le.PutUint16(opt[68:], 10)     // EFI application
+	le.PutUint32(opt[108:], 16)    // data directories
+	sec := b[0x58+240:]
+	copy(sec, ".text")
+	le.PutUint32(sec[8:], 1)       // VirtualSize
+	le.PutUint32(sec[12:], 0x1000) // VirtualAddress
+	le.PutUint32(sec[16:], 0x200)  // SizeOfRawData
+	le.PutUint32(sec[20:], 0x200)  // PointerToRawData
+	le.PutUint32(sec[36:], 0x60000020)
+	b[0x200] = 0xc3
+	return b
+}
