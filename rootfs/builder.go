@@ -274,7 +274,7 @@ type TreeOptions struct {
 	// them); otherwise every entry is owned by 0:0.
 	KeepOwners bool `json:"keep_owners,omitempty"`
 	// Hook, when set, sees each entry before it is added and may change its
-	// mode, owner or path. Returning false skips the entry (and, for a
+	// mode, owner or path (not its type). Returning false skips the entry (and, for a
 	// directory, everything below it).
 	Hook func(e *Entry) bool `json:"-"`
 }
@@ -351,14 +351,6 @@ func (b *Builder) AddFS(ctx context.Context, fsys fs.FS, opts *TreeOptions) erro
 			e.Type = TypeDir
 		case m.IsRegular():
 			e.Type, e.Size = TypeFile, info.Size()
-			if hasHost && hs.nlink > 1 {
-				k := inodeKey{hs.dev, hs.ino}
-				if first, ok := seen[k]; ok {
-					e.Type, e.Linkname, e.Size = TypeHardlink, first, 0
-				} else {
-					seen[k] = p
-				}
-			}
 		case m&fs.ModeSymlink != 0:
 			e.Type = TypeSymlink
 			t, err := fs.ReadLink(fsys, name)
@@ -386,6 +378,13 @@ func (b *Builder) AddFS(ctx context.Context, fsys fs.FS, opts *TreeOptions) erro
 				return fs.SkipDir
 			}
 			return nil
+		}
+		if e.Type == TypeFile && hasHost && hs.nlink > 1 {
+			k := inodeKey{hs.dev, hs.ino}
+			if first, ok := seen[k]; ok {
+				return b.Add(Entry{Path: e.Path, Type: TypeHardlink, Linkname: first})
+			}
+			seen[k] = e.Path
 		}
 		switch e.Type {
 		case TypeFile:

@@ -8,6 +8,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/zstd"
@@ -85,7 +86,10 @@ const zstdWindow = 8 << 20
 
 type zstdCompressor struct{ *zstd.Encoder }
 
-func (z zstdCompressor) Abort() { _ = z.Encoder.Close() }
+func (z zstdCompressor) Abort() {
+	z.Encoder.Reset(io.Discard) // stop without finishing the frame
+	_ = z.Encoder.Close()
+}
 
 func newZstd(w io.Writer, level, workers int) (compressor, error) {
 	// Concurrent blocks split the input into fixed jobs (4 × window), so
@@ -139,6 +143,7 @@ type parallelGzip struct {
 	fwPool  sync.Pool
 	bufPool sync.Pool
 	err     error
+	failed  atomic.Pointer[error] // first error of collect, seen by Write
 }
 
 func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
@@ -174,6 +179,9 @@ func (z *parallelGzip) collect() {
 		}
 		if err == nil {
 			_, err = z.w.Write(j.out.Bytes())
+			if err != nil {
+				z.failed.Store(&err)
+			}
 		}
 	}
 	z.done <- err
@@ -182,6 +190,9 @@ func (z *parallelGzip) collect() {
 func (z *parallelGzip) Write(p []byte) (int, error) {
 	if z.err != nil {
 		return 0, z.err
+	}
+	if e := z.failed.Load(); e != nil {
+		return 0, *e
 	}
 	z.crc = crc32.Update(z.crc, crc32.IEEETable, p)
 	z.size += uint32(len(p))

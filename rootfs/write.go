@@ -89,8 +89,11 @@ func (b *Builder) plan() ([]*planned, error) {
 		t := n
 		for hops := 0; t.Type == TypeHardlink; hops++ {
 			next, ok := all[t.Linkname]
-			if !ok || hops > 40 {
-				return nil, &PathError{Path: p, Err: ErrHardlink, Detail: fmt.Sprintf("target %s does not exist", n.Linkname)}
+			if !ok {
+				return nil, &PathError{Path: p, Err: ErrHardlink, Detail: fmt.Sprintf("target %s does not exist", t.Linkname)}
+			}
+			if hops > 40 {
+				return nil, &PathError{Path: p, Err: ErrHardlink, Detail: "hard link loop"}
 			}
 			t = next
 		}
