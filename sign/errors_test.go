@@ -311,6 +311,8 @@ func dearmorT(t *testing.T, b []byte) []byte {
 
 func TestWrongLengthKeysNoPanic(t *testing.T) {
 	ctx := t.Context()
+	edPub := testEd25519(t, 50, PurposeLicense).Public()
+	xPub := testX509(t, PurposeOVA).Public()
 	for n := 0; n <= 130; n++ {
 		b := bytes.Repeat([]byte{7}, n)
 		if n != ed25519.PublicKeySize {
@@ -322,11 +324,11 @@ func TestWrongLengthKeysNoPanic(t *testing.T) {
 			require.ErrorIs(t, err, ErrMalformed, n)
 		}
 		// Signatures of every length.
-		_, err := testEd25519(t, 50, PurposeLicense).Public().Verify(ctx, []byte("m"), b)
+		_, err := edPub.Verify(ctx, []byte("m"), b)
 		require.Error(t, err)
-		_, err = testX509(t, PurposeOVA).Public().Verify(ctx, []byte("m"), b)
+		_, err = xPub.Verify(ctx, []byte("m"), b)
 		require.ErrorIs(t, err, ErrBadSignature)
-		_, err = testX509(t, PurposeOVA).Public().VerifyDigest(ctx, b, nil)
+		_, err = xPub.VerifyDigest(ctx, b, nil)
 		if n != 32 {
 			require.ErrorIs(t, err, ErrMalformed)
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"errors"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -38,10 +39,20 @@ var (
 	rsaErr  error
 )
 
-// testRSA returns one 3072-bit key per test binary run (generation is slow).
+// testRSA returns the fixed 3072-bit test key in testdata (generating one
+// per run is slow, and fuzz workers would each pay for it).
 func testRSA(t testing.TB) *rsa.PrivateKey {
 	t.Helper()
-	rsaOnce.Do(func() { rsaKey, rsaErr = GenerateRSA(nil, 0) })
+	rsaOnce.Do(func() {
+		var b []byte
+		if b, rsaErr = os.ReadFile("testdata/rsa3072.key"); rsaErr != nil {
+			return
+		}
+		var k any
+		if k, rsaErr = parsePrivateKeyPEM(b); rsaErr == nil {
+			rsaKey = k.(*rsa.PrivateKey)
+		}
+	})
 	require.NoError(t, rsaErr)
 	return rsaKey
 }
@@ -155,4 +166,24 @@ func TestOpenPGPEncryptDecrypt(t *testing.T) {
 		require.ErrorIs(t, err, ErrTooLarge)
 		assert.True(t, errors.Is(err, ErrTooLarge))
 	}
+}
+
+func TestGenerateRSA(t *testing.T) {
+	k, err := GenerateRSA(nil, 0)
+	require.NoError(t, err)
+	assert.Equal(t, DefaultRSABits, k.N.BitLen())
+	s, err := NewX509Signer(k, []*x509.Certificate{must509(SelfSignedCertificate(k, nil))}, PurposeOVA)
+	require.NoError(t, err)
+	sig, err := s.Sign(t.Context(), []byte("m"))
+	require.NoError(t, err)
+	assert.Len(t, sig, 384)
+	_, err = GenerateRSA(nil, 16384)
+	require.ErrorIs(t, err, ErrUnsupported)
+}
+
+func must509(c *x509.Certificate, err error) *x509.Certificate {
+	if err != nil {
+		panic(err)
+	}
+	return c
 }
