@@ -1,23 +1,52 @@
 // Package ovf writes, reads and checks OVF 1.x descriptors for one virtual
-// appliance, so that the same .ovf imports in both VMware (vSphere,
+// appliance, so that the same .ovf imports in both VMware (vSphere, ESXi,
 // Workstation, Fusion) and VirtualBox without hand edits.
 //
-// The typed model is VirtualSystem: name, annotation, EULAs, a product
-// section with properties, OS, CPUs, memory, firmware, one disk
-// controller, disks, NICs and networks. Marshal turns it into
-// deterministic XML for a Profile (Portable by default, or VMware);
-// Validate checks it against the import rules of both hypervisors and
-// returns every violation at once as a ValidationError.
+// # Writing
 //
-// Parse reads any OVF descriptor (fogkit's, VMware's, VirtualBox's) into an
-// Envelope, a faithful lower-level view: References (file id, href,
-// ovf:size), DiskSection (capacity, fileRef), networks, and each virtual
-// system's sections and RASD items. Envelope.VirtualSystem converts a
-// single-VM envelope back into the model. Parse bounds its work with
-// ParseOptions and returns *ParseError values matching ErrMalformed,
-// ErrTooLarge or ErrUnsupported.
+// VirtualSystem is the typed model: name, annotation, EULAs, a Product
+// section with properties and their transport (com.vmware.guestInfo or
+// iso), OS (CIM id, VMware guest id, VirtualBox OS type), CPUs, memory,
+// firmware (BIOS or EFI), one disk controller, disks (id, file, file size,
+// capacity, populated size), NICs and networks. Marshal (or MarshalBytes)
+// validates it and writes deterministic XML for a Profile chosen in
+// Options:
 //
-// Environment, WriteEnvironment and ParseEnvironment handle the OVF
-// environment document (ovf-env.xml) that carries property values to the
-// guest through VMware's guestinfo or ISO transport.
+//   - Portable (default): LSI Logic SCSI, SATA AHCI or IDE, E1000, vmx-13;
+//     imports in VMware and VirtualBox.
+//   - VMware: also paravirtual SCSI, LSI Logic SAS, NVMe, E1000e, VMXNET3.
+//
+// EFI firmware is written as VMware's vmw:Config firmware entry and, with
+// Options.VirtualBoxMachine, as VirtualBox's vbox:Machine block (which needs
+// the ovf-plus-ext schema wrapper to validate).
+//
+// Output is UTF-8 with LF line ends, OVF 1.x namespaces only, a fixed
+// element and attribute order, RASD children in CIM schema order and
+// escaped free text: the same model gives the same bytes.
+//
+// # Checking
+//
+// Validate checks a model, Envelope.Validate a parsed descriptor, against
+// the import rules of both hypervisors and their cross references. Both
+// return every violation at once as a ValidationError (matching
+// ErrInvalid); each *Violation names its Rule and the element.
+//
+// # Reading
+//
+// Parse(r, *ParseOptions) (*Envelope, error) reads any OVF descriptor
+// (fogkit's, VMware's, VirtualBox's) into an Envelope, a faithful
+// lower-level view: References (File: ID, Href, Size in bytes or -1), the
+// DiskSection (DiskInfo: ID, FileRef, Capacity, CapacityBytes), networks
+// and each virtual system's sections and RASD items. Envelope.VirtualSystem
+// converts a single-VM envelope into the model. Parse bounds its work
+// (ParseOptions: MaxSize, MaxElements, MaxDepth) and returns *ParseError
+// values matching ErrMalformed, ErrTooLarge or ErrUnsupported.
+//
+// # OVF environment
+//
+// NewEnvironment, WriteEnvironment and ParseEnvironment handle ovf-env.xml,
+// the document that carries the deployer's property values to the guest
+// through VMware's guestinfo variable (GuestInfoKey) or an ISO
+// (EnvironmentFileName), so the appliance's first-boot code can read its
+// hostname and network settings with the same package.
 package ovf
