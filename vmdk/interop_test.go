@@ -196,3 +196,30 @@ func TestFooterlessLayout(t *testing.T) {
 	out := writeFile(t, dir, "fl.vmdk", fl)
 	testutil.MustRun(t, dir, nil, qemu, "compare", "-f", "raw", "-F", "vmdk", in, out)
 }
+
+// TestHugeSparseFile: a 1 TiB sparse file converts by reading only its
+// data extents (reading the holes would take many minutes).
+func TestHugeSparseFile(t *testing.T) {
+	const size = 1 << 40
+	islands := []island{{0, testutil.TextBytes(1, 5000)}, {size / 3, testutil.RandomBytes(2, 100000)}, {size - 512, testutil.RandomBytes(3, 512)}}
+	dir := t.TempDir()
+	in := makeRaw(t, dir, size, islands)
+	f, err := os.Open(in)
+	require.NoError(t, err)
+	defer f.Close()
+	var out bytes.Buffer
+	res, err := vmdk.Write(t.Context(), &out, f, size, nil)
+	require.NoError(t, err)
+	require.Equal(t, int64(size), res.Capacity)
+	require.Equal(t, int64(1+2+1), res.Grains) // the 100000 bytes at size/3 span 2 grains
+	rep := inspectOK(t, out.Bytes())
+	require.Equal(t, int64(3), rep.GrainTables)
+	d, err := vmdk.Open(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	require.NoError(t, err)
+	for _, is := range islands {
+		got := make([]byte, len(is.data))
+		_, err := d.ReadAt(got, is.off)
+		require.NoError(t, err)
+		require.Equal(t, is.data, got)
+	}
+}

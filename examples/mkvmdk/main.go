@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"fmt"
 	"os"
 	"os/signal"
@@ -37,15 +38,24 @@ func main() {
 }
 
 func run() error {
-	in := flag.String("in", "", "raw disk image to convert")
-	out := flag.String("o", "", "output .vmdk (required)")
-	size := flag.String("size", "", "write an empty disk of this size (e.g. 20G, 512M, 1048576)")
-	level := flag.Int("level", 0, "zlib level 1..9 (default 6)")
-	workers := flag.Int("workers", 0, "compression workers (default GOMAXPROCS)")
-	adapter := flag.String("adapter", "", "adapter type: lsilogic (default), ide, buslogic")
-	flag.Parse()
-	if flag.NArg() != 0 {
-		return fmt.Errorf("unexpected arguments %q", flag.Args())
+	fs := flag.NewFlagSet("mkvmdk", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in := fs.String("in", "", "raw disk image to convert")
+	out := fs.String("o", "", "output .vmdk (required)")
+	size := fs.String("size", "", "write an empty disk of this size (e.g. 20G, 512M, 1048576)")
+	level := fs.Int("level", 0, "zlib level 1..9 (default 6)")
+	workers := fs.Int("workers", 0, "compression workers (default GOMAXPROCS)")
+	adapter := fs.String("adapter", "", "adapter type: lsilogic (default), ide, buslogic")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(os.Stdout)
+			fs.PrintDefaults()
+			return nil
+		}
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	if *out == "" || (*in == "") == (*size == "") {
 		return errors.New("usage: mkvmdk -in disk.raw -o disk.vmdk [-level N] [-workers N] | -size 20G -o data.vmdk")
@@ -85,6 +95,7 @@ func run() error {
 		err = cerr
 	}
 	if err != nil {
+		os.Remove(*out) // a partial VMDK is useless
 		return err
 	}
 	return json.NewEncoder(os.Stdout).Encode(output{Size: res.Size, SHA256: res.SHA256, Capacity: res.Capacity, Grains: res.Grains})
