@@ -1,0 +1,70 @@
+// Package disk lays out bootable appliance disks: a raw image with a GPT
+// (and protective MBR) whose one partition is a FAT32 EFI System Partition
+// holding \EFI\BOOT\BOOTX64.EFI, the kernel and the initrds, so UEFI
+// firmware boots it with no NVRAM entry. The vmdk package turns the image
+// into a streamOptimized VMDK.
+//
+// # Loaders
+//
+//   - SystemdBoot: the caller's systemd-bootx64.efi becomes BOOTX64.EFI;
+//     loader/loader.conf says "timeout 0", names the default entry and turns
+//     the editor off; loader/entries/<title>.conf names the kernel, the
+//     initrds and the command line.
+//   - UKI: one unified kernel image, built in pure Go from the caller's
+//     linuxx64.efi.stub with .osrel, .cmdline, .initrd (the initrds
+//     concatenated, each padded to 4 bytes) and .linux sections placed the
+//     way ukify and objcopy place them: virtual addresses after the stub's
+//     last section, aligned to the section alignment (and at least 4 KiB),
+//     raw data aligned to the file alignment, SizeOfImage, SizeOfHeaders and
+//     the PE checksum updated. The command line cannot be edited at boot. A
+//     stub without room for four more section headers is refused (ErrBadStub).
+//
+// The kernel must be a PE image or an x86 bzImage ("HdrS" at 0x202); only
+// its head is checked, so a truncated kernel is not detected here.
+//
+// # BIOS hybrid
+//
+// With Spec.BIOS, the same disk also boots under legacy BIOS: gptmbr.bin
+// goes into bytes 0–439, the ESP gets the legacy-BIOS-bootable attribute
+// (GPT attribute bit 2), syslinux.cfg boots the same kernel, initrds and
+// command line, and the caller's syslinux program (mtools flavour, no root,
+// no loop device) runs as "syslinux --install --offset 1048576 --directory
+// / <image>". That is the only external program this package ever runs; it
+// is off unless asked for, and its absence is an ErrSyslinux error.
+//
+// # Sizes
+//
+// The ESP starts at 1 MiB and ends 1 MiB before the end of the disk.
+// Options.DiskSize (rounded up to 1 MiB) fixes the disk size; zero sizes
+// the ESP to its content, at least 33 MiB (MinESPSize). github.com/diskfs/
+// go-diskfs v1.9.4, which formats the FAT32, writes an invalid file system
+// for some sizes (64, 129, 194, 259, 505–507, 762–763, 1018–1020 MiB,
+// 4 GiB, …): GoodESPSize detects them and the ESP (and with it the disk)
+// grows by whole MiBs to the next good size, so Result.Layout.Size can
+// exceed the DiskSize asked for.
+//
+// # Reproducibility
+//
+// The same Spec and Options give the same bytes: the disk and partition
+// GUIDs and the FAT volume ID derive from Options.Seed (or, without one,
+// from the Spec's names, sizes and command line), go-diskfs runs in its
+// Reproducible mode, and every FAT directory entry is stamped with
+// Options.ModTime after go-diskfs (and syslinux's mtools) wrote wall-clock
+// times. The same pass sets ".." entries that point at the root to cluster
+// 0 and fills in the FSInfo free-cluster count, so fsck.fat finds nothing to
+// fix.
+//
+// # Output
+//
+// go-diskfs works on files. BuildFile writes a sparse image file in place;
+// Build writes in place when its destination is an *os.File, and otherwise
+// builds a sparse temporary file and copies it, skipping all-zero blocks,
+// to the io.WriterAt.
+//
+// # Inspection
+//
+// Open, Inspect and InspectFile read an image back with this package's own
+// bounds-checked GPT and FAT32 readers (not go-diskfs): the layout, every
+// ESP file with its sha256, and any file's content. Build returns the same
+// report for what it wrote.
+package disk
