@@ -269,4 +269,3 @@ func child(args []string) error {
 	}
 	return fmt.Errorf("unknown child command %q", args[0])
 }
-
