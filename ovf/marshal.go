@@ -38,7 +38,7 @@ type adapterInfo struct {
 var adapters = map[Adapter]adapterInfo{
 	E1000:   {"82540EM", false},
 	E1000e:  {"82545EM", true},
-	VMXNET3: {"Virtio", true},
+	VMXNET3: {"virtio", true},
 }
 
 // unitNumbers returns the AddressOnParent of n disks on a controller:
@@ -66,6 +66,13 @@ func stableUUID(parts ...string) string {
 	s[6] = s[6]&0x0f | 0x50
 	s[8] = s[8]&0x3f | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", s[0:4], s[4:6], s[6:8], s[8:10], s[10:16])
+}
+
+// vboxMAC derives a stable MAC address in VirtualBox's 08:00:27 range
+// (VirtualBox may replace it on import, per the user's MAC policy).
+func vboxMAC(vs *VirtualSystem, slot int) string {
+	h := sha256.Sum256([]byte(fmt.Sprintf("fogkit-ovf-vbox-mac\x00%s\x00%d", vs.ID, slot)))
+	return fmt.Sprintf("080027%02X%02X%02X", h[0], h[1], h[2])
 }
 
 func (d Disk) vboxUUID(vs *VirtualSystem) string {
@@ -397,7 +404,7 @@ func writeVBoxMachine(w *xw, n *VirtualSystem) {
 	if len(n.NICs) > 0 {
 		w.open("Network")
 		for i, nic := range n.NICs {
-			w.open("Adapter", "slot", itoa(i), "enabled", "true", "cable", "true", "type", adapters[nic.Adapter].vbox)
+			w.open("Adapter", "slot", itoa(i), "enabled", "true", "MACAddress", vboxMAC(n, i), "cable", "true", "type", adapters[nic.Adapter].vbox)
 			w.empty("NAT")
 			w.close("Adapter")
 		}
