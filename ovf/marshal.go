@@ -394,13 +394,27 @@ func writeVBoxMachine(w *xw, n *VirtualSystem) {
 		"name", n.Name, "OSType", n.OS.VirtualBox)
 	w.leaf("Info", "VirtualBox machine configuration in VirtualBox format")
 	w.open("Hardware")
-	w.empty("CPU", "count", itoa(n.CPUs))
+	// 64-bit guests need long mode; SMP needs the I/O APIC; Linux keeps
+	// the RTC in UTC. VirtualBox's own defaults for these are off.
+	w.open("CPU", "count", itoa(n.CPUs))
+	w.empty("PAE", "enabled", "true")
+	w.empty("LongMode", "enabled", "true")
+	w.close("CPU")
 	w.empty("Memory", "RAMSize", fmt.Sprint(n.MemoryMiB))
 	fw := "BIOS"
 	if n.Firmware == EFI {
 		fw = "EFI"
 	}
 	w.empty("Firmware", "type", fw)
+	w.open("Boot")
+	for i, dev := range []string{"HardDisk", "DVD", "None", "None"} {
+		w.empty("Order", "position", itoa(i+1), "device", dev)
+	}
+	w.close("Boot")
+	w.open("BIOS")
+	w.empty("IOAPIC", "enabled", "true")
+	w.close("BIOS")
+	w.empty("RTC", "localOrUTC", "UTC")
 	if len(n.NICs) > 0 {
 		w.open("Network")
 		for i, nic := range n.NICs {
