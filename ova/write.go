@@ -128,7 +128,8 @@ const (
 )
 
 // Event is one progress report: Done of Total bytes of File in Stage.
-// Every member gets an event with Done 0 and one with Done == Total.
+// Every member gets an event with Done 0 and one with Done == Total. Total
+// is -1 while a first hashing pass does not know the size yet.
 type Event struct {
 	Stage Stage  `json:"stage"`
 	File  string `json:"file"`
@@ -383,7 +384,14 @@ func (st *writeState) hashFile(f File) (int64, []byte, error) {
 	}
 	defer rc.Close()
 	h := st.opt.Digest.New()
-	n, err := pump(st.ctx, h, rc, -1, st.buf, func(done int64) { st.event(StageHash, f.Name, done, f.Size) })
+	total := f.Size
+	if total == 0 {
+		total = -1 // not known until the pass ends
+	}
+	n, err := pump(st.ctx, h, rc, -1, st.buf, func(done int64) { st.event(StageHash, f.Name, done, total) })
+	if err == nil && total < 0 {
+		st.event(StageHash, f.Name, n, n)
+	}
 	if err != nil {
 		return 0, nil, wrapRead(f.Name, err)
 	}
