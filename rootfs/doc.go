@@ -24,5 +24,12 @@
 //
 // Concat joins separately built archives, compressed or not, with the
 // alignment the kernel requires; a later archive's file wins. NewReader and
-// List read archives back, detecting each member's compression.
+// List read archives back (device numbers and symlink targets included),
+// detecting each member's compression, with limits for untrusted input;
+// Builder.AddArchive imports one as a base layer.
+//
+// The newc writer and reader are this package's own: cavaliergopher/cpio
+// v1.0.1 neither writes nor reads device numbers and does not write
+// symlink targets; the tests use it as an independent reader of names,
+// modes, owners and data.
 package rootfs

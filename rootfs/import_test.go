@@ -49,3 +49,27 @@ func TestAddArchiveLayers(t *testing.T) {
 	assert.Equal(t, st.Entries, last.Done)
 	assert.Equal(t, st.Entries, last.Total)
 }
+
+func TestInspect(t *testing.T) {
+	base := buildSpec(t, &rootfs.Options{Compression: rootfs.CompressZstd})
+	ov := rootfs.New(&rootfs.Options{AllowNoInit: true, OmitParents: true})
+	require.NoError(t, ov.AddFile(rootfs.Entry{Path: "/etc/motd", Mode: 0o600}, []byte("new")))
+	require.NoError(t, ov.AddFile(rootfs.Entry{Path: "/nowhere/file", Mode: 0o600}, []byte("lost")))
+	var ob, all bytes.Buffer
+	_, err := ov.WriteTo(&ob)
+	require.NoError(t, err)
+	overlay := bytes.Clone(ob.Bytes())
+	_, err = rootfs.Concat(&all, bytes.NewReader(base), &ob)
+	require.NoError(t, err)
+	rep, err := rootfs.Inspect(&all, nil)
+	require.NoError(t, err)
+	assert.Equal(t, []rootfs.Compression{rootfs.CompressZstd, rootfs.CompressNone}, rep.Members)
+	assert.True(t, rep.Init)
+	assert.Equal(t, []string{"/nowhere/file"}, rep.Orphans)
+	assert.Equal(t, 25, rep.Entries)
+	assert.Equal(t, 23, rep.Paths)
+
+	rep, err = rootfs.Inspect(bytes.NewReader(overlay), nil)
+	require.NoError(t, err)
+	assert.False(t, rep.Init)
+}
