@@ -63,7 +63,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.Version, "version", "1.0.0", "appliance version")
 	fs.Uint64Var(&c.Sequence, "seq", 1, "monotonic update sequence number of this build")
 	fs.StringVar(&c.Out, "out", "out", "output directory")
-	fs.StringVar(&c.Kernel, "kernel", "", "Linux kernel (bzImage); default: the first of "+strings.Join(kernelPlaces, ", "))
+	fs.StringVar(&c.Kernel, "kernel", "", "Linux kernel (bzImage); \"none\" for an OVA without one; default: the first of "+strings.Join(kernelPlaces, ", "))
 	fs.StringVar(&c.Loader, "loader", "systemd-boot", "UEFI loader: systemd-boot or uki")
 	fs.StringVar(&c.EFI, "efi", "", "systemd-bootx64.efi or linuxx64.efi.stub (default: from the systemd-boot-efi package)")
 	fs.BoolVar(&c.BIOS, "bios", false, "also boot under legacy BIOS (hybrid disk; needs syslinux)")

@@ -313,8 +313,11 @@ func (p *pipeline) stageRootfs(ctx context.Context) error {
 // OVA stays valid, and says plainly that it will not boot.
 func (p *pipeline) stageDisk(ctx context.Context) error {
 	kernel := p.cfg.Kernel
-	if kernel == "" {
+	switch kernel {
+	case "":
 		kernel = firstExisting(kernelPlaces)
+	case "none":
+		kernel = ""
 	}
 	efi := p.cfg.EFI
 	if efi == "" {
@@ -355,7 +358,11 @@ func (p *pipeline) stageDisk(ctx context.Context) error {
 	}
 	opts := &disk.Options{ModTime: p.epoch, Seed: p.cfg.Name + "/" + p.cfg.Version}
 	p.rec.Options["disk"] = opts
-	p.rec.Options["diskSpec"] = spec
+	// Record the spec with the initrd named as an output, not by the host
+	// path of this output directory, so build.json is reproducible.
+	recSpec := *spec
+	recSpec.Initrds = []disk.File{{Path: "initrd.img"}}
+	p.rec.Options["diskSpec"] = &recSpec
 	if !p.rec.Bootable {
 		// No kernel or loader: the boot disk is left empty (vmdk stage) and
 		// the boot tree holds what there is, so the OVA and the update

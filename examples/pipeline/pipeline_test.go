@@ -1,0 +1,281 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/fogkit/fogkit/ova"
+	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update"
+)
+
+// bins holds the example programs, built once for every test here.
+var bins = map[string]string{}
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "fogkit-pipeline-test-")
+	if err != nil {
+		panic(err)
+	}
+	code := func() int {
+		defer os.RemoveAll(dir)
+		for _, name := range []string{"pipeline", "verifyova", "license"} {
+			out := filepath.Join(dir, name)
+			cmd := exec.Command("go", "build", "-o", out, "github.com/fogkit/fogkit/examples/"+name)
+			if b, err := cmd.CombinedOutput(); err != nil {
+				os.Stderr.Write(b)
+				return 1
+			}
+			bins[name] = out
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+// epoch is a fixed build time one day before now, so the license the
+// pipeline issues is valid when the test boots the appliance.
+func testEpoch() int64 { return time.Now().UTC().Truncate(24*time.Hour).Unix() - 86400 }
+
+type runResult struct {
+	out    string
+	stdout string
+	rec    *record
+}
+
+// runPipeline runs the built pipeline from the repository root (it builds
+// the demo /init with the Go toolchain there).
+func runPipeline(t *testing.T, out string, args ...string) runResult {
+	t.Helper()
+	cmd := exec.Command(bins["pipeline"], append([]string{"-q", "-out", out}, args...)...)
+	cmd.Dir = testutil.RepoRoot(t)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Run(), "pipeline failed:\n%s\n%s", stdout.String(), stderr.String())
+	rec, err := readRecord(filepath.Join(out, "build.json"))
+	require.NoError(t, err)
+	return runResult{out: out, stdout: stdout.String(), rec: rec}
+}
+
+func sha(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestNoKernel is what a fresh machine with only Go sees: a valid OVA and a
+// plain notice that it does not boot.
+func TestNoKernel(t *testing.T) {
+	dir := t.TempDir()
+	r := runPipeline(t, filepath.Join(dir, "out"), "-kernel", "none", "-epoch", strconv.FormatInt(testEpoch(), 10))
+	require.Contains(t, r.stdout, "NOT bootable")
+	require.False(t, r.rec.Bootable)
+	require.NotEmpty(t, r.rec.Notes)
+	ovaPath := filepath.Join(r.out, "fogdemo.ova")
+	res := testutil.Run(t, "", nil, bins["verifyova"], "-roots", filepath.Join(r.out, "keys", "ova.crt"), "-require-signature", ovaPath)
+	require.Equal(t, 0, res.ExitCode, "verifyova: %s%s", res.Stdout, res.Stderr)
+	names := map[string]bool{}
+	for _, o := range r.rec.Outputs {
+		names[o.Name] = true
+	}
+	for _, n := range []string{"fogdemo.ova", "fogdemo-boot.vmdk", "fogdemo-data.vmdk", "fogdemo.ovf", "fogdemo.lic", "initrd.img", "fogdemo-1.0.0-full.fup"} {
+		require.True(t, names[n], "build.json lists %s", n)
+	}
+}
+
+func TestBadUsage(t *testing.T) {
+	for _, args := range [][]string{{"-loader", "grub"}, {"-data-size", "lots"}, {"-epoch", "yesterday"}, {"stray"}} {
+		cmd := exec.Command(bins["pipeline"], args...)
+		err := cmd.Run()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, "%v", args)
+		require.Equal(t, 2, ee.ExitCode(), "%v", args)
+	}
+}
+
+// TestEndToEnd builds a bootable appliance, proves its OVA with our
+// verifier and openssl, boots the boot disk taken out of the OVA under
+// OVMF, checks the license with the license program, and applies the
+// update packages.
+func TestEndToEnd(t *testing.T) {
+	kernel := testutil.TestKernel(t)
+	efi := testutil.RequireFile(t, "systemd-boot", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
+	openssl := testutil.RequireTool(t, "openssl")
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	epoch := strconv.FormatInt(testEpoch(), 10)
+	common := []string{"-kernel", kernel, "-efi", efi, "-keys", keys, "-epoch", epoch}
+
+	v1 := runPipeline(t, filepath.Join(dir, "v1"), common...)
+	require.True(t, v1.rec.Bootable)
+
+	// Reproducible: a second run with the same inputs gives the same bytes.
+	again := runPipeline(t, filepath.Join(dir, "v1-again"), common...)
+	require.Equal(t, len(v1.rec.Outputs), len(again.rec.Outputs))
+	for i, o := range v1.rec.Outputs {
+		require.Equal(t, o, again.rec.Outputs[i], "output %s differs between two runs", o.Name)
+		require.Equal(t, o.SHA256, sha(t, filepath.Join(again.out, o.Path)), "build.json digest of %s", o.Name)
+	}
+	b1, err := os.ReadFile(filepath.Join(v1.out, "build.json"))
+	require.NoError(t, err)
+	b2, err := os.ReadFile(filepath.Join(again.out, "build.json"))
+	require.NoError(t, err)
+	require.Equal(t, string(b1), string(b2), "build.json is reproducible")
+
+	// The OVA verifies with our verifier and with openssl.
+	ovaPath := filepath.Join(v1.out, "fogdemo.ova")
+	res := testutil.Run(t, "", nil, bins["verifyova"], "-roots", filepath.Join(keys, "ova.crt"), "-require-signature", ovaPath)
+	require.Equal(t, 0, res.ExitCode, "verifyova: %s%s", res.Stdout, res.Stderr)
+	verifyWithOpenSSL(t, openssl, ovaPath, filepath.Join(keys, "ova.crt"))
+
+	// The license verifies with the license program.
+	now := time.Unix(testEpoch(), 0).Add(36 * time.Hour).UTC().Format(time.RFC3339)
+	res = testutil.Run(t, "", nil, bins["license"], "verify", "-pub", filepath.Join(keys, "license.pub"),
+		"-product", "fogdemo", "-now", now, filepath.Join(v1.out, "fogdemo.lic"))
+	require.Equal(t, 0, res.ExitCode, "license verify: %s%s", res.Stdout, res.Stderr)
+
+	// The boot disk, taken out of the OVA, boots under OVMF to the banner.
+	bootDisk := extractMember(t, ovaPath, "fogdemo-boot.vmdk", dir)
+	boot := testutil.Boot(t, testutil.BootOptions{Firmware: testutil.UEFI, Disk: bootDisk,
+		Marker: "fogkit-demo: ready", Timeout: 240 * time.Second})
+	require.Contains(t, boot.Console, "=== fogdemo 1.0.0 (fogkit demo appliance) ===")
+	require.Contains(t, boot.Console, "license: valid; customer ACME-001 (Acme Corporation); seats 25")
+	require.Regexp(t, regexp.MustCompile(`first-boot token: [0-9a-f]{32}`), boot.Console)
+
+	// Version 2 with a changed app and a diff from version 1.
+	app := filepath.Join(dir, "app")
+	require.NoError(t, os.MkdirAll(app, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(app, "VERSION"), []byte("2.0.0\n"), 0o644))
+	v2 := runPipeline(t, filepath.Join(dir, "v2"), append(common, "-app", app, "-version", "2.0.0", "-seq", "2", "-previous", v1.out)...)
+	fullPkg := filepath.Join(v1.out, "fogdemo-1.0.0-full.fup")
+	diffPkg := filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup")
+
+	ring := updateKeyring(t, filepath.Join(keys, "update.pub"))
+	target := t.TempDir()
+	applyPkg(t, target, fullPkg, ring, true)
+	requireTree(t, target, filepath.Join(v1.out, "boot-tree"))
+	applyPkg(t, target, diffPkg, ring, false)
+	requireTree(t, target, filepath.Join(v2.out, "boot-tree"))
+}
+
+func verifyWithOpenSSL(t *testing.T, openssl, ovaPath, certPath string) {
+	t.Helper()
+	dir := t.TempDir()
+	f, err := os.Open(ovaPath)
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+	a, err := ova.Open(f, st.Size(), nil)
+	require.NoError(t, err)
+	mf, err := a.Member("fogdemo.mf")
+	require.NoError(t, err)
+	mfBytes, err := io.ReadAll(mf)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "fogdemo.mf"), mfBytes, 0o644))
+	line, _, _ := strings.Cut(string(a.Certificate()), "\n")
+	m := regexp.MustCompile(`^SHA256\(fogdemo\.mf\)= ([0-9a-f]+)$`).FindStringSubmatch(line)
+	require.NotNil(t, m, "cert line %q", line)
+	sig, err := hex.DecodeString(m[1])
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "sig"), sig, 0o644))
+	pub := testutil.MustRun(t, dir, nil, openssl, "x509", "-pubkey", "-noout", "-in", certPath)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "pub.pem"), pub, 0o644))
+	out := testutil.MustRun(t, dir, nil, openssl, "dgst", "-sha256", "-verify", "pub.pem", "-signature", "sig", "fogdemo.mf")
+	require.Contains(t, string(out), "Verified OK")
+}
+
+func extractMember(t *testing.T, ovaPath, name, dir string) string {
+	t.Helper()
+	f, err := os.Open(ovaPath)
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+	a, err := ova.Open(f, st.Size(), nil)
+	require.NoError(t, err)
+	r, err := a.Member(name)
+	require.NoError(t, err)
+	dst := filepath.Join(dir, "from-ova-"+name)
+	out, err := os.Create(dst)
+	require.NoError(t, err)
+	_, err = io.Copy(out, r)
+	require.NoError(t, err)
+	require.NoError(t, out.Close())
+	return dst
+}
+
+func updateKeyring(t *testing.T, pubPath string) *sign.Keyring {
+	t.Helper()
+	b, err := os.ReadFile(pubPath)
+	require.NoError(t, err)
+	k, err := sign.LoadPublicKey(b, sign.PurposeUpdate)
+	require.NoError(t, err)
+	ring, err := sign.NewKeyring(k)
+	require.NoError(t, err)
+	return ring
+}
+
+func applyPkg(t *testing.T, target, pkg string, ring *sign.Keyring, first bool) {
+	t.Helper()
+	fsys, err := update.NewOSFS(target)
+	require.NoError(t, err)
+	defer fsys.Close()
+	f, err := os.Open(pkg)
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+	rep, err := update.Apply(context.Background(), fsys, f, st.Size(),
+		&update.ApplyOptions{VerifyOptions: update.VerifyOptions{Keyring: ring, Product: "fogdemo"}, Confirmed: first})
+	require.NoError(t, err, "apply %s", pkg)
+	if !first {
+		_, err = update.Confirm(context.Background(), fsys)
+		require.NoError(t, err)
+	}
+	require.NotEmpty(t, rep.To.Name)
+	// Remember the slot for requireTree.
+	require.NoError(t, os.WriteFile(filepath.Join(target, ".test-current"), []byte(rep.To.Dir()), 0o644))
+}
+
+// requireTree checks that the slot the last apply made holds exactly the
+// boot tree of a build (same tree digest).
+func requireTree(t *testing.T, target, want string) {
+	t.Helper()
+	slot, err := os.ReadFile(filepath.Join(target, ".test-current"))
+	require.NoError(t, err)
+	got, err := update.ScanTree(os.DirFS(filepath.Join(target, string(slot))))
+	require.NoError(t, err)
+	exp, err := update.ScanTree(os.DirFS(want))
+	require.NoError(t, err)
+	require.Equal(t, update.TreeDigest(exp), update.TreeDigest(got))
+}
+
+// The record must round-trip as JSON: later builds read it for -previous.
+func TestRecordJSON(t *testing.T) {
+	cfg, err := parseFlags([]string{"-epoch", "1700000000", "-data-size", "2G"})
+	require.NoError(t, err)
+	b, err := json.Marshal(&record{Format: "fogkit-build-v1", Config: cfg})
+	require.NoError(t, err)
+	var r record
+	require.NoError(t, json.Unmarshal(b, &r))
+	require.Equal(t, int64(1700000000), r.Config.Epoch)
+	require.Equal(t, int64(2<<30), r.Config.DataSize)
+}
