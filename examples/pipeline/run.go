@@ -420,7 +420,7 @@ func (p *pipeline) biosSpec() (*disk.BIOS, error) {
 func notBootableNote(noKernel, noEFI bool, loader string) string {
 	var missing []string
 	if noKernel {
-		missing = append(missing, "no kernel (pass -kernel, or put one at /boot/vmlinuz; Debian: apt-get download linux-image-cloud-amd64 and dpkg-deb -x it)")
+		missing = append(missing, "no kernel (pass -kernel PATH; on Debian, apt-get download the package that linux-image-cloud-amd64 depends on and unpack it with dpkg-deb -x, see README)")
 	}
 	if noEFI {
 		what := "systemd-bootx64.efi"
