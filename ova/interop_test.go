@@ -165,3 +165,49 @@ func TestInteropHugeMemberStreamed(t *testing.T) {
 	}
 	assert.Equal(t, "SHA256(big.vmdk)= "+sha256Of9GiBZeros+"\n", strings.SplitAfter(string(res.Manifest), "\n")[1])
 }
+
+// OVAs packed by other tar writers: plain ustar and GNU headers verify,
+// PAX (which vSphere rejects) and magic-less v7 headers do not.
+func TestInteropRepacked(t *testing.T) {
+	bsdtar := testutil.RequireTool(t, "bsdtar")
+	gnutar := testutil.RequireTool(t, "tar")
+	ova, _ := buildOVA(t, nil)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "in.ova"), ova, 0o644))
+	testutil.MustRun(t, dir, nil, bsdtar, "-xf", "in.ova")
+	names := []string{"app.ovf", "app.mf", "app.cert", "app-disk1.vmdk", "app-disk2.vmdk"}
+	cases := []struct {
+		tool, format string
+		ok           bool
+	}{
+		{bsdtar, "ustar", true},
+		{bsdtar, "gnutar", true},
+		{bsdtar, "paxr", true}, // restricted pax: extended headers only when needed
+		{bsdtar, "pax", false},
+		{bsdtar, "v7", false},
+		{gnutar, "ustar", true},
+		{gnutar, "gnu", true},
+		{gnutar, "posix", false},
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.tool)+"-"+c.format, func(t *testing.T) {
+			out := filepath.Join(dir, filepath.Base(c.tool)+"-"+c.format+".ova")
+			args := append([]string{"--format", c.format, "-cf", out}, names...)
+			if c.tool == gnutar {
+				args = append([]string{"--format=" + c.format, "--owner=0", "--group=0", "-cf", out}, names...)
+			}
+			testutil.MustRun(t, dir, nil, c.tool, args...)
+			data, err := os.ReadFile(out)
+			require.NoError(t, err)
+			rep, err := Verify(t.Context(), bytes.NewReader(data), nil)
+			if c.ok {
+				require.NoError(t, err)
+				assert.True(t, rep.Signed)
+				_, err = Open(bytes.NewReader(data), int64(len(data)), nil)
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, ErrFormat)
+			}
+		})
+	}
+}
