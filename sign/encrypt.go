@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
+	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	pgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
@@ -89,6 +90,11 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 		Config:         cfg,
 	})
 	if err != nil {
+		for _, r := range recipients {
+			if _, kerr := r.entity.EncryptionKeyWithError(encTime, cfg); kerr != nil {
+				return &KeyError{KeyID: r.id, Err: fmt.Errorf("%w: no usable encryption key: %v", keyUsable(kerr), kerr)}
+			}
+		}
 		return mapPGPError(err)
 	}
 	if _, err := io.Copy(pw, ctxReader{ctx, src}); err != nil {
@@ -296,4 +302,22 @@ func (p *peekReader) Read(b []byte) (int, error) {
 		return 0, p.err
 	}
 	return p.r.Read(b)
+}
+
+// keyUsable says why a recipient's key cannot encrypt: ErrExpired,
+// ErrRevoked, or ErrUnsupported for a key without an encryption subkey.
+func keyUsable(err error) error {
+	var sel pgperrors.ErrEncryptionKeySelection
+	if errors.As(err, &sel) {
+		if sel.PrimaryKeyErr != nil {
+			err = sel.PrimaryKeyErr
+		} else if sel.EncSelectionErr != nil {
+			err = sel.EncSelectionErr
+		}
+	}
+	m := mapPGPError(err)
+	if errors.Is(m, ErrExpired) || errors.Is(m, ErrRevoked) {
+		return m
+	}
+	return ErrUnsupported
 }

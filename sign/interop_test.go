@@ -196,7 +196,13 @@ func TestGPGDecryptsOurMessage(t *testing.T) {
 		require.NoError(t, Encrypt(ctx, &ct, bytes.NewReader(plain), []*OpenPGPPublicKey{s.Public()}, o))
 		out := filepath.Join(g.dir, "out.bin")
 		os.Remove(out)
-		g.run(nil, "--output", out, "--decrypt", g.file("msg.gpg", ct.Bytes()))
+		r := testutil.Run(t, g.dir, nil, g.gpg, "--homedir", g.dir, "--batch", "--no-tty", "--status-fd", "2",
+			"--output", out, "--decrypt", g.file("msg.gpg", ct.Bytes()))
+		require.Equal(t, 0, r.ExitCode, "gpg --decrypt: %s", r.Stderr)
+		assert.Contains(t, string(r.Stderr), "[GNUPG:] DECRYPTION_OKAY")
+		if o != nil && o.Signer != nil {
+			assert.Contains(t, string(r.Stderr), "[GNUPG:] GOODSIG")
+		}
 		got, err := os.ReadFile(out)
 		require.NoError(t, err)
 		require.Equal(t, plain, got)
@@ -358,3 +364,28 @@ func read(t *testing.T, dir, name string) []byte {
 }
 
 func lookTool(name string) (string, error) { return exec.LookPath(name) }
+
+func TestGPGSignsAndEncryptsToUs(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	ours := testPGP(t, 17, PurposeUpdate)
+	pub, err := EncodePublicKey(ours.Public())
+	require.NoError(t, err)
+	g.run(nil, "--import", g.file("pub.asc", pub))
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "Vendor <v@x>", "ed25519", "sign", "never")
+	vendor, err := LoadOpenPGPPublicKey(g.run(nil, "--armor", "--export", "v@x"), PurposeUpdate)
+	require.NoError(t, err)
+
+	plain := testutil.TextBytes(17, 10_000)
+	in := g.file("plain.txt", plain)
+	g.run(nil, "--passphrase", "", "--trust-model", "always", "--local-user", "v@x", "--output", in+".gpg",
+		"--sign", "--encrypt", "-r", ours.KeyID(), in)
+	ct, err := os.ReadFile(in + ".gpg")
+	require.NoError(t, err)
+
+	var out bytes.Buffer
+	require.NoError(t, Decrypt(ctx, &out, bytes.NewReader(ct), ours, &DecryptOptions{SignedBy: []*OpenPGPPublicKey{vendor}}))
+	require.Equal(t, plain, out.Bytes())
+	err = Decrypt(ctx, &bytes.Buffer{}, bytes.NewReader(ct), ours, &DecryptOptions{SignedBy: []*OpenPGPPublicKey{testPGP(t, 18, PurposeUpdate).Public()}})
+	require.ErrorIs(t, err, ErrUnknownKey)
+}

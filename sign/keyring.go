@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"sort"
 	"sync"
 )
@@ -30,7 +31,7 @@ func NewKeyring(keys ...PublicKey) (*Keyring, error) {
 
 // Add puts key on the ring. Adding a revoked key again does not un-revoke it.
 func (k *Keyring) Add(key PublicKey) error {
-	if key == nil {
+	if key == nil || isNilPointer(key) {
 		return fmt.Errorf("%w: nil key", ErrMalformed)
 	}
 	if err := key.Purpose().Valid(); err != nil {
@@ -188,4 +189,11 @@ func (k *Keyring) sortedLocked() []string {
 	}
 	sort.Strings(ids)
 	return ids
+}
+
+// isNilPointer catches typed nil keys ((*Ed25519PublicKey)(nil) in a
+// PublicKey), whose methods would panic.
+func isNilPointer(key PublicKey) bool {
+	v := reflect.ValueOf(key)
+	return v.Kind() == reflect.Pointer && v.IsNil()
 }

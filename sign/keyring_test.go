@@ -6,6 +6,9 @@ import (
 	"math/big"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ProtonMail/go-crypto/openpgp/packet"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -210,11 +213,75 @@ func TestRFC9580(t *testing.T) {
 
 	var ct bytes.Buffer
 	require.NoError(t, Encrypt(ctx, &ct, bytes.NewReader(msg), []*OpenPGPPublicKey{s.Public()}, nil))
+	assert.Equal(t, 2, seipdVersion(t, ct.Bytes()), "v6 recipients get SEIPDv2 (AEAD)")
 	var out bytes.Buffer
 	require.NoError(t, Decrypt(ctx, &out, &ct, s, nil))
 	assert.Equal(t, msg, out.Bytes())
-	// The v4 default key does not use AEAD, so gpg 2.2 reads its messages.
+
+	// A passphrase-protected v6 key round-trips.
+	enc, err := EncodePrivateKey(s, []byte("pw"))
+	require.NoError(t, err)
+	back, err := LoadSigner(enc, PurposeUpdate, []byte("pw"))
+	require.NoError(t, err)
+	assert.Equal(t, s.KeyID(), back.KeyID())
+	_, err = LoadSigner(enc, PurposeUpdate, []byte("wrong"))
+	require.ErrorIs(t, err, ErrDecrypt)
+
+	// The v4 default key does not use AEAD, so gpg 2.2 reads its messages,
+	// also when a v6 key is among the recipients.
 	v4 := testPGP(t, 96, PurposeUpdate)
 	assert.Equal(t, 4, v4.entity.PrimaryKey.Version)
 	assert.Len(t, v4.KeyID(), 40)
+	ct.Reset()
+	require.NoError(t, Encrypt(ctx, &ct, bytes.NewReader(msg), []*OpenPGPPublicKey{v4.Public()}, nil))
+	assert.Equal(t, 1, seipdVersion(t, ct.Bytes()))
+	ct.Reset()
+	require.NoError(t, Encrypt(ctx, &ct, bytes.NewReader(msg), []*OpenPGPPublicKey{v4.Public(), s.Public()}, nil))
+	assert.Equal(t, 1, seipdVersion(t, ct.Bytes()))
+	for _, k := range []*OpenPGPSigner{v4, s} {
+		out.Reset()
+		require.NoError(t, Decrypt(ctx, &out, bytes.NewReader(ct.Bytes()), k, nil))
+		assert.Equal(t, msg, out.Bytes())
+	}
+}
+
+// seipdVersion returns the version of the encrypted data packet in msg.
+func seipdVersion(t *testing.T, msg []byte) int {
+	t.Helper()
+	r := packet.NewReader(bytes.NewReader(msg))
+	for {
+		p, err := r.Next()
+		require.NoError(t, err)
+		if se, ok := p.(*packet.SymmetricallyEncrypted); ok {
+			require.True(t, se.IntegrityProtected)
+			return se.Version
+		}
+	}
+}
+
+func TestEncryptErrors(t *testing.T) {
+	ctx := t.Context()
+	// A sign-only key (as `gpg --quick-gen-key ... sign` makes) cannot be a
+	// recipient.
+	s := testPGP(t, 97, PurposeUpdate)
+	signOnly := *s.Public()
+	e := *signOnly.entity
+	e.Subkeys = nil
+	signOnly.entity = &e
+	err := Encrypt(ctx, &bytes.Buffer{}, bytes.NewReader([]byte("m")), []*OpenPGPPublicKey{&signOnly}, nil)
+	require.ErrorIs(t, err, ErrUnsupported)
+	assert.Equal(t, s.KeyID(), keyErrorID(t, err))
+
+	// An expired recipient.
+	exp, err := GenerateOpenPGP("e", "e@example.com", PurposeUpdate, &OpenPGPOptions{Time: testTime, Lifetime: time.Hour, Rand: seeded(98)})
+	require.NoError(t, err)
+	err = Encrypt(ctx, &bytes.Buffer{}, bytes.NewReader([]byte("m")), []*OpenPGPPublicKey{exp.Public()}, &EncryptOptions{Time: testTime.Add(2 * time.Hour)})
+	require.ErrorIs(t, err, ErrExpired)
+	require.NoError(t, Encrypt(ctx, &bytes.Buffer{}, bytes.NewReader([]byte("m")), []*OpenPGPPublicKey{exp.Public()}, &EncryptOptions{Time: testTime.Add(time.Minute)}))
+
+	// A typed nil key never reaches a keyring.
+	ring, _ := NewKeyring()
+	var nilKey *Ed25519PublicKey
+	require.ErrorIs(t, ring.Add(nilKey), ErrMalformed)
+	require.ErrorIs(t, ring.Add(&Ed25519PublicKey{}), ErrMalformed)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/ProtonMail/go-crypto/openpgp/s2k"
 	pgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 )
 
@@ -293,7 +294,16 @@ func (s *OpenPGPSigner) encodePrivate(passphrase []byte) ([]byte, error) {
 			return nil, fmt.Errorf("sign: re-read OpenPGP key: %v", err)
 		}
 		e = el[0]
-		if err := e.EncryptPrivateKeys(passphrase, nil); err != nil {
+		var cfg *packet.Config // v4: iterated-salted S2K, CFB, what gpg 2.2 reads
+		if e.PrimaryKey.Version == 6 {
+			// RFC 9580: Argon2 and AEAD-protected secret keys.
+			cfg = &packet.Config{
+				DefaultCipher: packet.CipherAES256,
+				AEADConfig:    &packet.AEADConfig{DefaultMode: packet.AEADModeOCB},
+				S2KConfig:     &s2k.Config{S2KMode: s2k.Argon2S2K},
+			}
+		}
+		if err := e.EncryptPrivateKeys(passphrase, cfg); err != nil {
 			return nil, fmt.Errorf("sign: encrypt OpenPGP key: %w", err)
 		}
 	}
