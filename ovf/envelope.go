@@ -273,6 +273,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Envelope, error) {
 		}
 	}
 	ns := root.name.Space
+	renameTyped(root, 0)
 	e := &Envelope{Namespace: ns, Version: root.attrOf(ns, "version"), Lang: root.attrOf("http://www.w3.org/XML/1998/namespace", "lang")}
 	p := parser{ns: ns}
 	if refs := root.child("References"); refs != nil {
@@ -570,4 +571,24 @@ func (e *Envelope) File(id string) (File, bool) {
 		}
 	}
 	return File{}, false
+}
+
+// renameTyped gives pre-1.0 descriptors' generic elements their 1.x names:
+// <Section xsi:type="ovf:DiskSection_Type"> becomes DiskSection and
+// <Content xsi:type="ovf:VirtualSystem_Type"> VirtualSystem. The depth is
+// bounded by the tree limits already.
+func renameTyped(n *node, depth int) {
+	if n.name.Local == "Section" || n.name.Local == "Content" {
+		if t, ok := n.get(NamespaceXSI, "type"); ok {
+			if i := strings.LastIndexByte(t, ':'); i >= 0 {
+				t = t[i+1:]
+			}
+			if t = strings.TrimSuffix(t, "_Type"); t != "" {
+				n.name.Local = t
+			}
+		}
+	}
+	for _, c := range n.children {
+		renameTyped(c, depth+1)
+	}
 }

@@ -124,9 +124,9 @@ func TestParseGovmomiFixtures(t *testing.T) {
 	}
 }
 
-// TestVirtualSystemFromVMwareExports converts real VMware exports from the
-// govmomi fixture tree into the model.
-func TestVirtualSystemFromVMwareExports(t *testing.T) {
+// TestVirtualSystemFromExports converts real VMware and VirtualBox exports
+// from the govmomi fixture tree into the model.
+func TestVirtualSystemFromExports(t *testing.T) {
 	dir := govmomiDir(t)
 	load := func(name string) *VirtualSystem {
 		f, err := os.Open(filepath.Join(dir, name))
@@ -160,4 +160,21 @@ func TestVirtualSystemFromVMwareExports(t *testing.T) {
 	photon.OS.CIMID = 36
 	_, err := MarshalBytes(photon, &Options{Profile: VMware})
 	assert.NoError(t, err)
+
+	// VirtualBox exports, OVF 1.0 and the pre-standard 0.9 layout.
+	const vbox = "external/OVFToolTemplates/OVF/xmltestfiles/LaxMode/Pos/vbox2_non_default_system_settings"
+	for _, name := range []string{"/vbox2.ovf", "_0.9/vbox2_0.9.ovf"} {
+		if _, err := os.Stat(filepath.Join(dir, vbox+name)); err != nil {
+			testutil.Missing(t, "VirtualBox fixture "+name)
+			continue
+		}
+		vb := load(vbox + name)
+		assert.Equal(t, "vbox2", vb.Name, name)
+		assert.Equal(t, 2, vb.CPUs, name)
+		assert.Equal(t, int64(192), vb.MemoryMiB, name)
+		assert.Equal(t, 69, vb.OS.CIMID, name)
+		assert.Equal(t, IDE, vb.Controller, name)
+		assert.Equal(t, int64(10<<30), vb.Disks[0].Capacity, name)
+		assert.Equal(t, []NIC{{Network: "NAT", Adapter: E1000}}, vb.NICs, name)
+	}
 }
