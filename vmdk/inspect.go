@@ -291,10 +291,10 @@ func (w *walker) walkMarkers(h *Header) error {
 	le := binary.LittleEndian
 	var (
 		pending                     []pendingGrain
-		lastIdx                     int64 = -1
-		lastClosed                  int64 = -1
-		gtPos                             = map[int64]uint32{}
-		gdData, footerMarker, gdEnd int64 = -1, -1, -1
+		lastIdx                     int64    = -1
+		lastClosed                  int64    = -1
+		gtPos                       []uint32 // by block; allocated at the first table
+		gdData, footerMarker, gdEnd int64    = -1, -1, -1
 		records                     int
 	)
 	gtSectors := (w.gtes*4 + SectorSize - 1) / SectorSize
@@ -403,7 +403,12 @@ func (w *walker) walkMarkers(h *Header) error {
 			if data/SectorSize > 0xffffffff {
 				return formatErr(ErrTooLarge, off, "grain table beyond 2 TiB")
 			}
-			gtPos[blk] = uint32(data / SectorSize)
+			if blk < w.numGTs {
+				if gtPos == nil {
+					gtPos = make([]uint32, w.numGTs)
+				}
+				gtPos[blk] = uint32(data / SectorSize)
+			}
 			lastClosed = blk
 			pending = pending[:0]
 		case MarkerGD:
@@ -540,7 +545,7 @@ func (w *walker) grain(off int64, lba uint64, size uint32, pending *[]pendingGra
 }
 
 // directory reads and checks n sectors of grain directory in chunks.
-func (w *walker) directory(n int64, gtPos map[int64]uint32) error {
+func (w *walker) directory(n int64, gtPos []uint32) error {
 	le := binary.LittleEndian
 	start := w.pos
 	buf := make([]byte, 64<<10)
@@ -555,7 +560,7 @@ func (w *walker) directory(n int64, gtPos map[int64]uint32) error {
 		for i := 0; i+4 <= len(c); i, idx = i+4, idx+1 {
 			got := le.Uint32(c[i:])
 			want := uint32(0)
-			if idx < w.numGTs {
+			if idx < int64(len(gtPos)) {
 				want = gtPos[idx]
 			}
 			if got != want {
@@ -567,10 +572,10 @@ func (w *walker) directory(n int64, gtPos map[int64]uint32) error {
 		}
 	}
 	missing, lowest := 0, int64(-1)
-	for blk := range gtPos {
-		if blk >= idx {
+	for blk := idx; blk < int64(len(gtPos)); blk++ {
+		if gtPos[blk] != 0 {
 			missing++
-			if lowest < 0 || blk < lowest {
+			if lowest < 0 {
 				lowest = blk
 			}
 		}
