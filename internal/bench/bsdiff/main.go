@@ -1,0 +1,438 @@
+// Command bsdiff compares fogkit's update/bsdiff (diff through go-bsdiff,
+// hardened patcher) with the C bsdiff/bspatch in the same run, on a
+// generated corpus: a pair of uncompressed initramfs-like cpio archives
+// (two variants of a /usr/lib subtree, ~65 MB, built with find|cpio -o -H
+// newc), the same pair gzip-compressed, and a pair of Go binaries (a small
+// net/http program in two versions, with and without -ldflags "-s -w").
+// Every tool runs as a child process so wall time, CPU (user+sys) and peak
+// RSS are measured the same way (getrusage of the child).
+//
+//	go run ./internal/bench/bsdiff [-work DIR] [-size 65] [-only cpio,gz,go,go-sw]
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fogkit/fogkit/update/bsdiff"
+)
+
+func main() {
+	if len(os.Args) > 1 && (os.Args[1] == "ours-diff" || os.Args[1] == "ours-patch") {
+		if err := child(os.Args[1], os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
+	work := flag.String("work", "", "work directory (default: a temporary one, removed at the end)")
+	sizeMB := flag.Int("size", 65, "cpio corpus size in MB")
+	only := flag.String("only", "cpio,gz,go,go-sw", "corpora to run")
+	flag.Parse()
+	if err := run(*work, *sizeMB, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// child runs our diff or patch in its own process.
+func child(op string, args []string) error {
+	if len(args) != 3 {
+		return fmt.Errorf("%s old new patch", op)
+	}
+	old, err := os.ReadFile(args[0])
+	if err != nil {
+		return err
+	}
+	if op == "ours-diff" {
+		nw, err := os.ReadFile(args[1])
+		if err != nil {
+			return err
+		}
+		p, err := bsdiff.Diff(old, nw)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(args[2], p, 0o644)
+	}
+	pf, err := os.Open(args[2])
+	if err != nil {
+		return err
+	}
+	defer pf.Close()
+	out, err := bsdiff.Patch(old, pf, 4<<30)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(args[1], out, 0o644)
+}
+
+type result struct {
+	corpus, tool, op string
+	wall, cpu        time.Duration
+	rssKB            int64
+	size             int64
+}
+
+func measure(name string, args ...string) (time.Duration, time.Duration, int64, error) {
+	cmd := exec.Command(name, args...)
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return 0, 0, 0, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	wall := time.Since(start)
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return wall, cpu, ru.Maxrss, nil
+}
+
+func run(work string, sizeMB int, only string) error {
+	if work == "" {
+		d, err := os.MkdirTemp("", "fogkit-bsdiff-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(d)
+		work = d
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	for _, tool := range []string{"bsdiff", "bspatch", "cpio", "go"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("%s not found (apt-get install bsdiff cpio)", tool)
+		}
+	}
+	pairs := map[string][2]string{}
+	want := map[string]bool{}
+	for _, c := range strings.Split(only, ",") {
+		want[c] = true
+	}
+	if want["cpio"] || want["gz"] {
+		a, b, err := cpioPair(work, int64(sizeMB)<<20)
+		if err != nil {
+			return err
+		}
+		pairs["cpio"] = [2]string{a, b}
+		if want["gz"] {
+			ga, gb := a+".gz", b+".gz"
+			for _, p := range [][2]string{{a, ga}, {b, gb}} {
+				if err := gzipFile(p[0], p[1]); err != nil {
+					return err
+				}
+			}
+			pairs["gz"] = [2]string{ga, gb}
+		}
+	}
+	if want["go"] || want["go-sw"] {
+		for _, sw := range []bool{false, true} {
+			name := "go"
+			if sw {
+				name = "go-sw"
+			}
+			if !want[name] {
+				continue
+			}
+			a, b, err := goPair(work, sw)
+			if err != nil {
+				return err
+			}
+			pairs[name] = [2]string{a, b}
+		}
+	}
+	var names []string
+	for n := range pairs {
+		if want[n] {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var results []result
+	for _, n := range names {
+		old, nw := pairs[n][0], pairs[n][1]
+		so, _ := os.Stat(old)
+		sn, _ := os.Stat(nw)
+		fmt.Fprintf(os.Stderr, "corpus %s: old %d bytes, new %d bytes\n", n, so.Size(), sn.Size())
+		for _, tool := range []string{"C", "fogkit"} {
+			patch := filepath.Join(work, n+"."+tool+".patch")
+			out := filepath.Join(work, n+"."+tool+".out")
+			var dw, dc, pw, pc time.Duration
+			var dr, pr int64
+			if tool == "C" {
+				if dw, dc, dr, err = measure("bsdiff", old, nw, patch); err != nil {
+					return err
+				}
+				if pw, pc, pr, err = measure("bspatch", old, out, patch); err != nil {
+					return err
+				}
+			} else {
+				if dw, dc, dr, err = measure(self, "ours-diff", old, nw, patch); err != nil {
+					return err
+				}
+				if pw, pc, pr, err = measure(self, "ours-patch", old, out, patch); err != nil {
+					return err
+				}
+			}
+			if !sameFile(nw, out) {
+				return fmt.Errorf("%s %s: patched output differs", n, tool)
+			}
+			ps, _ := os.Stat(patch)
+			results = append(results, result{n, tool, "diff", dw, dc, dr, ps.Size()}, result{n, tool, "patch", pw, pc, pr, sn.Size()})
+			fmt.Fprintf(os.Stderr, "  %s done (diff %v, patch %v)\n", tool, dw.Round(time.Millisecond), pw.Round(time.Millisecond))
+		}
+		// Cross-apply: our patch with bspatch, C's patch with ours.
+		cross := filepath.Join(work, n+".cross")
+		if _, _, _, err := measure("bspatch", old, cross, filepath.Join(work, n+".fogkit.patch")); err != nil || !sameFile(nw, cross) {
+			return fmt.Errorf("%s: our patch does not apply with bspatch: %v", n, err)
+		}
+		if _, _, _, err := measure(self, "ours-patch", old, cross, filepath.Join(work, n+".C.patch")); err != nil || !sameFile(nw, cross) {
+			return fmt.Errorf("%s: C patch does not apply with ours: %v", n, err)
+		}
+		os.Remove(cross)
+	}
+	fmt.Printf("| corpus | tool | op | wall | CPU user+sys | peak RSS | output | vs C |\n|---|---|---|---|---|---|---|---|\n")
+	for i, r := range results {
+		ratio := ""
+		if r.tool == "fogkit" {
+			c := results[i-2]
+			ratio = fmt.Sprintf("CPU %.2f×, RSS %.2f×", float64(r.cpu)/float64(c.cpu), float64(r.rssKB)/float64(c.rssKB))
+			if r.op == "diff" {
+				ratio += fmt.Sprintf(", size %.3f×", float64(r.size)/float64(c.size))
+			} else {
+				ratio += fmt.Sprintf(", wall %.2f×", float64(r.wall)/float64(c.wall))
+			}
+		}
+		fmt.Printf("| %s | %s | %s | %.2f s | %.2f s | %d MiB | %d B | %s |\n", r.corpus, r.tool, r.op,
+			r.wall.Seconds(), r.cpu.Seconds(), r.rssKB/1024, r.size, ratio)
+	}
+	return nil
+}
+
+func sameFile(a, b string) bool {
+	ha, ea := hashFile(a)
+	hb, eb := hashFile(b)
+	return ea == nil && eb == nil && ha == hb
+}
+
+func hashFile(p string) ([32]byte, error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return [32]byte{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return [32]byte{}, err
+	}
+	var s [32]byte
+	copy(s[:], h.Sum(nil))
+	return s, nil
+}
+
+func gzipFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, 9)
+	w.Write(b)
+	w.Close()
+	return os.WriteFile(dst, buf.Bytes(), 0o644)
+}
+
+// cpioPair copies regular files of /usr/lib (sorted, skipping huge ones)
+// into two trees: "old" and "new", where new drops every 11th file, adds
+// files old lacks, and rebuilds every 7th file (inserted, deleted and
+// rewritten spans, as a recompiled library would show). Each tree becomes
+// an uncompressed newc cpio via find | cpio.
+func cpioPair(work string, target int64) (string, string, error) {
+	var files []string
+	filepath.WalkDir("/usr/lib", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.Size() > 0 && info.Size() < 8<<20 {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	oldDir, newDir := filepath.Join(work, "tree-old"), filepath.Join(work, "tree-new")
+	os.RemoveAll(oldDir)
+	os.RemoveAll(newDir)
+	var total int64
+	r := rand.New(rand.NewPCG(1, 2))
+	for i, p := range files {
+		if total >= target {
+			break
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		rel := strings.TrimPrefix(p, "/")
+		inOld := i%13 != 5 // new-only files
+		inNew := i%11 != 3 // removed files
+		if inOld {
+			if err := put(filepath.Join(oldDir, rel), b); err != nil {
+				return "", "", err
+			}
+		}
+		if inNew {
+			nb := b
+			if i%7 == 0 && len(b) > 64 {
+				nb = rebuild(r, b)
+			}
+			if err := put(filepath.Join(newDir, rel), nb); err != nil {
+				return "", "", err
+			}
+		}
+		total += int64(len(b))
+	}
+	a, b := filepath.Join(work, "old.cpio"), filepath.Join(work, "new.cpio")
+	for _, p := range [][2]string{{oldDir, a}, {newDir, b}} {
+		cmd := exec.Command("sh", "-c", "find . | LC_ALL=C sort | cpio --quiet -o -H newc > "+p[1])
+		cmd.Dir = p[0]
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", "", fmt.Errorf("cpio: %w", err)
+		}
+	}
+	os.RemoveAll(oldDir)
+	os.RemoveAll(newDir)
+	return a, b, nil
+}
+
+func put(p string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(p, b, 0o644)
+}
+
+// rebuild changes a file the way a rebuild does: shifted code, changed
+// constants and addresses.
+func rebuild(r *rand.Rand, b []byte) []byte {
+	out := append([]byte(nil), b...)
+	for k := 0; k < 1+len(b)/20000; k++ {
+		at := r.IntN(len(out))
+		switch r.IntN(3) {
+		case 0: // insert
+			ins := make([]byte, 1+r.IntN(64))
+			for i := range ins {
+				ins[i] = byte(r.Uint32())
+			}
+			out = append(out[:at], append(ins, out[at:]...)...)
+		case 1: // delete
+			n := min(1+r.IntN(64), len(out)-at)
+			out = append(out[:at], out[at+n:]...)
+		default: // rewrite scattered bytes (relocated addresses)
+			for i := 0; i < 32 && at+i*16 < len(out); i++ {
+				out[at+i*16] += byte(1 + r.IntN(3))
+			}
+		}
+	}
+	return out
+}
+
+const goProgram = `package main
+
+import (
+	"archive/zip"
+	"crypto/x509"
+	"database/sql"
+	"encoding/json"
+	_ "expvar"
+	"encoding/xml"
+	"fmt"
+	"go/format"
+	"go/parser"
+	"html/template"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	_ "net/http/pprof"
+	"net/rpc"
+	"net/smtp"
+	"os"
+	"regexp"
+	"text/tabwriter"
+)
+
+const version = %q
+
+var (
+	_ = zip.NewReader
+	_ = x509.ParseCertificate
+	_ = sql.Open
+	_ = json.Marshal
+	_ = template.New
+	_ = regexp.MustCompile
+	_ = smtp.SendMail
+	_ = tabwriter.NewWriter
+	_ = xml.Marshal
+	_ = format.Source
+	_ = parser.ParseFile
+	_ = jpeg.Decode
+	_ = png.Decode
+	_ = rpc.NewServer
+)
+
+func main() {
+	http.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "appliance %%s: %%s\n", version, r.URL.Path)
+	})
+	%s
+	if len(os.Args) > 1 {
+		fmt.Println(http.ListenAndServe(os.Args[1], nil))
+	}
+}
+`
+
+// goPair builds two versions of a small net/http program.
+func goPair(work string, stripped bool) (string, string, error) {
+	var outs []string
+	for v, extra := range []string{
+		``,
+		`http.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "ok") })`,
+	} {
+		dir := filepath.Join(work, fmt.Sprintf("goprog%d", v))
+		if err := put(filepath.Join(dir, "main.go"), []byte(fmt.Sprintf(goProgram, fmt.Sprintf("1.%d.0", v), extra))); err != nil {
+			return "", "", err
+		}
+		if err := put(filepath.Join(dir, "go.mod"), []byte("module example.com/appliance\n\ngo 1.22\n")); err != nil {
+			return "", "", err
+		}
+		name := fmt.Sprintf("app%d", v)
+		args := []string{"build", "-trimpath", "-o", filepath.Join(work, name)}
+		if stripped {
+			name += "-sw"
+			args = []string{"build", "-trimpath", "-ldflags", "-s -w", "-o", filepath.Join(work, name)}
+		}
+		cmd := exec.Command("go", append(args, ".")...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOWORK=off", "CGO_ENABLED=0")
+		cmd.Stderr = os.Stderr
+		if err := cmd.Run(); err != nil {
+			return "", "", fmt.Errorf("go build: %w", err)
+		}
+		outs = append(outs, filepath.Join(work, name))
+	}
+	return outs[0], outs[1], nil
+}
