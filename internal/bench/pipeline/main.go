@@ -197,4 +197,3 @@ func fail(msg string) {
 	fmt.Fprintln(os.Stderr, "bench/pipeline:", msg)
 	os.Exit(1)
 }
-
