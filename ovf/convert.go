@@ -114,7 +114,7 @@ func (e *Envelope) VirtualSystem() (*VirtualSystem, error) {
 				vs.Firmware = EFI
 			}
 		}
-		if err := convertItems(e, h, vs); err != nil {
+		if err := convertItems(e, h, vs, propertyDefaults(s)); err != nil {
 			return nil, err
 		}
 	}
@@ -138,7 +138,19 @@ func (e *Envelope) VirtualSystem() (*VirtualSystem, error) {
 	return vs, nil
 }
 
-func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem) error {
+// propertyDefaults maps property keys to their defaults, for capacities
+// written as "${key}".
+func propertyDefaults(s *SystemInfo) map[string]string {
+	m := map[string]string{}
+	for _, p := range s.Products {
+		for _, pr := range p.Properties {
+			m[pr.Key] = pr.Value
+		}
+	}
+	return m
+}
+
+func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[string]string) error {
 	ctrl := map[string]Controller{}
 	var firstCtrl Controller
 	diskCtrl := ""
@@ -199,7 +211,7 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem) error {
 			if !ok {
 				return convErr("Item", ErrUnsupported, "disk item %s HostResource %q", it.InstanceID, it.HostResource[0])
 			}
-			d, err := e.diskModel(id)
+			d, err := e.diskModel(id, props)
 			if err != nil {
 				return err
 			}
@@ -223,10 +235,17 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem) error {
 	return nil
 }
 
-func (e *Envelope) diskModel(id string) (Disk, error) {
+func (e *Envelope) diskModel(id string, props map[string]string) (Disk, error) {
 	for _, di := range e.Disks {
 		if di.ID != id {
 			continue
+		}
+		// A capacity given as "${key}" takes the property's default, as
+		// an importer does when the deployer keeps it.
+		if c := strings.TrimSpace(di.Capacity); strings.HasPrefix(c, "${") && strings.HasSuffix(c, "}") {
+			if v, ok := props[strings.TrimSpace(c[2:len(c)-1])]; ok && v != "" {
+				di.Capacity = v
+			}
 		}
 		capacity, err := di.CapacityBytes()
 		if err != nil {

@@ -50,7 +50,7 @@ func (o *ParseOptions) limits() treeLimits {
 			l.maxElements = o.MaxElements
 		}
 		if o.MaxDepth > 0 {
-			l.maxDepth = o.MaxDepth
+			l.maxDepth = min(o.MaxDepth, 4096) // recursion elsewhere stays shallow
 		}
 	}
 	return l

@@ -161,6 +161,12 @@ func TestVirtualSystemFromExports(t *testing.T) {
 	_, err := MarshalBytes(photon, &Options{Profile: VMware})
 	assert.NoError(t, err)
 
+	// A blank disk whose capacity is a property: the default applies.
+	blank := load("disk-capacity-property.ovf")
+	require.Len(t, blank.Disks, 1)
+	assert.Equal(t, int64(5<<30), blank.Disks[0].Capacity)
+	assert.Empty(t, blank.Disks[0].Href)
+
 	// VirtualBox exports, OVF 1.0 and the pre-standard 0.9 layout.
 	const vbox = "external/OVFToolTemplates/OVF/xmltestfiles/LaxMode/Pos/vbox2_non_default_system_settings"
 	for _, name := range []string{"/vbox2.ovf", "_0.9/vbox2_0.9.ovf"} {
