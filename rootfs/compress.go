@@ -123,7 +123,7 @@ const (
 type gzJob struct {
 	in, dict []byte
 	last     bool
-	out      bytes.Buffer
+	out      *bytes.Buffer
 	err      error
 	ready    chan struct{}
 }
@@ -142,6 +142,7 @@ type parallelGzip struct {
 	once    sync.Once
 	fwPool  sync.Pool
 	bufPool sync.Pool
+	outPool sync.Pool
 	err     error
 	failed  atomic.Pointer[error] // first error of collect, seen by Write
 }
@@ -160,6 +161,10 @@ func newParallelGzip(w io.Writer, level, workers int) (*parallelGzip, error) {
 		abort: make(chan struct{}),
 	}
 	z.bufPool.New = func() any { return make([]byte, 0, gzBlockSize) }
+	z.outPool.New = func() any {
+		// Deflate never grows a block by more than about 0.1% plus headers.
+		return bytes.NewBuffer(make([]byte, 0, gzBlockSize+gzBlockSize/64+1024))
+	}
 	z.buf = z.bufPool.Get().([]byte)[:0]
 	go z.collect()
 	return z, nil
@@ -172,16 +177,22 @@ func (z *parallelGzip) collect() {
 		select {
 		case <-j.ready:
 		case <-z.abort:
-			err = io.ErrClosedPipe
+			// The worker may still be running: leave its job alone.
+			if err == nil {
+				err = io.ErrClosedPipe
+			}
+			continue
 		}
 		if err == nil && j.err != nil {
 			err = j.err
 		}
 		if err == nil {
-			_, err = z.w.Write(j.out.Bytes())
-			if err != nil {
+			if _, err = z.w.Write(j.out.Bytes()); err != nil {
 				z.failed.Store(&err)
 			}
+		}
+		if j.out != nil {
+			z.outPool.Put(j.out)
 		}
 	}
 	z.done <- err
@@ -231,7 +242,9 @@ func (z *parallelGzip) submit(last bool) {
 				return
 			}
 		}
-		fw.ResetDict(&j.out, j.dict)
+		j.out = z.outPool.Get().(*bytes.Buffer)
+		j.out.Reset()
+		fw.ResetDict(j.out, j.dict)
 		_, err := fw.Write(j.in)
 		if err == nil {
 			if j.last {
