@@ -31,6 +31,9 @@ func keyFileSeeds(f *testing.F) {
 	}
 	enc, _ := EncodePrivateKey(pg, []byte("pw"))
 	f.Add(enc)
+	plainPriv, _ := EncodePrivateKey(pg, nil)
+	binPriv, _ := dearmor(plainPriv, pgpPrivateBlock)
+	f.Add(binPriv)
 	for _, k := range []PublicKey{ed.Public(), x.Public(), pg.Public()} {
 		pub, err := EncodePublicKey(k)
 		if err != nil {

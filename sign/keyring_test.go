@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
+	"github.com/ProtonMail/go-crypto/openpgp/s2k"
+	pgp "github.com/ProtonMail/go-crypto/openpgp/v2"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -284,4 +286,36 @@ func TestEncryptErrors(t *testing.T) {
 	var nilKey *Ed25519PublicKey
 	require.ErrorIs(t, ring.Add(nilKey), ErrMalformed)
 	require.ErrorIs(t, ring.Add(&Ed25519PublicKey{}), ErrMalformed)
+}
+
+// A crafted key file must not make LoadSigner run Argon2 with the memory
+// the file asks for.
+func TestArgon2Limits(t *testing.T) {
+	s, err := GenerateOpenPGP("a", "a@example.com", PurposeUpdate, &OpenPGPOptions{Time: testTime, RFC9580: true, Rand: seeded(99)})
+	require.NoError(t, err)
+	var raw bytes.Buffer
+	require.NoError(t, s.entity.SerializePrivateWithoutSigning(&raw, nil))
+	el, err := pgp.ReadKeyRing(&raw)
+	require.NoError(t, err)
+	e := el[0]
+	cfg := &packet.Config{
+		AEADConfig: &packet.AEADConfig{DefaultMode: packet.AEADModeOCB},
+		S2KConfig:  &s2k.Config{S2KMode: s2k.Argon2S2K, Argon2Config: &s2k.Argon2Config{NumberOfPasses: 3, DegreeOfParallelism: 4, Memory: 1 << 12}},
+	}
+	require.NoError(t, e.EncryptPrivateKeys([]byte("pw"), cfg))
+	small, err := armorEntity(e, true)
+	require.NoError(t, err)
+	_, err = LoadSigner(small, PurposeUpdate, []byte("pw"))
+	require.NoError(t, err)
+
+	bin, err := dearmor(small, pgpPrivateBlock)
+	require.NoError(t, err)
+	params := []byte{3, 4, 12} // passes, parallelism, 2^12 KiB
+	require.Equal(t, 2, bytes.Count(bin, params), "primary key and subkey")
+	huge := bytes.ReplaceAll(bin, params, []byte{3, 4, 30})
+	_, err = LoadSigner(huge, PurposeUpdate, []byte("pw"))
+	require.ErrorIs(t, err, ErrUnsupported)
+	many := bytes.ReplaceAll(bin, params, []byte{200, 4, 12})
+	_, err = LoadSigner(many, PurposeUpdate, []byte("pw"))
+	require.ErrorIs(t, err, ErrUnsupported)
 }

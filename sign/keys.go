@@ -115,7 +115,7 @@ func spkiPEM(pub any) ([]byte, error) {
 //     RSA or ECDSA inside needs its certificate: if data also holds
 //     "CERTIFICATE" blocks the result is an *X509Signer, otherwise the error
 //     (ErrUnsupported) says to use LoadX509Signer;
-//   - an armored OpenPGP private key ("PGP PRIVATE KEY BLOCK") →
+//   - an OpenPGP private key, armored ("PGP PRIVATE KEY BLOCK") or binary →
 //     *OpenPGPSigner, decrypted with passphrase when its secret parts are
 //     encrypted (a wrong or missing passphrase gives ErrDecrypt).
 //
@@ -127,7 +127,7 @@ func LoadSigner(data []byte, purpose Purpose, passphrase []byte) (Signer, error)
 	if err := purpose.Valid(); err != nil {
 		return nil, err
 	}
-	if isPGPArmor(data) {
+	if isPGPArmor(data) || looksLikePGPBinary(data) {
 		return LoadOpenPGPSigner(data, purpose, passphrase)
 	}
 	key, err := parsePrivateKeyPEM(data)

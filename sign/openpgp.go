@@ -149,6 +149,14 @@ func LoadOpenPGPSigner(data []byte, purpose Purpose, passphrase []byte) (*OpenPG
 		if len(passphrase) == 0 {
 			return nil, fmt.Errorf("%w: OpenPGP private key is encrypted and no passphrase was given", ErrDecrypt)
 		}
+		if err := checkS2K(e.PrivateKey); err != nil {
+			return nil, err
+		}
+		for _, sk := range e.Subkeys {
+			if err := checkS2K(sk.PrivateKey); err != nil {
+				return nil, err
+			}
+		}
 		if err := e.DecryptPrivateKeys(passphrase); err != nil {
 			return nil, fmt.Errorf("%w: OpenPGP private key: %v", ErrDecrypt, err)
 		}
@@ -526,13 +534,13 @@ func isPGPArmor(data []byte) bool {
 }
 
 // looksLikePGPBinary reports whether data starts with an OpenPGP public
-// key packet header (old format tag 6 or new format tag 6).
+// or secret key packet header (tag 6 or 5, old or new format).
 func looksLikePGPBinary(data []byte) bool {
 	if len(data) == 0 {
 		return false
 	}
 	b := data[0]
-	return b&0xfc == 0x98 || b == 0xc6
+	return b&0xfc == 0x98 || b == 0xc6 || b&0xfc == 0x94 || b == 0xc5
 }
 
 // ctxReader fails reads once ctx is done.
