@@ -5,9 +5,11 @@
 // newc), the same pair gzip-compressed, and a pair of Go binaries (a small
 // net/http program in two versions, with and without -ldflags "-s -w").
 // Every tool runs as a child process so wall time, CPU (user+sys) and peak
-// RSS are measured the same way (getrusage of the child).
+// RSS are measured the same way (getrusage of the child). With -ref (the
+// default), github.com/gabstv/go-bsdiff v1.0.5 diffs each pair too, and our
+// patch must be byte-identical to its patch.
 //
-//	go run ./internal/bench/bsdiff [-work DIR] [-size 65] [-only cpio,gz,go,go-sw]
+//	go run ./internal/bench/bsdiff [-work DIR] [-size 65] [-only cpio,gz,go,go-sw] [-ref=false]
 package main
 
 import (
@@ -28,10 +30,11 @@ import (
 	"time"
 
 	"github.com/fogkit/fogkit/update/bsdiff"
+	gbsdiff "github.com/gabstv/go-bsdiff/pkg/bsdiff"
 )
 
 func main() {
-	if len(os.Args) > 1 && (os.Args[1] == "ours-diff" || os.Args[1] == "ours-patch") {
+	if len(os.Args) > 1 && (os.Args[1] == "ours-diff" || os.Args[1] == "ours-patch" || os.Args[1] == "gobsdiff-diff") {
 		if err := child(os.Args[1], os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -41,8 +44,9 @@ func main() {
 	work := flag.String("work", "", "work directory (default: a temporary one, removed at the end)")
 	sizeMB := flag.Int("size", 65, "cpio corpus size in MB")
 	only := flag.String("only", "cpio,gz,go,go-sw", "corpora to run")
+	ref := flag.Bool("ref", true, "also diff with go-bsdiff v1.0.5 and check our patches are byte-identical to its")
 	flag.Parse()
-	if err := run(*work, *sizeMB, *only); err != nil {
+	if err := run(*work, *sizeMB, *only, *ref); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -57,12 +61,16 @@ func child(op string, args []string) error {
 	if err != nil {
 		return err
 	}
-	if op == "ours-diff" {
+	if op == "ours-diff" || op == "gobsdiff-diff" {
 		nw, err := os.ReadFile(args[1])
 		if err != nil {
 			return err
 		}
-		p, err := bsdiff.Diff(old, nw)
+		diff := bsdiff.Diff
+		if op == "gobsdiff-diff" {
+			diff = gbsdiff.Bytes
+		}
+		p, err := diff(old, nw)
 		if err != nil {
 			return err
 		}
@@ -100,7 +108,7 @@ func measure(name string, args ...string) (time.Duration, time.Duration, int64, 
 	return wall, cpu, ru.Maxrss, nil
 }
 
-func run(work string, sizeMB int, only string) error {
+func run(work string, sizeMB int, only string, ref bool) error {
 	if work == "" {
 		d, err := os.MkdirTemp("", "fogkit-bsdiff-bench-")
 		if err != nil {
@@ -195,6 +203,20 @@ func run(work string, sizeMB int, only string) error {
 			results = append(results, result{n, tool, "diff", dw, dc, dr, ps.Size()}, result{n, tool, "patch", pw, pc, pr, sn.Size()})
 			fmt.Fprintf(os.Stderr, "  %s done (diff %v, patch %v)\n", tool, dw.Round(time.Millisecond), pw.Round(time.Millisecond))
 		}
+		if ref {
+			patch := filepath.Join(work, n+".go-bsdiff.patch")
+			dw, dc, dr, err := measure(self, "gobsdiff-diff", old, nw, patch)
+			if err != nil {
+				return err
+			}
+			ps, _ := os.Stat(patch)
+			results = append(results, result{n, "go-bsdiff", "diff", dw, dc, dr, ps.Size()})
+			fmt.Fprintf(os.Stderr, "  go-bsdiff done (diff %v)\n", dw.Round(time.Millisecond))
+			if !sameFile(patch, filepath.Join(work, n+".fogkit.patch")) {
+				return fmt.Errorf("%s: our patch is not byte-identical to go-bsdiff's", n)
+			}
+			fmt.Fprintf(os.Stderr, "  our patch is byte-identical to go-bsdiff's\n")
+		}
 		// Cross-apply: our patch with bspatch, C's patch with ours.
 		cross := filepath.Join(work, n+".cross")
 		if _, _, _, err := measure("bspatch", old, cross, filepath.Join(work, n+".fogkit.patch")); err != nil || !sameFile(nw, cross) {
@@ -206,10 +228,17 @@ func run(work string, sizeMB int, only string) error {
 		os.Remove(cross)
 	}
 	fmt.Printf("| corpus | tool | op | wall | CPU user+sys | peak RSS | output | vs C |\n|---|---|---|---|---|---|---|---|\n")
-	for i, r := range results {
+	// The C row of the same corpus and operation, for ratios.
+	cRow := map[string]result{}
+	for _, r := range results {
+		if r.tool == "C" {
+			cRow[r.corpus+"/"+r.op] = r
+		}
+	}
+	for _, r := range results {
 		ratio := ""
-		if r.tool == "fogkit" {
-			c := results[i-2]
+		if r.tool != "C" {
+			c := cRow[r.corpus+"/"+r.op]
 			ratio = fmt.Sprintf("CPU %.2f×, RSS %.2f×", float64(r.cpu)/float64(c.cpu), float64(r.rssKB)/float64(c.rssKB))
 			if r.op == "diff" {
 				ratio += fmt.Sprintf(", size %.3f×", float64(r.size)/float64(c.size))
