@@ -109,8 +109,11 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	diffStart := ctrlStart + h.CtrlLen
 	extraStart := diffStart + h.DiffLen
 	ctrl := bzip2.NewReader(bytes.NewReader(patch[ctrlStart:diffStart]))
-	diff := bzip2.NewReader(bytes.NewReader(patch[diffStart:extraStart]))
-	extra := bzip2.NewReader(bytes.NewReader(patch[extraStart:]))
+	diffP := newPrefetcher(bzip2.NewReader(bytes.NewReader(patch[diffStart:extraStart])))
+	defer diffP.close()
+	extraP := newPrefetcher(bzip2.NewReader(bytes.NewReader(patch[extraStart:])))
+	defer extraP.close()
+	var diff, extra io.Reader = diffP, extraP
 
 	newSize := h.NewSize
 	oldSize := int64(len(old))
