@@ -224,6 +224,18 @@ func TestEveryErrorReachable(t *testing.T) {
 		ring, _ := NewKeyring(lic.Public())
 		_, err = ring.Verify(ctx, PurposeLicense, msg, bigSig)
 		require.ErrorIs(t, err, ErrTooLarge)
+		// A compression bomb stops at the cap, with the output bounded.
+		s := testPGP(t, 47, PurposeUpdate)
+		var bomb bytes.Buffer
+		require.NoError(t, Encrypt(ctx, &bomb, bytes.NewReader(make([]byte, 16<<20)), []*OpenPGPPublicKey{s.Public()}, &EncryptOptions{Compress: true}))
+		require.Less(t, bomb.Len(), 1<<20)
+		var out bytes.Buffer
+		err = Decrypt(ctx, &out, bytes.NewReader(bomb.Bytes()), s, &DecryptOptions{MaxSize: 1 << 20})
+		require.ErrorIs(t, err, ErrTooLarge)
+		require.LessOrEqual(t, out.Len(), 1<<20)
+		// An endless input stops too.
+		err = Decrypt(ctx, &bytes.Buffer{}, endless{}, s, &DecryptOptions{MaxSize: 1 << 10})
+		require.Error(t, err)
 		// Many certificates.
 		cert := EncodeCertificates(testX509(t, PurposeOVA).Certificates())
 		_, err = ParseCertificates(bytes.Repeat(cert, MaxCertificates+1))
@@ -395,4 +407,14 @@ func TestZeroValuesEncode(t *testing.T) {
 	assert.Nil(t, (&Ed25519Signer{}).Public())
 	assert.Nil(t, (&X509Signer{}).Public())
 	assert.Nil(t, (&OpenPGPSigner{}).Public())
+}
+
+// endless is an io.Reader that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 0xa5
+	}
+	return len(p), nil
 }

@@ -90,6 +90,8 @@ func GenerateOpenPGP(name, email string, purpose Purpose, o *OpenPGPOptions) (*O
 	created = time.Unix(created.Unix(), 0).UTC()
 	cfg := pgpConfig(created, opt.RFC9580, opt.Rand)
 	cfg.KeyLifetimeSecs = uint32(opt.Lifetime / time.Second)
+	// Preferences: no compression first, ZLIB accepted (EncryptOptions.Compress).
+	cfg.DefaultCompressionAlgo = packet.CompressionZLIB
 	e, err := pgp.NewEntity(name, "", email, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("sign: generate OpenPGP key: %w", err)
