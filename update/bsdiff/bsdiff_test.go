@@ -205,3 +205,22 @@ func FuzzPatch(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkPatch(b *testing.B) {
+	old := append(testutil.TextBytes(21, 2<<20), testutil.RandomBytes(22, 2<<20)...)
+	new := append([]byte(nil), old...)
+	for i := 0; i < len(new); i += 4096 {
+		new[i]++
+	}
+	p, err := Diff(old, new)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(new)))
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := PatchBytes(old, p, int64(len(new))); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
