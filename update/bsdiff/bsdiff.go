@@ -6,8 +6,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-
-	gbsdiff "github.com/gabstv/go-bsdiff/pkg/bsdiff"
 )
 
 // Magic starts every BSDIFF40 patch.
@@ -38,7 +36,7 @@ func Diff(old, new []byte) (patch []byte, err error) {
 			patch, err = nil, fmt.Errorf("%w: diff engine panicked: %v", ErrInternal, r)
 		}
 	}()
-	p, err := gbsdiff.Bytes(old, new)
+	p, err := diffBytes(old, new)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInternal, err)
 	}
