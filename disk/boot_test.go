@@ -1,6 +1,7 @@
 package disk
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,8 +49,10 @@ func bootVMDK(t *testing.T, c bootCase, nonce string) string {
 		Loader:  c.loader,
 		EFI:     File{Path: efi},
 		Kernel:  kernel,
-		Initrds: []File{{Path: writeTemp(t, "initrd.img", testInitramfs(t, c.noInit))}},
 		Cmdline: testCmdline(nonce),
+	}
+	for i, b := range testInitrds(t, c.noInit) {
+		spec.Initrds = append(spec.Initrds, File{Path: writeTemp(t, fmt.Sprintf("initrd%d.img", i), b)})
 	}
 	if c.bios {
 		spec.BIOS = &BIOS{

@@ -194,6 +194,13 @@ func prepare(spec *Spec, o *Options) (*plan, error) {
 		if err != nil {
 			return nil, err
 		}
+		if i < len(spec.Initrds)-1 {
+			// Loaders concatenate initrds as they are (systemd-boot 252
+			// does), and the kernel finds an uncompressed cpio member only
+			// at a 4-byte-aligned offset: pad all but the last.
+			s.pad = alignUp(s.size, 4) - s.size
+			s.size += s.pad
+		}
 		p.initrds = append(p.initrds, s)
 	}
 	switch spec.Loader {

@@ -129,6 +129,25 @@ func TestBuildLayoutAndFiles(t *testing.T) {
 	assert.Equal(t, "verify", events[len(events)-1].Stage)
 }
 
+func TestInitrdPadding(t *testing.T) {
+	k := fakeKernel(4096)
+	spec := &Spec{Loader: SystemdBoot, EFI: File{R: strings.NewReader("efi"), Size: 3},
+		Kernel:  File{R: bytes.NewReader(k), Size: int64(len(k))},
+		Initrds: []File{{R: strings.NewReader("abcde"), Size: 5}, {R: strings.NewReader("xyz"), Size: 3}}}
+	path, res := buildTemp(t, spec, nil)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	im, err := Open(f, res.Layout.Size)
+	require.NoError(t, err)
+	b, err := im.ReadFile("initrd.img")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("abcde\x00\x00\x00"), b, "padded to 4 bytes")
+	b, err = im.ReadFile("initrd-2.img")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("xyz"), b, "the last initrd stays as it is")
+}
+
 type memWriterAt struct{ b []byte }
 
 func (m *memWriterAt) WriteAt(p []byte, off int64) (int, error) {

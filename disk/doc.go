@@ -19,6 +19,11 @@
 //     the PE checksum updated. The command line cannot be edited at boot. A
 //     stub without room for four more section headers is refused (ErrBadStub).
 //
+// Loaders hand the kernel the initrds concatenated, and the kernel finds an
+// uncompressed cpio member only at a 4-byte-aligned offset, so every initrd
+// but the last is padded with zeros to a multiple of 4 bytes on the ESP (and
+// in the UKI's .initrd section); the kernel skips the zeros.
+//
 // The kernel must be a PE image or an x86 bzImage ("HdrS" at 0x202); only
 // its head is checked, so a truncated kernel is not detected here.
 //

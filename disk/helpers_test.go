@@ -38,9 +38,12 @@ var (
 	initBin []byte
 )
 
-// testInitramfs is a gzip initramfs built with the rootfs package holding
-// the test /init; with noInit the archive lacks /init (negative control).
-func testInitramfs(t *testing.T, noInit bool) []byte {
+// testInitrds are the boot tests' initrds, built with the rootfs package:
+// a gzip base archive with /dev/console, /proc and /sys, and an
+// uncompressed overlay with the test /init, so every loader must pass both
+// (in order) for the boot to reach the marker. With noInit there is no
+// overlay (negative control).
+func testInitrds(t *testing.T, noInit bool) [][]byte {
 	t.Helper()
 	initMu.Lock()
 	if initBin == nil {
@@ -48,20 +51,23 @@ func testInitramfs(t *testing.T, noInit bool) []byte {
 	}
 	bin := initBin
 	initMu.Unlock()
-	b := rootfs.New(&rootfs.Options{Compression: rootfs.CompressGzip, AllowNoInit: noInit})
+	base := rootfs.New(&rootfs.Options{Compression: rootfs.CompressGzip, AllowNoInit: true})
 	for _, d := range []string{"/dev", "/proc", "/sys"} {
-		require.NoError(t, b.Add(rootfs.Entry{Path: d, Type: rootfs.TypeDir, Mode: 0o755}))
+		require.NoError(t, base.Add(rootfs.Entry{Path: d, Type: rootfs.TypeDir, Mode: 0o755}))
 	}
-	require.NoError(t, b.Add(rootfs.Entry{Path: "/dev/console", Type: rootfs.TypeChar, Mode: 0o600, Major: 5, Minor: 1}))
-	if noInit {
-		require.NoError(t, b.AddFile(rootfs.Entry{Path: "/notinit", Mode: 0o644}, []byte("nothing to run\n")))
-	} else {
-		require.NoError(t, b.AddFile(rootfs.Entry{Path: "/init", Mode: 0o755}, bin))
-	}
-	var buf bytes.Buffer
-	_, err := b.WriteTo(&buf)
+	require.NoError(t, base.Add(rootfs.Entry{Path: "/dev/console", Type: rootfs.TypeChar, Mode: 0o600, Major: 5, Minor: 1}))
+	var b1 bytes.Buffer
+	_, err := base.WriteTo(&b1)
 	require.NoError(t, err)
-	return buf.Bytes()
+	if noInit {
+		return [][]byte{b1.Bytes()}
+	}
+	overlay := rootfs.New(&rootfs.Options{OmitParents: true})
+	require.NoError(t, overlay.AddFile(rootfs.Entry{Path: "/init", Mode: 0o755}, bin))
+	var b2 bytes.Buffer
+	_, err = overlay.WriteTo(&b2)
+	require.NoError(t, err)
+	return [][]byte{b1.Bytes(), b2.Bytes()}
 }
 
 func writeTemp(t *testing.T, name string, b []byte) string {

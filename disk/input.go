@@ -16,7 +16,8 @@ type source struct {
 	what string // for errors: "kernel", "initrd 2", …
 	name string // ESP path
 	path string // host path, when read from the host
-	size int64
+	size int64  // bytes on the ESP (pad included)
+	pad  int64  // zero bytes appended to the input (initrd alignment)
 	r    io.Reader
 	data []byte // set for small generated files
 }
@@ -60,13 +61,21 @@ func generated(name string, data []byte) *source {
 // open returns a reader of exactly s.size bytes (shorter input ends in an
 // ErrShortInput error) and a closer.
 func (s *source) open() (io.Reader, func(), error) {
+	r, done, err := s.openRaw()
+	if err != nil || s.pad == 0 {
+		return r, done, err
+	}
+	return io.MultiReader(r, io.LimitReader(zeroReader{}, s.pad)), done, nil
+}
+
+func (s *source) openRaw() (io.Reader, func(), error) {
 	if s.data != nil {
 		return bytes.NewReader(s.data), func() {}, nil
 	}
 	if s.r != nil {
 		r := s.r
 		s.r = nil // a reader can be consumed once
-		return &exactReader{r: io.LimitReader(r, s.size), left: s.size, src: s}, func() {}, nil
+		return &exactReader{r: io.LimitReader(r, s.size-s.pad), left: s.size - s.pad, src: s}, func() {}, nil
 	}
 	if s.path == "" {
 		return nil, nil, fmt.Errorf("%w: %s has no data (reader already used)", ErrInvalidSpec, s.what)
@@ -75,7 +84,7 @@ func (s *source) open() (io.Reader, func(), error) {
 	if err != nil {
 		return nil, nil, &AssetError{What: s.what, Path: s.path, Err: fmt.Errorf("%w: %w", ErrMissingAsset, err)}
 	}
-	return &exactReader{r: io.LimitReader(f, s.size), left: s.size, src: s}, func() { f.Close() }, nil
+	return &exactReader{r: io.LimitReader(f, s.size-s.pad), left: s.size - s.pad, src: s}, func() { f.Close() }, nil
 }
 
 // readAll reads a small input fully (at most max bytes).
