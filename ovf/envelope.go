@@ -28,7 +28,7 @@ const (
 // Default ParseOptions limits.
 const (
 	DefaultMaxSize     = 32 << 20
-	DefaultMaxElements = 1 << 20
+	DefaultMaxElements = 100_000 // vCenter's own descriptor has about 3,000
 	DefaultMaxDepth    = 64
 )
 
