@@ -397,3 +397,39 @@ func TestApplyOSFS(t *testing.T) {
 	_, err = os.Stat(filepath.Join(dir, JournalFile))
 	require.True(t, errors.Is(err, os.ErrNotExist))
 }
+
+func TestCrashDuringRollback(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	pkg := build(t, k, 2, []int{1}, baseOpts(2, KindDiff))
+	oldD := treeDigestOf(t, versionTree(1))
+	prepare := func() *MemFS {
+		m := installed(t, k, ring, 1)
+		o := applyOpts(ring)
+		o.MaxBootAttempts = 1
+		_, err := apply(t.Context(), m, pkg, o)
+		require.NoError(t, err)
+		_, err = BootAttempt(t.Context(), m) // attempt 1 of 1
+		require.NoError(t, err)
+		m.SyncAll()
+		return m
+	}
+	probe := prepare()
+	start := probe.Ops()
+	st, err := BootAttempt(t.Context(), probe) // exhausted: rolls back
+	require.NoError(t, err)
+	require.Equal(t, "1.1", st.Current.Version)
+	total := probe.Ops() - start
+	for n := 0; n < total; n++ {
+		m := prepare()
+		m.CrashAfter(n)
+		_, err := BootAttempt(t.Context(), m)
+		require.ErrorIs(t, err, ErrCrashed)
+		r := m.Reboot()
+		st, err := BootAttempt(t.Context(), r) // the next boot finishes the job
+		require.NoError(t, err, "crash after %d", n)
+		require.False(t, st.Pending)
+		require.Equal(t, "1.1", st.Current.Version)
+		require.Equal(t, oldD, currentDigest(t, r))
+	}
+}
