@@ -147,6 +147,11 @@ func TestCompressionIndependentOfWorkers(t *testing.T) {
 				if w == 1 {
 					_, data := readAll(t, buf.Bytes())
 					require.True(t, bytes.Equal(content, data["/big"]))
+					// The reference decompressor agrees on a multi-job stream.
+					tool := testutil.RequireTool(t, map[rootfs.Compression]string{rootfs.CompressGzip: "gzip", rootfs.CompressZstd: "zstd"}[c])
+					plain := testutil.MustRun(t, "", buf.Bytes(), tool, "-dcq")
+					_, data = readAll(t, plain)
+					require.True(t, bytes.Equal(content, data["/big"]))
 				}
 			}
 			require.Equal(t, sums[0], sums[1])
