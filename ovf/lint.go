@@ -22,6 +22,9 @@ var virtualBoxKnown = map[int]bool{3: true, 4: true, 5: true, 6: true, 10: true,
 func (e *Envelope) Validate(opts *Options) error {
 	c := &collector{}
 	prof := opts.profile()
+	if prof != Portable && prof != VMware {
+		c.add(RuleProfile, "Options.Profile", "unknown profile %q (portable or vmware)", prof)
+	}
 	if e.Namespace != NamespaceOVF {
 		c.add(RuleNamespace, "Envelope", "namespace %q: write OVF 1.x (%s); VMware rejects OVF 2.0", e.Namespace, NamespaceOVF)
 	}

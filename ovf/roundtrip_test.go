@@ -40,3 +40,23 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestRoundTripText: free text survives escaping exactly, including CR,
+// tabs, markup characters and non-ASCII.
+func TestRoundTripText(t *testing.T) {
+	vs := propertiesCase()
+	vs.Annotation = "CRLF\r\nline\ttab <b>&amp;</b> \"q\" 'a' ]]> é 🚀 "
+	vs.EULAs = []string{"  leading and trailing  \n"}
+	vs.Product.Properties[0].Description = "multi\r\nline"
+	vs.Product.Properties[0].Default = "a\tb\nc\"<>&"
+	out, err := MarshalBytes(vs, nil)
+	require.NoError(t, err)
+	require.NotContains(t, string(out), "\r")
+	env, err := Parse(bytes.NewReader(out), nil)
+	require.NoError(t, err)
+	got, err := env.VirtualSystem()
+	require.NoError(t, err)
+	assert.Equal(t, vs.Annotation, got.Annotation)
+	assert.Equal(t, vs.EULAs, got.EULAs)
+	assert.Equal(t, vs.Product.Properties[0], got.Product.Properties[0])
+}

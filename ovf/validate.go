@@ -16,6 +16,7 @@ const (
 	RuleUnknownItem Rule = "unknown-item" // items VirtualBox does not know need ovf:required="false"
 	RuleDiskItem    Rule = "disk-item"    // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
 	RuleSingle      Rule = "single"       // exactly one virtual system with one hardware section
+	RuleProfile     Rule = "profile"      // Options.Profile is portable or vmware
 )
 
 var (
@@ -71,7 +72,7 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 	}
 	prof := opts.profile()
 	if prof != Portable && prof != VMware {
-		c.add(RuleController, "Options", "unknown profile %q", prof)
+		c.add(RuleProfile, "Options.Profile", "unknown profile %q (portable or vmware)", prof)
 		prof = Portable
 	}
 	n := vs.normalized(opts)

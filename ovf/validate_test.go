@@ -85,12 +85,15 @@ func TestValidateModelRules(t *testing.T) {
 		{"iso without CD-ROM", RuleTransport, nil, propertiesCase, func(v *VirtualSystem) { v.CDROM = false }},
 		{"properties without transport", RuleTransport, nil, propertiesCase, func(v *VirtualSystem) { v.Product.Transports = nil }},
 		{"unknown transport", RuleTransport, nil, propertiesCase, func(v *VirtualSystem) { v.Product.Transports = []Transport{"floppy"} }},
+		{"unknown profile", RuleProfile, &Options{Profile: "hyperv"}, portableCase, nil},
 		{"vbox block without OS type", RuleVirtualBoxMachine, vboxOpts, efiCase, func(v *VirtualSystem) { v.OS.VirtualBox = "" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			vs := tc.base()
-			require.NoError(t, Validate(vs, tc.opts), "base case must be valid")
-			tc.edit(vs)
+			if tc.edit != nil {
+				require.NoError(t, Validate(vs, tc.opts), "base case must be valid")
+				tc.edit(vs)
+			}
 			err := Validate(vs, tc.opts)
 			requireOnly(t, err, tc.rule)
 			var buf bytes.Buffer
