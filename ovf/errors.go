@@ -73,8 +73,15 @@ const (
 	RuleNetwork           Rule = "network"          // network names unique and non-empty
 	RuleProperty          Rule = "property"         // property keys unique and valid, types known, defaults fit
 	RuleTransport         Rule = "transport"        // transports are com.vmware.guestInfo or iso; iso needs a CD-ROM
-	RuleVirtualBoxMachine Rule = "vbox-machine"     // the vbox:Machine block needs EFI/BIOS data it can carry
+	RuleVirtualBoxMachine Rule = "vbox-machine"     // the vbox:Machine block needs OS.VirtualBox (its OSType)
 	RuleReference         Rule = "reference"        // file ids and hrefs unique and plain
+	RuleText              Rule = "text"             // free text is valid XML; one-line fields have no breaks or edge spaces
+	RuleNamespace         Rule = "namespace"        // OVF 1.x namespace only, no OVF 2 StorageItem/EthernetPortItem
+	RuleItemOrder         Rule = "item-order"       // RASD children in CIM schema (alphabetical) order
+	RuleUnknownItem       Rule = "unknown-item"     // items VirtualBox does not know need ovf:required="false"
+	RuleDiskItem          Rule = "disk-item"        // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
+	RuleSingle            Rule = "single"           // exactly one virtual system with one hardware section
+	RuleProfile           Rule = "profile"          // Options.Profile is portable or vmware
 )
 
 // Violation is one broken rule. It matches ErrInvalid.

@@ -8,17 +8,6 @@ import (
 	"strings"
 )
 
-// More rules, used by Validate and Envelope.Validate.
-const (
-	RuleText        Rule = "text"         // free text is valid XML; one-line fields have no breaks or edge spaces
-	RuleNamespace   Rule = "namespace"    // OVF 1.x namespace only, no OVF 2 StorageItem/EthernetPortItem
-	RuleItemOrder   Rule = "item-order"   // RASD children in CIM schema (alphabetical) order
-	RuleUnknownItem Rule = "unknown-item" // items VirtualBox does not know need ovf:required="false"
-	RuleDiskItem    Rule = "disk-item"    // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
-	RuleSingle      Rule = "single"       // exactly one virtual system with one hardware section
-	RuleProfile     Rule = "profile"      // Options.Profile is portable or vmware
-)
-
 var (
 	systemTypeRE = regexp.MustCompile(`^vmx-(\d{2})$`)
 	propKeyRE    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.\-]*$`)
