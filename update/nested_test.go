@@ -2,7 +2,10 @@ package update
 
 import (
 	"bytes"
+	"io/fs"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/stretchr/testify/require"
@@ -70,4 +73,38 @@ func TestNested(t *testing.T) {
 		_, err = Apply(t.Context(), fsys, bytes.NewReader(nb), int64(len(nb)), &ApplyOptions{VerifyOptions: VerifyOptions{Keyring: ring}})
 		require.ErrorIs(t, err, ErrWrongProduct)
 	}
+}
+
+func TestLongAndUnicodeNames(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	long := strings.Repeat("directory-name-", 12)
+	v1 := fstest.MapFS{
+		long:                       {Mode: fs.ModeDir | 0o755},
+		long + "/" + long + ".bin": {Mode: 0o644, Data: bytes.Repeat([]byte("abc"), 5000)},
+		"grüße":                    {Mode: fs.ModeDir | 0o755},
+		"grüße/日本語.txt":            {Mode: 0o644, Data: []byte("text")},
+		"sp ace":                   {Mode: 0o644, Data: []byte("x")},
+	}
+	v2 := fstest.MapFS{}
+	for p, f := range v1 {
+		c := *f
+		v2[p] = &c
+	}
+	v2[long+"/"+long+".bin"] = &fstest.MapFile{Mode: 0o644, Data: bytes.Repeat([]byte("abd"), 5000)}
+	var full, diff bytes.Buffer
+	_, err := Build(t.Context(), &full, []sign.Signer{k}, Tree{Version: "1", FS: v1}, nil, &BuildOptions{Vendor: "acme", Product: "demo", Version: "1", Sequence: 1})
+	require.NoError(t, err)
+	_, err = Build(t.Context(), &diff, []sign.Signer{k}, Tree{Version: "2", FS: v2}, []Tree{{Version: "1", FS: v1}},
+		&BuildOptions{Vendor: "acme", Product: "demo", Version: "2", Sequence: 2, Kind: KindDiff})
+	require.NoError(t, err)
+	m := NewMemFS()
+	o := applyOpts(ring)
+	o.Confirmed = true
+	_, err = apply(t.Context(), m, full.Bytes(), o)
+	require.NoError(t, err)
+	rep, err := apply(t.Context(), m, diff.Bytes(), applyOpts(ring))
+	require.NoError(t, err)
+	require.Equal(t, 1, rep.Patched)
+	require.Equal(t, treeDigestOf(t, v2), currentDigest(t, m))
 }
