@@ -116,6 +116,9 @@ func TestEveryErrorReachable(t *testing.T) {
 		_, err = b.Public().Verify(ctx, msg, sig)
 		require.ErrorIs(t, err, ErrUnknownKey)
 		assert.Equal(t, b.KeyID(), keyErrorID(t, err))
+		ring, _ = NewKeyring(b.Public())
+		_, err = ring.Verify(ctx, PurposeUpdate, msg, sig)
+		require.ErrorIs(t, err, ErrUnknownKey)
 	})
 
 	t.Run("bad signature", func(t *testing.T) {

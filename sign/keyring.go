@@ -101,8 +101,9 @@ func (k *Keyring) VerifyKey(ctx context.Context, purpose Purpose, keyID string, 
 // that recognised the signature but refused it gives that key's error
 // (ErrExpired for an OpenPGP signature made after its key expired,
 // ErrWrongPurpose for one made for another purpose); a key of another
-// purpose that verifies gives ErrWrongPurpose; no key of that purpose gives
-// ErrUnknownKey; otherwise ErrBadSignature.
+// purpose that verifies gives ErrWrongPurpose; no key of that purpose, or
+// only OpenPGP keys none of which the signature names, gives ErrUnknownKey;
+// otherwise ErrBadSignature.
 func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signature []byte) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
@@ -128,6 +129,7 @@ func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signatur
 	}
 	k.mu.RUnlock()
 	var specific error // the most telling refusal from a key that knew the signature
+	allUnknown := len(usable) > 0
 	for _, key := range usable {
 		id, err := key.Verify(ctx, message, signature)
 		if err == nil {
@@ -135,6 +137,9 @@ func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signatur
 		}
 		if ctx.Err() != nil {
 			return "", ctx.Err()
+		}
+		if !errors.Is(err, ErrUnknownKey) {
+			allUnknown = false
 		}
 		switch {
 		case errors.Is(err, ErrTooLarge):
@@ -166,6 +171,9 @@ func (k *Keyring) Verify(ctx context.Context, purpose Purpose, message, signatur
 			return "", fmt.Errorf("%w: no key for purpose %q", ErrUnknownKey, purpose)
 		}
 		return "", fmt.Errorf("%w: keyring has no usable key", ErrUnknownKey)
+	}
+	if allUnknown {
+		return "", fmt.Errorf("%w: the signature names a key that is not on the ring", ErrUnknownKey)
 	}
 	return "", ErrBadSignature
 }
