@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 
 	"github.com/fogkit/fogkit/ova"
@@ -78,4 +80,36 @@ func ExampleVerify() {
 	}
 	// Output:
 	// digest mismatch in demo-disk1.vmdk
+}
+
+// Open lists an OVA's members without reading their data; Extract writes
+// them out, checking each against the manifest.
+func ExampleOpen() {
+	files := []ova.File{ova.BytesFile("demo-disk1.vmdk", []byte("disk bytes!"))}
+	var buf bytes.Buffer
+	if _, err := ova.Write(context.Background(), &buf, []byte(descriptor), files, &ova.Options{Name: "demo"}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	a, err := ova.Open(bytes.NewReader(buf.Bytes()), int64(buf.Len()), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, e := range a.Entries() {
+		fmt.Printf("%s at %d, %d bytes\n", e.Name, e.Offset, e.Size)
+	}
+	r, _ := a.Member("demo-disk1.vmdk")
+	data, _ := io.ReadAll(r)
+	fmt.Printf("%s\n", data)
+
+	dir, _ := os.MkdirTemp("", "ova-example")
+	defer os.RemoveAll(dir)
+	fmt.Println(a.Extract(context.Background(), dir, nil))
+	// Output:
+	// demo.ovf at 0, 341 bytes
+	// demo.mf at 1024, 173 bytes
+	// demo-disk1.vmdk at 2048, 11 bytes
+	// disk bytes!
+	// <nil>
 }

@@ -4,6 +4,8 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -319,4 +321,21 @@ func TestVerifyCancel(t *testing.T) {
 	cancel()
 	_, err := Verify(ctx, bytes.NewReader(good), nil)
 	require.True(t, errors.Is(err, context.Canceled))
+}
+
+// ECDSA keys sign too (ASN.1 signatures, randomised), and verify.
+func TestECDSASigner(t *testing.T) {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	require.NoError(t, err)
+	c, err := sign.SelfSignedCertificate(k, &sign.CertOptions{CommonName: "ecdsa"})
+	require.NoError(t, err)
+	s, err := sign.NewX509Signer(k, []*x509.Certificate{c}, sign.PurposeOVA)
+	require.NoError(t, err)
+	for _, alg := range []Digest{SHA256, SHA512} {
+		ova, _ := buildOVA(t, &Options{Name: "app", Digest: alg, Signer: s})
+		rep, err := Verify(t.Context(), bytes.NewReader(ova), &VerifyOptions{Roots: []*x509.Certificate{c}})
+		require.NoError(t, err)
+		assert.Equal(t, "ECDSA-P256", rep.Signer.KeyType)
+		assert.True(t, rep.Signer.Trusted)
+	}
 }
