@@ -35,8 +35,8 @@
 //
 // Parse(r, *ParseOptions) (*Envelope, error) reads any OVF descriptor
 // (fogkit's, VMware's, VirtualBox's) into an Envelope, a faithful
-// lower-level view: References (File: ID, Href, Size in bytes or -1), the
-// DiskSection (DiskInfo: ID, FileRef, Capacity, CapacityBytes), networks
+// lower-level view: References (File: ID, Href, Size in bytes; -1 when
+// ovf:size is absent or invalid, RawSize keeping the text), the DiskSection (DiskInfo: ID, FileRef, Capacity, CapacityBytes), networks
 // and each virtual system's sections and RASD items. Envelope.VirtualSystem
 // converts a single-VM envelope into the model. Parse bounds its work
 // (ParseOptions: MaxSize, MaxElements, MaxDepth) and returns *ParseError
