@@ -130,47 +130,22 @@ func parent() error {
 			return exec.Command("sha256sum", ovaPath)
 		}, "", ovaPath},
 	}
+	// Runs are interleaved (every tool once per round) so that a shared
+	// machine's load affects all tools alike; the best run of each counts.
 	results := map[string]measurement{}
-	for _, t := range tools {
-		var best measurement
-		for r := 0; r < *runs; r++ {
-			cmd := t.cmd()
-			cmd.Dir = dir
-			cmd.Stderr = os.Stderr
-			var outFile *os.File
-			if t.out != "" && t.name == "cat" {
-				outFile, err = os.Create(t.out)
-				if err != nil {
-					return err
-				}
-				cmd.Stdout = outFile
-			}
-			start := time.Now()
-			err := cmd.Run()
-			wall := time.Since(start)
-			if outFile != nil {
-				outFile.Close()
-			}
+	for r := 0; r < *runs; r++ {
+		for _, t := range tools {
+			m, err := measure(t.name, t.cmd(), dir, t.name == "cat", t.out, t.in)
 			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
+				return err
 			}
-			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-			m := measurement{wall: wall, cpu: tv(ru.Utime) + tv(ru.Stime), rss: ru.Maxrss}
-			path := t.out
-			if path == "" {
-				path = t.in
-			}
-			if st, err := os.Stat(path); err == nil {
-				m.size = st.Size()
-			}
-			if r == 0 || m.wall < best.wall {
-				best = m
+			if best, ok := results[t.name]; !ok || m.wall < best.wall {
+				results[t.name] = m
 			}
 		}
-		results[t.name] = best
 	}
 
-	fmt.Printf("\nOVA benchmark: %d MiB of disk data in 2 members, best of %d runs, %s/%s, %d CPUs, Go %s\n",
+	fmt.Printf("\nOVA benchmark: %d MiB of disk data in 2 members, best of %d interleaved runs, %s/%s, %d CPUs, Go %s\n",
 		*sizeMiB, *runs, runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version())
 	fmt.Printf("%-24s %10s %10s %10s %14s %10s\n", "tool", "wall", "cpu", "peak RSS", "bytes", "MiB/s")
 	for _, t := range tools {
@@ -179,10 +154,43 @@ func parent() error {
 			m.rss>>10, m.size, float64(m.size)/(1<<20)/m.wall.Seconds())
 	}
 	cat, w := results["cat"], results["ova.Write (pre-hashed)"]
-	fmt.Printf("\nova.Write (pre-hashed) / cat wall: %.2f× (target ≤ 1.15×)\n", w.wall.Seconds()/cat.wall.Seconds())
+	fmt.Printf("\nova.Write (pre-hashed) / cat: wall %.2f×, CPU %.2f× (target ≤ 1.15×)\n",
+		w.wall.Seconds()/cat.wall.Seconds(), w.cpu.Seconds()/cat.cpu.Seconds())
 	v := results["ova.Verify"]
-	fmt.Printf("ova.Verify: %.0f MiB/s (target ≥ 500 MiB/s)\n", float64(v.size)/(1<<20)/v.wall.Seconds())
+	fmt.Printf("ova.Verify: %.0f MiB/s by wall time, %.0f MiB/s per CPU second (target ≥ 500 MiB/s)\n",
+		float64(v.size)/(1<<20)/v.wall.Seconds(), float64(v.size)/(1<<20)/v.cpu.Seconds())
+	fmt.Println("(on a loaded machine wall times include waiting for a CPU; CPU figures are the steadier ones)")
 	return nil
+}
+
+// measure runs cmd once; for cat, stdout goes to out.
+func measure(name string, cmd *exec.Cmd, dir string, toFile bool, out, in string) (measurement, error) {
+	cmd.Dir = dir
+	cmd.Stderr = os.Stderr
+	if toFile {
+		f, err := os.Create(out)
+		if err != nil {
+			return measurement{}, err
+		}
+		defer f.Close()
+		cmd.Stdout = f
+	}
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return measurement{}, fmt.Errorf("%s: %w", name, err)
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	m := measurement{wall: wall, cpu: tv(ru.Utime) + tv(ru.Stime), rss: ru.Maxrss}
+	path := out
+	if path == "" {
+		path = in
+	}
+	if st, err := os.Stat(path); err == nil {
+		m.size = st.Size()
+	}
+	return m, nil
 }
 
 func tv(t syscall.Timeval) time.Duration {
