@@ -490,7 +490,7 @@ func (p *plan) buildInPlace(ctx context.Context, f *os.File) (*Result, error) {
 	if err := f.Truncate(p.diskSize); err != nil {
 		return nil, err
 	}
-	st := fileStorage{f}
+	st := newFileStorage(f)
 	var attrs uint64
 	if p.spec.BIOS != nil {
 		attrs = LegacyBIOSBootable
@@ -540,6 +540,9 @@ func (p *plan) buildInPlace(ctx context.Context, f *os.File) (*Result, error) {
 		}
 	}
 	if err := fsys.Close(); err != nil {
+		return nil, err
+	}
+	if err := st.flush(); err != nil {
 		return nil, err
 	}
 	if err := p.finishFAT(f); err != nil {

@@ -302,8 +302,10 @@ func TestGoDiskfsBadSizeControl(t *testing.T) {
 	require.NoError(t, err)
 	defer f.Close()
 	require.NoError(t, f.Truncate(64*mib))
-	_, err = fat32.Create(fileStorage{f}, 64*mib, 0, 512, "BAD", true)
+	st := newFileStorage(f)
+	_, err = fat32.Create(st, 64*mib, 0, 512, "BAD", true)
 	require.NoError(t, err)
+	require.NoError(t, st.flush())
 	r := testutil.Run(t, "", nil, fsck, "-n", p)
 	assert.NotEqual(t, 0, r.ExitCode, "fsck.fat accepted go-diskfs's 64 MiB FAT32:\n%s", r.Stdout)
 }

@@ -27,7 +27,7 @@ func tinyImage(f testing.TB) []byte {
 	if err := fh.Truncate(size); err != nil {
 		f.Fatal(err)
 	}
-	st := fileStorage{fh}
+	st := newFileStorage(fh)
 	tbl := &gpt.Table{LogicalSectorSize: 512, PhysicalSectorSize: 512, ProtectiveMBR: true,
 		GUID: "11111111-2222-4333-8444-555555555555",
 		Partitions: []*gpt.Partition{{Index: 1, Start: 2048, Size: 1 << 20, Type: gpt.EFISystemPartition,
@@ -48,6 +48,9 @@ func tinyImage(f testing.TB) []byte {
 		if _, err := w.Write([]byte(data)); err != nil {
 			f.Fatal(err)
 		}
+	}
+	if err := st.flush(); err != nil {
+		f.Fatal(err)
 	}
 	b, err := os.ReadFile(p)
 	if err != nil {
