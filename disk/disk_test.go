@@ -576,3 +576,42 @@ func TestFATTime(t *testing.T) {
 	assert.Equal(t, uint16(7<<11|8<<5|4), tm)
 	assert.Equal(t, byte(100), tenths)
 }
+
+// TestUKIWithBIOS: the kernel and initrds come from readers (consumed once)
+// and must land both as loose files (for syslinux) and inside the UKI.
+func TestUKIWithBIOS(t *testing.T) {
+	stub := testutil.RequireFile(t, "UKI stub", ukiStub)
+	syslinux := testutil.RequireTool(t, "syslinux")
+	mbr := testutil.RequireFile(t, "gptmbr.bin", gptmbrBin)
+	spec := smallSpec()
+	spec.Loader = UKI
+	spec.EFI = File{Path: stub}
+	spec.BIOS = &BIOS{Syslinux: syslinux, GPTMBR: File{Path: mbr}}
+	kernel := fakeKernel(300 << 10)
+	path, res := buildTemp(t, spec, nil)
+	fsckESP(t, path, res)
+	f, err := os.Open(path)
+	require.NoError(t, err)
+	defer f.Close()
+	im, err := Open(f, res.Layout.Size)
+	require.NoError(t, err)
+	loose, err := im.ReadFile("vmlinuz")
+	require.NoError(t, err)
+	assert.Equal(t, sha(kernel), sha(loose))
+	cfg, err := im.ReadFile("syslinux.cfg")
+	require.NoError(t, err)
+	assert.Contains(t, string(cfg), "INITRD /initrd.img,/boot/extra.cpio\n")
+	assert.Contains(t, string(cfg), "APPEND console=ttyS0 quiet\n")
+	uki, err := im.ReadFile("EFI/BOOT/BOOTX64.EFI")
+	require.NoError(t, err)
+	pf, err := pe.NewFile(bytes.NewReader(uki))
+	require.NoError(t, err)
+	lx := pf.Section(".linux")
+	require.NotNil(t, lx)
+	d, err := lx.Data()
+	require.NoError(t, err)
+	assert.Equal(t, sha(kernel), sha(d[:lx.VirtualSize]))
+	rd := pf.Section(".initrd")
+	require.NotNil(t, rd)
+	assert.Equal(t, uint32(100<<10+5000), rd.VirtualSize)
+}
