@@ -481,9 +481,6 @@ func mapPGPError(err error) error {
 	return fmt.Errorf("%w: %v", ErrBadSignature, err)
 }
 
-// MaxOpenPGPKeys caps how many keys one keyring file may hold.
-const MaxOpenPGPKeys = 1
-
 // readOneEntity parses exactly one transferable key from armored (of block
 // type want) or binary data.
 func readOneEntity(data []byte, want string) (*pgp.Entity, error) {
