@@ -92,16 +92,15 @@ func (z zstdCompressor) Abort() {
 }
 
 func newZstd(w io.Writer, level, workers int) (compressor, error) {
-	// Concurrent blocks split the input into fixed jobs (4 × window), so
-	// the frame is the same for any number of workers from 2 up. One
-	// worker would switch klauspost/compress to its sequential encoder,
-	// whose bytes differ, so at least two are used.
-	workers = max(workers, 2)
+	// klauspost/compress's stream encoder overlaps block compression with
+	// block encoding (at most two goroutines) and its bytes do not depend
+	// on the concurrency setting. Its "concurrent blocks" mode would use
+	// more cores, but its output differs between one worker and several and
+	// it needs 4 × window of buffer per worker.
 	enc, err := zstd.NewWriter(w,
 		zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
 		zstd.WithWindowSize(zstdWindow),
 		zstd.WithEncoderConcurrency(workers),
-		zstd.WithConcurrentBlocks(true),
 		zstd.WithEncoderCRC(true))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCompression, err)
