@@ -511,9 +511,9 @@ func emit(p func(Event), e Event) {
 	}
 }
 
-// copyCtx copies in 1 MiB chunks, checking ctx and reporting progress.
+// copyCtx copies in 256 KiB chunks, checking ctx and reporting progress.
 func copyCtx(ctx context.Context, dst io.Writer, src io.Reader, progress func(int64)) (int64, error) {
-	buf := make([]byte, 1<<20)
+	buf := make([]byte, 256<<10)
 	var n int64
 	for {
 		if err := ctx.Err(); err != nil {

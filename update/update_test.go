@@ -340,6 +340,7 @@ func TestCrashMatrix(t *testing.T) {
 			require.NoError(t, err)
 			total := probe.Ops() - start
 			require.Greater(t, total, 20)
+			t.Logf("%d filesystem operations, a crash after each", total)
 			sawOld, sawNew := false, false
 			for n := 0; n <= total; n++ {
 				m := installed(t, k, ring, tc.from)
@@ -364,7 +365,12 @@ func TestCrashMatrix(t *testing.T) {
 				ents, err := r.ReadDir(SlotsDir)
 				require.NoError(t, err)
 				require.LessOrEqual(t, len(ents), 2)
-				// Re-running apply converges on the new tree.
+				// Re-running apply converges on the new tree (checked at
+				// every crash point for full and diff, every third for the
+				// slower bundle).
+				if tc.name == "bundle" && n%3 != 0 && n != total {
+					continue
+				}
 				_, err = apply(t.Context(), r, tc.pkg, applyOpts(ring))
 				require.NoError(t, err, "re-apply after crash at %d", n)
 				require.Equal(t, newD, currentDigest(t, r))

@@ -107,11 +107,14 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	diffStart := ctrlStart + h.CtrlLen
 	extraStart := diffStart + h.DiffLen
 	ctrl := bzip2.NewReader(bytes.NewReader(patch[ctrlStart:diffStart]))
-	diffP := newPrefetcher(bzip2.NewReader(bytes.NewReader(patch[diffStart:extraStart])))
-	defer diffP.close()
-	extraP := newPrefetcher(bzip2.NewReader(bytes.NewReader(patch[extraStart:])))
-	defer extraP.close()
-	var diff, extra io.Reader = diffP, extraP
+	var diff, extra io.Reader = bzip2.NewReader(bytes.NewReader(patch[diffStart:extraStart])),
+		bzip2.NewReader(bytes.NewReader(patch[extraStart:]))
+	if h.NewSize >= prefetchMin {
+		diffP, extraP := newPrefetcher(diff), newPrefetcher(extra)
+		defer diffP.close()
+		defer extraP.close()
+		diff, extra = diffP, extraP
+	}
 
 	newSize := h.NewSize
 	oldSize := int64(len(old))

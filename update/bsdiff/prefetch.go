@@ -21,6 +21,7 @@ type chunk struct {
 }
 
 const (
+	prefetchMin   = 1 << 20 // smaller outputs are not worth a goroutine
 	prefetchChunk = 256 << 10
 	prefetchDepth = 4
 )
