@@ -604,7 +604,17 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 				if sum := sha256.Sum256(old); hex.EncodeToString(sum[:]) != bf.SHA256 || int64(len(old)) != bf.Size {
 					return &BaseError{File: f.Path, Want: "sha256:" + bf.SHA256, Got: "sha256:" + hex.EncodeToString(sum[:])}
 				}
-				newb, err := bsdiff.Patch(old, rd, f.Size)
+				// The patch member's size is bounded by the manifest
+				// (DataSize); its header must declare exactly the
+				// manifest's size before anything is allocated for it.
+				patch, err := io.ReadAll(io.LimitReader(rd, mem.size))
+				if err != nil {
+					return malformed("payload entry %s: %v", mem.name, err)
+				}
+				if h, err := bsdiff.ReadHeader(patch, f.Size); err == nil && h.NewSize != f.Size {
+					return &EntryError{Name: f.Path, Reason: fmt.Sprintf("patch makes %d bytes, manifest says %d", h.NewSize, f.Size), Err: ErrMalformed}
+				}
+				newb, err := bsdiff.PatchBytes(old, patch, f.Size)
 				if err != nil {
 					kind := ErrMalformed
 					if errors.Is(err, bsdiff.ErrTooLarge) {

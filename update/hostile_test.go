@@ -288,6 +288,7 @@ func TestHostilePatch(t *testing.T) {
 		"negative-lengths": {craftPatch(-1, -1, 10), ErrMalformed},
 		"huge-new-size":    {craftPatch(0, 0, 1<<62), ErrTooLarge},
 		"not-bsdiff":       {[]byte("garbage garbage garbage garbage garbage"), ErrMalformed},
+		"smaller-new-size": {craftPatch(0, 0, 3), ErrMalformed},
 	} {
 		t.Run(name, func(t *testing.T) {
 			mm := *m

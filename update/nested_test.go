@@ -108,3 +108,15 @@ func TestLongAndUnicodeNames(t *testing.T) {
 	require.Equal(t, 1, rep.Patched)
 	require.Equal(t, treeDigestOf(t, v2), currentDigest(t, m))
 }
+
+func TestApplyWithoutHardLinks(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	m := installed(t, k, ring, 1)
+	m.SetLinks(false)
+	rep, err := apply(t.Context(), m, build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle)), applyOpts(ring))
+	require.NoError(t, err)
+	require.Zero(t, rep.Reused)
+	require.Greater(t, rep.Copied, 0)
+	require.Equal(t, treeDigestOf(t, versionTree(4)), currentDigest(t, m))
+}
