@@ -171,3 +171,30 @@ func TestCompressedStreamsDecompressWithTools(t *testing.T) {
 		})
 	}
 }
+
+// bsdtar (libarchive) extracts the regular files, hard links included,
+// with the right bytes.
+func TestBsdtarExtracts(t *testing.T) {
+	bsdtar := testutil.RequireTool(t, "bsdtar")
+	archive := buildSpec(t, &rootfs.Options{ModTime: epoch})
+	hs, data := readAll(t, archive)
+	dir := t.TempDir()
+	path := filepath.Join(t.TempDir(), "a.cpio")
+	require.NoError(t, os.WriteFile(path, archive, 0o644))
+	testutil.MustRun(t, dir, nil, bsdtar, "-xf", path, "--exclude", "dev/*")
+	n := 0
+	for _, h := range hs {
+		if h.Type != rootfs.TypeFile {
+			continue
+		}
+		want := data[h.Path]
+		if h.Nlink > 1 {
+			want = data["/home/user/data.link"]
+		}
+		got, err := os.ReadFile(filepath.Join(dir, h.Name))
+		require.NoError(t, err)
+		assert.True(t, bytes.Equal(want, nonEmpty(got)), "content of %s", h.Path)
+		n++
+	}
+	assert.Equal(t, 7, n)
+}
