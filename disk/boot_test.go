@@ -73,6 +73,18 @@ func bootVMDK(t *testing.T, c bootCase, nonce string) string {
 	_, err = vmdk.Write(t.Context(), out, in, res.Layout.Size, nil)
 	require.NoError(t, err)
 	require.NoError(t, out.Close())
+
+	// The inspector reads the VMDK (through vmdk.Open) as it read the raw disk.
+	vf, err := os.Open(path)
+	require.NoError(t, err)
+	defer vf.Close()
+	st, err := vf.Stat()
+	require.NoError(t, err)
+	vd, err := vmdk.Open(vf, st.Size())
+	require.NoError(t, err)
+	back, err := Inspect(vd, vd.Size())
+	require.NoError(t, err)
+	require.Equal(t, res, back)
 	return path
 }
 
