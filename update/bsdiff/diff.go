@@ -1,9 +1,9 @@
 package bsdiff
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math/bits"
+	"runtime"
 
 	"github.com/dsnet/compress/bzip2"
 )
@@ -20,8 +20,11 @@ import (
 //     byte, O(n log n));
 //   - the binary search skips the prefix its two bounds are known to share
 //     with the new data, and compares eight bytes at a time;
-//   - the diff and extra bytes stream into their compressors as the scan
-//     produces them instead of being held in two new-sized buffers.
+//   - the scan records only the control triples (a few bytes each); the
+//     suffix array is released before compression, and the diff and extra
+//     bytes are regenerated from the triples straight into the compressor,
+//     one block after the other through one reused encoder, instead of
+//     being held in two new-sized buffers.
 //
 // The search result is the same with any correct suffix array: suffixes are
 // distinct, so their sorted order is unique, and the search visits the
@@ -30,45 +33,101 @@ import (
 // bzLevel is the bzip2 block size the reference uses (900k blocks).
 const bzLevel = bzip2.BestCompression
 
+// gcThreshold is the old-file size from which the differ asks the runtime
+// to collect the suffix array before compressing, so the encoder's buffers
+// reuse its memory instead of growing the heap (peak RSS).
+const gcThreshold = 8 << 20
+
 // diffBytes returns the BSDIFF40 patch from old to new.
 func diffBytes(old, new []byte) ([]byte, error) {
-	sa := suffixArray(old)
-
-	var ctrlBuf, diffBuf, extraBuf bytes.Buffer
-	conf := &bzip2.WriterConfig{Level: bzLevel}
-	ctrlW, err := bzip2.NewWriter(&ctrlBuf, conf)
-	if err != nil {
-		return nil, err
-	}
-	diffW, err := bzip2.NewWriter(&diffBuf, conf)
-	if err != nil {
-		return nil, err
-	}
-	extraW, err := bzip2.NewWriter(&extraBuf, conf)
-	if err != nil {
-		return nil, err
+	ctrl := scanMatches(suffixArray(old), old, new)
+	if len(old) >= gcThreshold {
+		runtime.GC()
 	}
 
-	oldSize, newSize := len(old), len(new)
+	out := &appendWriter{b: make([]byte, HeaderSize, HeaderSize+len(ctrl)+len(new)/8+64)}
+	copy(out.b, Magic)
+	zw, err := bzip2.NewWriter(out, &bzip2.WriterConfig{Level: bzLevel})
+	if err != nil {
+		return nil, err
+	}
+	// Control block: the triples in bsdiff's sign-magnitude encoding.
+	var triple [24]byte
+	for r := (tripleReader{b: ctrl}); r.next(); {
+		offtout(r.diff, triple[0:])
+		offtout(r.extra, triple[8:])
+		offtout(r.seek, triple[16:])
+		if _, err := zw.Write(triple[:]); err != nil {
+			return nil, err
+		}
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	ctrlEnd := len(out.b)
+
+	// Diff block: new minus old over each triple's diff span.
+	if err := zw.Reset(out); err != nil {
+		return nil, err
+	}
 	var scratch [32 << 10]byte
-	// writeDiff streams new[ns:ns+n] - old[ps:ps+n] to the diff block.
-	writeDiff := func(ns, ps, n int) error {
-		for n > 0 {
-			c := min(n, len(scratch))
-			d, a, b := scratch[:c], new[ns:ns+c], old[ps:ps+c]
+	var newPos, oldPos int64
+	for r := (tripleReader{b: ctrl}); r.next(); {
+		a, b := new[newPos:newPos+r.diff], old[oldPos:oldPos+r.diff]
+		for len(a) > 0 {
+			d := scratch[:min(len(a), len(scratch))]
 			for i := range d {
 				d[i] = a[i] - b[i]
 			}
-			if _, err := diffW.Write(d); err != nil {
-				return err
+			if _, err := zw.Write(d); err != nil {
+				return nil, err
 			}
-			ns, ps, n = ns+c, ps+c, n-c
+			a, b = a[len(d):], b[len(d):]
 		}
-		return nil
+		newPos += r.diff + r.extra
+		oldPos += r.diff + r.seek
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
+	}
+	diffEnd := len(out.b)
+
+	// Extra block: the new bytes between the diff spans.
+	if err := zw.Reset(out); err != nil {
+		return nil, err
+	}
+	newPos = 0
+	for r := (tripleReader{b: ctrl}); r.next(); {
+		newPos += r.diff
+		if _, err := zw.Write(new[newPos : newPos+r.extra]); err != nil {
+			return nil, err
+		}
+		newPos += r.extra
+	}
+	if err := zw.Close(); err != nil {
+		return nil, err
 	}
 
+	offtout(int64(ctrlEnd-HeaderSize), out.b[8:])
+	offtout(int64(diffEnd-ctrlEnd), out.b[16:])
+	offtout(int64(len(new)), out.b[24:])
+	return out.b, nil
+}
+
+// appendWriter collects the patch.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// scanMatches runs bsdiff's match loop over new and returns the control triples,
+// each as three varints (diff length, extra length, old seek).
+func scanMatches(sa []int32, old, new []byte) []byte {
+	var ctrl []byte
+	oldSize, newSize := len(old), len(new)
 	var scan, length, lastScan, lastPos, lastOffset, pos int
-	var triple [24]byte
 	for scan < newSize {
 		oldScore := 0
 		scan += length
@@ -135,39 +194,33 @@ func diffBytes(old, new []byte) ([]byte, error) {
 			lenB -= lenS
 		}
 
-		if err := writeDiff(lastScan, lastPos, lenF); err != nil {
-			return nil, err
-		}
-		extra := new[lastScan+lenF : scan-lenB]
-		if _, err := extraW.Write(extra); err != nil {
-			return nil, err
-		}
-		offtout(int64(lenF), triple[0:])
-		offtout(int64(len(extra)), triple[8:])
-		offtout(int64((pos-lenB)-(lastPos+lenF)), triple[16:])
-		if _, err := ctrlW.Write(triple[:]); err != nil {
-			return nil, err
-		}
+		ctrl = binary.AppendUvarint(ctrl, uint64(lenF))
+		ctrl = binary.AppendUvarint(ctrl, uint64((scan-lenB)-(lastScan+lenF)))
+		ctrl = binary.AppendVarint(ctrl, int64((pos-lenB)-(lastPos+lenF)))
 
 		lastScan = scan - lenB
 		lastPos = pos - lenB
 		lastOffset = pos - scan
 	}
-	for _, w := range []*bzip2.Writer{ctrlW, diffW, extraW} {
-		if err := w.Close(); err != nil {
-			return nil, err
-		}
-	}
+	return ctrl
+}
 
-	out := make([]byte, HeaderSize, HeaderSize+ctrlBuf.Len()+diffBuf.Len()+extraBuf.Len())
-	copy(out, Magic)
-	offtout(int64(ctrlBuf.Len()), out[8:])
-	offtout(int64(diffBuf.Len()), out[16:])
-	offtout(int64(newSize), out[24:])
-	out = append(out, ctrlBuf.Bytes()...)
-	out = append(out, diffBuf.Bytes()...)
-	out = append(out, extraBuf.Bytes()...)
-	return out, nil
+// tripleReader walks the triples scanMatches recorded.
+type tripleReader struct {
+	b                 []byte
+	diff, extra, seek int64
+}
+
+func (r *tripleReader) next() bool {
+	if len(r.b) == 0 {
+		return false
+	}
+	d, n1 := binary.Uvarint(r.b)
+	e, n2 := binary.Uvarint(r.b[n1:])
+	s, n3 := binary.Varint(r.b[n1+n2:])
+	r.b = r.b[n1+n2+n3:]
+	r.diff, r.extra, r.seek = int64(d), int64(e), s
+	return true
 }
 
 // search finds a longest match for the start of data among old's

@@ -3,9 +3,11 @@ package bsdiff
 // Suffix array construction by induced sorting (SA-IS, Nong, Zhang and
 // Chan 2009), on int32 indexes. It runs in linear time and needs, beyond
 // the text and the 4-byte-per-entry result, one bit per text byte for the
-// suffix types and the bucket tables (256 entries for the byte level; at
-// the recursion levels, two entries per distinct name, never more than
-// the reduced string's length).
+// suffix types and a bucket table: 256 entries at the byte level; at a
+// recursion level, one entry per distinct name, placed in the part of the
+// caller's suffix array that the recursion leaves unused when it fits
+// there (it usually does), so the whole construction stays close to
+// 4.2 bytes per text byte.
 //
 // The end of the text is a virtual sentinel, smaller than every byte, so
 // a shorter suffix sorts before every longer suffix it prefixes.
@@ -18,7 +20,7 @@ func suffixArray(text []byte) []int32 {
 	sa := make([]int32, len(text)+1)
 	sa[0] = int32(len(text))
 	if len(text) > 0 {
-		sais(text, sa[1:], 256)
+		sais(text, sa[1:], 256, nil)
 	}
 	return sa
 }
@@ -37,8 +39,9 @@ func (b bitset) set(i int)      { b[i>>6] |= 1 << (uint(i) & 63) }
 func (b bitset) lms(i int) bool { return i > 0 && b.get(i) && !b.get(i-1) }
 
 // sais writes the suffix array of s (values in [0, k)) to sa, which must
-// have len(s) entries.
-func sais[T symbol](s []T, sa []int32, k int) {
+// have len(s) entries. free is scratch space the caller does not need
+// meanwhile (may be nil).
+func sais[T symbol](s []T, sa []int32, k int, free []int32) {
 	n := len(s)
 	switch n {
 	case 0:
@@ -58,18 +61,28 @@ func sais[T symbol](s []T, sa []int32, k int) {
 		}
 	}
 
-	cnt := make([]int32, k)
-	for _, c := range s {
-		cnt[c]++
+	// Symbol counts are kept for small alphabets and recounted from s
+	// otherwise (cnt nil), to save memory.
+	var cnt, bkt []int32
+	switch {
+	case k <= 256:
+		cnt = make([]int32, k)
+		for _, c := range s {
+			cnt[c]++
+		}
+		bkt = make([]int32, k)
+	case k <= len(free):
+		bkt = free[:k]
+	default:
+		bkt = make([]int32, k)
 	}
-	bkt := make([]int32, k)
 
 	// Stage 1: sort the LMS substrings by one round of induced sorting
 	// from the LMS positions dropped, in text order, at their bucket ends.
 	for i := range sa {
 		sa[i] = -1
 	}
-	bucketEnds(cnt, bkt)
+	buckets(s, cnt, bkt, true)
 	for i := 1; i < n; i++ {
 		if t.lms(i) {
 			c := s[i]
@@ -121,7 +134,7 @@ func sais[T symbol](s []T, sa []int32, k int) {
 	// Stage 2: sort the reduced string's suffixes, recursively unless the
 	// names are all distinct.
 	if int(name) < n1 {
-		sais(s1, sa1, int(name))
+		sais(s1, sa1, int(name), sa[n1:n-n1])
 	} else {
 		for i, c := range s1 {
 			sa1[c] = int32(i)
@@ -143,7 +156,7 @@ func sais[T symbol](s []T, sa []int32, k int) {
 	for i := n1; i < n; i++ {
 		sa[i] = -1
 	}
-	bucketEnds(cnt, bkt)
+	buckets(s, cnt, bkt, true)
 	for i := n1 - 1; i >= 0; i-- {
 		p := sa[i]
 		sa[i] = -1
@@ -174,26 +187,33 @@ func equalLMS[T symbol](s []T, t bitset, p, q int) bool {
 	}
 }
 
-func bucketStarts(cnt, bkt []int32) {
-	sum := int32(0)
-	for i, c := range cnt {
-		bkt[i] = sum
-		sum += c
+// buckets sets bkt to each symbol's bucket start (or end, one past its
+// last slot), from the counts in cnt or, when cnt is nil, counted from s.
+func buckets[T symbol](s []T, cnt, bkt []int32, end bool) {
+	if cnt == nil {
+		clear(bkt)
+		for _, c := range s {
+			bkt[c]++
+		}
+		cnt = bkt
 	}
-}
-
-func bucketEnds(cnt, bkt []int32) {
 	sum := int32(0)
-	for i, c := range cnt {
-		sum += c
-		bkt[i] = sum
+	for i := range bkt {
+		c := cnt[i]
+		if end {
+			sum += c
+			bkt[i] = sum
+		} else {
+			bkt[i] = sum
+			sum += c
+		}
 	}
 }
 
 // induceL places the L-type suffixes, scanning sa left to right.
 func induceL[T symbol](s []T, sa []int32, t bitset, cnt, bkt []int32) {
 	n := len(s)
-	bucketStarts(cnt, bkt)
+	buckets(s, cnt, bkt, false)
 	// The suffix before the sentinel is L-type and comes first.
 	c := s[n-1]
 	sa[bkt[c]] = int32(n - 1)
@@ -210,7 +230,7 @@ func induceL[T symbol](s []T, sa []int32, t bitset, cnt, bkt []int32) {
 
 // induceS places the S-type suffixes, scanning sa right to left.
 func induceS[T symbol](s []T, sa []int32, t bitset, cnt, bkt []int32) {
-	bucketEnds(cnt, bkt)
+	buckets(s, cnt, bkt, true)
 	for i := len(s) - 1; i >= 0; i-- {
 		j := int(sa[i]) - 1
 		if j >= 0 && t.get(j) {

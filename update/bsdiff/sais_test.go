@@ -158,3 +158,30 @@ func head(sa []int32) []int32 {
 	}
 	return sa
 }
+
+// TestSAISLargeAlphabet runs the recursion-level code paths directly: an
+// int32 text over a large alphabet, with the bucket table allocated and
+// with it placed in caller-provided scratch space.
+func TestSAISLargeAlphabet(t *testing.T) {
+	const k = 1000
+	r := testutil.RandomBytes(60, 8000)
+	s := make([]int32, 4000)
+	for i := range s {
+		s[i] = int32(int(r[2*i])<<8|int(r[2*i+1])) % k
+		if i%3 == 0 && i > 10 { // repeats, so the recursion has work
+			s[i] = s[i-7]
+		}
+	}
+	want := make([]int32, len(s))
+	for i := range want {
+		want[i] = int32(i)
+	}
+	slices.SortFunc(want, func(a, b int32) int { return slices.Compare(s[a:], s[b:]) })
+	for _, free := range [][]int32{nil, make([]int32, k)} {
+		got := make([]int32, len(s))
+		sais(s, got, k, free)
+		if !slices.Equal(got, want) {
+			t.Fatalf("free %d: suffix array differs from naive sort", len(free))
+		}
+	}
+}
