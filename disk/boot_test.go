@@ -147,7 +147,7 @@ func TestBoot(t *testing.T) {
 		// whose "Shell>" prompt ends without a newline, so the harness's
 		// line-based fail patterns never see it. Until the harness knows
 		// this line, it serves as the marker: reaching it is the fast failure.
-		const failLine = "BdsDxe: failed to start Boot0001"
+		const failLine = "BdsDxe: failed to start Boot"
 		res, err := bootE(t, testutil.UEFI, disk, failLine, bootTimeout)
 		require.NoError(t, err, "the firmware must report the broken kernel")
 		require.Contains(t, res.Console, "Error loading")
