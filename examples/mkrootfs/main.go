@@ -77,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	opts := &rootfs.Options{Compression: comp, AllowNoInit: *noInit}
+	opts := &rootfs.Options{Compression: comp, AllowNoInit: *noInit, Progress: progress(stderr)}
 	epochSet := false
 	fl.Visit(func(f *flag.Flag) { epochSet = epochSet || f.Name == "epoch" })
 	switch {
@@ -148,6 +148,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := os.Rename(tmp.Name(), *out); err != nil {
 		return err
 	}
+	if opts.Progress != nil {
+		fmt.Fprint(stderr, "\r\033[K")
+	}
 	fmt.Fprintf(stdout, "%s: %d entries, %d bytes (%s, cpio %d bytes), sha256 %s\n",
 		*out, st.Entries, st.Bytes, comp, st.ArchiveBytes, hex.EncodeToString(h.Sum(nil)))
 	return nil
@@ -188,4 +191,23 @@ func addDemo(ctx context.Context, b *rootfs.Builder) error {
 		}
 	}
 	return nil
+}
+
+// progress returns a Progress callback that redraws one status line on a
+// terminal (at most five times a second), or nil when stderr is not one.
+func progress(stderr io.Writer) func(rootfs.Event) {
+	f, ok := stderr.(*os.File)
+	if !ok {
+		return nil
+	}
+	if st, err := f.Stat(); err != nil || st.Mode()&os.ModeCharDevice == 0 {
+		return nil
+	}
+	var last time.Time
+	return func(e rootfs.Event) {
+		if now := time.Now(); now.Sub(last) > 200*time.Millisecond || e.Done == e.Total {
+			last = now
+			fmt.Fprintf(f, "\r\033[K%d/%d entries, %.1f MB", e.Done, e.Total, float64(e.Written)/1e6)
+		}
+	}
 }
