@@ -11,8 +11,9 @@ import (
 type Options struct {
 	// Level is the zlib compression level, 1 (fastest) to 9; 0 means 6.
 	Level int `json:"level,omitempty"`
-	// Workers is the number of compressing goroutines; 0 means GOMAXPROCS.
-	// The output is byte-identical for any value.
+	// Workers is the number of compressing goroutines; 0 means GOMAXPROCS,
+	// at most 16 (the default keeps peak memory under 64 MiB; each extra
+	// worker costs about 1 MiB). The output is byte-identical for any value.
 	Workers int `json:"workers,omitempty"`
 	// AdapterType is "lsilogic" (default), "ide" or "buslogic".
 	AdapterType string `json:"adapterType,omitempty"`
@@ -52,7 +53,10 @@ type config struct {
 	inFlight, batchLen int // batches in flight, grains per batch
 }
 
-const maxWorkers = 256
+const (
+	maxWorkers        = 256
+	defaultMaxWorkers = 16
+)
 
 func resolve(o *Options) (config, error) {
 	var zero Options
@@ -68,7 +72,7 @@ func resolve(o *Options) (config, error) {
 		return c, fmt.Errorf("%w: level %d (want 1..9)", ErrInvalid, o.Level)
 	}
 	if c.workers == 0 {
-		c.workers = runtime.GOMAXPROCS(0)
+		c.workers = min(runtime.GOMAXPROCS(0), defaultMaxWorkers)
 	}
 	if c.workers < 1 || c.workers > maxWorkers {
 		return c, fmt.Errorf("%w: workers %d (want 1..%d)", ErrInvalid, o.Workers, maxWorkers)
@@ -96,8 +100,9 @@ func resolve(o *Options) (config, error) {
 		strings.IndexFunc(c.fileName, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return c, fmt.Errorf("%w: file name %q", ErrInvalid, c.fileName)
 	}
-	// Bounded memory: about 256 grains (16 MiB in, 16 MiB out) in flight.
-	c.inFlight = max(4, 2*c.workers)
+	// Bounded memory: at most 256 grains (16 MiB in, 16 MiB out) in flight,
+	// in enough batches that a stalled worker does not stall the others.
+	c.inFlight = max(8, 4*c.workers)
 	c.batchLen = min(16, max(1, 256/c.inFlight))
 	return c, nil
 }
