@@ -160,11 +160,12 @@ func run(runs int, content int64, keep, verify bool) error {
 		}
 	}
 	q := med("qemu-img convert")
-	fmt.Printf("\nmedians of %d runs                 wall s   cpu s  rss MiB       size   speed vs qemu  size vs qemu\n", runs)
+	fmt.Printf("\nmedians of %d runs                 wall s   cpu s  rss MiB       size  wall speed vs qemu  cpu vs qemu  size vs qemu\n", runs)
 	for _, t := range tools {
 		m := med(t.name)
-		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %14.2fx %12.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
-			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), float64(m.size)/float64(q.size))
+		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %18.2fx %11.2fx %12.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
+			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), m.cpu.Seconds()/q.cpu.Seconds(),
+			float64(m.size)/float64(q.size))
 	}
 	fmt.Printf("load average at end: %s\n", loadavg())
 	return nil
