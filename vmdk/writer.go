@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"sync"
 
 	"github.com/klauspost/compress/zlib"
@@ -49,6 +50,12 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, opts *
 	}
 	if err := checkSize(size); err != nil {
 		return nil, err
+	}
+	if f, ok := src.(*os.File); ok {
+		// Holes past the end of a file would otherwise read as zeros.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < size {
+			return nil, fmt.Errorf("%w: file %s has %d bytes, size is %d", ErrShortInput, f.Name(), st.Size(), size)
+		}
 	}
 	var content []byte
 	if c.contentID == "" {

@@ -376,3 +376,18 @@ func TestFailedWrite(t *testing.T) {
 		require.Error(t, err, "limit %d", limit)
 	}
 }
+
+func TestShortFile(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "short.raw", mixed(13, 1<<20))
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	_, err = vmdk.Write(t.Context(), io.Discard, f, 2<<20, nil)
+	require.ErrorIs(t, err, vmdk.ErrShortInput)
+	// A size below the file's converts the first size bytes.
+	var out bytes.Buffer
+	_, err = vmdk.Write(t.Context(), &out, f, 512<<10, nil)
+	require.NoError(t, err)
+	raw, _ := os.ReadFile(p)
+	require.Equal(t, raw[:512<<10], readAll(t, out.Bytes()))
+}
