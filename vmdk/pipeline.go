@@ -34,14 +34,28 @@ func isZero(b []byte) bool {
 // pipeline reads batches on one goroutine, processes them on c.workers
 // goroutines and hands them back in order to consume, which runs on the
 // caller's goroutine. At most c.inFlight batches exist at any time.
-func pipeline(ctx context.Context, c *config, src source, newWorker func() func(*batch), consume func(*batch) error) error {
+//
+// Batches come from and go back to *keep, so that a second pass reuses the
+// buffers of the first.
+func pipeline(ctx context.Context, c *config, src source, keep *[]*batch, newWorker func() func(*batch), consume func(*batch) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
 	free := make(chan *batch, c.inFlight)
 	for i := 0; i < c.inFlight; i++ {
-		free <- nil // allocated on first use
+		var b *batch // nil: allocated on first use
+		if n := len(*keep); n > 0 {
+			b, *keep = (*keep)[n-1], (*keep)[:n-1]
+		}
+		free <- b
 	}
+	defer func() {
+		for len(free) > 0 {
+			if b := <-free; b != nil {
+				*keep = append(*keep, b)
+			}
+		}
+	}()
 	ordered := make(chan *batch, c.inFlight)
 	work := make(chan *batch, c.inFlight)
 

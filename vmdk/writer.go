@@ -58,9 +58,10 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, opts *
 		}
 	}
 	var content []byte
+	var keep []*batch
 	if c.contentID == "" {
 		s := newReaderAtSource(src, size)
-		content, err = contentHash(ctx, &c, s)
+		content, err = contentHash(ctx, &c, s, &keep)
 		s.close()
 		if err != nil {
 			return nil, err
@@ -68,7 +69,7 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, opts *
 	}
 	s := newReaderAtSource(src, size)
 	defer s.close()
-	return write(ctx, w, &c, s, size, content)
+	return write(ctx, w, &c, s, size, content, keep)
 }
 
 // WriteStream is Write for a sequential reader holding exactly size bytes
@@ -87,7 +88,7 @@ func WriteStream(ctx context.Context, w io.Writer, src io.Reader, size int64, op
 	if err := checkSize(size); err != nil {
 		return nil, err
 	}
-	return write(ctx, w, &c, &streamSource{r: src, size: size}, size, nil)
+	return write(ctx, w, &c, &streamSource{r: src, size: size}, size, nil, nil)
 }
 
 // WriteEmpty writes an all-zero disk of size bytes (rounded up to a
@@ -106,7 +107,7 @@ func WriteEmpty(ctx context.Context, w io.Writer, size int64, opts *Options) (*R
 	if c.contentID == "" {
 		content = emptyContentHash()
 	}
-	return write(ctx, w, &c, emptySource{}, size, content)
+	return write(ctx, w, &c, emptySource{}, size, content, nil)
 }
 
 func checkSize(size int64) error {
@@ -122,7 +123,7 @@ func checkSize(size int64) error {
 // contentHash is the first pass of Write: SHA-256 over (grain index,
 // SHA-256 of grain) of every non-zero grain, so that holes and explicit
 // zeros hash alike.
-func contentHash(ctx context.Context, c *config, src source) ([]byte, error) {
+func contentHash(ctx context.Context, c *config, src source, keep *[]*batch) ([]byte, error) {
 	h := sha256.New()
 	var idx [8]byte
 	newWorker := func() func(*batch) {
@@ -144,7 +145,7 @@ func contentHash(ctx context.Context, c *config, src source) ([]byte, error) {
 			}
 		}
 	}
-	err := pipeline(ctx, c, src, newWorker, func(b *batch) error {
+	err := pipeline(ctx, c, src, keep, newWorker, func(b *batch) error {
 		for i := 0; i < b.n; i++ {
 			if b.rec[i] != 0 {
 				binary.LittleEndian.PutUint64(idx[:], uint64(b.first)+uint64(i))
@@ -274,7 +275,7 @@ func compressWorker(level int, bufs *[]*zlib.Writer, mu *sync.Mutex) func() func
 	}
 }
 
-func write(ctx context.Context, w io.Writer, c *config, src source, size int64, content []byte) (*Result, error) {
+func write(ctx context.Context, w io.Writer, c *config, src source, size int64, content []byte, keep []*batch) (*Result, error) {
 	sectors := uint64(size+SectorSize-1) / SectorSize
 	grains := (sectors + GrainSectors - 1) / GrainSectors
 	numGTs := (grains + GTEsPerGT - 1) / GTEsPerGT
@@ -333,7 +334,7 @@ func write(ctx context.Context, w io.Writer, c *config, src source, size int64, 
 			zlibPools[c.level].Put(z)
 		}
 	}()
-	err := pipeline(ctx, c, src, compressWorker(c.level, &zs, &zmu), func(b *batch) error {
+	err := pipeline(ctx, c, src, &keep, compressWorker(c.level, &zs, &zmu), func(b *batch) error {
 		off := 0
 		for i := 0; i < b.n; i++ {
 			r := b.rec[i]
