@@ -1,6 +1,7 @@
 package ova
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/hex"
@@ -163,12 +164,19 @@ func (v *verifier) readSmall(h header, limit int64) ([]byte, error) {
 		return nil, fileErr(h.Name, ErrTooLarge, "%d bytes (limit %d)", h.Size, limit)
 	}
 	v.event(h.Name, 0, h.Size)
-	b := make([]byte, h.Size)
-	if _, err := io.ReadFull(&v.tr, b); err != nil {
+	// Grow with the data actually read, not the size a header claims, so
+	// a lying header in a short stream costs nothing.
+	var b bytes.Buffer
+	b.Grow(int(min(h.Size, 64<<10)))
+	n, err := b.ReadFrom(io.LimitReader(&v.tr, h.Size))
+	if err == nil && n < h.Size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, truncated(v.tr.off, err)
 	}
 	v.event(h.Name, h.Size, h.Size)
-	return b, nil
+	return b.Bytes(), nil
 }
 
 func (v *verifier) run() error {
@@ -302,7 +310,7 @@ func (v *verifier) fileMember(h header, e *Entry) error {
 		alg = l.Algorithm
 	}
 	hs := alg.New()
-	n, err := pump(v.ctx, hs, &v.tr, h.Size, v.buf1(), func(done int64) { v.event(h.Name, done, h.Size) })
+	n, err := pump(v.ctx, hs, &v.tr, h.Size, v.buf1(h.Size), func(done int64) { v.event(h.Name, done, h.Size) })
 	if err != nil {
 		if err == context.Canceled || err == context.DeadlineExceeded {
 			return err
@@ -318,9 +326,12 @@ func (v *verifier) fileMember(h header, e *Entry) error {
 	return nil
 }
 
-func (v *verifier) buf1() []byte {
-	if v.buf == nil {
-		v.buf = make([]byte, copyBufSize)
+// buf1 returns the copy buffer, sized for a member of size bytes (small
+// members do not pay for a 1 MiB buffer).
+func (v *verifier) buf1(size int64) []byte {
+	want := int(min(max(size, 4096), copyBufSize))
+	if len(v.buf) < want {
+		v.buf = make([]byte, want)
 	}
 	return v.buf
 }
