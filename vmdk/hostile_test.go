@@ -208,3 +208,20 @@ func TestInspectCancel(t *testing.T) {
 	_, err := vmdk.Inspect(ctx, bytes.NewReader(v), nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
+
+func TestInspectHugeOffsets(t *testing.T) {
+	_, v := sample(t)
+	for _, off := range []int{28, 36, 64} { // descriptorOffset, descriptorSize, overHead
+		for _, val := range []uint64{1<<64 - 10, 1 << 63, 1 << 40, 0} {
+			c := bytes.Clone(v)
+			binary.LittleEndian.PutUint64(c[off:], val)
+			rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+			require.NotNil(t, rep)
+			if err != nil {
+				require.True(t, isTyped(err), "field %d = %d: %v", off, val, err)
+			} else {
+				require.False(t, rep.OK())
+			}
+		}
+	}
+}

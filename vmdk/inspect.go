@@ -115,6 +115,9 @@ func (w *walker) read(p []byte) error {
 }
 
 func (w *walker) skip(n int64) error {
+	if n <= 0 {
+		return nil
+	}
 	m, err := w.br.Discard(int(min(n, 1<<62)))
 	w.pos += int64(m)
 	if err != nil {
@@ -159,8 +162,11 @@ func (w *walker) walk() error {
 
 	// Descriptor.
 	start := int64(h.OverHead) * SectorSize
-	if h.DescriptorOffset >= 1 && h.DescriptorSize >= 1 && h.DescriptorSize <= maxDescriptorSectors &&
-		h.DescriptorOffset+h.DescriptorSize <= max(h.OverHead, 1<<20) {
+	if h.OverHead > 1<<20 {
+		return formatErr(ErrCorrupt, 64, "overHead of %d sectors", h.OverHead)
+	}
+	if h.DescriptorOffset >= 1 && h.DescriptorOffset <= 1<<20 && h.DescriptorSize >= 1 &&
+		h.DescriptorSize <= maxDescriptorSectors {
 		if err := w.skip(int64(h.DescriptorOffset)*SectorSize - w.pos); err != nil {
 			return err
 		}
@@ -180,9 +186,6 @@ func (w *walker) walk() error {
 	}
 	if w.pos > start {
 		start = w.pos
-	}
-	if h.OverHead > 1<<20 {
-		return formatErr(ErrCorrupt, 64, "overHead of %d sectors", h.OverHead)
 	}
 	if err := w.skip(start - w.pos); err != nil {
 		return err
