@@ -11,9 +11,9 @@ type batch struct {
 	first int64 // first grain index
 	n     int   // grains in the batch
 	in    []byte
-	out   []byte     // compressed grain records, in order
-	rec   []int32    // per grain: record length in sectors, 0 = all-zero grain
-	sum   [][32]byte // per grain: SHA-256 (hash pass only)
+	out   []byte   // compressed grain records, in order
+	rec   []int32  // per grain: record length in sectors, 0 = all-zero grain
+	sum   []uint64 // per grain: fingerprint (hashing pass only)
 	done  chan struct{}
 	err   error
 }
