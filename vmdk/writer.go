@@ -37,8 +37,10 @@ type Result struct {
 // SEEK_DATA/SEEK_HOLE are never read (the file offset is restored afterwards);
 // src must be safe for concurrent ReadAt calls otherwise.
 //
-// The CID and ddb.longContentID derive from a SHA-256 of the non-zero
-// grains, computed in a first pass over src, unless opts.ContentID is set.
+// The CID and ddb.longContentID derive from the content: a first pass over
+// src fingerprints every non-zero grain (skipped when opts.ContentID is
+// set). Holes and explicit zeros fingerprint alike, so a sparse file and a
+// dense copy of it give identical VMDKs.
 //
 // A failed or cancelled write leaves w with a header that points to a
 // footer at the end of the file which was never written: no reader accepts
