@@ -167,6 +167,13 @@ func parent() error {
 func measure(name string, cmd *exec.Cmd, dir string, toFile bool, out, in string) (measurement, error) {
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
+	if out != "" {
+		// Every tool writes a new file: freeing the old one's pages is not
+		// part of the measurement, for anyone.
+		if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
+			return measurement{}, err
+		}
+	}
 	if toFile {
 		f, err := os.Create(out)
 		if err != nil {
