@@ -34,6 +34,13 @@ import (
 )
 
 func main() {
+	if len(os.Args) > 2 && os.Args[1] == "launch" {
+		if err := launch(os.Args[2], os.Args[3:]); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && (os.Args[1] == "ours-diff" || os.Args[1] == "ours-patch" || os.Args[1] == "gobsdiff-diff") {
 		if err := child(os.Args[1], os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -95,17 +102,45 @@ type result struct {
 	size             int64
 }
 
+// measure runs a command through a small launcher process (this binary in
+// "launch" mode) and returns its wall time, CPU time and peak RSS in KiB.
+// The launcher matters: Linux carries a process's peak RSS across fork and
+// exec, so a child forked straight from this process (which holds corpora
+// in memory) would report at least this process's RSS.
 func measure(name string, args ...string) (time.Duration, time.Duration, int64, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	cmd := exec.Command(self, append([]string{"launch", name}, args...)...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+	}
+	var wall, cpu time.Duration
+	var rss int64
+	if _, err := fmt.Sscan(string(out), &wall, &cpu, &rss); err != nil {
+		return 0, 0, 0, fmt.Errorf("launcher output %q: %w", out, err)
+	}
+	return wall, cpu, rss, nil
+}
+
+// launch runs one command and prints its wall time, CPU time (user+sys)
+// and peak RSS (KiB) on stdout.
+func launch(name string, args []string) error {
 	cmd := exec.Command(name, args...)
+	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	start := time.Now()
 	if err := cmd.Run(); err != nil {
-		return 0, 0, 0, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
+		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
 	}
 	wall := time.Since(start)
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return wall, cpu, ru.Maxrss, nil
+	fmt.Printf("%d %d %d\n", wall, cpu, ru.Maxrss)
+	return nil
 }
 
 func run(work string, sizeMB int, only string, ref bool) error {
