@@ -99,7 +99,7 @@ func run(runs int, content int64, keep, verify bool) error {
 	fmt.Println("note: the machine is shared with other jobs; figures are noisy, compare within a run.")
 	var self0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
-	fmt.Printf("peak RSS of this driver (a floor for the children's figures on Linux): %.1f MiB\n", float64(self0.Maxrss)/1024)
+	fmt.Printf("peak RSS of this driver: %.1f MiB (Linux can report a child's peak RSS as at least its parent's at exec, so the image is built in a child)\n", float64(self0.Maxrss)/1024)
 
 	type tool struct {
 		name string
