@@ -1,7 +1,7 @@
 package testutil
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -61,7 +61,12 @@ type BootResult struct {
 var ErrBootFailed = errors.New("testutil: boot failed")
 
 // failPatterns end a boot early: waiting for the timeout would only hide them.
-var failPatterns = []string{"Kernel panic", "Shell>", "No bootable device", "Boot failed", "Attempted to kill init"}
+var failPatterns = []string{"Kernel panic", "Shell>", "No bootable device", "Boot failed",
+	"Attempted to kill init", "BdsDxe: failed to start"}
+
+// maxPattern bounds how far back a chunk's search reaches, so a marker
+// split across two reads is still found.
+const maxPattern = 256
 
 // NewNonce returns a fresh random marker so a stale transcript can never
 // pass for this run's boot.
@@ -112,7 +117,7 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 	switch o.Firmware {
 	case DirectKernel:
 		args = append(args, "-kernel", o.Kernel, "-initrd", o.Initrd,
-			"-append", strings.TrimSpace("console=ttyS0 panic=-1 "+o.Append))
+			"-append", strings.TrimSpace("console=ttyS0 panic=-1 no_timer_check "+o.Append))
 	case BIOS, UEFI:
 		format := o.DiskFormat
 		if format == "" {
@@ -144,27 +149,34 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 	}
 	var (
 		mu      sync.Mutex
-		console strings.Builder
+		console bytes.Buffer
 		verdict = make(chan error, 1)
 	)
 	go func() {
-		sc := bufio.NewScanner(pr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			line := sc.Text()
-			mu.Lock()
-			console.WriteString(line)
-			console.WriteByte('\n')
-			mu.Unlock()
-			if strings.Contains(line, o.Marker) {
-				verdict <- nil
-				return
-			}
-			for _, p := range failPatterns {
-				if strings.Contains(line, p) {
-					verdict <- fmt.Errorf("console shows %q", p)
+		// Read chunks, not lines: firmware prompts such as OVMF's "Shell>"
+		// end without a newline and would otherwise never be seen.
+		buf := make([]byte, 4096)
+		for {
+			n, rerr := pr.Read(buf)
+			if n > 0 {
+				mu.Lock()
+				from := max(0, console.Len()-maxPattern)
+				console.Write(buf[:n])
+				window := console.String()[from:]
+				mu.Unlock()
+				if strings.Contains(window, o.Marker) {
+					verdict <- nil
 					return
 				}
+				for _, p := range failPatterns {
+					if strings.Contains(window, p) {
+						verdict <- fmt.Errorf("console shows %q", p)
+						return
+					}
+				}
+			}
+			if rerr != nil {
+				break
 			}
 		}
 		verdict <- errors.New("qemu exited without the marker")
@@ -178,6 +190,9 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 	case <-ctx.Done():
 		err = fmt.Errorf("no marker within %s", o.Timeout)
 	}
+	// Stop reading first: exec's copy goroutine may be blocked writing to
+	// the pipe, and cmd.Wait would wait for it forever.
+	_ = pr.Close()
 	if cmd.Process != nil {
 		_ = cmd.Process.Kill()
 	}

@@ -68,3 +68,38 @@ func TestBootHarness(t *testing.T) {
 	require.ErrorIs(t, err, ErrBootFailed)
 	require.Contains(t, err.Error(), "Kernel panic")
 }
+
+// fakeQemu writes a script that ignores qemu's arguments and prints script
+// output, so the harness's console handling is tested without a VM.
+func fakeQemu(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "qemu")
+	require.NoError(t, os.WriteFile(p, []byte("#!/bin/sh\n"+body+"\n"), 0o755))
+	return p
+}
+
+func TestBootPromptWithoutNewline(t *testing.T) {
+	// OVMF's shell prompt ends without a newline; the harness must still
+	// fail fast on it rather than wait for the timeout.
+	qemu := fakeQemu(t, `printf 'UEFI Interactive Shell v2.2\nShell> '; sleep 60`)
+	start := time.Now()
+	_, err := BootE(t.Context(), qemu, t.TempDir(), BootOptions{Kernel: "k", Initrd: "i", Marker: "never", Timeout: 50 * time.Second})
+	require.ErrorIs(t, err, ErrBootFailed)
+	require.Contains(t, err.Error(), `"Shell>"`)
+	require.Less(t, time.Since(start), 40*time.Second, "failed by timeout, not by the prompt")
+}
+
+func TestBootMarkerSplitAcrossReads(t *testing.T) {
+	qemu := fakeQemu(t, `printf 'booting\nFOGKIT-BOOT-'; sleep 0.3; printf 'OK abc\n'; sleep 60`)
+	res, err := BootE(t.Context(), qemu, t.TempDir(), BootOptions{Kernel: "k", Initrd: "i", Marker: BootMarker("abc"), Timeout: 50 * time.Second})
+	require.NoError(t, err)
+	require.Contains(t, res.Console, "FOGKIT-BOOT-OK abc")
+}
+
+func TestBootExitWithoutMarker(t *testing.T) {
+	qemu := fakeQemu(t, `echo hello; exit 0`)
+	res, err := BootE(t.Context(), qemu, t.TempDir(), BootOptions{Kernel: "k", Initrd: "i", Marker: "never", Timeout: 50 * time.Second})
+	require.ErrorIs(t, err, ErrBootFailed)
+	require.Contains(t, err.Error(), "without the marker")
+	require.Contains(t, res.Console, "hello")
+}
