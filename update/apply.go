@@ -781,6 +781,9 @@ func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
 	if st.Previous == nil {
 		return nil, fmt.Errorf("%w: no previous slot to roll back to", ErrNotApplicable)
 	}
+	if info, err := fsys.Lstat(st.Previous.Dir()); err != nil || !info.IsDir() {
+		return nil, fmt.Errorf("%w: previous slot %s is missing", ErrState, st.Previous.Name)
+	}
 	failed := st.Current
 	ns := &State{Format: FormatVersion, Vendor: st.Vendor, Product: st.Product, Channel: st.Channel,
 		Current: *st.Previous, RolledBack: &failed}
