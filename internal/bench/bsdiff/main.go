@@ -1,5 +1,6 @@
-// Command bsdiff compares fogkit's update/bsdiff (diff through go-bsdiff,
-// hardened patcher) with the C bsdiff/bspatch in the same run, on a
+// Command bsdiff compares fogkit's update/bsdiff (SA-IS differ writing
+// go-bsdiff-identical patches, hardened patcher) with the C bsdiff/bspatch
+// in the same run, on a
 // generated corpus: a pair of uncompressed initramfs-like cpio archives
 // (two variants of a /usr/lib subtree, ~65 MB, built with find|cpio -o -H
 // newc), the same pair gzip-compressed, and a pair of Go binaries (a small
