@@ -125,6 +125,7 @@ func (w *appendWriter) Write(p []byte) (int, error) {
 // scanMatches runs bsdiff's match loop over new and returns the control triples,
 // each as three varints (diff length, extra length, old seek).
 func scanMatches(sa []int32, old, new []byte) []byte {
+	idx := newIndex(sa, old)
 	var ctrl []byte
 	oldSize, newSize := len(old), len(new)
 	var scan, length, lastScan, lastPos, lastOffset, pos int
@@ -133,7 +134,7 @@ func scanMatches(sa []int32, old, new []byte) []byte {
 		scan += length
 		scsc := scan
 		for ; scan < newSize; scan++ {
-			pos, length = search(sa, old, new[scan:])
+			pos, length = idx.search(new[scan:])
 			for ; scsc < scan+length; scsc++ {
 				if scsc+lastOffset < oldSize && old[scsc+lastOffset] == new[scsc] {
 					oldScore++
@@ -223,6 +224,60 @@ func (r *tripleReader) next() bool {
 	return true
 }
 
+// index answers bsdiff's longest-match queries over old.
+//
+// The binary search's first levels always visit the same suffix-array
+// entries (the midpoints depend only on the bounds), so those entries are
+// copied, in breadth-first order, into a small table next to the first
+// eight bytes of their suffixes: the top of every search then costs one
+// cache line per level instead of two scattered reads (the suffix array
+// entry and the old bytes), and most comparisons there end within those
+// eight bytes.
+type index struct {
+	sa   []int32
+	old  []byte
+	top  []topNode
+	kmax int
+}
+
+// topNode is one midpoint of the search's first levels.
+type topNode struct {
+	key  uint64 // first 8 bytes of the suffix, big-endian, zero-padded
+	pos  int32  // the suffix's start in old
+	klen int32  // how many of those 8 bytes the suffix has
+}
+
+// topLevels is the depth of the cached levels (2^16-1 nodes, 1 MiB).
+const topLevels = 16
+
+func newIndex(sa []int32, old []byte) *index {
+	x := &index{sa: sa, old: old}
+	levels := 0
+	for levels < topLevels && len(old)>>(levels+4) > 0 {
+		levels++
+	}
+	if levels < 4 {
+		return x
+	}
+	x.top = make([]topNode, 1<<levels-1)
+	x.fill(0, 0, len(old))
+	return x
+}
+
+// fill records node i of the search tree, whose bounds are st and en.
+func (x *index) fill(i, st, en int) {
+	if i >= len(x.top) || en-st < 2 {
+		return
+	}
+	mid := st + (en-st)/2
+	p := int(x.sa[mid])
+	var kb [8]byte
+	n := copy(kb[:], x.old[p:])
+	x.top[i] = topNode{key: binary.BigEndian.Uint64(kb[:]), pos: int32(p), klen: int32(n)}
+	x.fill(2*i+1, st, mid)
+	x.fill(2*i+2, mid, en)
+}
+
 // search finds a longest match for the start of data among old's
 // suffixes, exactly as bsdiff's recursive search does: a binary search
 // over sa (the empty suffix first) comparing each midpoint's suffix with
@@ -231,27 +286,55 @@ func (r *tripleReader) next() bool {
 // bounds on the common prefix of data with the suffixes at the search
 // bounds; every suffix between them shares at least the smaller of the
 // two, so the comparison starts there and reaches the same verdict.
-func search(sa []int32, old, data []byte) (pos, n int) {
+func (x *index) search(data []byte) (pos, n int) {
+	sa, old := x.sa, x.old
 	st, en := 0, len(old)
 	lo, hi := 0, 0
+
+	// The cached levels: compare the first eight bytes in registers.
+	var kb [8]byte
+	dlen := copy(kb[:], data)
+	dkey := binary.BigEndian.Uint64(kb[:])
+	for i := 0; i < len(x.top) && en-st >= 2; {
+		mid := st + (en-st)/2
+		nd := &x.top[i]
+		p := int(nd.pos)
+		m := bits.LeadingZeros64(nd.key^dkey) >> 3
+		m = min(m, int(nd.klen), dlen)
+		var less bool
+		if m < 8 {
+			// The common prefix ends inside the cached bytes.
+			less = m < int(nd.klen) && m < dlen && byte(nd.key>>(56-8*m)) < byte(dkey>>(56-8*m))
+		} else {
+			k := max(min(lo, hi), 8)
+			m = k + matchLen(old[p+k:], data[k:])
+			less = m < len(old)-p && m < len(data) && old[p+m] < data[m]
+		}
+		if less {
+			st, lo, i = mid, m, 2*i+2
+		} else {
+			en, hi, i = mid, m, 2*i+1
+		}
+	}
+
 	for en-st >= 2 {
-		x := st + (en-st)/2
-		p := int(sa[x])
+		mid := st + (en-st)/2
+		p := int(sa[mid])
 		k := min(lo, hi)
 		m := k + matchLen(old[p+k:], data[k:])
 		if m < len(old)-p && m < len(data) && old[p+m] < data[m] {
-			st, lo = x, m
+			st, lo = mid, m
 		} else {
-			en, hi = x, m
+			en, hi = mid, m
 		}
 	}
 	ps, pe := int(sa[st]), int(sa[en])
-	x := lo + matchLen(old[ps+lo:], data[lo:])
-	y := hi + matchLen(old[pe+hi:], data[hi:])
-	if x > y {
-		return ps, x
+	a := lo + matchLen(old[ps+lo:], data[lo:])
+	b := hi + matchLen(old[pe+hi:], data[hi:])
+	if a > b {
+		return ps, a
 	}
-	return pe, y
+	return pe, b
 }
 
 // matchLen returns the length of the common prefix of a and b.

@@ -125,13 +125,14 @@ func TestSearchMatchesReference(t *testing.T) {
 	probes := [][]byte{nil, {'a'}, []byte("abcabcab"), []byte("abcabd"), make([]byte, 5000), testutil.TextBytes(31, 3000)}
 	for name, old := range olds {
 		sa := suffixArray(old)
+		idx := newIndex(sa, old)
 		var all [][]byte
 		all = append(all, probes...)
 		for i := 0; i < len(old); i += 1 + len(old)/50 {
 			all = append(all, old[i:min(len(old), i+300)], mutate(uint64(i), old[i:min(len(old), i+300)]))
 		}
 		for i, data := range all {
-			gp, gn := search(sa, old, data)
+			gp, gn := idx.search(data)
 			wp, wn := refSearch(sa, old, data, 0, len(old))
 			if gp != wp || gn != wn {
 				t.Fatalf("%s probe %d: got (%d, %d), reference (%d, %d)", name, i, gp, gn, wp, wn)
