@@ -265,3 +265,34 @@ func BenchmarkDiff(b *testing.B) {
 		}
 	})
 }
+
+// TestSearchTopLevels stresses the cached top levels: small old files
+// over tiny alphabets, so suffixes shorter than the 8-byte keys sit among
+// the cached midpoints, probed with every short substring and with
+// variants of it.
+func TestSearchTopLevels(t *testing.T) {
+	for seed := uint64(0); seed < 40; seed++ {
+		r := testutil.RandomBytes(100+seed, 600)
+		old := r[:128+int(seed)*5]
+		for i := range old {
+			old[i] = 'a' + old[i]%byte(2+seed%3)
+		}
+		idx := newIndex(suffixArray(old), old)
+		if len(idx.top) == 0 {
+			t.Fatalf("old of %d bytes has no cached levels", len(old))
+		}
+		for i := 0; i < len(old); i++ {
+			for _, l := range []int{0, 1, 3, 7, 8, 9, 12, 40} {
+				probe := old[i:min(len(old), i+l)]
+				variant := append(append([]byte(nil), probe...), 'a'+byte(i%4))
+				for _, data := range [][]byte{probe, variant} {
+					gp, gn := idx.search(data)
+					wp, wn := refSearch(idx.sa, old, data, 0, len(old))
+					if gp != wp || gn != wn {
+						t.Fatalf("seed %d probe %q: got (%d, %d), reference (%d, %d)", seed, data, gp, gn, wp, wn)
+					}
+				}
+			}
+		}
+	}
+}
