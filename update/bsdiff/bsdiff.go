@@ -2,9 +2,9 @@ package bsdiff
 
 import (
 	"bytes"
-	"compress/bzip2"
 	"encoding/binary"
 	"fmt"
+	dbz "github.com/dsnet/compress/bzip2"
 	"io"
 )
 
@@ -106,9 +106,11 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	ctrlStart := int64(HeaderSize)
 	diffStart := ctrlStart + h.CtrlLen
 	extraStart := diffStart + h.DiffLen
-	ctrl := bzip2.NewReader(bytes.NewReader(patch[ctrlStart:diffStart]))
-	var diff, extra io.Reader = bzip2.NewReader(bytes.NewReader(patch[diffStart:extraStart])),
-		bzip2.NewReader(bytes.NewReader(patch[extraStart:]))
+	// dsnet's bzip2 decoder is about twice as fast as compress/bzip2
+	// (whose byte-wise CRC dominates); any panic it has on hostile input
+	// is recovered above and in the prefetchers.
+	ctrl := newBz(patch[ctrlStart:diffStart])
+	var diff, extra io.Reader = newBz(patch[diffStart:extraStart]), newBz(patch[extraStart:])
 	if h.NewSize >= prefetchMin {
 		diffP, extraP := newPrefetcher(diff), newPrefetcher(extra)
 		defer diffP.close()
@@ -184,6 +186,18 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	}
 	return out, nil
 }
+
+func newBz(b []byte) io.Reader {
+	r, err := dbz.NewReader(bytes.NewReader(b), nil)
+	if err != nil {
+		return errReader{err}
+	}
+	return r
+}
+
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
 
 // offtin decodes bsdiff's sign-magnitude little-endian 64-bit integer.
 func offtin(b []byte) int64 {
