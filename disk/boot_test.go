@@ -143,13 +143,13 @@ func TestBoot(t *testing.T) {
 		nonce := testutil.NewNonce()
 		disk := bootVMDK(t, bootCase{loader: SystemdBoot, kernel: kb[:len(kb)/2]}, nonce)
 		// OVMF refuses the image ("Error loading \vmlinuz: Unsupported", then
-		// "BdsDxe: failed to start Boot0001 …") and drops to the UEFI shell,
-		// whose "Shell>" prompt ends without a newline, so the harness's
-		// line-based fail patterns never see it. Until the harness knows
-		// this line, it serves as the marker: reaching it is the fast failure.
-		const failLine = "BdsDxe: failed to start Boot"
-		res, err := bootE(t, testutil.UEFI, disk, failLine, bootTimeout)
-		require.NoError(t, err, "the firmware must report the broken kernel")
+		// "BdsDxe: failed to start Boot0001 …") and drops to the UEFI shell:
+		// the harness must fail fast on that, not wait for the timeout.
+		start := time.Now()
+		res, err := bootE(t, testutil.UEFI, disk, testutil.BootMarker(nonce), bootTimeout)
+		require.ErrorIs(t, err, testutil.ErrBootFailed)
+		require.Regexp(t, `console shows "(BdsDxe: failed to start|Shell>)"`, err.Error())
+		require.Less(t, time.Since(start), bootTimeout, "failed by timeout, not by the console")
 		require.Contains(t, res.Console, "Error loading")
 		require.NotContains(t, res.Console, testutil.BootMarker(nonce))
 		require.NotContains(t, res.Console, "Linux version")

@@ -141,6 +141,9 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu, args...)
 	cmd.Stdin = nil
+	// A child that outlives qemu (or a wrapper script's) may hold the
+	// console pipe open; bound how long Wait waits for it after the kill.
+	cmd.WaitDelay = 2 * time.Second
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	start := time.Now()
