@@ -15,6 +15,13 @@
 // digest (of the stored, possibly encrypted bytes: the signature is
 // checked before anything is decrypted) and the space an apply needs.
 //
+// Build writes packages; Verify checks one without a target (structure,
+// signatures against a sign.Keyring, policy, payload digest and, when the
+// payload is plain or a Decrypter is given, every payload member);
+// ExtractNested hands out a nested package after the same checks.
+// OpenPGPEncrypter and OpenPGPDecrypter wire the sign package's OpenPGP
+// encryption in.
+//
 // Kinds: full (every file; applies to any installed version and installs
 // into an empty target), diff (per-file BSDIFF40 patches from one exact
 // version, files whose patch is not clearly smaller carried whole, deleted
