@@ -77,7 +77,10 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.TestBoot, "test-boot", false, "add fogkit.test to the command line: the demo /init powers off after its checks")
 	fs.IntVar(&c.CPUs, "cpus", 2, "virtual CPUs")
 	fs.Int64Var(&c.MemoryMiB, "memory", 1024, "memory in MiB")
-	fs.StringVar(&c.Compress, "compress", "gzip", "initramfs compression: none, gzip or zstd")
+	// Uncompressed by default: the VMDK's zlib grains compress it inside
+	// the OVA anyway, and a diff update of an uncompressed initramfs is tens
+	// of times smaller than one of a compressed initramfs (BENCHMARKS.md).
+	fs.StringVar(&c.Compress, "compress", "none", "initramfs compression: none, gzip or zstd")
 	fs.StringVar(&c.InitBinary, "init", "", "a prebuilt static /init to use instead of building the demo one")
 	fs.BoolVar(&c.Quiet, "q", false, "no progress output")
 	if err := fs.Parse(args); err != nil {

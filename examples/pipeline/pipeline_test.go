@@ -167,6 +167,14 @@ func TestEndToEnd(t *testing.T) {
 	fullPkg := filepath.Join(v1.out, "fogdemo-1.0.0-full.fup")
 	diffPkg := filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup")
 
+	// Only the app changed: the diff must be far smaller than a full
+	// package (the kernel is unchanged and the initramfs is uncompressed).
+	full2, err := os.Stat(filepath.Join(v2.out, "fogdemo-2.0.0-full.fup"))
+	require.NoError(t, err)
+	diff2, err := os.Stat(diffPkg)
+	require.NoError(t, err)
+	require.Less(t, diff2.Size()*10, full2.Size(), "diff package %d bytes, full %d", diff2.Size(), full2.Size())
+
 	ring := updateKeyring(t, filepath.Join(keys, "update.pub"))
 	target := t.TempDir()
 	applyPkg(t, target, fullPkg, ring, true)
