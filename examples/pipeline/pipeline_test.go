@@ -287,3 +287,26 @@ func TestRecordJSON(t *testing.T) {
 	require.Equal(t, int64(1700000000), r.Config.Epoch)
 	require.Equal(t, int64(2<<30), r.Config.DataSize)
 }
+
+// TestUKIHybridBIOS builds with a unified kernel image and the hybrid BIOS
+// disk, and boots the OVA's boot disk under SeaBIOS; the descriptor then
+// asks for BIOS firmware, which every hypervisor boots.
+func TestUKIHybridBIOS(t *testing.T) {
+	kernel := testutil.TestKernel(t)
+	stub := testutil.RequireFile(t, "UKI stub", "/usr/lib/systemd/boot/efi/linuxx64.efi.stub")
+	syslinux := testutil.RequireTool(t, "syslinux")
+	gptmbr := testutil.RequireFile(t, "gptmbr.bin", "/usr/lib/SYSLINUX/gptmbr.bin")
+	dir := t.TempDir()
+	r := runPipeline(t, filepath.Join(dir, "out"), "-kernel", kernel, "-loader", "uki", "-efi", stub,
+		"-bios", "-syslinux", syslinux, "-gptmbr", gptmbr, "-epoch", strconv.FormatInt(testEpoch(), 10))
+	require.True(t, r.rec.Bootable)
+	require.True(t, r.rec.Layout.BIOSBoot)
+	ovfText, err := os.ReadFile(filepath.Join(r.out, "fogdemo.ovf"))
+	require.NoError(t, err)
+	require.NotContains(t, string(ovfText), `vmw:value="efi"`)
+
+	bootDisk := extractMember(t, filepath.Join(r.out, "fogdemo.ova"), "fogdemo-boot.vmdk", dir)
+	boot := testutil.Boot(t, testutil.BootOptions{Firmware: testutil.BIOS, Disk: bootDisk,
+		Marker: "fogkit-demo: ready", Timeout: 240 * time.Second})
+	require.Contains(t, boot.Console, "license: valid; customer ACME-001")
+}
