@@ -643,7 +643,8 @@ func (p *pipeline) stageOVA(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("verify of the new OVA: %w", err)
 	}
-	_ = rep
+	fmt.Fprintf(p.prog, "    verified: %d members, signed by %q, %d findings\n",
+		len(rep.Entries), rep.Signer.Subject, len(rep.Findings))
 	return p.output(name)
 }
 
