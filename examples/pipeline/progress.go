@@ -12,8 +12,8 @@ type bar struct {
 	w     io.Writer
 	label string
 	last  int
-	files map[string][2]int64 // per-file done/total for multi-file stages
-	order []string
+	total int64            // multi-file stages: the sum of all members
+	files map[string]int64 // multi-file stages: bytes done per member
 }
 
 func newBar(w io.Writer, label string) *bar {
@@ -34,22 +34,18 @@ func (b *bar) set(done, total int64) {
 	fmt.Fprintf(b.w, "\r    %-24s [%s%s] %3d%%", b.label, strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct)
 }
 
-// file records progress of one member and draws the total over all members
-// seen so far.
-func (b *bar) file(name string, done, total int64) {
+// file records progress of one member of a multi-file stage whose total
+// (b.total) is known up front, and draws the sum over all members.
+func (b *bar) file(name string, done int64) {
 	if b.files == nil {
-		b.files = map[string][2]int64{}
+		b.files = map[string]int64{}
 	}
-	if _, ok := b.files[name]; !ok {
-		b.order = append(b.order, name)
+	b.files[name] = done
+	var d int64
+	for _, v := range b.files {
+		d += v
 	}
-	b.files[name] = [2]int64{done, total}
-	var d, t int64
-	for _, n := range b.order {
-		d += b.files[n][0]
-		t += b.files[n][1]
-	}
-	b.set(d, t)
+	b.set(min(d, b.total), b.total)
 }
 
 func (b *bar) finish() {

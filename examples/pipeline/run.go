@@ -608,10 +608,14 @@ func (p *pipeline) stageOVA(ctx context.Context) error {
 		files = append(files, f)
 	}
 	bar := newBar(p.prog, p.cfg.Name+".ova")
+	bar.total = int64(len(p.desc))
+	for _, f := range files {
+		bar.total += f.Size
+	}
 	opts := &ova.Options{Name: p.cfg.Name, ModTime: p.epoch, Signer: p.keys.ova,
 		Progress: func(e ova.Event) {
 			if e.Stage == ova.StageWrite {
-				bar.file(e.File, e.Done, e.Total)
+				bar.file(e.File, e.Done)
 			}
 		}}
 	name := p.cfg.Name + ".ova"
