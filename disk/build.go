@@ -93,10 +93,10 @@ type plan struct {
 //
 // go-diskfs works on files, so when dst is not an *os.File (a regular file
 // that Build may truncate and write in place) Build writes the image to a
-// sparse temporary file first and then copies it to dst, skipping all-zero
-// 64 KiB blocks; dst must then be zero-filled (a new file or buffer) for the
-// result to be the image. With Spec.BIOS set and dst an *os.File, the file
-// must be reachable by its Name(), which is what syslinux opens.
+// sparse temporary file first and then copies every block of it to dst,
+// zeros included, so whatever dst held before cannot show through. With
+// Spec.BIOS set and dst an *os.File, the file must be reachable by its
+// Name(), which is what syslinux opens.
 func Build(ctx context.Context, spec *Spec, dst io.WriterAt, opts *Options) (*Result, error) {
 	p, err := prepare(spec, opts)
 	if err != nil {
@@ -117,7 +117,7 @@ func Build(ctx context.Context, spec *Spec, dst io.WriterAt, opts *Options) (*Re
 	if err != nil {
 		return nil, err
 	}
-	if err := sparseCopy(ctx, dst, tmp, p.diskSize); err != nil {
+	if err := copyAll(ctx, dst, tmp, p.diskSize); err != nil {
 		return nil, err
 	}
 	return res, nil
@@ -696,26 +696,21 @@ func (c *ctxWriter) Write(b []byte) (int, error) {
 	return c.w.Write(b)
 }
 
-// sparseCopy copies size bytes of src to dst, skipping all-zero blocks.
-func sparseCopy(ctx context.Context, dst io.WriterAt, src io.ReaderAt, size int64) error {
+// copyAll copies the image to dst block by block. All-zero blocks are
+// written too: dst may be a reused buffer or device whose old bytes would
+// otherwise survive in the holes (a FAT that fsck rejects).
+func copyAll(ctx context.Context, dst io.WriterAt, src io.ReaderAt, size int64) error {
 	buf := make([]byte, 1<<20)
 	for off := int64(0); off < size; off += int64(len(buf)) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		n := min(int64(len(buf)), size-off)
-		b := buf[:n]
+		b := buf[:min(int64(len(buf)), size-off)]
 		if _, err := src.ReadAt(b, off); err != nil {
 			return err
 		}
-		for i := int64(0); i < n; i += 64 << 10 {
-			blk := b[i:min(i+64<<10, n)]
-			if allZero(blk) && off+i+int64(len(blk)) < size {
-				continue
-			}
-			if _, err := dst.WriteAt(blk, off+i); err != nil {
-				return err
-			}
+		if _, err := dst.WriteAt(b, off); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -173,6 +173,13 @@ func TestReproducible(t *testing.T) {
 	assert.Equal(t, r1, r3)
 	assert.Equal(t, fileSHA(t, p1), sha(m.b))
 
+	// A destination that held other bytes gets exactly the image too: the
+	// copy writes the image's zero blocks instead of skipping them.
+	dirty := memWriterAt{b: bytes.Repeat([]byte{0xA5}, len(m.b))}
+	_, err = Build(t.Context(), smallSpec(), &dirty, opts)
+	require.NoError(t, err)
+	assert.Equal(t, fileSHA(t, p1), sha(dirty.b))
+
 	// Another seed: other GUIDs and volume ID, same files.
 	_, r4 := buildTemp(t, smallSpec(), &Options{Seed: "other"})
 	assert.NotEqual(t, r1.Layout.DiskGUID, r4.Layout.DiskGUID)
