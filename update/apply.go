@@ -304,10 +304,12 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 	if free, err := fsys.Free(); err == nil && free >= 0 && free < m.SpaceNeeded {
 		return nil, &PolicyError{Field: "space", Want: strconv.FormatInt(m.SpaceNeeded, 10) + " bytes", Got: strconv.FormatInt(free, 10) + " bytes", Err: ErrNoSpace}
 	}
-	if err := checkPayloadDigest(ctx, tr, head, o.Progress); err != nil {
+	sp, err := spoolPayload(ctx, tr, head, o.Progress, vo.SpoolDir)
+	if err != nil {
 		return nil, err
 	}
-	if err := checkContent(ctx, r, size, &vo, head); err != nil {
+	defer sp.close()
+	if err := checkContent(ctx, sp, &vo, head); err != nil {
 		return nil, err
 	}
 
@@ -315,7 +317,7 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 	newSlot := Slot{Version: m.Version, Sequence: m.Sequence, Tree: m.Tree}
 	newSlot.Name = slotName(m, st)
 	rep.To = newSlot
-	if err := stageAndCommit(ctx, fsys, r, size, &vo, o, head, st, start, newSlot, rep); err != nil {
+	if err := stageAndCommit(ctx, fsys, sp, &vo, o, head, st, start, newSlot, rep); err != nil {
 		return nil, err
 	}
 	return rep, nil
@@ -441,7 +443,7 @@ func scanSlot(ctx context.Context, fsys FS, dir string) ([]Entry, error) {
 }
 
 // stageAndCommit writes the new slot, verifies it and switches to it.
-func stageAndCommit(ctx context.Context, fsys FS, r io.ReaderAt, size int64, vo *VerifyOptions, o *ApplyOptions,
+func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, o *ApplyOptions,
 	head *pkgHead, st *State, start int, slot Slot, rep *ApplyReport) (err error) {
 	m := head.manifest
 	j := journal{Op: "apply", Slot: slot.Name, Phase: "stage"}
@@ -471,7 +473,7 @@ func stageAndCommit(ctx context.Context, fsys FS, r io.ReaderAt, size int64, vo 
 		baseDir = st.Current.Dir()
 	}
 	var stageDirs []string
-	err = withPayload(ctx, r, size, vo, head, func(plain io.Reader) error {
+	err = withPayload(ctx, sp, vo, head, func(plain io.Reader) error {
 		it := newMemberIter(plain, m)
 		// Skip the members of steps already installed.
 		for it.i < len(it.list) && it.list[it.i].step >= 0 && it.list[it.i].step < start {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strconv"
 	"sync/atomic"
 
@@ -50,8 +51,12 @@ type VerifyOptions struct {
 	MinSequence uint64 `json:"min_sequence,omitempty"`
 	// Decrypt, when set, lets Verify check the content of an encrypted
 	// payload member by member.
-	Decrypt  Decrypter   `json:"-"`
-	Limits   *Limits     `json:"limits,omitempty"`
+	Decrypt Decrypter `json:"-"`
+	Limits  *Limits   `json:"limits,omitempty"`
+	// SpoolDir is where a payload larger than 64 MiB is copied (and
+	// verified) before it is decrypted or used; os.TempDir() when empty.
+	// Smaller payloads are held in memory. The package is read only once.
+	SpoolDir string      `json:"spool_dir,omitempty"`
 	Progress func(Event) `json:"-"`
 }
 
@@ -250,33 +255,108 @@ func openPackage(ctx context.Context, r io.ReaderAt, size int64, o *VerifyOption
 	return head, tr, ids, nil
 }
 
-// checkPayloadDigest hashes the payload member and checks that nothing
-// follows it.
-func checkPayloadDigest(ctx context.Context, tr *tar.Reader, head *pkgHead, progress func(Event)) error {
+// spoolMemMax is the largest payload spooled in memory; larger ones go
+// to a temporary file.
+var spoolMemMax int64 = 64 << 20
+
+// spool is a private copy of the payload member, made in the same pass
+// that hashes it. Once spoolPayload returns, its bytes are exactly the
+// bytes whose digest matched the signed manifest; every later pass
+// (decryption, member checks, staging) reads the spool only, never the
+// package again, so a package that changes while it is read cannot feed
+// unverified bytes to the decrypter or the patcher.
+type spool struct {
+	mem  []byte
+	f    *os.File
+	size int64
+}
+
+// reader returns a fresh reader of the whole spooled payload.
+func (s *spool) reader() io.Reader {
+	if s.f != nil {
+		return io.NewSectionReader(s.f, 0, s.size)
+	}
+	return bytes.NewReader(s.mem)
+}
+
+// close releases the spool (removing its temporary file).
+func (s *spool) close() {
+	if s != nil && s.f != nil {
+		name := s.f.Name()
+		s.f.Close()
+		os.Remove(name)
+		s.f = nil
+	}
+}
+
+// errWriter remembers the error of its writer.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
+}
+
+// spoolPayload copies the payload member from tr into a spool (memory up
+// to spoolMemMax, else a temporary file in dir, os.TempDir() when empty),
+// hashing it on the way, checks the digest against the manifest and that
+// nothing follows the payload. On error nothing is kept.
+func spoolPayload(ctx context.Context, tr *tar.Reader, head *pkgHead, progress func(Event), dir string) (_ *spool, err error) {
+	sp := &spool{size: head.payloadSize}
+	defer func() {
+		if err != nil {
+			sp.close()
+		}
+	}()
+	var w io.Writer
+	var buf *bytes.Buffer
+	if head.payloadSize <= spoolMemMax {
+		buf = bytes.NewBuffer(make([]byte, 0, head.payloadSize))
+		w = buf
+	} else {
+		f, err := os.CreateTemp(dir, "fogkit-payload-*")
+		if err != nil {
+			return nil, fmt.Errorf("update: spooling payload: %w", err)
+		}
+		sp.f = f
+		w = &errWriter{w: f}
+	}
 	h := sha256.New()
-	n, err := copyCtx(ctx, h, io.LimitReader(tr, head.payloadSize), func(done int64) {
+	n, err := copyCtx(ctx, io.MultiWriter(h, w), io.LimitReader(tr, head.payloadSize), func(done int64) {
 		emit(progress, Event{Phase: "verify", Name: MemberPayload, Done: done, Total: head.payloadSize})
 	})
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return malformed("reading payload: %v", err)
+		if ew, ok := w.(*errWriter); ok && ew.err != nil {
+			return nil, fmt.Errorf("update: spooling payload: %w", ew.err)
+		}
+		return nil, malformed("reading payload: %v", err)
 	}
 	if n != head.payloadSize {
-		return malformed("payload truncated")
+		return nil, malformed("payload truncated")
 	}
 	if got := "sha256:" + hex.EncodeToString(h.Sum(nil)); got != head.manifest.Payload.SHA256 {
-		return &DigestError{Name: MemberPayload, Want: head.manifest.Payload.SHA256, Got: got}
+		return nil, &DigestError{Name: MemberPayload, Want: head.manifest.Payload.SHA256, Got: got}
 	}
 	hdr, err := tr.Next()
 	if err == nil {
-		return &EntryError{Name: hdr.Name, Reason: "member after the payload", Err: ErrUnsafeEntry}
+		return nil, &EntryError{Name: hdr.Name, Reason: "member after the payload", Err: ErrUnsafeEntry}
 	}
 	if err != io.EOF {
-		return malformed("tar after payload: %v", err)
+		return nil, malformed("tar after payload: %v", err)
 	}
-	return nil
+	if buf != nil {
+		sp.mem = buf.Bytes()
+	}
+	return sp, nil
 }
 
 // plainPayload returns a reader of the decrypted payload (the payload
@@ -454,24 +534,26 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o *VerifyOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPayloadDigest(ctx, tr, head, o.Progress); err != nil {
+	sp, err := spoolPayload(ctx, tr, head, o.Progress, o.SpoolDir)
+	if err != nil {
 		return nil, err
 	}
+	defer sp.close()
 	rep := &Report{Manifest: head.manifest, KeyIDs: ids}
 	if head.manifest.Payload.Encrypted && o.Decrypt == nil {
 		return rep, nil
 	}
-	if err := checkContent(ctx, r, size, o, head); err != nil {
+	if err := checkContent(ctx, sp, o, head); err != nil {
 		return nil, err
 	}
 	rep.ContentVerified = true
 	return rep, nil
 }
 
-// checkContent re-reads the package, checks the manifest is the one
-// verified, and walks the (decrypted) payload members.
-func checkContent(ctx context.Context, r io.ReaderAt, size int64, o *VerifyOptions, head *pkgHead) error {
-	return withPayload(ctx, r, size, o, head, func(plain io.Reader) error {
+// checkContent walks the (decrypted) payload members of the verified
+// spool.
+func checkContent(ctx context.Context, sp *spool, o *VerifyOptions, head *pkgHead) error {
+	return withPayload(ctx, sp, o, head, func(plain io.Reader) error {
 		var done int64
 		total := int64(len(head.manifest.members()))
 		return payloadMembers(ctx, plain, head.manifest, func(mem member, _ io.Reader) error {
@@ -482,18 +564,10 @@ func checkContent(ctx context.Context, r io.ReaderAt, size int64, o *VerifyOptio
 	})
 }
 
-// withPayload opens the package again, makes sure the manifest bytes are
-// the ones already verified, and hands fn the plain payload.
-func withPayload(ctx context.Context, r io.ReaderAt, size int64, o *VerifyOptions, head *pkgHead, fn func(plain io.Reader) error) error {
-	tr := tar.NewReader(io.NewSectionReader(r, 0, size))
-	again, err := readHead(tr, o.Limits.orDefault())
-	if err != nil {
-		return err
-	}
-	if !bytes.Equal(again.manifestBytes, head.manifestBytes) || again.payloadSize != head.payloadSize {
-		return malformed("package changed while it was read")
-	}
-	plain, finish, err := plainPayload(ctx, io.LimitReader(tr, head.payloadSize), head.manifest, o.Decrypt)
+// withPayload hands fn the plain payload, decrypted from the verified
+// spool (never from the package itself).
+func withPayload(ctx context.Context, sp *spool, o *VerifyOptions, head *pkgHead, fn func(plain io.Reader) error) error {
+	plain, finish, err := plainPayload(ctx, sp.reader(), head.manifest, o.Decrypt)
 	if err != nil {
 		return err
 	}
@@ -559,10 +633,12 @@ func ExtractNested(ctx context.Context, r io.ReaderAt, size int64, name string, 
 	if found == nil {
 		return nil, fmt.Errorf("%w: no nested package %q", ErrNotApplicable, name)
 	}
-	if err := checkPayloadDigest(ctx, tr, head, o.Progress); err != nil {
+	sp, err := spoolPayload(ctx, tr, head, o.Progress, o.SpoolDir)
+	if err != nil {
 		return nil, err
 	}
-	err = withPayload(ctx, r, size, o, head, func(plain io.Reader) error {
+	defer sp.close()
+	err = withPayload(ctx, sp, o, head, func(plain io.Reader) error {
 		return payloadMembers(ctx, plain, head.manifest, func(mem member, rd io.Reader) error {
 			if mem.name != "nested/"+name {
 				return nil
