@@ -69,7 +69,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.BoolVar(&c.BIOS, "bios", false, "also boot under legacy BIOS (hybrid disk; needs syslinux)")
 	fs.StringVar(&c.Syslinux, "syslinux", "", "syslinux program for -bios (default /usr/bin/syslinux)")
 	fs.StringVar(&c.GPTMBR, "gptmbr", "", "gptmbr.bin for -bios (default from the syslinux-common package)")
-	fs.StringVar(&c.Keys, "keys", "", "key directory, created with fresh keys when missing (default OUT/keys)")
+	fs.StringVar(&c.Keys, "keys", "keys", "key directory, created with fresh keys when missing; kept out of -out so publishing the output never publishes a private key")
 	fs.StringVar(&epoch, "epoch", "", "build time as Unix seconds (default SOURCE_DATE_EPOCH, else today 00:00 UTC)")
 	fs.StringVar(&dataSize, "data-size", "20G", "capacity of the empty data disk")
 	fs.StringVar(&c.Previous, "previous", "", "an earlier build's output directory, to also emit a diff update package")
@@ -107,8 +107,23 @@ func parseFlags(args []string) (*config, error) {
 	if c.Epoch, err = parseEpoch(epoch); err != nil {
 		return nil, fmt.Errorf("-epoch: %w", err)
 	}
+	for flagName, v := range map[string]string{"-name": c.Name, "-version": c.Version, "-product": c.Product} {
+		if !safeComponent(v) {
+			return nil, fmt.Errorf("%s %q: use letters, digits, '.', '_' and '-' only (it becomes part of file names)", flagName, v)
+		}
+	}
+	if c.Previous != "" {
+		if same, err := sameDir(c.Previous, c.Out); err != nil {
+			return nil, fmt.Errorf("-previous: %w", err)
+		} else if same {
+			return nil, errors.New("-previous must be another build's directory, not -out (this build replaces its boot tree)")
+		}
+		if _, err := os.Stat(filepath.Join(c.Previous, "build.json")); err != nil {
+			return nil, fmt.Errorf("-previous: %s holds no build.json: %w", c.Previous, err)
+		}
+	}
 	if c.Keys == "" {
-		c.Keys = filepath.Join(c.Out, "keys")
+		return nil, errors.New("-keys must name a directory")
 	}
 	if c.TestBoot {
 		c.Cmdline += " fogkit.test"
@@ -131,12 +146,14 @@ func parseEpoch(s string) (int64, error) {
 	return v, nil
 }
 
-// parseSize reads "20G", "512M", "64K" (powers of 1024) or plain bytes.
+// parseSize reads "20G", "20GB", "20GiB", "512M", "64K" (all powers of
+// 1024, as disk sizes are) or plain bytes.
 func parseSize(s string) (int64, error) {
 	s = strings.TrimSpace(strings.ToUpper(s))
 	mult := int64(1)
+	unit := strings.TrimSuffix(strings.TrimSuffix(s, "IB"), "B")
 	for suffix, m := range map[string]int64{"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40} {
-		if t, ok := strings.CutSuffix(strings.TrimSuffix(s, "IB"), suffix); ok {
+		if t, ok := strings.CutSuffix(unit, suffix); ok {
 			s, mult = t, m
 			break
 		}
@@ -159,4 +176,32 @@ func firstExisting(places []string) string {
 		}
 	}
 	return ""
+}
+
+// safeComponent reports whether s can stand alone as a file name part:
+// no separators, no "..", nothing a shell or a tar header would mangle.
+func safeComponent(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// sameDir reports whether a and b name the same directory; b need not
+// exist yet.
+func sameDir(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, nil
+	}
+	return os.SameFile(sa, sb), nil
 }

@@ -30,6 +30,9 @@ type keySet struct {
 func loadOrCreateKeys(dir, name string) (*keySet, bool, error) {
 	created := false
 	if _, err := os.Stat(filepath.Join(dir, "license.key")); errors.Is(err, fs.ErrNotExist) {
+		if names, _ := os.ReadDir(dir); len(names) > 0 {
+			return nil, false, fmt.Errorf("%s holds files but no license.key: refusing to mix fresh keys with old ones", dir)
+		}
 		if err := createKeys(dir, name); err != nil {
 			return nil, false, err
 		}
@@ -72,10 +75,21 @@ func loadOrCreateKeys(dir, name string) (*keySet, bool, error) {
 	return k, created, nil
 }
 
-// createKeys makes fresh keys. They are random, so a reproducible build
-// reuses a key directory rather than creating one.
+// createKeys makes fresh keys in a temporary directory beside dir and
+// renames it into place, so an interrupted run never leaves half a key set.
+// Keys are random: a reproducible build reuses a key directory.
 func createKeys(dir, name string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	final := dir
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(final)), 0o755); err != nil {
+		return err
+	}
+	_ = os.Remove(final) // an empty directory; ReadDir checked it
+	dir, err := os.MkdirTemp(filepath.Dir(filepath.Clean(final)), ".keys-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir) // gone after the rename; cleans up on failure
+	if err := os.Chmod(dir, 0o700); err != nil {
 		return err
 	}
 	lic, err := sign.GenerateEd25519(nil, sign.PurposeLicense)
@@ -120,5 +134,5 @@ func createKeys(dir, name string) error {
 			return err
 		}
 	}
-	return nil
+	return os.Rename(dir, final)
 }

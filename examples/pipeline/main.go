@@ -17,9 +17,9 @@
 //	update   a full update package of the boot tree (and a diff from -previous)
 //	record   build.json: inputs, options and every output's size and sha256
 //
-// With no kernel found, the pipeline still builds a valid OVA (its boot
-// disk holds the loader and initrd but no kernel) and says how to make it
-// bootable. Errors name the stage; the exit code is 1 on failure, 2 on bad
+// With no kernel or loader found, the pipeline still builds a valid, signed
+// OVA (its boot disk is empty; the initrd, license and update package are
+// real) and says how to make it bootable. Errors name the stage; the exit code is 1 on failure, 2 on bad
 // usage.
 package main
 

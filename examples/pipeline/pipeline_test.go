@@ -34,7 +34,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		for _, name := range []string{"pipeline", "verifyova", "license"} {
+		for _, name := range []string{"pipeline", "verifyova", "license", "update"} {
 			out := filepath.Join(dir, name)
 			cmd := exec.Command("go", "build", "-o", out, "github.com/fogkit/fogkit/examples/"+name)
 			if b, err := cmd.CombinedOutput(); err != nil {
@@ -84,12 +84,13 @@ func sha(t *testing.T, path string) string {
 // plain notice that it does not boot.
 func TestNoKernel(t *testing.T) {
 	dir := t.TempDir()
-	r := runPipeline(t, filepath.Join(dir, "out"), "-kernel", "none", "-epoch", strconv.FormatInt(testEpoch(), 10))
+	r := runPipeline(t, filepath.Join(dir, "out"), "-kernel", "none", "-keys", filepath.Join(dir, "keys"),
+		"-epoch", strconv.FormatInt(testEpoch(), 10))
 	require.Contains(t, r.stdout, "NOT bootable")
 	require.False(t, r.rec.Bootable)
 	require.NotEmpty(t, r.rec.Notes)
 	ovaPath := filepath.Join(r.out, "fogdemo.ova")
-	res := testutil.Run(t, "", nil, bins["verifyova"], "-roots", filepath.Join(r.out, "keys", "ova.crt"), "-require-signature", ovaPath)
+	res := testutil.Run(t, "", nil, bins["verifyova"], "-roots", filepath.Join(dir, "keys", "ova.crt"), "-require-signature", ovaPath)
 	require.Equal(t, 0, res.ExitCode, "verifyova: %s%s", res.Stdout, res.Stderr)
 	names := map[string]bool{}
 	for _, o := range r.rec.Outputs {
@@ -101,7 +102,11 @@ func TestNoKernel(t *testing.T) {
 }
 
 func TestBadUsage(t *testing.T) {
-	for _, args := range [][]string{{"-loader", "grub"}, {"-data-size", "lots"}, {"-epoch", "yesterday"}, {"stray"}} {
+	out := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(out, "build.json"), []byte("{}"), 0o644))
+	for _, args := range [][]string{{"-loader", "grub"}, {"-data-size", "lots"}, {"-epoch", "yesterday"}, {"stray"},
+		{"-name", "../evil"}, {"-version", "1.0/2"}, {"-name", ""},
+		{"-out", out, "-previous", out}, {"-previous", t.TempDir()}} {
 		cmd := exec.Command(bins["pipeline"], args...)
 		err := cmd.Run()
 		var ee *exec.ExitError
@@ -174,6 +179,12 @@ func TestEndToEnd(t *testing.T) {
 	diff2, err := os.Stat(diffPkg)
 	require.NoError(t, err)
 	require.Less(t, diff2.Size()*10, full2.Size(), "diff package %d bytes, full %d", diff2.Size(), full2.Size())
+
+	// The update program accepts both packages.
+	for _, pkg := range []string{fullPkg, diffPkg} {
+		res = testutil.Run(t, "", nil, bins["update"], "verify", "-pub", filepath.Join(keys, "update.pub"), "-product", "fogdemo", pkg)
+		require.Equal(t, 0, res.ExitCode, "update verify %s: %s%s", pkg, res.Stdout, res.Stderr)
+	}
 
 	ring := updateKeyring(t, filepath.Join(keys, "update.pub"))
 	target := t.TempDir()
@@ -277,6 +288,18 @@ func requireTree(t *testing.T, target, want string) {
 }
 
 // The record must round-trip as JSON: later builds read it for -previous.
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"20G": 20 << 30, "20GB": 20 << 30, "20GiB": 20 << 30, "512m": 512 << 20, "4096": 4096} {
+		got, err := parseSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "G", "-1G", "1X", "20 G B"} {
+		_, err := parseSize(in)
+		require.Error(t, err, in)
+	}
+}
+
 func TestRecordJSON(t *testing.T) {
 	cfg, err := parseFlags([]string{"-epoch", "1700000000", "-data-size", "2G"})
 	require.NoError(t, err)
@@ -297,7 +320,7 @@ func TestUKIHybridBIOS(t *testing.T) {
 	syslinux := testutil.RequireTool(t, "syslinux")
 	gptmbr := testutil.RequireFile(t, "gptmbr.bin", "/usr/lib/SYSLINUX/gptmbr.bin")
 	dir := t.TempDir()
-	r := runPipeline(t, filepath.Join(dir, "out"), "-kernel", kernel, "-loader", "uki", "-efi", stub,
+	r := runPipeline(t, filepath.Join(dir, "out"), "-kernel", kernel, "-loader", "uki", "-efi", stub, "-keys", filepath.Join(dir, "keys"),
 		"-bios", "-syslinux", syslinux, "-gptmbr", gptmbr, "-epoch", strconv.FormatInt(testEpoch(), 10))
 	require.True(t, r.rec.Bootable)
 	require.True(t, r.rec.Layout.BIOSBoot)

@@ -22,6 +22,7 @@ import (
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
 	"github.com/fogkit/fogkit/rootfs"
+	"github.com/fogkit/fogkit/update"
 	"github.com/fogkit/fogkit/vmdk"
 )
 
@@ -272,6 +273,16 @@ func (p *pipeline) stageRootfs(ctx context.Context) error {
 	}
 	tree := &rootfs.TreeOptions{Prefix: "/opt/app"}
 	if p.cfg.App != "" {
+		entries, err := update.ScanTree(os.DirFS(p.cfg.App))
+		if err != nil {
+			return fmt.Errorf("-app: %w", err)
+		}
+		var size int64
+		for _, e := range entries {
+			size += e.Size
+		}
+		p.rec.Inputs = append(p.rec.Inputs, artifact{Name: "app tree (update.TreeDigest)", Path: p.cfg.App,
+			Size: size, SHA256: strings.TrimPrefix(update.TreeDigest(entries), "sha256:")})
 		if err := b.AddHostDir(ctx, p.cfg.App, tree); err != nil {
 			return err
 		}
@@ -308,9 +319,10 @@ func (p *pipeline) stageRootfs(ctx context.Context) error {
 	return p.output("initrd.img")
 }
 
-// stageDisk lays out the boot disk. Without a kernel or loader it still
-// makes a disk (the ESP with the initrd and what loader there is), so the
-// OVA stays valid, and says plainly that it will not boot.
+// stageDisk lays out the boot disk. Without a kernel or loader it makes no
+// disk image (the vmdk stage writes an empty boot disk), keeps the boot tree
+// with the initrd, so the OVA and the update package stay valid, and says
+// plainly that the appliance will not boot.
 func (p *pipeline) stageDisk(ctx context.Context) error {
 	kernel := p.cfg.Kernel
 	switch kernel {
@@ -325,12 +337,10 @@ func (p *pipeline) stageDisk(ctx context.Context) error {
 	}
 	p.rec.Bootable = kernel != "" && efi != ""
 	note := ""
-	if kernel != "" {
+	if p.rec.Bootable {
 		if err := p.input("kernel", kernel); err != nil {
 			return err
 		}
-	}
-	if efi != "" {
 		if err := p.input("efi "+p.cfg.Loader, efi); err != nil {
 			return err
 		}
@@ -391,11 +401,7 @@ func (p *pipeline) writeUnbootableTree(note string) error {
 		return err
 	}
 	for name, data := range map[string][]byte{"initrd.img": initrd, "README.TXT": []byte(note + "\n")} {
-		dst := filepath.Join(dir, name)
-		if err := os.WriteFile(dst, data, 0o644); err != nil {
-			return err
-		}
-		if err := os.Chtimes(dst, p.epoch, p.epoch); err != nil {
+		if err := writeTreeFile(filepath.Join(dir, name), data, p.epoch); err != nil {
 			return err
 		}
 	}
@@ -457,18 +463,35 @@ func (p *pipeline) writeBootTree(res *disk.Result) error {
 		if err != nil {
 			return err
 		}
-		dst := filepath.Join(dir, filepath.FromSlash(fi.Path))
-		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-			return err
-		}
-		if err := os.WriteFile(dst, b, 0o644); err != nil {
-			return err
-		}
-		if err := os.Chtimes(dst, p.epoch, p.epoch); err != nil {
+		if err := writeTreeFile(filepath.Join(dir, filepath.FromSlash(fi.Path)), b, p.epoch); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeTreeFile writes one boot-tree file with a fixed mode and time: the
+// tree digest of update packages covers modes, and the umask must not
+// change it.
+func writeTreeFile(path string, data []byte, t time.Time) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	for dir := filepath.Dir(path); ; dir = filepath.Dir(dir) {
+		if filepath.Base(dir) == "boot-tree" || dir == filepath.Dir(dir) {
+			break
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		return err
+	}
+	return os.Chtimes(path, t, t)
 }
 
 func (p *pipeline) stageVMDK(ctx context.Context) error {

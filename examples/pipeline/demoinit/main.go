@@ -14,7 +14,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -56,13 +55,23 @@ func main() {
 		}
 	}
 	fmt.Fprintln(out, "fogkit-demo: ready")
-	if bytes.Contains(cmdline, []byte("fogkit.test")) {
+	if hasField(string(cmdline), "fogkit.test") {
 		syscall.Sync()
 		_ = syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
 	}
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// hasField reports whether the kernel command line holds the word f.
+func hasField(cmdline, f string) bool {
+	for _, w := range strings.Fields(cmdline) {
+		if w == f {
+			return true
+		}
+	}
+	return false
 }
 
 func mountAll() {
@@ -140,8 +149,10 @@ func licenseLine(product string) string {
 		state, l.Customer.ID, l.Customer.Name, seats, expiry)
 }
 
-// firstBootToken returns the instance id, making it on the first boot. A
-// license can be bound to it (license.License.InstanceID).
+// firstBootToken returns the instance id, making it when none is stored. A
+// license can be bound to it (license.License.InstanceID). The demo keeps
+// it on the initramfs, which lives in RAM, so it is new on every boot; a
+// real appliance stores it on its data disk once and keeps it.
 func firstBootToken() (string, error) {
 	if b, err := os.ReadFile(instanceFile); err == nil && len(b) > 0 {
 		return strings.TrimSpace(string(b)), nil
