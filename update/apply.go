@@ -613,6 +613,11 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 				if err != nil {
 					return malformed("payload entry %s: %v", mem.name, err)
 				}
+				// The patch's own hash is checked before the patcher sees
+				// a byte of it.
+				if err := it.finish(); err != nil {
+					return err
+				}
 				if h, err := bsdiff.ReadHeader(patch, f.Size); err == nil && h.NewSize != f.Size {
 					return &EntryError{Name: f.Path, Reason: fmt.Sprintf("patch makes %d bytes, manifest says %d", h.NewSize, f.Size), Err: ErrMalformed}
 				}
@@ -623,9 +628,6 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 						kind = ErrTooLarge
 					}
 					return &EntryError{Name: f.Path, Reason: "patch: " + err.Error(), Err: kind}
-				}
-				if err := it.finish(); err != nil {
-					return err
 				}
 				if err := writeFile(fsys, dst, f, bytes.NewReader(newb)); err != nil {
 					return err

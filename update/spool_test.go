@@ -143,3 +143,63 @@ func TestSpoolFile(t *testing.T) {
 	_, err = Verify(t.Context(), bytes.NewReader(pkg), int64(len(pkg)), &ao.VerifyOptions)
 	require.Error(t, err)
 }
+
+// TestPatchMemberHashBeforePatching: when the plain payload seen while
+// staging differs from the one checked before (here a decrypter that
+// answers differently the second time), a patch member is refused by its
+// hash before it reaches the patcher.
+func TestPatchMemberHashBeforePatching(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	enc, dec := testCipher(1)
+	o := baseOpts(2, KindDiff)
+	o.Encrypt = enc
+	pkg := build(t, k, 2, []int{1}, o)
+	m := readManifest(t, pkg)
+	member := ""
+	for _, f := range m.Steps[0].Files {
+		if f.Op == OpPatch {
+			member = stepMember(0, f.Path)
+			break
+		}
+	}
+	require.NotEmpty(t, member)
+	calls := 0
+	flaky := func(ctx context.Context, dst io.Writer, src io.Reader) error {
+		calls++
+		if calls == 1 {
+			return dec(ctx, dst, src)
+		}
+		var plain bytes.Buffer
+		if err := dec(ctx, &plain, src); err != nil {
+			return err
+		}
+		ms := untar(t, plain.Bytes())
+		for i := range ms {
+			if ms[i].name == member {
+				// Same size, a hostile patch: the patcher would reject it
+				// as corrupt, the member hash must refuse it first.
+				bad := craftPatch(-1, -1, 10)
+				d := make([]byte, len(ms[i].data))
+				copy(d, bad)
+				ms[i].data = d
+			}
+		}
+		_, err := dst.Write(makeTar(t, ms))
+		return err
+	}
+	fsys := installed(t, k, ring, 1)
+	before := currentDigest(t, fsys)
+	ao := applyOpts(ring)
+	ao.Decrypt = flaky
+	_, err := apply(t.Context(), fsys, pkg, ao)
+	require.Equal(t, 2, calls)
+	require.ErrorIs(t, err, ErrDigestMismatch)
+	var de *DigestError
+	require.ErrorAs(t, err, &de)
+	require.Equal(t, member, de.Name)
+	require.Equal(t, before, currentDigest(t, fsys))
+	ents, err := fsys.ReadDir(SlotsDir)
+	require.NoError(t, err)
+	require.Len(t, ents, 1, "staging removed")
+}
