@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"path"
 	"strconv"
+	"strings"
 
 	"github.com/fogkit/fogkit/update/bsdiff"
 )
@@ -155,17 +156,18 @@ type RecoverReport struct {
 // The state file itself is only ever replaced atomically, so the current
 // slot is exactly the old or exactly the new tree. Apply, Confirm and
 // BootAttempt call Recover first; hosts may call it at boot.
+//
+// Without a state file (nothing installed yet, or the state file was
+// lost), only staging directories are removed: those named by the journal
+// and those with the staging name "<slot>.step<N>". Any other slot
+// directory may be an installed tree, so Recover then changes nothing and
+// returns an error matching ErrState.
 func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
 	rep := &RecoverReport{}
 	if b, err := readFileFS(fsys, JournalFile, 1<<16); err == nil {
 		var j journal
-		if json.Unmarshal(b, &j) == nil {
+		if json.Unmarshal(b, &j) == nil && j.Slot != "" && checkPath(j.Slot) == nil && path.Base(j.Slot) == j.Slot {
 			rep.Interrupted = j.Slot
-		}
-	}
-	for _, tmp := range []string{StateFile + ".tmp", JournalFile + ".tmp"} {
-		if err := removeIfExists(fsys, tmp); err != nil {
-			return nil, err
 		}
 	}
 	st, err := ReadState(fsys)
@@ -186,17 +188,31 @@ func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
+	// Decide everything before changing anything.
+	var remove []string
 	for _, e := range ents {
+		name := e.Name()
+		if keep[name] {
+			continue
+		}
+		if st == nil && !isStagingDir(name) && name != rep.Interrupted {
+			return nil, fmt.Errorf("%w: no state file, but slot %s may be an installed tree; restore %s or remove the slot", ErrState, name, StateFile)
+		}
+		remove = append(remove, name)
+	}
+	for _, tmp := range []string{StateFile + ".tmp", JournalFile + ".tmp"} {
+		if err := removeIfExists(fsys, tmp); err != nil {
+			return nil, err
+		}
+	}
+	for _, name := range remove {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if keep[e.Name()] {
-			continue
-		}
-		if err := removeAll(fsys, SlotsDir+"/"+e.Name()); err != nil {
+		if err := removeAll(fsys, SlotsDir+"/"+name); err != nil {
 			return nil, err
 		}
-		rep.Removed = append(rep.Removed, e.Name())
+		rep.Removed = append(rep.Removed, name)
 	}
 	if len(rep.Removed) > 0 {
 		if err := fsys.SyncDir(SlotsDir); err != nil {
@@ -212,6 +228,25 @@ func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
 		}
 	}
 	return rep, nil
+}
+
+// isStagingDir reports whether name is a step directory of an apply in
+// progress ("<slot>.step<N>"), a name no installed slot has.
+func isStagingDir(name string) bool {
+	i := strings.LastIndex(name, ".step")
+	if i <= 0 {
+		return false
+	}
+	digits := name[i+len(".step"):]
+	if digits == "" {
+		return false
+	}
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // Apply verifies a package completely, then installs it into the target
