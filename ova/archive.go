@@ -55,6 +55,9 @@ func Open(r io.ReaderAt, size int64, o *OpenOptions) (*Archive, error) {
 			return nil, truncated(off, err)
 		}
 		if isZeroBlock(blk[:]) {
+			if err := checkTrailer(r, off, size); err != nil {
+				return nil, err
+			}
 			break
 		}
 		h, err := decodeHeader(blk[:], off)

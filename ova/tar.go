@@ -253,11 +253,14 @@ func (t *tarReader) next() (header, int64, error) {
 		return header{}, start, truncated(start, err)
 	}
 	if isZeroBlock(t.blk[:]) {
-		// The end: consume the second zero block when it is there, so a
-		// reader of the stream is left after the archive proper.
+		// The end. Everything after the first zero block must be zeros
+		// too (the second block, and the record padding some tar writers
+		// add): a member hidden there would be skipped by us but
+		// extracted by tools that read on.
 		t.ended = true
-		n, _ := io.ReadFull(t.r, t.blk[:])
-		t.off += int64(n)
+		if err := t.trailer(start); err != nil {
+			return header{}, start, err
+		}
 		return header{}, start, io.EOF
 	}
 	h, err := decodeHeader(t.blk[:], start)
@@ -266,6 +269,55 @@ func (t *tarReader) next() (header, int64, error) {
 	}
 	t.remain, t.pad = h.Size, padding(h.Size)
 	return h, start, nil
+}
+
+// maxTrailer bounds the zeros accepted after the end-of-archive block: GNU
+// tar pads to 10 KiB records; more than this is not a tar writer's padding.
+const maxTrailer = 1 << 20
+
+// trailer reads the rest of the stream after the first zero block at end
+// and fails unless it is all zeros and at most maxTrailer bytes.
+func (t *tarReader) trailer(end int64) error {
+	var read int64
+	for {
+		n, err := t.r.Read(t.blk[:])
+		if n > 0 {
+			if !isZeroBlock(t.blk[:n]) {
+				return fileErr("", ErrFormat, "data after the end-of-archive block at offset %d", end)
+			}
+			read += int64(n)
+			t.off += int64(n)
+			if read > maxTrailer {
+				return fileErr("", ErrFormat, "more than %d bytes after the end-of-archive block at offset %d", maxTrailer, end)
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// checkTrailer is trailer for an archive read at random: the bytes from
+// end to size must be zeros, at most maxTrailer of them past the first
+// zero block.
+func checkTrailer(r io.ReaderAt, end, size int64) error {
+	if size-end > blockSize+maxTrailer {
+		return fileErr("", ErrFormat, "more than %d bytes after the end-of-archive block at offset %d", maxTrailer, end)
+	}
+	var blk [blockSize]byte
+	for off := end; off < size; off += blockSize {
+		b := blk[:min(blockSize, size-off)]
+		if _, err := r.ReadAt(b, off); err != nil && err != io.EOF {
+			return err
+		}
+		if !isZeroBlock(b) {
+			return fileErr("", ErrFormat, "data after the end-of-archive block at offset %d", end)
+		}
+	}
+	return nil
 }
 
 func truncated(off int64, err error) error {

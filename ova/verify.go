@@ -211,7 +211,9 @@ func (v *verifier) run() error {
 				return err
 			}
 			if v.refs, err = descriptorReferences(v.descriptor); err != nil {
-				return fileErr(h.Name, ErrDescriptor, "%v", err)
+				// Keep the cause (ErrDuplicate, ErrUnsupported, …) reachable
+				// with errors.Is beside ErrDescriptor.
+				return fmt.Errorf("%w: %w", fileErr(h.Name, ErrDescriptor, "references"), err)
 			}
 			v.refIndex = map[string]int{}
 			for i, r := range v.refs {

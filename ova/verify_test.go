@@ -339,3 +339,64 @@ func TestECDSASigner(t *testing.T) {
 		assert.True(t, rep.Signer.Trusted)
 	}
 }
+
+// TestVerifyDataAfterEnd: a member smuggled after the end-of-archive block
+// would be skipped by a reader that stops there but extracted by tar tools
+// that read on; Verify and Open refuse it, and accept the zero record
+// padding real tar writers add.
+func TestVerifyDataAfterEnd(t *testing.T) {
+	good, _ := buildOVA(t, nil)
+	end := len(good) - 2*blockSize // the first of the two zero blocks
+	require.Equal(t, make([]byte, 2*blockSize), good[end:])
+
+	smuggled := append([]byte(nil), good[:end+blockSize]...)
+	smuggled = append(smuggled, rawTar(t, []member{{name: "evil.sh", data: []byte("#!/bin/sh\n")}})...)
+	garbage := append(append([]byte(nil), good...), "trailing"...)
+	padded := append(append([]byte(nil), good...), make([]byte, 10240)...)
+
+	for name, c := range map[string]struct {
+		data []byte
+		ok   bool
+	}{"smuggled member": {smuggled, false}, "garbage": {garbage, false}, "record padding": {padded, true}} {
+		t.Run(name, func(t *testing.T) {
+			_, err := Verify(t.Context(), bytes.NewReader(c.data), &VerifyOptions{RequireSignature: true})
+			_, oerr := Open(bytes.NewReader(c.data), int64(len(c.data)), nil)
+			if c.ok {
+				require.NoError(t, err)
+				require.NoError(t, oerr)
+				return
+			}
+			require.ErrorIs(t, err, ErrFormat)
+			require.ErrorIs(t, oerr, ErrFormat)
+		})
+	}
+}
+
+// TestWriteRefusesOtherPurposes: X.509 signatures carry no purpose prefix,
+// so the key's purpose is the only thing stopping a license or update key
+// from signing an OVA.
+func TestWriteRefusesOtherPurposes(t *testing.T) {
+	ovaSigner := testSigner(t)
+	for _, p := range []sign.Purpose{sign.PurposeLicense, sign.PurposeUpdate} {
+		s, err := sign.NewX509Signer(ovaSigner.Signer(), ovaSigner.Certificates(), p)
+		require.NoError(t, err)
+		files := testFiles()
+		var buf bytes.Buffer
+		_, err = Write(t.Context(), &buf, testDescriptor("app", files), files, &Options{Name: "app", Signer: s})
+		require.ErrorIs(t, err, ErrInvalid, "purpose %s", p)
+		require.Zero(t, buf.Len(), "nothing written")
+	}
+}
+
+// TestVerifyDescriptorCause: a bad References section fails with
+// ErrDescriptor and keeps its cause reachable with errors.Is.
+func TestVerifyDescriptorCause(t *testing.T) {
+	files := testFiles()
+	desc := testDescriptor("app", files)
+	dup := bytes.Replace(desc, []byte(`ovf:href="app-disk2.vmdk"`), []byte(`ovf:href="app-disk1.vmdk"`), 1)
+	require.NotEqual(t, desc, dup)
+	m := []member{{name: "app.ovf", data: dup}}
+	_, err := Verify(t.Context(), bytes.NewReader(rawTar(t, m)), nil)
+	require.ErrorIs(t, err, ErrDescriptor)
+	require.ErrorIs(t, err, ErrDuplicate)
+}

@@ -352,6 +352,12 @@ func signerChain(opt *Options) ([]*x509.Certificate, error) {
 	if s.Algorithm() != sign.X509 {
 		return nil, fileErr("", ErrInvalid, "OVA signing needs an X.509 signer, not %s", s.Algorithm())
 	}
+	// X.509 signatures carry no purpose prefix (the .cert format fixes the
+	// signed bytes), so the key's purpose is the only binding: a license or
+	// update key must never sign an OVA.
+	if s.Purpose() != sign.PurposeOVA {
+		return nil, fileErr("", ErrInvalid, "the signer's key is for %q, not %q", s.Purpose(), sign.PurposeOVA)
+	}
 	chain := opt.Certificates
 	if len(chain) == 0 {
 		if c, ok := s.(interface{ Certificates() []*x509.Certificate }); ok {
