@@ -29,7 +29,9 @@ func NewKeyring(keys ...PublicKey) (*Keyring, error) {
 	return k, nil
 }
 
-// Add puts key on the ring. Adding a revoked key again does not un-revoke it.
+// Add puts key on the ring. Adding a revoked key again does not un-revoke
+// it; adding a key that is on the ring for another purpose fails with
+// ErrWrongPurpose (one key, one purpose).
 func (k *Keyring) Add(key PublicKey) error {
 	if key == nil || isNilPointer(key) {
 		return fmt.Errorf("%w: nil key", ErrMalformed)
@@ -39,6 +41,12 @@ func (k *Keyring) Add(key PublicKey) error {
 	}
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	// Key ids derive from the public key alone, so the same key added for
+	// a second purpose would silently replace the first binding.
+	if old, ok := k.keys[key.KeyID()]; ok && old.Purpose() != key.Purpose() {
+		return &KeyError{KeyID: key.KeyID(), Err: fmt.Errorf("%w: key is on the ring for %q already; use one key per purpose",
+			ErrWrongPurpose, old.Purpose())}
+	}
 	k.keys[key.KeyID()] = key
 	return nil
 }

@@ -319,3 +319,22 @@ func TestArgon2Limits(t *testing.T) {
 	_, err = LoadSigner(many, PurposeUpdate, []byte("pw"))
 	require.ErrorIs(t, err, ErrUnsupported)
 }
+
+// TestKeyringOneKeyOnePurpose: key ids derive from the public key only, so
+// adding the same key for a second purpose must fail instead of replacing
+// the first binding.
+func TestKeyringOneKeyOnePurpose(t *testing.T) {
+	lic, err := GenerateEd25519(nil, PurposeLicense)
+	require.NoError(t, err)
+	upd, err := NewEd25519PublicKey(lic.Public().Key(), PurposeUpdate)
+	require.NoError(t, err)
+	ring, err := NewKeyring(lic.Public())
+	require.NoError(t, err)
+	require.ErrorIs(t, ring.Add(upd), ErrWrongPurpose)
+	require.NoError(t, ring.Add(lic.Public()), "the same binding again is fine")
+	sig, err := lic.Sign(t.Context(), []byte("m"))
+	require.NoError(t, err)
+	id, err := ring.Verify(t.Context(), PurposeLicense, []byte("m"), sig)
+	require.NoError(t, err)
+	require.Equal(t, lic.KeyID(), id)
+}
