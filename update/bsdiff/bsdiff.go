@@ -123,12 +123,18 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	out = make([]byte, newSize)
 	var newPos, oldPos int64
 	var triple [24]byte
-	// Each triple costs O(1) plus the bytes it produces; a run of empty
-	// triples is the only way to spin, so bound their number.
-	maxTriples := newSize + 1<<16
+	// Each triple costs decoding 24 control bytes (which compress to
+	// almost nothing) plus the bytes it produces, so a hostile patch could
+	// spin on triples that produce little or nothing. bsdiff emits a triple
+	// only after its match scan has moved at least 9 bytes past the
+	// previous one, so a genuine patch needs at most about newSize/9
+	// triples and never a run of empty ones: bound both.
+	maxTriples := newSize/8 + 1<<16
+	const maxEmptyRun = 1 << 10
+	emptyRun := 0
 	for triples := int64(0); newPos < newSize; triples++ {
 		if triples > maxTriples {
-			return nil, corrupt(newPos, "too many control triples")
+			return nil, corrupt(newPos, "more than %d control triples for %d bytes", maxTriples, newSize)
 		}
 		if _, err := io.ReadFull(ctrl, triple[:]); err != nil {
 			return nil, corrupt(newPos, "control block: %v", err)
@@ -136,6 +142,13 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 		x, y, z := offtin(triple[0:]), offtin(triple[8:]), offtin(triple[16:])
 		if x < 0 || y < 0 {
 			return nil, corrupt(newPos, "negative length in control triple (%d, %d)", x, y)
+		}
+		if x == 0 && y == 0 {
+			if emptyRun++; emptyRun > maxEmptyRun {
+				return nil, corrupt(newPos, "more than %d empty control triples in a row", maxEmptyRun)
+			}
+		} else {
+			emptyRun = 0
 		}
 		if x > newSize-newPos {
 			return nil, corrupt(newPos, "diff length %d runs past the new size %d", x, newSize)
