@@ -137,6 +137,14 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 		}
 		args = append(args, "-drive", "file="+o.Disk+",format="+format+",if=virtio,readonly=on")
 	}
+	// One guest at a time across every test process: TCG guests are CPU
+	// bound, and several at once on a 2-core CI machine make each of them
+	// slow enough to time out. The timeout starts once the lock is held.
+	unlock, err := lockBoots(ctx)
+	if err != nil {
+		return BootResult{}, fmt.Errorf("%w: waiting for the boot lock: %v", ErrBootFailed, err)
+	}
+	defer unlock()
 	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, qemu, args...)
@@ -187,7 +195,6 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait(); pw.Close() }()
 
-	var err error
 	select {
 	case err = <-verdict:
 	case <-ctx.Done():
