@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -61,8 +62,8 @@ func SourceDateEpoch() (t time.Time, ok bool, err error) {
 	if !ok || s == "" {
 		return time.Time{}, false, nil
 	}
-	var v int64
-	if _, err := fmt.Sscan(s, &v); err != nil || v < 0 || v > 0xFFFFFFFF {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > 0xFFFFFFFF {
 		return time.Time{}, false, fmt.Errorf("%w: SOURCE_DATE_EPOCH=%q", ErrModTime, s)
 	}
 	return time.Unix(v, 0).UTC(), true, nil

@@ -271,3 +271,16 @@ func TestReaderRejectsBadInput(t *testing.T) {
 		require.ErrorIs(t, err, rootfs.ErrLimit)
 	})
 }
+
+func TestSourceDateEpochStrict(t *testing.T) {
+	for _, bad := range []string{"0x10", "12abc", "-1", "1e3", " 5"} {
+		t.Setenv("SOURCE_DATE_EPOCH", bad)
+		_, _, err := rootfs.SourceDateEpoch()
+		require.ErrorIs(t, err, rootfs.ErrModTime, bad)
+	}
+	t.Setenv("SOURCE_DATE_EPOCH", "1700000000")
+	tm, ok, err := rootfs.SourceDateEpoch()
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, int64(1700000000), tm.Unix())
+}

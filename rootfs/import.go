@@ -6,6 +6,10 @@ import (
 	"io"
 )
 
+// DefaultArchiveMaxBytes caps the content AddArchive holds in memory when
+// ReaderOptions.MaxBytes is zero.
+const DefaultArchiveMaxBytes = 1 << 30
+
 // AddArchive adds every entry of an archive read with NewReader (any
 // compression, concatenated members included), so a vendor can start from
 // a base layer and change it. Later entries replace earlier ones, as in
@@ -13,9 +17,18 @@ import (
 // links to the first name. Modes, owners, device numbers and symlink
 // targets are kept; mtimes are not (Options.ModTime applies).
 //
-// File content is held in memory: opts.MaxBytes (default 16 GiB) bounds it.
+// File content is held in memory, so opts.MaxBytes bounds it: when zero,
+// AddArchive uses DefaultArchiveMaxBytes (1 GiB) rather than the reader's
+// 16 GiB, so a small compressed bomb cannot take the machine's memory.
 func (b *Builder) AddArchive(ctx context.Context, r io.Reader, opts *ReaderOptions) error {
-	rd := NewReader(r, opts)
+	o := ReaderOptions{}
+	if opts != nil {
+		o = *opts
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultArchiveMaxBytes
+	}
+	rd := NewReader(r, &o)
 	type inode struct {
 		member            int
 		ino, major, minor uint32

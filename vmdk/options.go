@@ -102,7 +102,7 @@ func resolve(o *Options) (config, error) {
 	}
 	// Bounded memory: at most 256 grains (16 MiB in, 16 MiB out) in flight,
 	// in enough batches that a stalled worker does not stall the others.
-	c.inFlight = max(8, 4*c.workers)
+	c.inFlight = min(256, max(8, 4*c.workers))
 	c.batchLen = min(16, max(1, 256/c.inFlight))
 	return c, nil
 }
