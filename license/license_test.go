@@ -216,3 +216,13 @@ func TestGolden(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, fullLicense(), st.License)
 }
+
+// TestEncodeTypedNilSigner: a typed nil signer is refused, not a panic.
+func TestEncodeTypedNilSigner(t *testing.T) {
+	var s *sign.Ed25519Signer
+	require.NotPanics(t, func() {
+		err := Encode(t.Context(), new(bytes.Buffer), &License{ID: "x", Product: "p",
+			Customer: Customer{ID: "c", Name: "n"}, IssuedAt: time.Unix(1, 0)}, s)
+		require.Error(t, err)
+	})
+}

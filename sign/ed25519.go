@@ -41,15 +41,36 @@ func GenerateEd25519(rand io.Reader, purpose Purpose) (*Ed25519Signer, error) {
 	return NewEd25519Signer(priv, purpose)
 }
 
-func (s *Ed25519Signer) KeyID() string                  { return s.id }
-func (s *Ed25519Signer) Purpose() Purpose               { return s.purpose }
-func (s *Ed25519Signer) Algorithm() Algorithm           { return Ed25519 }
-func (s *Ed25519Signer) PrivateKey() ed25519.PrivateKey { return s.key }
+// The accessors are nil-safe: a nil *Ed25519Signer passed as a Signer
+// gets errors from Sign and from its callers' purpose checks, not a panic.
+
+func (s *Ed25519Signer) KeyID() string {
+	if s == nil {
+		return ""
+	}
+	return s.id
+}
+
+func (s *Ed25519Signer) Purpose() Purpose {
+	if s == nil {
+		return ""
+	}
+	return s.purpose
+}
+
+func (s *Ed25519Signer) Algorithm() Algorithm { return Ed25519 }
+
+func (s *Ed25519Signer) PrivateKey() ed25519.PrivateKey {
+	if s == nil {
+		return nil
+	}
+	return s.key
+}
 
 // Public returns the verification key.
 // It is nil for a zero Ed25519Signer.
 func (s *Ed25519Signer) Public() *Ed25519PublicKey {
-	if len(s.key) != ed25519.PrivateKeySize {
+	if s == nil || len(s.key) != ed25519.PrivateKeySize {
 		return nil
 	}
 	p, _ := NewEd25519PublicKey(s.key.Public().(ed25519.PublicKey), s.purpose)
@@ -64,8 +85,8 @@ func (s *Ed25519Signer) Sign(ctx context.Context, message []byte) ([]byte, error
 	if len(message) > MaxMessageSize {
 		return nil, fmt.Errorf("%w: message of %d bytes", ErrTooLarge, len(message))
 	}
-	if len(s.key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("%w: ed25519 private key has %d bytes", ErrMalformed, len(s.key))
+	if s == nil || len(s.key) != ed25519.PrivateKeySize {
+		return nil, fmt.Errorf("%w: no usable ed25519 private key", ErrMalformed)
 	}
 	return ed25519.Sign(s.key, prefixed(s.purpose, message)), nil
 }

@@ -421,3 +421,15 @@ func (endless) Read(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+// TestNilSignersDoNotPanic: a typed nil passed as a Signer gets errors.
+func TestNilSignersDoNotPanic(t *testing.T) {
+	for _, s := range []Signer{(*Ed25519Signer)(nil), (*X509Signer)(nil), (*OpenPGPSigner)(nil)} {
+		require.NotPanics(t, func() {
+			_ = s.KeyID()
+			_ = s.Purpose()
+			_, err := s.Sign(t.Context(), []byte("m"))
+			require.ErrorIs(t, err, ErrMalformed)
+		}, "%T", s)
+	}
+}

@@ -178,8 +178,20 @@ func encrypted(e *pgp.Entity) bool {
 	return false
 }
 
-func (s *OpenPGPSigner) KeyID() string        { return s.id }
-func (s *OpenPGPSigner) Purpose() Purpose     { return s.purpose }
+func (s *OpenPGPSigner) KeyID() string {
+	if s == nil {
+		return ""
+	}
+	return s.id
+}
+
+func (s *OpenPGPSigner) Purpose() Purpose {
+	if s == nil {
+		return ""
+	}
+	return s.purpose
+}
+
 func (s *OpenPGPSigner) Algorithm() Algorithm { return OpenPGP }
 
 // Entity returns the go-crypto entity (with private keys). Do not modify it.
@@ -245,6 +257,9 @@ func publicEntity(e *pgp.Entity) *pgp.Entity {
 // SigningTime and carrying the PurposeNotation. For v4 keys the output is
 // byte-for-byte reproducible.
 func (s *OpenPGPSigner) Sign(ctx context.Context, message []byte) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrMalformed)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

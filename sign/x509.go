@@ -218,8 +218,20 @@ func LoadX509Signer(keyPEM, certPEM []byte, purpose Purpose) (*X509Signer, error
 	return NewX509Signer(cs, chain, purpose)
 }
 
-func (s *X509Signer) KeyID() string        { return s.id }
-func (s *X509Signer) Purpose() Purpose     { return s.purpose }
+func (s *X509Signer) KeyID() string {
+	if s == nil {
+		return ""
+	}
+	return s.id
+}
+
+func (s *X509Signer) Purpose() Purpose {
+	if s == nil {
+		return ""
+	}
+	return s.purpose
+}
+
 func (s *X509Signer) Algorithm() Algorithm { return X509 }
 
 // Signer returns the underlying crypto.Signer.
@@ -242,6 +254,9 @@ func (s *X509Signer) Public() *X509PublicKey {
 // Sign returns the signature over SHA-256(message): RSA PKCS#1 v1.5
 // (deterministic) or ECDSA ASN.1 (randomised).
 func (s *X509Signer) Sign(ctx context.Context, message []byte) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrMalformed)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -255,6 +270,9 @@ func (s *X509Signer) Sign(ctx context.Context, message []byte) ([]byte, error) {
 // SignDigest signs a SHA-256 digest the caller computed, for messages too
 // big to hold in memory.
 func (s *X509Signer) SignDigest(ctx context.Context, digest []byte) ([]byte, error) {
+	if s == nil {
+		return nil, fmt.Errorf("%w: nil signer", ErrMalformed)
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
