@@ -182,15 +182,28 @@ func writeFiles(dir string, files []keyFile, force bool) error {
 			mode = 0o600
 		}
 		p := filepath.Join(dir, f.name)
-		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, f.data, mode); err != nil {
+		// A fresh temporary file (O_EXCL, created with its final mode) so a
+		// private key never lands behind a planted symlink or sits readable
+		// under an old file's mode, then renamed into place.
+		tmp, err := os.CreateTemp(dir, "."+f.name+".*")
+		if err != nil {
 			return err
 		}
-		if err := os.Chmod(tmp, mode); err != nil {
+		if err := tmp.Chmod(mode); err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
 			return err
 		}
-		if err := os.Rename(tmp, p); err != nil {
-			return err
+		_, werr := tmp.Write(f.data)
+		if cerr := tmp.Close(); werr == nil {
+			werr = cerr
+		}
+		if werr == nil {
+			werr = os.Rename(tmp.Name(), p)
+		}
+		if werr != nil {
+			os.Remove(tmp.Name())
+			return werr
 		}
 	}
 	return nil
