@@ -30,6 +30,12 @@
 // packages carried unchanged for a server to store and hand out; the
 // server verifies them by digest and never applies them).
 //
+// The package is read once: the payload is copied into a private spool
+// while its digest is computed (in memory up to 64 MiB, otherwise a
+// temporary file in VerifyOptions.SpoolDir, default os.TempDir()), and
+// decryption, member checks and staging read only that verified copy. Allow
+// that much temporary space for large packages.
+//
 // Apply works through the small FS interface (OSFS on a directory, MemFS
 // in memory with crash injection). The target holds versioned slots under
 // slots/ and a state file naming the current and previous slot; the new
@@ -38,6 +44,7 @@
 // a crash at any point leaves exactly the old or exactly the new tree
 // (Recover cleans up). A new slot is pending until Confirm; BootAttempt
 // counts boots and rolls back after MaxAttempts. BootEntryName and friends
-// name systemd-boot's boot-counted loader entries for the same scheme on an
-// ESP.
+// name and bless systemd-boot's boot-counted loader entries
+// (name+LEFT-DONE.conf) for the same scheme on an ESP; installing a slot's
+// kernel and initrd onto the ESP is the host's job.
 package update

@@ -33,7 +33,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verifyova", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rootsFile := fs.String("roots", "", "PEM file of trusted root certificates (a self-signed vendor certificate may be one)")
-	requireSig := fs.Bool("require-signature", false, "fail when the OVA is not signed")
+	requireSig := fs.Bool("require-signature", false, "fail when the OVA is not signed (without -roots any certificate, self-signed too, is accepted: pass -roots to decide whom to trust)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
