@@ -69,7 +69,9 @@ type ApplyOptions struct {
 	AllowReinstall bool `json:"allow_reinstall,omitempty"`
 	// MaxBootAttempts for the new pending slot (default 3).
 	MaxBootAttempts int `json:"max_boot_attempts,omitempty"`
-	// Confirmed commits the new slot as good right away (a first install).
+	// Confirmed commits the new slot as good right away. A first install
+	// (no current slot) is always committed as good: there is nothing to
+	// roll back to.
 	Confirmed bool `json:"confirmed,omitempty"`
 	// NoLinks copies unchanged files instead of hard-linking them.
 	NoLinks bool `json:"no_links,omitempty"`
@@ -557,8 +559,10 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 		return err
 	}
 	emit(o.Progress, Event{Phase: "commit", Name: slot.Name})
+	// A first install has nothing to roll back to, so it is never pending:
+	// BootAttempt would otherwise count it down to a dead end.
 	ns := &State{Format: FormatVersion, Vendor: m.Vendor, Product: m.Product, Channel: m.Channel, Current: slot,
-		Pending: !o.Confirmed, MaxAttempts: o.MaxBootAttempts}
+		Pending: !o.Confirmed && st != nil, MaxAttempts: o.MaxBootAttempts}
 	if ns.MaxAttempts <= 0 {
 		ns.MaxAttempts = DefaultMaxBootAttempts
 	}

@@ -23,7 +23,11 @@ func TestRoundTripFull(t *testing.T) {
 	require.Equal(t, treeDigestOf(t, versionTree(2)), currentDigest(t, m))
 	st, err := ReadState(m)
 	require.NoError(t, err)
-	require.True(t, st.Pending)
+	require.False(t, st.Pending, "a first install has nothing to roll back to, so it is not pending")
+	for i := 0; i < st.MaxAttempts+2; i++ {
+		_, err := BootAttempt(t.Context(), m)
+		require.NoError(t, err, "boot %d of an unconfirmed first install", i+1)
+	}
 	require.Equal(t, "1.2", st.Current.Version)
 	vr, err := Verify(t.Context(), bytes.NewReader(pkg), int64(len(pkg)), &VerifyOptions{Keyring: ring, Product: "demo"})
 	require.NoError(t, err)
