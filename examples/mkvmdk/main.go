@@ -68,6 +68,16 @@ func run() error {
 	}
 	opts := &vmdk.Options{Level: *level, Workers: *workers, AdapterType: *adapter, FileName: base}
 
+	if *in != "" {
+		// Creating the output first would truncate an input given twice.
+		ist, err := os.Stat(*in)
+		if err != nil {
+			return err
+		}
+		if ost, err := os.Stat(*out); err == nil && os.SameFile(ist, ost) {
+			return fmt.Errorf("-o %s is the input file", *out)
+		}
+	}
 	f, err := os.Create(*out)
 	if err != nil {
 		return err

@@ -71,6 +71,7 @@ func TestCommand(t *testing.T) {
 		{"-in", raw, "-o", filepath.Join(dir, "w.vmdk"), "-level", "12"},
 		{"-in", raw, "-o", filepath.Join(dir, "w.vmdk"), "-level", "abc"},
 		{"-bogus"},
+		{"-in", raw, "-o", raw}, // the input given as the output
 	} {
 		cmd := exec.Command(bin, args...)
 		var stderr strings.Builder
@@ -81,4 +82,7 @@ func TestCommand(t *testing.T) {
 		require.Equal(t, 1, ee.ExitCode())
 		require.Equal(t, 1, strings.Count(stderr.String(), "\n"), "one line: %q", stderr.String())
 	}
+	got, err := os.ReadFile(raw)
+	require.NoError(t, err)
+	require.Equal(t, testutil.TextBytes(1, 3<<20), got, "the input survives -o naming it")
 }
