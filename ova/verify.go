@@ -146,6 +146,11 @@ func Verify(ctx context.Context, r io.Reader, o *VerifyOptions) (*Report, error)
 	return v.rep, nil
 }
 
+// maxVerifyEntries caps the members Verify reads, as Open's MaxEntries
+// default does: an OVA holds a descriptor, a manifest, a certificate and
+// its disks.
+const maxVerifyEntries = 1024
+
 func (v *verifier) problem(err error) { v.errs = append(v.errs, err) }
 
 func (v *verifier) finding(c FindingCode, file, format string, args ...any) {
@@ -191,6 +196,10 @@ func (v *verifier) run() error {
 		}
 		if err != nil {
 			return err
+		}
+		if len(v.rep.Entries) >= maxVerifyEntries {
+			// A stream of empty headers must not grow the report forever.
+			return fileErr("", ErrTooLarge, "more than %d members", maxVerifyEntries)
 		}
 		entry := Entry{Name: h.Name, Offset: off, Size: h.Size, Format: h.Format, Kind: KindFile}
 		first := len(v.rep.Entries) == 0

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"fmt"
 	"io"
 	"math/big"
 	"strings"
@@ -399,4 +400,15 @@ func TestVerifyDescriptorCause(t *testing.T) {
 	_, err := Verify(t.Context(), bytes.NewReader(rawTar(t, m)), nil)
 	require.ErrorIs(t, err, ErrDescriptor)
 	require.ErrorIs(t, err, ErrDuplicate)
+}
+
+// TestVerifyMemberCap: a stream of members cannot grow the report forever.
+func TestVerifyMemberCap(t *testing.T) {
+	good, _ := buildOVA(t, nil)
+	m := members(t, good) // a real descriptor first, so Verify reads on
+	for i := 0; i <= maxVerifyEntries; i++ {
+		m = append(m, member{name: fmt.Sprintf("extra%04d", i)})
+	}
+	_, err := Verify(t.Context(), bytes.NewReader(rawTar(t, m)), nil)
+	require.ErrorIs(t, err, ErrTooLarge)
 }
