@@ -19,7 +19,9 @@ import (
 // usually a disk. Open is called once when Size and Digest are both known
 // (or when Options.ManifestLast is set), and twice otherwise: a first pass
 // hashes and measures the file, a second writes it, so no temporary copy is
-// ever made. Open must return the same bytes every time.
+// ever made. Open must return the same bytes every time: the second pass
+// hashes again and Write fails with a DigestError (ErrDigestMismatch)
+// naming the file when its bytes changed between the passes.
 type File struct {
 	// Name is the member name and the descriptor's References/File href:
 	// a plain file name of at most 100 bytes.
@@ -31,7 +33,9 @@ type File struct {
 	Size int64 `json:"size"`
 	// Digest is the file's digest in Options.Digest's algorithm when the
 	// producer already computed it (the vmdk writer reports SHA-256); nil
-	// makes the writer compute it.
+	// makes the writer compute it. A given Digest is written to the
+	// manifest as is and the bytes are copied without hashing them again:
+	// the caller vouches that it matches what Open returns.
 	Digest []byte `json:"digest,omitempty"`
 	// Open returns the file's bytes from the start.
 	Open func() (io.ReadCloser, error) `json:"-"`
@@ -298,12 +302,20 @@ func Write(ctx context.Context, w io.Writer, descriptor []byte, files []File, o 
 		}
 	}
 	for i, f := range files {
-		sum, err := st.writeFile(f, sizes[i], digests[i] == nil)
+		// A file the caller gave no digest for is hashed while it is
+		// written: with ManifestLast that is its only pass; otherwise the
+		// first pass already put its digest in the manifest, and a source
+		// that changed since then must not yield an archive whose manifest
+		// no longer matches it. A caller-supplied Digest is trusted as is
+		// (the caller vouches for it), so that path copies without hashing.
+		sum, err := st.writeFile(f, sizes[i], f.Digest == nil)
 		if err != nil {
 			return nil, err
 		}
 		if digests[i] == nil {
 			digests[i] = sum
+		} else if f.Digest == nil && !bytes.Equal(sum, digests[i]) {
+			return nil, &DigestError{File: f.Name, Algorithm: opt.Digest, Want: hex.EncodeToString(digests[i]), Got: hex.EncodeToString(sum)}
 		}
 		st.res.Entries[len(st.res.Entries)-1].Digest = hex.EncodeToString(digests[i])
 	}

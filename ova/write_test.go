@@ -288,3 +288,28 @@ func TestWriteSHA512Signature(t *testing.T) {
 	sum := sha512.Sum512(m[0].data)
 	assert.True(t, strings.HasPrefix(string(mf), "SHA512(app.ovf)= "+hex.EncodeToString(sum[:])+"\n"))
 }
+
+// A file hashed in a first pass whose bytes change (same size) before the
+// write pass must not yield an archive whose manifest no longer matches.
+func TestWriteSourceChangedBetweenPasses(t *testing.T) {
+	first := bytes.Repeat([]byte("a"), 3000)
+	second := bytes.Repeat([]byte("b"), 3000)
+	opens := 0
+	f := File{Name: "d.vmdk", Open: func() (io.ReadCloser, error) {
+		opens++
+		if opens == 1 {
+			return io.NopCloser(bytes.NewReader(first)), nil
+		}
+		return io.NopCloser(bytes.NewReader(second)), nil
+	}}
+	desc := testDescriptor("x", []File{{Name: "d.vmdk", Size: int64(len(first))}})
+	_, err := Write(t.Context(), io.Discard, desc, []File{f}, &Options{Name: "x"})
+	require.Equal(t, 2, opens)
+	assertFileErr(t, err, ErrDigestMismatch, "d.vmdk")
+	var de *DigestError
+	require.ErrorAs(t, err, &de)
+	want, got := sha256.Sum256(first), sha256.Sum256(second)
+	assert.Equal(t, hex.EncodeToString(want[:]), de.Want)
+	assert.Equal(t, hex.EncodeToString(got[:]), de.Got)
+	assert.Equal(t, SHA256, de.Algorithm)
+}
