@@ -251,6 +251,8 @@ func (p *pipeline) stageRootfs(ctx context.Context) error {
 		{"/etc/fogkit/release", 0o644, []byte(release)},
 		{"/etc/fogkit/license.lic", 0o644, p.licFile},
 		{"/etc/fogkit/license.pub", 0o644, p.keys.licensePub},
+		// The appliance verifies update packages against this key.
+		{"/etc/fogkit/update.pub", 0o644, p.keys.updatePub},
 	}
 	for _, f := range files {
 		if err := b.AddFile(rootfs.Entry{Path: f.path, Mode: f.mode}, f.data); err != nil {
