@@ -331,21 +331,41 @@ func putMember(tw *tar.Writer, name string, data []byte) error {
 	return err
 }
 
-func putFileMember(tw *tar.Writer, name string, fsys fs.FS, p string, size int64) error {
-	f, err := fsys.Open(p)
+// putFileMember copies the file e from fsys into the payload as member
+// name, hashing it on the way: a file that changed since ScanTree hashed it
+// gives a *DigestError (matching ErrDigestMismatch) naming it, so Build never
+// signs a manifest its payload does not match.
+func putFileMember(tw *tar.Writer, name string, fsys fs.FS, e Entry) error {
+	f, err := fsys.Open(e.Path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
+	hdr := &tar.Header{Name: name, Mode: 0o644, Size: e.Size, ModTime: time.Unix(0, 0), Typeflag: tar.TypeReg}
 	if err := tw.WriteHeader(hdr); err != nil {
 		return err
 	}
-	n, err := io.Copy(tw, io.LimitReader(f, size))
-	if err == nil && n != size {
-		err = fmt.Errorf("%w: %s changed while building", ErrDigestMismatch, p)
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(tw, h), io.LimitReader(f, e.Size))
+	if err != nil {
+		return err
 	}
-	return err
+	return checkScanned(e, n, h.Sum(nil))
+}
+
+// checkScanned compares what Build read of e (n bytes hashing to sum) with
+// what ScanTree recorded.
+func checkScanned(e Entry, n int64, sum []byte) error {
+	var want, got string
+	switch h := hex.EncodeToString(sum); {
+	case n != e.Size:
+		want, got = fmt.Sprintf("%d bytes", e.Size), fmt.Sprintf("%d bytes", n)
+	case h != e.SHA256:
+		want, got = "sha256:"+e.SHA256, "sha256:"+h
+	default:
+		return nil
+	}
+	return fmt.Errorf("update: %s changed while building: %w", e.Path, &DigestError{Name: e.Path, Want: want, Got: got})
 }
 
 func (b *builder) fullStep(tw *tar.Writer, t scanned, rep *BuildReport) (Step, error) {
@@ -357,7 +377,7 @@ func (b *builder) fullStep(tw *tar.Writer, t scanned, rep *BuildReport) (Step, e
 		f := File{Entry: e}
 		if e.Type == TypeFile {
 			f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
-			if err := putFileMember(tw, stepMember(0, e.Path), t.t.FS, e.Path, e.Size); err != nil {
+			if err := putFileMember(tw, stepMember(0, e.Path), t.t.FS, e); err != nil {
 				return s, err
 			}
 			rep.Whole++
@@ -368,15 +388,22 @@ func (b *builder) fullStep(tw *tar.Writer, t scanned, rep *BuildReport) (Step, e
 	return s, nil
 }
 
-func readFileLimited(fsys fs.FS, p string, size int64) ([]byte, error) {
-	f, err := fsys.Open(p)
+// readScanned reads the file e from fsys whole and checks it against the
+// size and hash ScanTree recorded (see putFileMember).
+func readScanned(fsys fs.FS, e Entry) ([]byte, error) {
+	f, err := fsys.Open(e.Path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	buf := make([]byte, size)
-	if _, err := io.ReadFull(f, buf); err != nil {
-		return nil, fmt.Errorf("%w: %s changed while building: %v", ErrDigestMismatch, p, err)
+	buf := make([]byte, e.Size)
+	n, err := io.ReadFull(f, buf)
+	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+		return nil, err
+	}
+	sum := sha256.Sum256(buf[:n])
+	if err := checkScanned(e, int64(n), sum[:]); err != nil {
+		return nil, err
 	}
 	return buf, nil
 }
@@ -405,11 +432,11 @@ func (b *builder) diffStep(tw *tar.Writer, idx int, base, next scanned, rep *Bui
 				f.Op = OpKeep
 				rep.Kept++
 			case ok && oe.Type == TypeFile && oe.Size <= b.o.MaxPatchFileSize && e.Size <= b.o.MaxPatchFileSize && e.Size > 0:
-				ob, err := readFileLimited(base.t.FS, e.Path, oe.Size)
+				ob, err := readScanned(base.t.FS, oe)
 				if err != nil {
 					return s, err
 				}
-				nb, err := readFileLimited(next.t.FS, e.Path, e.Size)
+				nb, err := readScanned(next.t.FS, e)
 				if err != nil {
 					return s, err
 				}
@@ -433,7 +460,7 @@ func (b *builder) diffStep(tw *tar.Writer, idx int, base, next scanned, rep *Bui
 				}
 			default:
 				f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
-				if err := putFileMember(tw, stepMember(idx, e.Path), next.t.FS, e.Path, e.Size); err != nil {
+				if err := putFileMember(tw, stepMember(idx, e.Path), next.t.FS, e); err != nil {
 					return s, err
 				}
 				rep.Whole++
