@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
 )
@@ -167,13 +169,16 @@ type ExtractOptions struct {
 }
 
 // Extract writes every member into dir (created if needed) and checks each
-// file against its manifest digest as it is written. It refuses, before
-// writing anything, an archive without manifest and members the manifest
-// does not list (other than the .mf and .cert), and totals over MaxSize.
-// Files are created through an os.Root confined to dir, never overwrite
-// existing files, and a file failing its digest is removed again
-// (ErrDigestMismatch). Unsafe names, links and devices never get this far:
-// Open refuses them.
+// file against its manifest digest. It refuses, before writing anything, an
+// archive without manifest and members the manifest does not list (other
+// than the .mf and .cert), and totals over MaxSize. Files are created
+// through an os.Root confined to dir: each member is written under a
+// temporary name (created exclusively), checked for size and digest, and
+// only then renamed to its own name, which must not exist yet (existing
+// files are never overwritten). When any member fails (ErrDigestMismatch,
+// ErrFormat, an existing file, cancellation), Extract removes its temporary
+// file and every file this call already placed, so dir is left as it was.
+// Unsafe names, links and devices never get this far: Open refuses them.
 func (a *Archive) Extract(ctx context.Context, dir string, o *ExtractOptions) error {
 	var opt ExtractOptions
 	if o != nil {
@@ -207,19 +212,46 @@ func (a *Archive) Extract(ctx context.Context, dir string, o *ExtractOptions) er
 	}
 	defer root.Close()
 	buf := make([]byte, copyBufSize)
-	for _, e := range a.entries {
-		if err := a.extractOne(ctx, root, e, buf, opt.Progress); err != nil {
+	placed := make([]string, 0, len(a.entries))
+	for i, e := range a.entries {
+		if err := a.extractOne(ctx, root, i, e, buf, opt.Progress); err != nil {
+			for j := len(placed) - 1; j >= 0; j-- {
+				_ = root.Remove(placed[j])
+			}
 			return err
 		}
+		placed = append(placed, e.Name)
 	}
 	return nil
 }
 
-func (a *Archive) extractOne(ctx context.Context, root *os.Root, e Entry, buf []byte, progress func(Event)) error {
+// createTemp creates, exclusively, a temporary file in root for member i.
+func createTemp(root *os.Root, i int) (*os.File, string, error) {
+	for n := 0; ; n++ {
+		name := fmt.Sprintf(".ova-extract-%d-%d.tmp", i, n)
+		f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return f, name, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || n >= 1000 {
+			return nil, "", err
+		}
+	}
+}
+
+// extractOne writes member e (index i) to a temporary file, checks its size
+// and digest, and renames it to e.Name, which must not exist. On failure
+// the temporary file is removed and nothing is left under e.Name.
+func (a *Archive) extractOne(ctx context.Context, root *os.Root, i int, e Entry, buf []byte, progress func(Event)) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	f, err := root.OpenFile(e.Name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if _, err := root.Lstat(e.Name); err == nil {
+		return &fs.PathError{Op: "extract", Path: e.Name, Err: fs.ErrExist}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	f, tmp, err := createTemp(root, i)
 	if err != nil {
 		return err
 	}
@@ -230,11 +262,14 @@ func (a *Archive) extractOne(ctx context.Context, root *os.Root, e Entry, buf []
 		dst = io.MultiWriter(f, hs)
 	}
 	src := io.NewSectionReader(a.r, e.Offset+blockSize, e.Size)
-	_, err = pump(ctx, dst, src, e.Size, buf, func(done int64) {
+	n, err := pump(ctx, dst, src, e.Size, buf, func(done int64) {
 		if progress != nil {
 			progress(Event{Stage: StageExtract, File: e.Name, Done: done, Total: e.Size})
 		}
 	})
+	if err == nil && n != e.Size {
+		err = io.ErrUnexpectedEOF
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
@@ -243,8 +278,19 @@ func (a *Archive) extractOne(ctx context.Context, root *os.Root, e Entry, buf []
 			err = &DigestError{File: e.Name, Algorithm: l.Algorithm, Want: l.Digest, Got: got}
 		}
 	}
+	if err == nil {
+		// Rename replaces an existing file, so look again right before it:
+		// the destination must still be free.
+		if _, serr := root.Lstat(e.Name); serr == nil {
+			err = &fs.PathError{Op: "extract", Path: e.Name, Err: fs.ErrExist}
+		} else if !errors.Is(serr, fs.ErrNotExist) {
+			err = serr
+		} else {
+			err = root.Rename(tmp, e.Name)
+		}
+	}
 	if err != nil {
-		_ = root.Remove(e.Name)
+		_ = root.Remove(tmp)
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return fileErr(e.Name, ErrFormat, "archive truncated inside the member")
 		}

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -147,4 +148,38 @@ func TestOpenLimits(t *testing.T) {
 	require.ErrorIs(t, err, ErrFormat)
 	_, err = Open(bytes.NewReader(nil), 0, nil)
 	require.ErrorIs(t, err, ErrFormat)
+}
+
+// A failed Extract leaves the directory as it was: no member placed before
+// the failing one, no temporary file.
+func TestExtractAllOrNothing(t *testing.T) {
+	ova, _ := buildOVA(t, nil)
+	m := members(t, ova)
+	require.Equal(t, "app-disk2.vmdk", m[4].name)
+	m[4].data[7] ^= 1 // the second disk fails its digest
+	bad := rawTar(t, m)
+	a, err := Open(bytes.NewReader(bad), int64(len(bad)), nil)
+	require.NoError(t, err)
+	dir := t.TempDir()
+	assertFileErr(t, a.Extract(t.Context(), dir, nil), ErrDigestMismatch, "app-disk2.vmdk")
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	assert.Empty(t, left)
+
+	// An existing file is never replaced, and the members placed before
+	// reaching it are removed again; the existing file is kept.
+	a, err = Open(bytes.NewReader(ova), int64(len(ova)), nil)
+	require.NoError(t, err)
+	dir = t.TempDir()
+	mine := filepath.Join(dir, "app-disk2.vmdk")
+	require.NoError(t, os.WriteFile(mine, []byte("mine"), 0o600))
+	err = a.Extract(t.Context(), dir, nil)
+	require.ErrorIs(t, err, fs.ErrExist)
+	left, err = os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, left, 1)
+	assert.Equal(t, "app-disk2.vmdk", left[0].Name())
+	got, err := os.ReadFile(mine)
+	require.NoError(t, err)
+	assert.Equal(t, "mine", string(got))
 }
