@@ -57,7 +57,8 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
 // ascending zlib grains that each inflate to one full grain, a grain table
 // after each block with grains and none for blocks without, a directory
 // matching the tables, footer marker, footer and end-of-stream as the last
-// three sectors). Violations become Findings; the error is non-nil only
+// three sectors, a footer equal to the header except gdOffset, grain sizes
+// that match their zlib streams exactly). Violations become Findings; the error is non-nil only
 // when the walk cannot go on (ErrBadMagic, ErrTruncated, ErrCorrupt,
 // ErrUnsupported, ErrTooLarge, I/O or context errors), and the report then
 // holds what was found so far.
@@ -87,6 +88,7 @@ type walker struct {
 	skipInflate bool
 	pos         int64 // bytes consumed
 	sec         [SectorSize]byte
+	hdrSec      [SectorSize]byte // sector 0 as read
 
 	grainBytes, gtes, numGTs int64
 	zr                       io.ReadCloser
@@ -140,6 +142,7 @@ func (w *walker) walk() error {
 	if err := rep.Header.UnmarshalBinary(w.sec[:]); err != nil {
 		return err
 	}
+	w.hdrSec = w.sec
 	h := rep.Header
 	w.checkHeader(&h, 0, "header")
 	if !isZero(w.sec[79:]) {
@@ -446,6 +449,11 @@ func (w *walker) walkMarkers(h *Header) error {
 			} else {
 				rep.Footer = &f
 				w.checkHeader(&f, fpos, "footer")
+				// The footer is a copy of the header but for gdOffset:
+				// compare every other byte, padding included.
+				if i := diffExceptGD(w.sec[:], w.hdrSec[:]); i >= 0 {
+					w.add(fpos+int64(i), "footer.header", "footer byte %d is %#02x, header %#02x: the footer must equal the header except gdOffset", i, w.sec[i], w.hdrSec[i])
+				}
 				if f.Capacity != h.Capacity {
 					w.add(fpos+12, "footer.capacity", "footer capacity %d, header %d", f.Capacity, h.Capacity)
 				}
@@ -538,6 +546,8 @@ func (w *walker) grain(off int64, lba uint64, size uint32, pending *[]pendingGra
 	switch {
 	case err != nil:
 		w.add(off+12, "grain.zlib", "grain at LBA %d: %v", lba, err)
+	case src.Len() != 0:
+		w.add(off+8, "grain.length", "grain at LBA %d: marker says %d compressed bytes, the zlib stream ends after %d", lba, size, int(size)-src.Len())
 	case int64(n) != w.grainBytes:
 		w.add(off+12, "grain.size", "grain at LBA %d inflates to %d bytes, want %d", lba, n, w.grainBytes)
 	case isZero(w.gbuf):
@@ -545,6 +555,17 @@ func (w *walker) grain(off int64, lba uint64, size uint32, pending *[]pendingGra
 		w.add(off, "grain.zero", "all-zero grain at LBA %d is written", lba)
 	}
 	return nil
+}
+
+// diffExceptGD returns the first byte where two header sectors differ
+// outside gdOffset (bytes 56–63), or -1.
+func diffExceptGD(a, b []byte) int {
+	for i := range SectorSize {
+		if (i < 56 || i >= 64) && a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
 }
 
 // directory reads and checks n sectors of grain directory in chunks.
