@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -58,30 +59,170 @@ func TestTruncated(t *testing.T) {
 	}
 }
 
+// Byte classes of a streamOptimized file for TestBitFlips.
+type flipClass int
+
+const (
+	// mayPass: bytes the format ignores. A flip there may go unnoticed,
+	// but if Open accepts the file the disk must still read back exactly.
+	//   - the descriptor sectors (1–20): free text and NUL fill; the keys
+	//     that matter (CID, createType, extent) are covered by
+	//     TestInspectFindings, a flip in a comment is harmless;
+	//   - sectors 21 to overHead-1: fill between descriptor and first grain;
+	//   - bytes 16–511 of the grain-table, grain-directory and footer
+	//     markers: the spec's pad[496].
+	mayPass flipClass = iota
+	// mustDetect: Open (a typed error) or Inspect (a typed error or at
+	// least one finding) must report the flip:
+	//   - the header sector, every byte: magic, version, flags, capacity,
+	//     grainSize, gdOffset and compressAlgorithm fail Open or are
+	//     findings; the fields Open does not need (descriptor offset and
+	//     size, numGTEsPerGT, rgdOffset, overHead, uncleanShutdown, newline
+	//     test) and the padding are Inspect findings;
+	//   - grain markers' LBA and size, and the grain record's zero fill;
+	//   - metadata markers' value, size and type (bytes 0–15);
+	//   - grain-table and grain-directory sectors, unused entries included;
+	//   - the footer sector, every byte (it must equal the header except
+	//     gdOffset);
+	//   - the end-of-stream sector, every byte.
+	mustDetect
+	// grainData: compressed bytes of a grain. Zlib's header check, the
+	// deflate decoder or Adler-32 must reject the flip when Open().ReadAt
+	// reads that grain back, and Inspect must report it.
+	grainData
+)
+
+var flipClassNames = [...]string{"mayPass", "mustDetect", "grainData"}
+
+// flipMap classifies every byte of a valid stream written by this package,
+// walking it independently of the package's reader.
+func flipMap(t *testing.T, v []byte) []flipClass {
+	t.Helper()
+	m := make([]flipClass, len(v))
+	mark := func(from, to int, c flipClass) {
+		for i := from; i < to; i++ {
+			m[i] = c
+		}
+	}
+	mark(0, 512, mustDetect)
+	overHead := int(u64(v, 64)) * 512
+	require.Equal(t, 128*512, overHead)
+	pos := overHead
+	for pos < len(v) {
+		val, size, typ := u64(v, pos), u32(v, pos+8), u32(v, pos+12)
+		if size != 0 { // grain: LBA, size, zlib data, zero fill
+			rec := (12 + int(size) + 511) / 512 * 512
+			mark(pos, pos+12, mustDetect)
+			mark(pos+12, pos+12+int(size), grainData)
+			mark(pos+12+int(size), pos+rec, mustDetect)
+			pos += rec
+			continue
+		}
+		switch typ {
+		case vmdk.MarkerEOS:
+			require.Equal(t, len(v), pos+512, "end-of-stream is the last sector")
+			mark(pos, pos+512, mustDetect)
+			pos += 512
+		case vmdk.MarkerGT, vmdk.MarkerGD:
+			mark(pos, pos+16, mustDetect)
+			mark(pos+512, pos+512+int(val)*512, mustDetect)
+			pos += 512 + int(val)*512
+		case vmdk.MarkerFooter:
+			mark(pos, pos+16, mustDetect)
+			mark(pos+512, pos+1024, mustDetect)
+			pos += 1024
+		default:
+			t.Fatalf("marker type %d at %d", typ, pos)
+		}
+	}
+	return m
+}
+
+// readBack opens v and reads the whole disk, returning the data and the
+// first error.
+func readBack(v []byte) ([]byte, error) {
+	d, err := vmdk.Open(bytes.NewReader(v), int64(len(v)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, d.Size())
+	if _, err := d.ReadAt(out, 0); err != nil && err != io.EOF {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TestBitFlips flips single bits, chosen by a seeded generator in every
+// byte class of flipMap (and every header and footer field once), and
+// requires each class's guarantee.
 func TestBitFlips(t *testing.T) {
 	raw, v := sample(t)
+	classes := flipMap(t, v)
+	byClass := make([][]int, len(flipClassNames))
+	for i, c := range classes {
+		byClass[c] = append(byClass[c], i)
+	}
+	for c, b := range byClass {
+		require.NotEmpty(t, b, "no %s bytes", flipClassNames[c])
+	}
+
+	type flip struct{ pos, bit int }
+	var flips []flip
+	// Every field of the header and of the footer, lowest and highest bit
+	// of its first byte, plus a padding byte.
+	footer := len(v) - 1024
+	for _, base := range []int{0, footer} {
+		for _, f := range []int{0, 4, 8, 12, 19, 20, 28, 36, 44, 48, 56, 63, 64, 72, 73, 77, 79, 300, 511} {
+			flips = append(flips, flip{base + f, 0}, flip{base + f, 7})
+		}
+	}
 	r := rand.New(rand.NewPCG(1, 2))
-	for i := 0; i < 150; i++ {
+	for i := 0; i < 240; i++ {
+		b := byClass[i%len(byClass)]
+		flips = append(flips, flip{b[r.IntN(len(b))], r.IntN(8)})
+	}
+
+	counts := make([]int, len(flipClassNames))
+	for _, f := range flips {
 		c := bytes.Clone(v)
-		var pos int
-		switch i % 3 {
-		case 0:
-			pos = r.IntN(512) // header
-		case 1:
-			pos = len(v) - 1 - r.IntN(4*512) // tail
-		default:
-			pos = r.IntN(len(v))
+		c[f.pos] ^= 1 << f.bit
+		class := classes[f.pos]
+		counts[class]++
+		what := fmt.Sprintf("flip bit %d of byte %d (%s)", f.bit, f.pos, flipClassNames[class])
+
+		got, openErr := readBack(c)
+		if openErr != nil {
+			require.True(t, isTyped(openErr), "%s: untyped error %v", what, openErr)
+			var fe *vmdk.FormatError
+			require.ErrorAs(t, openErr, &fe, what)
 		}
-		c[pos] ^= 1 << r.IntN(8)
-		err := readDisk(c, 4<<20)
-		if err != nil {
-			require.True(t, isTyped(err), "flip at %d: untyped error %v", pos, err)
+		rep, inspErr := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+		require.NotNil(t, rep, what)
+		if inspErr != nil {
+			require.True(t, isTyped(inspErr), "%s: inspect: untyped error %v", what, inspErr)
 		}
-		rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
-		if err != nil {
-			require.True(t, isTyped(err), "inspect flip at %d: untyped error %v", pos, err)
+		inspected := inspErr != nil || !rep.OK()
+
+		switch class {
+		case mayPass:
+			if openErr == nil {
+				require.True(t, bytes.Equal(raw, got), "%s: accepted but reads back different data", what)
+			}
+		case mustDetect:
+			require.True(t, openErr != nil || inspected, "%s: neither Open nor Inspect noticed", what)
+		case grainData:
+			require.ErrorIs(t, openErr, vmdk.ErrCorrupt, "%s: reading the grain back", what)
+			require.NoError(t, inspErr, what)
+			require.False(t, rep.OK(), "%s: Inspect found nothing", what)
+			rules := map[string]bool{}
+			for _, fd := range rep.Findings {
+				rules[fd.Rule] = true
+			}
+			require.True(t, rules["grain.zlib"] || rules["grain.size"], "%s: findings %v", what, rep.Findings)
 		}
-		require.NotNil(t, rep)
+	}
+	for c, n := range counts {
+		require.Positive(t, n, "no flips in %s", flipClassNames[c])
 	}
 
 	// A flipped bit inside grain data is always caught: by the reader
@@ -94,7 +235,37 @@ func TestBitFlips(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, rep.OK())
 	require.Equal(t, "grain.zlib", rep.Findings[0].Rule)
-	_ = raw
+}
+
+// TestGrainLength: a grain marker whose size overstates the zlib stream
+// (the extra byte is the record's zero fill, so the data still inflates) is
+// an Inspect finding; the reader still reads the grain correctly.
+func TestGrainLength(t *testing.T) {
+	raw, v := sample(t)
+	c := bytes.Clone(v)
+	g := 128 * 512
+	size := u32(c, g+8)
+	require.NotZero(t, (12+size)%512, "the first grain must have zero fill")
+	binary.LittleEndian.PutUint32(c[g+8:], size+1)
+	got, err := readBack(c)
+	require.NoError(t, err)
+	require.Equal(t, raw, got)
+	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+	require.NoError(t, err)
+	require.Equal(t, "grain.length", rep.Findings[0].Rule, "%v", rep.Findings)
+}
+
+// TestFooterPadding: the footer must equal the header except gdOffset,
+// padding included.
+func TestFooterPadding(t *testing.T) {
+	_, v := sample(t)
+	c := bytes.Clone(v)
+	c[len(c)-1024+400] = 1
+	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	require.Equal(t, "footer.header", rep.Findings[0].Rule)
+	require.Equal(t, int64(len(c)-1024+400), rep.Findings[0].Offset)
 }
 
 func TestHostileHeaders(t *testing.T) {
