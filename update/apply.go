@@ -767,10 +767,7 @@ func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) err
 
 // Confirm marks the pending slot good after a successful boot.
 func Confirm(ctx context.Context, fsys FS) (*State, error) {
-	if _, err := Recover(ctx, fsys); err != nil {
-		return nil, err
-	}
-	st, err := ReadState(fsys)
+	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -788,10 +785,7 @@ func Confirm(ctx context.Context, fsys FS) (*State, error) {
 // in every boot. After MaxAttempts boots without Confirm, the slot is
 // rolled back to the previous one. It returns the state to boot from.
 func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
-	if _, err := Recover(ctx, fsys); err != nil {
-		return nil, err
-	}
-	st, err := ReadState(fsys)
+	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -810,14 +804,20 @@ func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
 
 // Rollback switches back to the previous slot now.
 func Rollback(ctx context.Context, fsys FS) (*State, error) {
-	if _, err := Recover(ctx, fsys); err != nil {
-		return nil, err
-	}
-	st, err := ReadState(fsys)
+	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
 	return rollback(ctx, fsys, st)
+}
+
+// recoveredState finishes or undoes any interrupted apply, then reads the
+// state: every host call that acts on slots starts from a clean target.
+func recoveredState(ctx context.Context, fsys FS) (*State, error) {
+	if _, err := Recover(ctx, fsys); err != nil {
+		return nil, err
+	}
+	return ReadState(fsys)
 }
 
 func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
