@@ -16,23 +16,15 @@ func TestCrashMatrixDoubleFault(t *testing.T) {
 	k := testSigner(t, 1)
 	ring := testRing(t, k)
 	oldD, newD := treeDigestOf(t, versionTree(1)), treeDigestOf(t, versionTree(4))
-	for _, tc := range []struct {
-		name   string
-		pkg    []byte
-		stride int
-	}{
-		{"diff", build(t, k, 4, []int{1}, baseOpts(4, KindDiff)), 1},
-		{"bundle", build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle)), 3},
-		{"full", build(t, k, 4, nil, baseOpts(4, KindFull)), 1},
-	} {
+	for _, tc := range crashCases(t, k) {
+		stride := 1
+		if tc.name == "bundle" {
+			stride = 3
+		}
 		t.Run(tc.name, func(t *testing.T) {
-			probe := installed(t, k, ring, 1)
-			start := probe.Ops()
-			_, err := apply(t.Context(), probe, tc.pkg, applyOpts(ring))
-			require.NoError(t, err)
-			total := probe.Ops() - start
+			total := applyOps(t, k, ring, tc.pkg)
 			runs, faults := 0, 0
-			for n := 0; n < total; n += tc.stride {
+			for n := 0; n < total; n += stride {
 				m := installed(t, k, ring, 1)
 				m.CrashAfter(n)
 				_, err := apply(t.Context(), m, tc.pkg, applyOpts(ring))

@@ -323,31 +323,44 @@ func TestCancelChangesNothing(t *testing.T) {
 	}
 }
 
+// crashCase is one package the crash matrices apply to an installed v1.
+type crashCase struct {
+	name string
+	pkg  []byte
+}
+
+// crashCases builds the v1→v4 packages of every appliable kind.
+func crashCases(t *testing.T, k sign.Signer) []crashCase {
+	return []crashCase{
+		{"diff", build(t, k, 4, []int{1}, baseOpts(4, KindDiff))},
+		{"bundle", build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle))},
+		{"full", build(t, k, 4, nil, baseOpts(4, KindFull))},
+	}
+}
+
+// applyOps counts the filesystem operations of an undisturbed apply of
+// pkg to an installed v1: the crash points the matrices try.
+func applyOps(t *testing.T, k sign.Signer, ring *sign.Keyring, pkg []byte) int {
+	t.Helper()
+	probe := installed(t, k, ring, 1)
+	start := probe.Ops()
+	_, err := apply(t.Context(), probe, pkg, applyOpts(ring))
+	require.NoError(t, err)
+	return probe.Ops() - start
+}
+
 func TestCrashMatrix(t *testing.T) {
 	k := testSigner(t, 1)
 	ring := testRing(t, k)
 	oldD, newD := treeDigestOf(t, versionTree(1)), treeDigestOf(t, versionTree(4))
-	for _, tc := range []struct {
-		name string
-		pkg  []byte
-		from int
-	}{
-		{"diff", build(t, k, 4, []int{1}, baseOpts(4, KindDiff)), 1},
-		{"bundle", build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle)), 1},
-		{"full", build(t, k, 4, nil, baseOpts(4, KindFull)), 1},
-	} {
+	for _, tc := range crashCases(t, k) {
 		t.Run(tc.name, func(t *testing.T) {
-			// Count the operations of an undisturbed apply.
-			probe := installed(t, k, ring, tc.from)
-			start := probe.Ops()
-			_, err := apply(t.Context(), probe, tc.pkg, applyOpts(ring))
-			require.NoError(t, err)
-			total := probe.Ops() - start
+			total := applyOps(t, k, ring, tc.pkg)
 			require.Greater(t, total, 20)
 			t.Logf("%d filesystem operations, a crash after each", total)
 			sawOld, sawNew := false, false
 			for n := 0; n <= total; n++ {
-				m := installed(t, k, ring, tc.from)
+				m := installed(t, k, ring, 1)
 				m.CrashAfter(n)
 				_, err := apply(t.Context(), m, tc.pkg, applyOpts(ring))
 				if n < total {
