@@ -3,6 +3,7 @@ package testutil
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -101,4 +102,37 @@ func TestBootExitWithoutMarker(t *testing.T) {
 	require.ErrorIs(t, err, ErrBootFailed)
 	require.Contains(t, err.Error(), "without the marker")
 	require.Contains(t, res.Console, "hello")
+}
+
+func TestBoundedCatchesRunawayAllocation(t *testing.T) {
+	if os.Getenv(boundedEnv) == "" {
+		// The parent checks that a child that allocates past its address
+		// space fails, so Bounded really enforces the limit.
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBoundedHelperAllocates$", "-test.count=1", "-test.v")
+		cmd.Env = append(os.Environ(), "FOGKIT_BOUNDED_SELFTEST=1")
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "bounded child failed") {
+			t.Fatalf("a child allocating 8 GiB under a 1 GiB cap passed (err %v):\n%s", err, out)
+		}
+	}
+}
+
+func TestBoundedHelperAllocates(t *testing.T) {
+	if os.Getenv("FOGKIT_BOUNDED_SELFTEST") == "" {
+		return // run only as TestBoundedCatchesRunawayAllocation's child
+	}
+	Bounded(t, Bounds{AddressSpace: 1 << 30, MaxRSS: 512 << 20, CPU: 20 * time.Second}, func(t *testing.T) {
+		b := make([]byte, 8<<30)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		t.Log(len(b))
+	})
+}
+
+func TestBoundedPasses(t *testing.T) {
+	Bounded(t, Bounds{}, func(t *testing.T) {
+		b := make([]byte, 16<<20)
+		t.Log(len(b))
+	})
 }
