@@ -96,4 +96,3 @@ func mib(n int64) string {
 	}
 	return strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64) + " MiB"
 }
-
