@@ -161,6 +161,18 @@ func smallFiles() []File {
 	}
 }
 
+// smallDescriptor is a minimal descriptor referencing files (cheap to
+// parse in a fuzz loop).
+func smallDescriptor(files []File) []byte {
+	var b strings.Builder
+	b.WriteString(`<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References>`)
+	for i, f := range files {
+		fmt.Fprintf(&b, `<File ovf:href="%s" ovf:id="f%d" ovf:size="%d"/>`, f.Name, i, f.Size)
+	}
+	b.WriteString(`</References><VirtualSystem ovf:id="app"><Info>app</Info></VirtualSystem></Envelope>` + "\n")
+	return []byte(b.String())
+}
+
 // smallOVA returns a small OVA signed with the test key (mtime 0, so
 // rawTar rebuilds its members byte for byte) and Write's result. It is
 // built once per process; callers must not modify the bytes.
@@ -170,7 +182,7 @@ func smallOVA(t testing.TB) ([]byte, *Result) {
 	smallOnce.Do(func() {
 		files := smallFiles()
 		var b bytes.Buffer
-		smallRes, smallErr = Write(context.Background(), &b, testDescriptor("app", files), files, &Options{Name: "app", Signer: s})
+		smallRes, smallErr = Write(context.Background(), &b, smallDescriptor(files), files, &Options{Name: "app", Signer: s})
 		smallData = b.Bytes()
 	})
 	require.NoError(t, smallErr)

@@ -32,8 +32,8 @@ type VerifyOptions struct {
 	RequireSignature bool `json:"require_signature,omitempty"`
 	// ForeignHeaders accepts OVAs that other tools made (ovftool,
 	// VirtualBox, GNU tar, bsdtar, a re-exported appliance). By default
-	// Verify accepts only the tar headers Write writes (see encodeHeader's
-	// list in the package documentation): no header byte is covered by the
+	// Verify accepts only the tar headers Write writes (listed in the
+	// package documentation): no header byte is covered by the
 	// manifest or the signature, so anything else could be read one way by
 	// this package and another way by a tar tool. ForeignHeaders accepts
 	// the fields such writers fill differently without changing what any
