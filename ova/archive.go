@@ -15,6 +15,9 @@ import (
 type OpenOptions struct {
 	// MaxEntries caps the number of members; 1024 when 0.
 	MaxEntries int `json:"max_entries,omitempty"`
+	// ForeignHeaders accepts OVAs other tar writers made (ovftool,
+	// VirtualBox, GNU tar, bsdtar), as VerifyOptions.ForeignHeaders does.
+	ForeignHeaders bool `json:"foreign_headers,omitempty"`
 }
 
 // Archive is an OVA opened for random access: its member list, descriptor
@@ -36,8 +39,13 @@ type Archive struct {
 // descriptor, manifest and certificate file. Every member must be a regular
 // file with a plain, unique name: absolute names, directory parts, "..",
 // links, devices, directories, PAX and GNU long-name entries are refused
-// (ErrUnsafePath, ErrFormat, ErrDuplicate). Member data is not read: Open
-// costs one 512-byte read per member plus the small files.
+// (ErrUnsafePath, ErrFormat, ErrDuplicate). As Verify does, it accepts only
+// the tar headers Write writes (see VerifyOptions.ForeignHeaders for other
+// writers'; a refused header is a *HeaderError naming the member and the
+// field), zero padding after each member, exactly two zero blocks at the
+// end, and a .cert of only its signature line and CERTIFICATE PEM blocks.
+// Member data is not read: Open costs one 512-byte header read and one
+// padding read per member plus the small files.
 func Open(r io.ReaderAt, size int64, o *OpenOptions) (*Archive, error) {
 	maxEntries := 1024
 	if o != nil && o.MaxEntries > 0 {
@@ -46,9 +54,11 @@ func Open(r io.ReaderAt, size int64, o *OpenOptions) (*Archive, error) {
 	if size < 0 {
 		return nil, fileErr("", ErrInvalid, "negative size")
 	}
+	foreign := o != nil && o.ForeignHeaders
 	a := &Archive{r: r, size: size, index: map[string]int{}}
 	var blk [blockSize]byte
-	var off int64
+	var off, mtime int64
+	ended := false
 	for off < size {
 		if size-off < blockSize {
 			return nil, fileErr("", ErrFormat, "archive truncated at offset %d", off)
@@ -57,14 +67,20 @@ func Open(r io.ReaderAt, size int64, o *OpenOptions) (*Archive, error) {
 			return nil, truncated(off, err)
 		}
 		if isZeroBlock(blk[:]) {
-			if err := checkTrailer(r, off, size); err != nil {
+			if err := checkTrailer(r, off, size, foreign); err != nil {
 				return nil, err
 			}
+			ended = true
 			break
 		}
-		h, err := decodeHeader(blk[:], off)
+		h, err := decodeHeader(blk[:], off, foreign)
 		if err != nil {
 			return nil, err
+		}
+		if !foreign {
+			if err := sameMtime(h, off, &mtime, len(a.entries)); err != nil {
+				return nil, err
+			}
 		}
 		if _, dup := a.index[h.Name]; dup {
 			return nil, fileErr(h.Name, ErrDuplicate, "second member with this name at offset %d", off)
@@ -75,12 +91,27 @@ func Open(r io.ReaderAt, size int64, o *OpenOptions) (*Archive, error) {
 		if h.Size > size-off-blockSize {
 			return nil, fileErr(h.Name, ErrFormat, "archive truncated inside the member")
 		}
+		if p := padding(h.Size); p > 0 {
+			if h.Size+p > size-off-blockSize {
+				return nil, fileErr(h.Name, ErrFormat, "archive truncated in the padding after the member")
+			}
+			pad := blk[:p]
+			if _, err := r.ReadAt(pad, off+blockSize+h.Size); err != nil {
+				return nil, truncated(off, err)
+			}
+			if !isZeroBlock(pad) {
+				return nil, paddingErr(h.Name, off+blockSize+h.Size)
+			}
+		}
 		a.index[h.Name] = len(a.entries)
 		a.entries = append(a.entries, Entry{Name: h.Name, Kind: KindFile, Offset: off, Size: h.Size, Format: h.Format})
 		off += blockSize + h.Size + padding(h.Size)
 	}
 	if len(a.entries) == 0 {
 		return nil, fileErr("", ErrFormat, "no members")
+	}
+	if !ended && !foreign {
+		return nil, fileErr("", ErrFormat, "the archive ends without the end-of-archive zero blocks")
 	}
 	for _, e := range a.entries {
 		if strings.HasSuffix(e.Name, ".ovf") && len(e.Name) > len(".ovf") {
@@ -116,6 +147,9 @@ func Open(r io.ReaderAt, size int64, o *OpenOptions) (*Archive, error) {
 	if i, ok := a.index[a.name+".cert"]; ok {
 		a.entries[i].Kind = KindCertificate
 		if a.cert, err = a.readSmall(a.name+".cert", MaxManifestSize); err != nil {
+			return nil, err
+		}
+		if _, err := parseCertFile(a.name+".cert", a.cert); err != nil {
 			return nil, err
 		}
 	}
@@ -178,7 +212,8 @@ type ExtractOptions struct {
 // files are never overwritten). When any member fails (ErrDigestMismatch,
 // ErrFormat, an existing file, cancellation), Extract removes its temporary
 // file and every file this call already placed, so dir is left as it was.
-// Unsafe names, links and devices never get this far: Open refuses them.
+// Unsafe names, links, devices and headers other than Write's (unless
+// opened with ForeignHeaders) never get this far: Open refuses them.
 func (a *Archive) Extract(ctx context.Context, dir string, o *ExtractOptions) error {
 	var opt ExtractOptions
 	if o != nil {

@@ -88,9 +88,12 @@ type certFile struct {
 	Chain     []*x509.Certificate
 }
 
-// parseCertFile parses a .cert: the `ALG(<name>.mf)= hex` line, then one or
-// more CERTIFICATE PEM blocks (other PEM blocks and text between them are
-// ignored, but a private key is refused).
+// parseCertFile parses a .cert strictly: the `ALG(<name>.mf)= hex` line,
+// then one or more CERTIFICATE PEM blocks (without PEM headers), with only
+// whitespace around them. Anything else is refused (ErrCertificate): the
+// .cert is the one member neither the manifest nor the signature covers,
+// so text a parser skips there is room for whatever another reader might
+// make of it. A private key gets its own message.
 func parseCertFile(name string, data []byte) (*certFile, error) {
 	if len(data) > MaxManifestSize {
 		return nil, fileErr(name, ErrTooLarge, "certificate file of %d bytes", len(data))
@@ -105,17 +108,40 @@ func parseCertFile(name string, data []byte) (*certFile, error) {
 	}
 	sig, _ := hex.DecodeString(line.Digest)
 	cf := &certFile{Algorithm: line.Algorithm, Manifest: line.Name, Signature: sig}
+	const begin, end = "-----BEGIN ", "-----END "
 	for {
-		var block *pem.Block
-		block, rest = pem.Decode(rest)
-		if block == nil {
+		trimmed := bytes.TrimLeft(rest, " \t\r\n")
+		at := len(data) - len(trimmed)
+		if len(trimmed) == 0 {
 			break
 		}
-		if strings.Contains(block.Type, "PRIVATE KEY") {
+		if !bytes.HasPrefix(trimmed, []byte(begin)) {
+			return nil, fileErr(name, ErrCertificate, "byte %d: %q is neither whitespace nor a PEM block", at, clipString(string(trimmed[:min(len(trimmed), 40)])))
+		}
+		beginLine, _, _ := bytes.Cut(trimmed, []byte("\n"))
+		if bytes.Contains(beginLine, []byte("PRIVATE KEY")) {
 			return nil, fileErr(name, ErrCertificate, "the certificate file holds a private key")
 		}
-		if block.Type != "CERTIFICATE" {
-			continue
+		// The block ends at the line after its END marker; pem.Decode sees
+		// only that span, so it cannot skip text to reach a later block.
+		e := bytes.Index(trimmed, []byte(end))
+		if e < 0 {
+			return nil, fileErr(name, ErrCertificate, "byte %d: PEM block without an END line", at)
+		}
+		stop := len(trimmed)
+		if nl := bytes.IndexByte(trimmed[e:], '\n'); nl >= 0 {
+			stop = e + nl + 1
+		}
+		span := trimmed[:stop]
+		if bytes.Count(span, []byte(begin)) != 1 {
+			return nil, fileErr(name, ErrCertificate, "byte %d: malformed PEM block", at)
+		}
+		block, tail := pem.Decode(span)
+		if block == nil || len(bytes.TrimSpace(tail)) != 0 {
+			return nil, fileErr(name, ErrCertificate, "byte %d: malformed PEM block", at)
+		}
+		if block.Type != "CERTIFICATE" || len(block.Headers) != 0 {
+			return nil, fileErr(name, ErrCertificate, "byte %d: a %q PEM block (only CERTIFICATE blocks without headers belong here)", at, clipString(block.Type))
 		}
 		if len(cf.Chain) == maxCertificates {
 			return nil, fileErr(name, ErrTooLarge, "more than %d certificates", maxCertificates)
@@ -125,6 +151,7 @@ func parseCertFile(name string, data []byte) (*certFile, error) {
 			return nil, fileErr(name, ErrCertificate, "certificate %d: %v", len(cf.Chain)+1, err)
 		}
 		cf.Chain = append(cf.Chain, c)
+		rest = trimmed[stop:]
 	}
 	if len(cf.Chain) == 0 {
 		return nil, fileErr(name, ErrCertificate, "no CERTIFICATE PEM block")

@@ -93,6 +93,29 @@ func (e *FileError) Error() string {
 
 func (e *FileError) Unwrap() error { return e.Err }
 
+// HeaderError says which field of which member's tar header was refused:
+// one that Write would not have written (or, with ForeignHeaders, one that
+// another tar reader could read differently). It matches its Err sentinel
+// (ErrFormat; ErrUnsafePath for links, devices and unsafe names;
+// ErrTooLarge for absurd sizes).
+type HeaderError struct {
+	File   string // the member name as the header spells it; may be empty
+	Offset int64  // of the header in the archive
+	Field  string // "name", "mode", "size", "magic", "typeflag", "realsize", …
+	Err    error  // one of the sentinels
+	Detail string
+}
+
+func (e *HeaderError) Error() string {
+	s := e.Err.Error()
+	if e.File != "" {
+		s += ": " + e.File
+	}
+	return fmt.Sprintf("%s: tar header at offset %d: field %s: %s", s, e.Offset, e.Field, e.Detail)
+}
+
+func (e *HeaderError) Unwrap() error { return e.Err }
+
 func fileErr(file string, err error, format string, args ...any) *FileError {
 	return &FileError{File: file, Err: err, Detail: fmt.Sprintf(format, args...)}
 }

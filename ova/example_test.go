@@ -41,7 +41,8 @@ func Example() {
 	}
 	fmt.Print(strings.SplitAfter(string(res.Manifest), "\n")[1])
 
-	rep, err := ova.Verify(context.Background(), &buf, nil)
+	// Verify fails closed: an unsigned OVA is an error unless allowed.
+	rep, err := ova.Verify(context.Background(), &buf, &ova.VerifyOptions{AllowUnsigned: true})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -145,3 +145,46 @@ func members(t testing.TB, ova []byte) []member {
 	}
 	return out
 }
+
+var (
+	smallOnce sync.Once
+	smallData []byte
+	smallRes  *Result
+	smallErr  error
+)
+
+// smallFiles are two disk-like files of a few KB.
+func smallFiles() []File {
+	return []File{
+		BytesFile("app-disk1.vmdk", testutil.RandomBytes(5, 3000)),
+		BytesFile("app-disk2.vmdk", testutil.TextBytes(6, 1500)),
+	}
+}
+
+// smallDescriptor is a minimal descriptor referencing files (cheap to
+// parse in a fuzz loop).
+func smallDescriptor(files []File) []byte {
+	var b strings.Builder
+	b.WriteString(`<Envelope xmlns="http://schemas.dmtf.org/ovf/envelope/1" xmlns:ovf="http://schemas.dmtf.org/ovf/envelope/1"><References>`)
+	for i, f := range files {
+		fmt.Fprintf(&b, `<File ovf:href="%s" ovf:id="f%d" ovf:size="%d"/>`, f.Name, i, f.Size)
+	}
+	b.WriteString(`</References><VirtualSystem ovf:id="app"><Info>app</Info></VirtualSystem></Envelope>` + "\n")
+	return []byte(b.String())
+}
+
+// smallOVA returns a small OVA signed with the test key (mtime 0, so
+// rawTar rebuilds its members byte for byte) and Write's result. It is
+// built once per process; callers must not modify the bytes.
+func smallOVA(t testing.TB) ([]byte, *Result) {
+	t.Helper()
+	s := testSigner(t)
+	smallOnce.Do(func() {
+		files := smallFiles()
+		var b bytes.Buffer
+		smallRes, smallErr = Write(context.Background(), &b, smallDescriptor(files), files, &Options{Name: "app", Signer: s})
+		smallData = b.Bytes()
+	})
+	require.NoError(t, smallErr)
+	return smallData, smallRes
+}

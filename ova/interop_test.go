@@ -199,12 +199,26 @@ func TestInteropRepacked(t *testing.T) {
 			testutil.MustRun(t, dir, nil, c.tool, args...)
 			data, err := os.ReadFile(out)
 			require.NoError(t, err)
-			rep, err := Verify(t.Context(), bytes.NewReader(data), nil)
+			// Their headers are not Write's: refused by default, naming
+			// the member and the field.
+			_, err = Verify(t.Context(), bytes.NewReader(data), nil)
+			require.ErrorIs(t, err, ErrFormat)
+			var he *HeaderError
+			require.ErrorAs(t, err, &he)
+			assert.Contains(t, he.File, "app.ovf")
+			assert.NotEmpty(t, he.Field)
+			t.Logf("default: %v", err)
+			_, err = Open(bytes.NewReader(data), int64(len(data)), nil)
+			require.ErrorIs(t, err, ErrFormat)
+
+			opt := &VerifyOptions{ForeignHeaders: true, Roots: testSigner(t).Certificates()}
+			rep, err := Verify(t.Context(), bytes.NewReader(data), opt)
 			if c.ok {
 				require.NoError(t, err)
 				assert.True(t, rep.Signed)
-				_, err = Open(bytes.NewReader(data), int64(len(data)), nil)
+				a, err := Open(bytes.NewReader(data), int64(len(data)), &OpenOptions{ForeignHeaders: true})
 				require.NoError(t, err)
+				require.NoError(t, a.Extract(t.Context(), filepath.Join(t.TempDir(), "x"), nil))
 			} else {
 				require.ErrorIs(t, err, ErrFormat)
 			}

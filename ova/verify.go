@@ -20,9 +20,32 @@ type VerifyOptions struct {
 	// certificate is trusted by listing it here. When empty, the chain is
 	// not checked and the report says so in a finding.
 	Roots []*x509.Certificate `json:"-"`
-	// RequireSignature makes an archive without .cert fail with
-	// ErrUnsigned instead of getting an "unsigned" finding.
+	// AllowUnsigned accepts an archive without .cert, reporting it with an
+	// "unsigned" finding. By default Verify fails closed: an unsigned
+	// archive is ErrUnsigned.
+	AllowUnsigned bool `json:"allow_unsigned,omitempty"`
+	// RequireSignature is what Verify does by default; it is kept so that
+	// existing callers compile, and contradicts AllowUnsigned (both set is
+	// ErrInvalid).
+	//
+	// Deprecated: signatures are required unless AllowUnsigned is set.
 	RequireSignature bool `json:"require_signature,omitempty"`
+	// ForeignHeaders accepts OVAs that other tools made (ovftool,
+	// VirtualBox, GNU tar, bsdtar, a re-exported appliance). By default
+	// Verify accepts only the tar headers Write writes (listed in the
+	// package documentation): no header byte is covered by the
+	// manifest or the signature, so anything else could be read one way by
+	// this package and another way by a tar tool. ForeignHeaders accepts
+	// the fields such writers fill differently without changing what any
+	// reader extracts (uid, gid, uname, gname, mtime, permission bits,
+	// space or NUL terminators, the GNU magic on any member, zero record
+	// padding after the end, a missing end marker) and still refuses every
+	// field another reader could interpret differently: GNU extensions
+	// beyond the base-256 size of members of 8 GiB and more (sparse maps,
+	// realsize, isextended, atime, ctime), PAX records, type flags other
+	// than '0', prefixes, link names, device numbers, setuid/setgid/sticky
+	// bits and non-zero reserved bytes.
+	ForeignHeaders bool `json:"foreign_headers,omitempty"`
 	// Now is the time certificates are judged at; the zero time means the
 	// current time. Expired and not-yet-valid certificates are findings,
 	// not errors.
@@ -40,14 +63,14 @@ type FindingCode string
 
 // Findings Verify reports without failing.
 const (
-	FindingUnsigned     FindingCode = "unsigned"      // no .cert
+	FindingUnsigned     FindingCode = "unsigned"      // no .cert (only with AllowUnsigned)
 	FindingSelfSigned   FindingCode = "self-signed"   // the leaf certificate signs itself and no root vouches for it
 	FindingNoRoots      FindingCode = "no-roots"      // no VerifyOptions.Roots: the chain was not checked
 	FindingExpired      FindingCode = "expired"       // a certificate's NotAfter is before Now
 	FindingNotYetValid  FindingCode = "not-yet-valid" // a certificate's NotBefore is after Now
 	FindingWeakDigest   FindingCode = "weak-digest"   // SHA1 in the manifest or the signature
 	FindingManifestLast FindingCode = "manifest-last" // .mf/.cert after the files (fine for OVF 2 consumers)
-	FindingNoEndMarker  FindingCode = "no-end-marker" // the tar stream ends without a zero block
+	FindingNoEndMarker  FindingCode = "no-end-marker" // the tar stream ends without a zero block (only with ForeignHeaders)
 )
 
 // Finding is something a consumer may warn about in an otherwise valid
@@ -106,16 +129,25 @@ type verifier struct {
 
 // Verify reads an OVA from r in one streaming pass and checks: member order
 // (.ovf first; .mf then .cert right after it or at the very end; files in
-// References order), member formats (USTAR or GNU regular files with plain
-// names; no PAX, long names, links, devices or directories), that the
-// manifest covers exactly the descriptor and its References, ovf:size
-// against tar sizes, every digest, the .cert signature over the exact .mf
-// bytes, and the certificate (chain to VerifyOptions.Roots when given).
+// References order), member formats (exactly the tar headers Write writes,
+// unless VerifyOptions.ForeignHeaders: regular files with plain names; no
+// PAX, long names, links, devices or directories; zero padding; exactly
+// two zero blocks at the end), that the manifest covers exactly the
+// descriptor and its References, ovf:size against tar sizes, every digest,
+// the .cert (only its signature line and CERTIFICATE PEM blocks), its
+// signature over the exact .mf bytes, and the certificate (chain to
+// VerifyOptions.Roots when given).
+//
+// Verify fails closed: an archive without .cert is ErrUnsigned unless
+// VerifyOptions.AllowUnsigned is set. Without Roots, any certificate that
+// signed the manifest is accepted (with a "no-roots" finding): pass the
+// vendor's certificate or CA as Roots to decide whom to trust.
 //
 // It returns the report and nil when the archive is valid. Otherwise the
 // error matches one or more sentinels (errors.Join when several problems
-// were found) and names the member; the report holds what was read.
-// Self-signed, expired and not-yet-valid certificates are Findings.
+// were found) and names the member (a refused tar header is a *HeaderError
+// that also names the field); the report holds what was read. Self-signed,
+// expired and not-yet-valid certificates are Findings.
 func Verify(ctx context.Context, r io.Reader, o *VerifyOptions) (*Report, error) {
 	v := &verifier{ctx: ctx, rep: &Report{}, lastFile: -1,
 		members: map[string]bool{}, computed: map[string]string{}, hashedWith: map[string]Digest{}}
@@ -128,10 +160,14 @@ func Verify(ctx context.Context, r io.Reader, o *VerifyOptions) (*Report, error)
 	if !v.opt.TrailingDigest.Valid() {
 		return v.rep, fileErr("", ErrInvalid, "TrailingDigest %q", v.opt.TrailingDigest)
 	}
+	if v.opt.AllowUnsigned && v.opt.RequireSignature {
+		return v.rep, fileErr("", ErrInvalid, "AllowUnsigned and RequireSignature contradict each other")
+	}
 	if v.opt.Now.IsZero() {
 		v.opt.Now = time.Now()
 	}
 	v.tr.r = r
+	v.tr.foreign = v.opt.ForeignHeaders
 	err := v.run()
 	v.rep.Size = v.tr.off
 	if err != nil {
@@ -290,6 +326,9 @@ func (v *verifier) run() error {
 		return fileErr("", ErrFormat, "no members")
 	}
 	if !v.tr.ended {
+		if !v.opt.ForeignHeaders {
+			return fileErr("", ErrFormat, "the archive ends without the end-of-archive zero blocks")
+		}
 		v.finding(FindingNoEndMarker, "", "the archive ends without the end-of-archive zero blocks")
 	}
 	v.finish(mfName)
@@ -404,10 +443,10 @@ func (v *verifier) finish(mfName string) {
 		}
 	}
 	if v.cert == nil {
-		if v.opt.RequireSignature {
-			v.problem(fileErr(v.certName, ErrUnsigned, "a signature is required"))
-		} else {
+		if v.opt.AllowUnsigned {
 			v.finding(FindingUnsigned, "", "the archive has no certificate file")
+		} else {
+			v.problem(fileErr(v.certName, ErrUnsigned, "the archive has no certificate file (set VerifyOptions.AllowUnsigned to accept unsigned archives)"))
 		}
 		return
 	}

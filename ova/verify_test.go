@@ -154,13 +154,24 @@ func TestVerifyCoverage(t *testing.T) {
 		require.ErrorIs(t, err, ErrManifest, line)
 	}
 
-	// Unsigned is a finding, or ErrUnsigned when a signature is required.
-	rep, err := Verify(t.Context(), bytes.NewReader(ova), nil)
+}
+
+// TestVerifyFailsClosed: an unsigned archive is ErrUnsigned unless the
+// caller opts in with AllowUnsigned, which makes it a finding.
+func TestVerifyFailsClosed(t *testing.T) {
+	files := testFiles()
+	ova := unsigned(t, testDescriptor("app", files), files)
+	for _, o := range []*VerifyOptions{nil, {}, {RequireSignature: true}, {ForeignHeaders: true}} {
+		rep, err := Verify(t.Context(), bytes.NewReader(ova), o)
+		assertFileErr(t, err, ErrUnsigned, "app.cert")
+		assert.False(t, rep.Signed)
+	}
+	rep, err := Verify(t.Context(), bytes.NewReader(ova), &VerifyOptions{AllowUnsigned: true})
 	require.NoError(t, err)
 	assert.True(t, rep.Finding(FindingUnsigned))
 	assert.False(t, rep.Signed)
-	_, err = Verify(t.Context(), bytes.NewReader(ova), &VerifyOptions{RequireSignature: true})
-	assertFileErr(t, err, ErrUnsigned, "app.cert")
+	_, err = Verify(t.Context(), bytes.NewReader(ova), &VerifyOptions{AllowUnsigned: true, RequireSignature: true})
+	require.ErrorIs(t, err, ErrInvalid)
 }
 
 func TestVerifyFormat(t *testing.T) {
@@ -171,8 +182,17 @@ func TestVerifyFormat(t *testing.T) {
 		_, err := Verify(t.Context(), bytes.NewReader(good[:n]), nil)
 		require.ErrorIs(t, err, ErrFormat, "cut at %d", n)
 	}
-	// No end marker: a finding only.
-	rep, err := Verify(t.Context(), bytes.NewReader(good[:len(good)-2*blockSize]), nil)
+	// No end marker or only one end block: Write writes two, so they are
+	// refused; from other writers a missing marker is a finding only.
+	_, err := Verify(t.Context(), bytes.NewReader(good[:len(good)-2*blockSize]), nil)
+	require.ErrorIs(t, err, ErrFormat)
+	_, err = Verify(t.Context(), bytes.NewReader(good[:len(good)-blockSize]), nil)
+	require.ErrorIs(t, err, ErrFormat)
+	for _, n := range []int{len(good) - 2*blockSize, len(good) - blockSize} {
+		_, err = Open(bytes.NewReader(good[:n]), int64(n), nil)
+		require.ErrorIs(t, err, ErrFormat)
+	}
+	rep, err := Verify(t.Context(), bytes.NewReader(good[:len(good)-2*blockSize]), &VerifyOptions{ForeignHeaders: true})
 	require.NoError(t, err)
 	assert.True(t, rep.Finding(FindingNoEndMarker))
 
@@ -344,7 +364,7 @@ func TestECDSASigner(t *testing.T) {
 // TestVerifyDataAfterEnd: a member smuggled after the end-of-archive block
 // would be skipped by a reader that stops there but extracted by tar tools
 // that read on; Verify and Open refuse it, and accept the zero record
-// padding real tar writers add.
+// padding other tar writers add only with ForeignHeaders.
 func TestVerifyDataAfterEnd(t *testing.T) {
 	good, _ := buildOVA(t, nil)
 	end := len(good) - 2*blockSize // the first of the two zero blocks
@@ -360,8 +380,14 @@ func TestVerifyDataAfterEnd(t *testing.T) {
 		ok   bool
 	}{"smuggled member": {smuggled, false}, "garbage": {garbage, false}, "record padding": {padded, true}} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Verify(t.Context(), bytes.NewReader(c.data), &VerifyOptions{RequireSignature: true})
-			_, oerr := Open(bytes.NewReader(c.data), int64(len(c.data)), nil)
+			// Write's archives end with exactly two zero blocks.
+			_, err := Verify(t.Context(), bytes.NewReader(c.data), nil)
+			require.ErrorIs(t, err, ErrFormat)
+			_, err = Open(bytes.NewReader(c.data), int64(len(c.data)), nil)
+			require.ErrorIs(t, err, ErrFormat)
+			// Other writers pad with zero records.
+			_, err = Verify(t.Context(), bytes.NewReader(c.data), &VerifyOptions{ForeignHeaders: true})
+			_, oerr := Open(bytes.NewReader(c.data), int64(len(c.data)), &OpenOptions{ForeignHeaders: true})
 			if c.ok {
 				require.NoError(t, err)
 				require.NoError(t, oerr)

@@ -1,7 +1,11 @@
 // Command verifyova checks an OVA the way a careful importer would and
 // prints the report: members and digests, the signer, findings, problems.
 //
-//	go run ./examples/verifyova [-roots ca.pem] [-require-signature] [-json] app.ova
+//	go run ./examples/verifyova [-roots ca.pem] [-allow-unsigned] [-foreign-headers] [-json] app.ova
+//
+// An unsigned OVA is invalid unless -allow-unsigned is given, and only the
+// tar headers ova.Write writes are accepted unless -foreign-headers is
+// given (for OVAs made by ovftool, VirtualBox, GNU tar or bsdtar).
 //
 // Exit status: 0 when the archive is valid (findings such as a self-signed
 // certificate are printed but do not fail it), 1 when it is not, 2 on bad
@@ -33,7 +37,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("verifyova", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	rootsFile := fs.String("roots", "", "PEM file of trusted root certificates (a self-signed vendor certificate may be one)")
-	requireSig := fs.Bool("require-signature", false, "fail when the OVA is not signed (without -roots any certificate, self-signed too, is accepted: pass -roots to decide whom to trust)")
+	allowUnsigned := fs.Bool("allow-unsigned", false, "accept an OVA without signature (by default it is invalid); without -roots any certificate, self-signed too, is accepted: pass -roots to decide whom to trust")
+	fs.Bool("require-signature", true, "ignored: a signature is required unless -allow-unsigned")
+	foreign := fs.Bool("foreign-headers", false, "accept the tar headers other writers make (ovftool, VirtualBox, GNU tar, bsdtar), still refusing fields tar readers could read differently")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -43,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	opt := &ova.VerifyOptions{RequireSignature: *requireSig}
+	opt := &ova.VerifyOptions{AllowUnsigned: *allowUnsigned, ForeignHeaders: *foreign}
 	if *rootsFile != "" {
 		pemBytes, err := os.ReadFile(*rootsFile)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,11 +53,40 @@ func signer(t *testing.T) (*sign.X509Signer, string) {
 	return s, p
 }
 
+// repack rewrites the OVA at path with another owner name in every
+// header, as a tar tool run by another user would: harmless, but not what
+// ova.Write writes.
+func repack(t *testing.T, path string) string {
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for off := 0; off+512 <= len(b); {
+		h := b[off : off+512]
+		if bytes.Equal(h, make([]byte, 512)) {
+			break
+		}
+		copy(h[265:], "vendor")
+		copy(h[148:156], "        ")
+		sum := 0
+		for _, c := range h {
+			sum += int(c)
+		}
+		copy(h[148:156], fmt.Sprintf("%06o\x00 ", sum))
+		var size int64
+		_, err := fmt.Sscanf(string(h[124:135]), "%o", &size)
+		require.NoError(t, err)
+		off += 512 + int(size+511)/512*512
+	}
+	p := filepath.Join(t.TempDir(), "repacked.ova")
+	require.NoError(t, os.WriteFile(p, b, 0o644))
+	return p
+}
+
 func TestVerifyova(t *testing.T) {
 	s, root := signer(t)
 	signed := writeOVA(t, t.TempDir(), s)
 	unsigned := writeOVA(t, t.TempDir(), nil)
 	_, otherRoot := signer(t)
+	repacked := repack(t, signed)
 
 	cases := []struct {
 		name string
@@ -67,8 +97,11 @@ func TestVerifyova(t *testing.T) {
 		{"signed", []string{signed}, 0, []string{"signer: CN=verifyova test", "warning: self-signed", "VALID"}},
 		{"trusted", []string{"-roots", root, "-require-signature", signed}, 0, []string{"trusted: chains to CN=verifyova test", "VALID"}},
 		{"untrusted", []string{"-roots", otherRoot, signed}, 1, []string{"certificate not trusted", "INVALID"}},
-		{"unsigned", []string{unsigned}, 0, []string{"signer: none", "warning: unsigned", "VALID"}},
+		{"unsigned", []string{unsigned}, 1, []string{"signer: none", "archive not signed", "INVALID"}},
 		{"unsigned required", []string{"-require-signature", unsigned}, 1, []string{"archive not signed", "INVALID"}},
+		{"unsigned allowed", []string{"-allow-unsigned", unsigned}, 0, []string{"signer: none", "warning: unsigned", "VALID"}},
+		{"foreign headers refused", []string{repacked}, 1, []string{"field uname", "INVALID"}},
+		{"foreign headers allowed", []string{"-foreign-headers", "-roots", root, repacked}, 0, []string{"trusted: chains to CN=verifyova test", "VALID"}},
 		{"no args", nil, 2, nil},
 		{"missing file", []string{filepath.Join(t.TempDir(), "nope.ova")}, 2, nil},
 	}
