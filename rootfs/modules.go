@@ -214,8 +214,8 @@ func indexModules(ctx context.Context, tree fs.FS) (*moduleIndex, error) {
 
 type loadedModule struct {
 	Module
-	data    []byte
-	aliases []string
+	data []byte
+	info *modInfo
 }
 
 type moduleResolver struct {
@@ -260,21 +260,45 @@ func (r *moduleResolver) visit(n, from string) error {
 	if err != nil {
 		return &ModuleError{Module: n, Err: err, Detail: p}
 	}
-	deps, aliases, err := modinfo(data)
+	mi, err := modinfo(data)
 	if err != nil {
 		return &ModuleError{Module: n, Err: err, Detail: p}
 	}
-	for _, d := range deps {
+	for _, d := range mi.deps {
 		if err := r.visit(d, n); err != nil {
 			return err
 		}
 	}
+	// A soft dependency that names a module of the tree is loaded with
+	// it, "pre:" ones first. One that names an alias (ext4's
+	// "crypto-crc32c") is not resolved here: that would mean decompressing
+	// every module of the tree to read its aliases, so the caller lists
+	// the module that provides it.
+	for _, d := range mi.pre {
+		if r.available(d) {
+			if err := r.visit(d, n); err != nil {
+				return err
+			}
+		}
+	}
 	rel := p[:strings.LastIndex(p, ".ko")+len(".ko")] // stored decompressed
-	m := Module{Name: n, Path: rel, Depends: deps, Size: int64(len(data))}
-	r.mods[n] = &loadedModule{Module: m, data: data, aliases: aliases}
+	m := Module{Name: n, Path: rel, Depends: mi.deps, Size: int64(len(data))}
+	r.mods[n] = &loadedModule{Module: m, data: data, info: mi}
 	r.order = append(r.order, m)
 	r.state[n] = 2
+	for _, d := range mi.post {
+		if r.available(d) && r.state[d] == 0 {
+			if err := r.visit(d, n); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+func (r *moduleResolver) available(n string) bool {
+	_, ok := r.idx.files[n]
+	return ok || r.idx.builtin[n]
 }
 
 // readModule reads and decompresses one module file, refusing more than
@@ -317,27 +341,36 @@ func readModule(tree fs.FS, p string, max int64) ([]byte, error) {
 	return data, nil
 }
 
-// modinfo returns a module's depends= names and alias= patterns from its
-// .modinfo section: NUL-separated key=value strings.
-func modinfo(data []byte) (deps, aliases []string, err error) {
+// modInfo is what AddModules reads from a module's .modinfo section.
+type modInfo struct {
+	deps      []string // depends=: must be loaded first
+	pre, post []string // softdep= "pre:" and "post:" names
+	aliases   []string // alias= patterns
+	softdep   string   // the softdep= value as written, for modules.softdep
+}
+
+// modinfo parses a module's .modinfo section: NUL-separated key=value
+// strings.
+func modinfo(data []byte) (*modInfo, error) {
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
-		return nil, nil, fmt.Errorf("not an ELF module: %w", err)
+		return nil, fmt.Errorf("not an ELF module: %w", err)
 	}
 	if f.Type != elf.ET_REL {
-		return nil, nil, fmt.Errorf("ELF type %v, want a relocatable module", f.Type)
+		return nil, fmt.Errorf("ELF type %v, want a relocatable module", f.Type)
 	}
 	s := f.Section(".modinfo")
 	if s == nil || s.Type == elf.SHT_NOBITS {
-		return nil, nil, errors.New("no .modinfo section")
+		return nil, errors.New("no .modinfo section")
 	}
 	if s.Size > uint64(len(data)) {
-		return nil, nil, errors.New(".modinfo larger than the file")
+		return nil, errors.New(".modinfo larger than the file")
 	}
 	info, err := s.Data()
 	if err != nil {
-		return nil, nil, fmt.Errorf(".modinfo: %w", err)
+		return nil, fmt.Errorf(".modinfo: %w", err)
 	}
+	mi := &modInfo{}
 	for _, kv := range bytes.Split(info, []byte{0}) {
 		k, v, ok := bytes.Cut(kv, []byte{'='})
 		if !ok {
@@ -347,18 +380,38 @@ func modinfo(data []byte) (deps, aliases []string, err error) {
 		case "depends":
 			for _, d := range strings.Split(string(v), ",") {
 				if d = strings.TrimSpace(d); d != "" {
-					deps = append(deps, ModuleName(d))
+					mi.deps = append(mi.deps, ModuleName(d))
 				}
 			}
 		case "alias":
 			if a := string(v); a != "" && !strings.ContainsAny(a, " \t\n") {
-				aliases = append(aliases, a)
+				mi.aliases = append(mi.aliases, a)
+			}
+		case "softdep":
+			// "pre: a b post: c", as modprobe.d(5) spells it.
+			var into *[]string
+			for _, w := range strings.Fields(string(v)) {
+				switch w {
+				case "pre:":
+					into = &mi.pre
+				case "post:":
+					into = &mi.post
+				default:
+					if into != nil {
+						*into = append(*into, ModuleName(w))
+					}
+				}
+			}
+			if len(mi.pre)+len(mi.post) > 0 && !strings.ContainsAny(string(v), "\n") {
+				mi.softdep = string(v)
 			}
 		}
 	}
-	slices.Sort(deps)
-	deps = slices.Compact(deps)
-	return deps, aliases, nil
+	for _, l := range []*[]string{&mi.deps, &mi.pre, &mi.post} {
+		slices.Sort(*l)
+		*l = slices.Compact(*l)
+	}
+	return mi, nil
 }
 
 // writeModules adds the module files and the index files for the resolved
@@ -368,7 +421,7 @@ func (b *Builder) writeModules(o ModuleOptions, r *moduleResolver) error {
 	// a /lib the caller already added (a directory or a symlink into /usr)
 	// is never replaced.
 	root := "/lib/modules/" + o.Release
-	var dep, alias, order bytes.Buffer
+	var dep, alias, order, softdep bytes.Buffer
 	var aliasLines []string
 	for _, m := range r.order {
 		if m.Builtin {
@@ -387,7 +440,10 @@ func (b *Builder) writeModules(o ModuleOptions, r *moduleResolver) error {
 		}
 		dep.WriteByte('\n')
 		fmt.Fprintf(&order, "%s\n", m.Path)
-		for _, a := range lm.aliases {
+		if lm.info.softdep != "" {
+			fmt.Fprintf(&softdep, "softdep %s %s\n", m.Name, lm.info.softdep)
+		}
+		for _, a := range lm.info.aliases {
 			aliasLines = append(aliasLines, "alias "+a+" "+m.Name)
 		}
 	}
@@ -404,6 +460,7 @@ func (b *Builder) writeModules(o ModuleOptions, r *moduleResolver) error {
 		{"modules.dep", dep.Bytes()},
 		{"modules.alias", alias.Bytes()},
 		{"modules.order", order.Bytes()},
+		{"modules.softdep", softdep.Bytes()},
 		{"modules.builtin", r.idx.rawBI},
 	}
 	for _, f := range files {

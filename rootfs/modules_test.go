@@ -104,7 +104,9 @@ func moduleTree(t *testing.T) fstest.MapFS {
 	return fstest.MapFS{
 		"kernel/drivers/block/virtio_blk.ko.xz": f(xzBytes(t, fakeModule("license=GPL", "depends=virtio,virtio_ring", "alias=virtio:d00000002v*", "name=virtio_blk"))),
 		"kernel/drivers/virtio/virtio_ring.ko":  f(fakeModule("depends=", "name=virtio_ring")),
-		"kernel/fs/fat/vfat.ko.zst":             f(zstBytes(t, fakeModule("depends=fat", "alias=fs-vfat"))),
+		"kernel/fs/fat/vfat.ko.zst":             f(zstBytes(t, fakeModule("depends=fat", "alias=fs-vfat", "softdep=pre: nls_cp437 crypto-crc32c post: nls-ascii"))),
+		"kernel/fs/nls/nls_cp437.ko":            f(fakeModule("depends=")),
+		"kernel/fs/nls/nls_ascii.ko":            f(fakeModule("depends=")),
 		"kernel/fs/fat/fat.ko.gz":               f(gzBytes(t, fakeModule("depends="))),
 		"kernel/fs/nls/nls_iso8859-1.ko":        f(fakeModule("depends=")),
 		"kernel/net/unused.ko":                  f(fakeModule("depends=fat")),
@@ -126,10 +128,10 @@ func TestAddModulesClosureAndIndexes(t *testing.T) {
 	}
 	// Each module after its dependencies, ties by requested name order
 	// (sorted), built-ins included but without a file.
-	require.Equal(t, []string{"ext4", "nls_iso8859_1", "fat", "vfat", "virtio", "virtio_ring", "virtio_blk"}, names)
+	require.Equal(t, []string{"ext4", "nls_iso8859_1", "fat", "nls_cp437", "vfat", "nls_ascii", "virtio", "virtio_ring", "virtio_blk"}, names)
 	require.True(t, mods[0].Builtin)
 	require.Empty(t, mods[0].Path)
-	require.Equal(t, "kernel/drivers/block/virtio_blk.ko", mods[6].Path)
+	require.Equal(t, "kernel/drivers/block/virtio_blk.ko", mods[8].Path)
 
 	var buf bytes.Buffer
 	_, err = b.WriteTo(&buf)
@@ -154,12 +156,15 @@ func TestAddModulesClosureAndIndexes(t *testing.T) {
 	require.NotContains(t, got, root+"kernel/net/unused.ko")
 	require.Equal(t, "kernel/fs/nls/nls_iso8859-1.ko:\n"+
 		"kernel/fs/fat/fat.ko:\n"+
+		"kernel/fs/nls/nls_cp437.ko:\n"+
 		"kernel/fs/fat/vfat.ko: kernel/fs/fat/fat.ko\n"+
+		"kernel/fs/nls/nls_ascii.ko:\n"+
 		"kernel/drivers/virtio/virtio_ring.ko:\n"+
 		"kernel/drivers/block/virtio_blk.ko: kernel/drivers/virtio/virtio_ring.ko\n", string(got[root+"modules.dep"]))
 	require.Equal(t, "# Aliases extracted from modules themselves.\nalias fs-vfat vfat\nalias virtio:d00000002v* virtio_blk\n", string(got[root+"modules.alias"]))
-	require.Equal(t, "kernel/fs/nls/nls_iso8859-1.ko\nkernel/fs/fat/fat.ko\nkernel/fs/fat/vfat.ko\nkernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/block/virtio_blk.ko\n", string(got[root+"modules.order"]))
+	require.Equal(t, "kernel/fs/nls/nls_iso8859-1.ko\nkernel/fs/fat/fat.ko\nkernel/fs/nls/nls_cp437.ko\nkernel/fs/fat/vfat.ko\nkernel/fs/nls/nls_ascii.ko\nkernel/drivers/virtio/virtio_ring.ko\nkernel/drivers/block/virtio_blk.ko\n", string(got[root+"modules.order"]))
 	require.Equal(t, "kernel/drivers/virtio/virtio.ko\nkernel/fs/ext4/ext4.ko\n", string(got[root+"modules.builtin"]))
+	require.Equal(t, "softdep vfat pre: nls_cp437 crypto-crc32c post: nls-ascii\n", string(got[root+"modules.softdep"]))
 }
 
 func TestAddModulesDeterministic(t *testing.T) {
@@ -253,11 +258,11 @@ func FuzzModinfo(f *testing.F) {
 	f.Add(fakeModule("depends=a,b", "alias=x"))
 	f.Add([]byte("\x7fELF"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		deps, _, err := modinfo(data)
+		mi, err := modinfo(data)
 		if err != nil {
 			return
 		}
-		for _, d := range deps {
+		for _, d := range append(append(mi.deps, mi.pre...), mi.post...) {
 			if d == "" || strings.Contains(d, ",") {
 				t.Fatalf("bad dependency name %q", d)
 			}
