@@ -56,6 +56,10 @@ type ModuleOptions struct {
 	// Mode is the permission of the module files and index files written;
 	// zero means 0644.
 	Mode uint32
+	// SkipMissing skips a requested name that is neither in the tree nor
+	// built in, instead of failing: for a default driver list that a given
+	// kernel may not all have. A missing dependency is still an error.
+	SkipMissing bool
 }
 
 // Module is one kernel module that AddModules put in the archive (or
@@ -146,6 +150,9 @@ func (b *Builder) AddModules(ctx context.Context, tree fs.FS, names []string, op
 	slices.Sort(want)
 	want = slices.Compact(want)
 	for _, n := range want {
+		if o.SkipMissing && !r.available(n) {
+			continue
+		}
 		if err := r.visit(n, ""); err != nil {
 			return nil, err
 		}

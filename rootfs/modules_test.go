@@ -203,7 +203,13 @@ func TestAddModulesErrors(t *testing.T) {
 			require.Zero(t, b.Len(), "nothing added on error")
 		})
 	}
-	_, err := New(nil).AddModules(canceled(), moduleTree(t), []string{"vfat"}, &ModuleOptions{Release: "r"})
+	b := New(&Options{AllowNoInit: true})
+	mods, err := b.AddModules(context.Background(), moduleTree(t), []string{"nosuch", "vfat"}, &ModuleOptions{Release: "r", SkipMissing: true})
+	require.NoError(t, err)
+	require.Len(t, mods, 4, "vfat, fat and its soft dependencies; nosuch skipped")
+	_, err = b.AddModules(context.Background(), moduleTree(t), []string{"needs_missing"}, &ModuleOptions{Release: "r", SkipMissing: true})
+	require.ErrorIs(t, err, ErrModule, "a missing dependency is still an error")
+	_, err = New(nil).AddModules(canceled(), moduleTree(t), []string{"vfat"}, &ModuleOptions{Release: "r"})
 	require.ErrorIs(t, err, context.Canceled)
 }
 

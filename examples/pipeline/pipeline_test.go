@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/sign"
@@ -55,7 +56,7 @@ func testEpoch() int64 { return time.Now().UTC().Truncate(24*time.Hour).Unix() -
 type runResult struct {
 	out    string
 	stdout string
-	rec    *record
+	rec    *appliance.Record
 }
 
 // runPipeline runs the built pipeline from the repository root (it builds
@@ -67,7 +68,7 @@ func runPipeline(t *testing.T, out string, args ...string) runResult {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "pipeline failed:\n%s\n%s", stdout.String(), stderr.String())
-	rec, err := readRecord(filepath.Join(out, "build.json"))
+	rec, err := appliance.Load(filepath.Join(out, "build.json"))
 	require.NoError(t, err)
 	return runResult{out: out, stdout: stdout.String(), rec: rec}
 }
@@ -303,12 +304,13 @@ func TestParseSize(t *testing.T) {
 func TestRecordJSON(t *testing.T) {
 	cfg, err := parseFlags([]string{"-epoch", "1700000000", "-data-size", "2G"})
 	require.NoError(t, err)
-	b, err := json.Marshal(&record{Format: "fogkit-build-v1", Config: cfg})
+	b, err := json.Marshal(&appliance.Record{Format: appliance.RecordFormat,
+		Spec: &appliance.Spec{Epoch: time.Unix(cfg.Epoch, 0).UTC(), DataSize: cfg.DataSize}})
 	require.NoError(t, err)
-	var r record
+	var r appliance.Record
 	require.NoError(t, json.Unmarshal(b, &r))
-	require.Equal(t, int64(1700000000), r.Config.Epoch)
-	require.Equal(t, int64(2<<30), r.Config.DataSize)
+	require.Equal(t, int64(1700000000), r.Spec.Epoch.Unix())
+	require.Equal(t, int64(2<<30), r.Spec.DataSize)
 }
 
 // TestUKIHybridBIOS builds with a unified kernel image and the hybrid BIOS
