@@ -38,6 +38,7 @@ type config struct {
 	Compress   string `json:"compress"`
 	InitBinary string `json:"initBinary,omitempty"` // a prebuilt /init instead of building demoinit
 	Quiet      bool   `json:"-"`
+	Fetch      bool   `json:"-"`
 }
 
 // Host places the pipeline looks in when -kernel or -efi is not given.
@@ -83,6 +84,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.Compress, "compress", "none", "initramfs compression: none, gzip or zstd")
 	fs.StringVar(&c.InitBinary, "init", "", "a prebuilt static /init to use instead of building the demo one")
 	fs.BoolVar(&c.Quiet, "q", false, "no progress output")
+	fs.BoolVar(&c.Fetch, "fetch", true, "when no -kernel is given or found, fetch the distribution's kernel and systemd-boot with apt-get download (Debian and Ubuntu) into the user cache")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stderr)

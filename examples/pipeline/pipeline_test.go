@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/sign"
@@ -55,7 +56,7 @@ func testEpoch() int64 { return time.Now().UTC().Truncate(24*time.Hour).Unix() -
 type runResult struct {
 	out    string
 	stdout string
-	rec    *record
+	rec    *appliance.Record
 }
 
 // runPipeline runs the built pipeline from the repository root (it builds
@@ -67,7 +68,7 @@ func runPipeline(t *testing.T, out string, args ...string) runResult {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, cmd.Run(), "pipeline failed:\n%s\n%s", stdout.String(), stderr.String())
-	rec, err := readRecord(filepath.Join(out, "build.json"))
+	rec, err := appliance.Load(filepath.Join(out, "build.json"))
 	require.NoError(t, err)
 	return runResult{out: out, stdout: stdout.String(), rec: rec}
 }
@@ -303,12 +304,48 @@ func TestParseSize(t *testing.T) {
 func TestRecordJSON(t *testing.T) {
 	cfg, err := parseFlags([]string{"-epoch", "1700000000", "-data-size", "2G"})
 	require.NoError(t, err)
-	b, err := json.Marshal(&record{Format: "fogkit-build-v1", Config: cfg})
+	b, err := json.Marshal(&appliance.Record{Format: appliance.RecordFormat,
+		Spec: &appliance.Spec{Epoch: time.Unix(cfg.Epoch, 0).UTC(), DataSize: cfg.DataSize}})
 	require.NoError(t, err)
-	var r record
+	var r appliance.Record
 	require.NoError(t, json.Unmarshal(b, &r))
-	require.Equal(t, int64(1700000000), r.Config.Epoch)
-	require.Equal(t, int64(2<<30), r.Config.DataSize)
+	require.Equal(t, int64(1700000000), r.Spec.Epoch.Unix())
+	require.Equal(t, int64(2<<30), r.Spec.DataSize)
+}
+
+// TestDefaultRunBoots is what a fresh Debian machine with Go and network
+// to the distribution's mirror gets from the pipeline with no flags about
+// the kernel: the distribution's kernel and systemd-boot fetched into an
+// empty user cache, hypervisor drivers in the initramfs, and an OVA whose
+// boot disk boots under OVMF and sees its data disk and NIC.
+func TestDefaultRunBoots(t *testing.T) {
+	for _, tool := range []string{"apt-get", "apt-cache", "dpkg-deb"} {
+		testutil.RequireTool(t, tool)
+	}
+	dir := t.TempDir()
+	cmd := exec.Command(bins["pipeline"], "-q", "-out", filepath.Join(dir, "out"), "-keys", filepath.Join(dir, "keys"),
+		"-epoch", strconv.FormatInt(testEpoch(), 10))
+	cmd.Dir = testutil.RepoRoot(t)
+	cmd.Env = append(os.Environ(), "XDG_CACHE_HOME="+filepath.Join(dir, "cache"))
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	rec, err := appliance.Load(filepath.Join(dir, "out", "build.json"))
+	require.NoError(t, err)
+	require.True(t, rec.Bootable, "%s", out)
+	require.Len(t, rec.Assets, 2, "the kernel and the loader were fetched")
+	require.Contains(t, rec.Modules, "ahci")
+	require.Contains(t, rec.Modules, "vmw_pvscsi")
+	require.NoError(t, rec.Verify(t.Context(), filepath.Join(dir, "out")))
+
+	bootDisk := extractMember(t, filepath.Join(dir, "out", "fogdemo.ova"), "fogdemo-boot.vmdk", dir)
+	dataDisk := filepath.Join(dir, "data.raw")
+	require.NoError(t, os.WriteFile(dataDisk, make([]byte, 1<<20), 0o644))
+	boot := testutil.Boot(t, testutil.BootOptions{Firmware: testutil.UEFI, Disk: bootDisk, MemoryMB: 512,
+		Devices: []string{"-drive", "if=none,id=data,format=raw,file=" + dataDisk, "-device", "virtio-blk-pci,drive=data",
+			"-netdev", "user,id=n0,restrict=on", "-device", "virtio-net-pci,netdev=n0"},
+		Marker: "fogkit-demo: ready", Timeout: 300 * time.Second})
+	require.Contains(t, boot.Console, "=== fogdemo 1.0.0 (fogkit demo appliance) ===")
+	require.Regexp(t, regexp.MustCompile(`drivers: \d+ loaded, 0 failed; disks: vda vdb; network: eth0`), boot.Console)
 }
 
 // TestUKIHybridBIOS builds with a unified kernel image and the hybrid BIOS

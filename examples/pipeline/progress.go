@@ -4,52 +4,51 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/fogkit/fogkit/appliance"
 )
 
-// bar draws a one-line progress bar on a terminal-style writer, redrawing
-// only when the whole percentage changes.
-type bar struct {
-	w     io.Writer
-	label string
-	last  int
-	total int64            // multi-file stages: the sum of all members
-	files map[string]int64 // multi-file stages: bytes done per member
-}
-
-func newBar(w io.Writer, label string) *bar {
-	return &bar{w: w, label: label, last: -1}
-}
-
-func (b *bar) set(done, total int64) {
-	if total <= 0 {
-		return
+// newProgress draws appliance events: a line per stage and a one-line bar
+// per output file, redrawn only when its whole percentage changes.
+func newProgress(w io.Writer) func(appliance.Event) {
+	file, last := "", -1
+	end := func() {
+		if last >= 0 {
+			fmt.Fprintln(w)
+		}
+		file, last = "", -1
 	}
-	pct := int(done * 100 / total)
-	if pct == b.last {
-		return
-	}
-	b.last = pct
-	const width = 30
-	fill := pct * width / 100
-	fmt.Fprintf(b.w, "\r    %-24s [%s%s] %3d%%", b.label, strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct)
-}
-
-// file records progress of one member of a multi-file stage whose total
-// (b.total) is known up front, and draws the sum over all members.
-func (b *bar) file(name string, done int64) {
-	if b.files == nil {
-		b.files = map[string]int64{}
-	}
-	b.files[name] = done
-	var d int64
-	for _, v := range b.files {
-		d += v
-	}
-	b.set(min(d, b.total), b.total)
-}
-
-func (b *bar) finish() {
-	if b.last >= 0 {
-		fmt.Fprintln(b.w)
+	return func(e appliance.Event) {
+		switch {
+		case e.Total > 0:
+			if e.File != file {
+				end()
+				file = e.File
+			}
+			pct := int(min(e.Done, e.Total) * 100 / e.Total)
+			if pct == last {
+				return
+			}
+			last = pct
+			const width = 30
+			fill := pct * width / 100
+			fmt.Fprintf(w, "\r    %-24s [%s%s] %3d%%", e.File, strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct)
+			if e.Message != "" {
+				end()
+				fmt.Fprintf(w, "    %s\n", e.Message)
+			}
+		case e.Message != "":
+			end()
+			if e.Stage == "note" {
+				fmt.Fprintf(w, "    NOTE: %s\n", e.Message)
+			} else if e.File != "" {
+				fmt.Fprintf(w, "    %s: %s\n", e.File, e.Message)
+			} else {
+				fmt.Fprintf(w, "    %s\n", e.Message)
+			}
+		default:
+			end()
+			fmt.Fprintf(w, "==> %s\n", e.Stage)
+		}
 	}
 }

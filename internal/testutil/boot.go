@@ -44,6 +44,9 @@ type BootOptions struct {
 	Disk       string // BIOS and UEFI
 	DiskFormat string // "raw" or "vmdk" (default: from the file extension)
 	MemoryMB   int    // default 256
+	// Devices are extra qemu arguments, such as a disk controller and a
+	// NIC model ("-device", "pvscsi,id=c0", ...).
+	Devices []string
 	// Marker is the line fragment that proves the boot reached /init,
 	// normally "FOGKIT-BOOT-OK <nonce>". Required.
 	Marker  string
@@ -81,6 +84,22 @@ func NewNonce() string {
 func TestKernel(t testing.TB) string {
 	t.Helper()
 	return RequireFile(t, "test kernel (FOGKIT_TEST_KERNEL)", os.Getenv("FOGKIT_TEST_KERNEL"))
+}
+
+// DriverKernel returns a kernel with the full driver set and its module
+// tree (FOGKIT_TEST_KERNEL_GENERIC, set by .ci/run to Debian's generic
+// kernel unpacked with its lib/modules; the cloud kernel lacks the
+// VMware and VirtualBox storage and network drivers), skipping or failing
+// when absent.
+func DriverKernel(t testing.TB) (kernel, modules, release string) {
+	t.Helper()
+	kernel = RequireFile(t, "driver test kernel (FOGKIT_TEST_KERNEL_GENERIC)", os.Getenv("FOGKIT_TEST_KERNEL_GENERIC"))
+	if kernel == "" {
+		return "", "", ""
+	}
+	release = strings.TrimPrefix(filepath.Base(kernel), "vmlinuz-")
+	modules = RequireFile(t, "its module tree", filepath.Join(filepath.Dir(kernel), "..", "lib", "modules", release))
+	return kernel, modules, release
 }
 
 // Boot runs qemu and fails the test unless the marker appears.
@@ -137,6 +156,7 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 		}
 		args = append(args, "-drive", "file="+o.Disk+",format="+format+",if=virtio,readonly=on")
 	}
+	args = append(args, o.Devices...)
 	// One guest at a time across every test process: TCG guests are CPU
 	// bound, and several at once on a 2-core CI machine make each of them
 	// slow enough to time out. The timeout starts once the lock is held.

@@ -1,7 +1,9 @@
 //go:build linux
 
 // Command demoinit is the /init of fogkit's demo appliance. It mounts /proc,
-// /sys and /dev, prints a banner with the product and version, verifies the
+// /sys and /dev, prints a banner with the product and version, loads the
+// kernel modules in the initramfs (agent.LoadModules) and lists the disks
+// and network interfaces it then sees, verifies the
 // license baked into the image with the license package and prints its
 // customer, seats and expiry, generates and prints a first-boot token (the
 // appliance's instance id), and then either powers off (when the kernel
@@ -24,6 +26,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/fogkit/fogkit/agent"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/sign"
 )
@@ -41,6 +44,7 @@ func main() {
 	out := console()
 	release := readRelease()
 	fmt.Fprintf(out, "\n=== %s %s (fogkit demo appliance) ===\n", release["NAME"], release["VERSION"])
+	fmt.Fprintln(out, driversLine())
 	fmt.Fprintln(out, licenseLine(release["PRODUCT"]))
 	token, err := firstBootToken()
 	if err != nil {
@@ -62,6 +66,32 @@ func main() {
 	for {
 		time.Sleep(time.Hour)
 	}
+}
+
+// driversLine loads the kernel modules the build put in the initramfs
+// and says what the appliance then sees.
+func driversLine() string {
+	rep, err := agent.LoadModules(context.Background(), nil)
+	if err != nil {
+		return "drivers: none loaded (" + err.Error() + ")"
+	}
+	failed := rep.Failed()
+	// Drivers probe asynchronously: give devices a moment to appear.
+	var disks, nics []string
+	for i := 0; i < 30; i++ {
+		disks, _ = agent.BlockDevices()
+		nics, _ = agent.NetInterfaces()
+		if len(disks) > 0 && len(nics) > 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s := fmt.Sprintf("drivers: %d loaded, %d failed; disks: %s; network: %s", len(rep.Modules)-len(failed), len(failed),
+		strings.Join(disks, " "), strings.Join(nics, " "))
+	for _, f := range failed {
+		s += fmt.Sprintf("\ndriver %s failed: %s", f.Path, f.Error)
+	}
+	return s
 }
 
 // hasField reports whether the kernel command line holds the word f.

@@ -5,16 +5,24 @@
 //
 //	fogkit.stat=/a,/b   print "STAT <path> mode=… uid=… gid=… nlink=… ino=… rdev=M,m size=…"
 //	fogkit.cat=/a,/b    print "CAT <path> <content with newlines as \n>"
+//	fogkit.modules=D,N  load the initramfs's kernel modules (agent.LoadModules), print
+//	                    "MODULE <path> ok|error=…", wait (60 s at most) for D disks and N
+//	                    network interfaces to appear, then print "BLOCK <devices>" and
+//	                    "NET <interfaces>"
 //	fogkit.nonce=N      print "FOGKIT-BOOT-OK N" last
 //
 // and powers the machine off. Output goes to /dev/console (the serial port).
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/fogkit/fogkit/agent"
 )
 
 func main() {
@@ -52,6 +60,11 @@ func main() {
 		}
 		fmt.Fprintf(out, "CAT %s %s\n", p, strings.ReplaceAll(string(b), "\n", `\n`))
 	}
+	if v := args["fogkit.modules"]; v != "" {
+		var disks, nics int
+		fmt.Sscanf(v, "%d,%d", &disks, &nics)
+		loadModules(out, disks, nics)
+	}
 	if n := args["fogkit.nonce"]; n != "" {
 		fmt.Fprintf(out, "FOGKIT-BOOT-OK %s\n", n)
 	}
@@ -65,4 +78,33 @@ func split(s string) []string {
 		return nil
 	}
 	return strings.Split(s, ",")
+}
+
+func loadModules(out *os.File, disks, nics int) {
+	rep, err := agent.LoadModules(context.Background(), nil)
+	if err != nil {
+		fmt.Fprintf(out, "MODULES error=%v\n", err)
+		return
+	}
+	for _, m := range rep.Modules {
+		if m.Loaded {
+			fmt.Fprintf(out, "MODULE %s ok\n", m.Path)
+		} else {
+			fmt.Fprintf(out, "MODULE %s error=%s\n", m.Path, m.Error)
+		}
+	}
+	// Drivers probe devices asynchronously after their module loads (a
+	// SAS controller's discovery takes seconds under emulation): wait for
+	// the expected devices, bounded, so a missing one still shows.
+	var blocks, nets []string
+	for i := 0; i < 600; i++ {
+		blocks, _ = agent.BlockDevices()
+		nets, _ = agent.NetInterfaces()
+		if len(blocks) >= disks && len(nets) >= nics {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	fmt.Fprintf(out, "BLOCK %s\n", strings.Join(blocks, " "))
+	fmt.Fprintf(out, "NET %s\n", strings.Join(nets, " "))
 }

@@ -1,0 +1,152 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// ErrModules: the module tree for the running kernel is missing or its
+// modules.order cannot be read. A module that fails to load is not this
+// error: it is reported per module in the ModuleReport.
+var ErrModules = errors.New("agent: cannot read the kernel module list")
+
+// ModuleOptions says where LoadModules finds modules.
+type ModuleOptions struct {
+	// Root is the file system root holding lib/modules; "" means "/".
+	Root string
+	// Release is the kernel release; "" means the running kernel's
+	// (uname -r), which is what the build's module tree must match.
+	Release string
+}
+
+// ModuleResult is the outcome of loading one module.
+type ModuleResult struct {
+	Path string `json:"path"` // below lib/modules/<release>
+	// Loaded is true when the kernel took the module now or already had it.
+	Loaded bool `json:"loaded"`
+	// Error says why the kernel refused it ("" when loaded).
+	Error string `json:"error,omitempty"`
+}
+
+// ModuleReport lists what LoadModules did, in load order.
+type ModuleReport struct {
+	Release string         `json:"release"`
+	Modules []ModuleResult `json:"modules"`
+}
+
+// Failed returns the modules the kernel refused.
+func (r *ModuleReport) Failed() []ModuleResult {
+	var out []ModuleResult
+	for _, m := range r.Modules {
+		if !m.Loaded {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// LoadModules loads every module that lib/modules/<release>/modules.order
+// names, in that order (each after its dependencies, as rootfs.AddModules
+// writes it). A module the kernel already has counts as loaded; one it
+// refuses is recorded and the rest still load, because a boot that can
+// still reach the console is worth more than a perfect one. The error is
+// for a missing or unreadable module list and for a cancelled context.
+func LoadModules(ctx context.Context, opts *ModuleOptions) (*ModuleReport, error) {
+	var o ModuleOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Root == "" {
+		o.Root = "/"
+	}
+	if o.Release == "" {
+		rel, err := kernelRelease()
+		if err != nil {
+			return nil, fmt.Errorf("%w: kernel release: %w", ErrModules, err)
+		}
+		o.Release = rel
+	}
+	if o.Release == "." || o.Release == ".." || strings.ContainsAny(o.Release, "/\x00") {
+		return nil, fmt.Errorf("%w: invalid kernel release %q", ErrModules, o.Release)
+	}
+	dir := filepath.Join(o.Root, "lib", "modules", o.Release)
+	order, err := readOrder(os.DirFS(dir))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %w", ErrModules, dir, err)
+	}
+	rep := &ModuleReport{Release: o.Release}
+	for _, p := range order {
+		if err := ctx.Err(); err != nil {
+			return rep, err
+		}
+		res := ModuleResult{Path: p, Loaded: true}
+		if err := loadHook(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+			res.Loaded, res.Error = false, err.Error()
+		}
+		rep.Modules = append(rep.Modules, res)
+	}
+	return rep, nil
+}
+
+// loadHook is loadModule; tests replace it so they never load a module
+// into the machine that runs them.
+var loadHook = loadModule
+
+// readOrder reads modules.order: one module path a line, relative to the
+// module directory. A path that climbs out of it is refused.
+func readOrder(fsys fs.FS) ([]string, error) {
+	f, err := fsys.Open("modules.order")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		l := strings.TrimSpace(sc.Text())
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if !fs.ValidPath(l) || path.Clean(l) != l {
+			return nil, fmt.Errorf("bad module path %q in modules.order", l)
+		}
+		if !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out, sc.Err()
+}
+
+// BlockDevices lists the block devices the kernel sees (names under
+// /sys/block, such as "sda" or "vda"), sorted, without loop and ram
+// devices.
+func BlockDevices() ([]string, error) { return listSys("/sys/block", "loop", "ram") }
+
+// NetInterfaces lists the network interfaces the kernel sees (names under
+// /sys/class/net), sorted, without the loopback.
+func NetInterfaces() ([]string, error) { return listSys("/sys/class/net", "lo") }
+
+func listSys(dir string, skip ...string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		n := e.Name()
+		if slices.ContainsFunc(skip, func(s string) bool { return n == s || (s != "lo" && strings.HasPrefix(n, s)) }) {
+			continue
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out, nil
+}

@@ -1,0 +1,75 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func fakeRoot(t *testing.T, order string) string {
+	root := t.TempDir()
+	dir := filepath.Join(root, "lib", "modules", "6.1.0-test")
+	require.NoError(t, os.MkdirAll(dir, 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "modules.order"), []byte(order), 0o644))
+	return root
+}
+
+func withLoader(t *testing.T, f func(string) error) {
+	old := loadHook
+	loadHook = f
+	t.Cleanup(func() { loadHook = old })
+}
+
+func TestLoadModulesInOrderAndReportsFailures(t *testing.T) {
+	root := fakeRoot(t, "kernel/a.ko\n\n# comment\nkernel/b.ko\nkernel/a.ko\nkernel/c.ko\n")
+	var loaded []string
+	withLoader(t, func(p string) error {
+		rel, _ := filepath.Rel(filepath.Join(root, "lib", "modules", "6.1.0-test"), p)
+		loaded = append(loaded, rel)
+		if rel == "kernel/b.ko" {
+			return errors.New("exec format error")
+		}
+		return nil
+	})
+	rep, err := LoadModules(context.Background(), &ModuleOptions{Root: root, Release: "6.1.0-test"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"kernel/a.ko", "kernel/b.ko", "kernel/c.ko"}, loaded, "in order, each once, and a failure does not stop the rest")
+	require.Equal(t, []ModuleResult{{Path: "kernel/b.ko", Error: "exec format error"}}, rep.Failed())
+	require.Len(t, rep.Modules, 3)
+}
+
+func TestLoadModulesRefusesBadInput(t *testing.T) {
+	withLoader(t, func(string) error { t.Fatal("nothing may load"); return nil })
+	for name, order := range map[string]string{
+		"climbs out": "../../../etc/passwd\n",
+		"absolute":   "/kernel/a.ko\n",
+		"unclean":    "kernel//a.ko\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := LoadModules(context.Background(), &ModuleOptions{Root: fakeRoot(t, order), Release: "6.1.0-test"})
+			require.ErrorIs(t, err, ErrModules)
+		})
+	}
+	_, err := LoadModules(context.Background(), &ModuleOptions{Root: t.TempDir(), Release: "6.1.0-test"})
+	require.ErrorIs(t, err, ErrModules, "no module tree")
+	_, err = LoadModules(context.Background(), &ModuleOptions{Root: t.TempDir(), Release: "../x"})
+	require.ErrorIs(t, err, ErrModules, "bad release")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err = LoadModules(ctx, &ModuleOptions{Root: fakeRoot(t, "kernel/a.ko\n"), Release: "6.1.0-test"})
+	require.ErrorIs(t, err, context.Canceled)
+}
+
+func TestListSys(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"sdb", "loop0", "ram1", "sda", "vda"} {
+		require.NoError(t, os.Mkdir(filepath.Join(dir, n), 0o755))
+	}
+	got, err := listSys(dir, "loop", "ram")
+	require.NoError(t, err)
+	require.Equal(t, []string{"sda", "sdb", "vda"}, got)
+}

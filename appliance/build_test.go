@@ -1,0 +1,177 @@
+package appliance_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/appliance"
+	"github.com/fogkit/fogkit/license"
+	"github.com/fogkit/fogkit/sign"
+)
+
+var (
+	keysOnce sync.Once
+	keys     *sign.KeySet
+	keysErr  error
+)
+
+// testKeys makes one key set per test process: RSA keys are slow.
+func testKeys(t *testing.T) *sign.KeySet {
+	keysOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "fogkit-appliance-keys-")
+		if err != nil {
+			keysErr = err
+			return
+		}
+		keys, keysErr = sign.CreateKeyDir(filepath.Join(dir, "k"), &sign.KeyDirOptions{Name: "acme"})
+	})
+	require.NoError(t, keysErr)
+	return keys
+}
+
+var epoch = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+
+func testSpec() *appliance.Spec {
+	return &appliance.Spec{
+		Name: "acme", Vendor: "Acme", Version: "1.0.0", Sequence: 1,
+		App:  fstest.MapFS{"bin/app.sh": {Data: []byte("#!/bin/sh\necho hi\n"), Mode: 0o755}},
+		Init: []byte("\x7fELF not really an init"),
+		License: &license.License{ID: "acme-1", Sequence: 1, Customer: license.Customer{ID: "C1", Name: "Customer"},
+			IssuedAt: epoch, NotBefore: epoch, Seats: 5},
+		DataSize: 64 << 20,
+		Epoch:    epoch,
+	}
+}
+
+func build(t *testing.T, dir string, s *appliance.Spec) *appliance.Record {
+	t.Helper()
+	rec, err := appliance.Build(context.Background(), s, &appliance.Options{Dir: dir, Keys: testKeys(t)})
+	require.NoError(t, err)
+	return rec
+}
+
+func TestBuildTwiceSameBytes(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	ra := build(t, a, testSpec())
+	rb := build(t, b, testSpec())
+	require.Equal(t, ra.Outputs, rb.Outputs)
+	for _, f := range append(outputNames(ra), "build.json") {
+		x, err := os.ReadFile(filepath.Join(a, f))
+		require.NoError(t, err)
+		y, err := os.ReadFile(filepath.Join(b, f))
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(x, y), "%s differs between two builds", f)
+	}
+	require.False(t, ra.Bootable)
+	require.NotEmpty(t, ra.Notes)
+	loaded, err := appliance.Load(filepath.Join(a, "build.json"))
+	require.NoError(t, err)
+	require.NoError(t, loaded.Verify(context.Background(), a))
+}
+
+func outputNames(r *appliance.Record) []string {
+	var out []string
+	for _, o := range r.Outputs {
+		out = append(out, o.Path)
+	}
+	return out
+}
+
+// TestRecordVerifyCatchesEveryChange flips one byte in each output kind
+// and requires Verify to fail; for the signed kinds it also updates the
+// record's digest to match, so only the signature check can catch it.
+func TestRecordVerifyCatchesEveryChange(t *testing.T) {
+	src := t.TempDir()
+	rec := build(t, src, testSpec())
+	kinds := map[string]bool{}
+	for i, o := range rec.Outputs {
+		kinds[filepath.Ext(o.Path)] = true
+		for _, fixDigest := range []bool{false, true} {
+			signed := strings.HasSuffix(o.Path, ".ova") || strings.HasSuffix(o.Path, ".lic") || strings.HasSuffix(o.Path, ".fup")
+			if fixDigest && !signed {
+				continue
+			}
+			dir := t.TempDir()
+			for _, p := range outputNames(rec) {
+				b, err := os.ReadFile(filepath.Join(src, p))
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(filepath.Join(dir, p), b, 0o644))
+			}
+			p := filepath.Join(dir, o.Path)
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			b[len(b)/2] ^= 0x20
+			require.NoError(t, os.WriteFile(p, b, 0o644))
+			r2 := *rec
+			r2.Outputs = append([]appliance.Artifact(nil), rec.Outputs...)
+			if fixDigest {
+				r2.Outputs[i].SHA256 = sha256hex(b)
+			}
+			err = r2.Verify(context.Background(), dir)
+			require.ErrorIs(t, err, appliance.ErrRecord, "%s (digest fixed: %v)", o.Path, fixDigest)
+		}
+	}
+	for _, k := range []string{".ova", ".vmdk", ".ovf", ".lic", ".fup", ".img"} {
+		require.True(t, kinds[k], "the build made no %s output", k)
+	}
+	// A missing output too.
+	dir := t.TempDir()
+	require.ErrorIs(t, rec.Verify(context.Background(), dir), appliance.ErrRecord)
+}
+
+func TestSpecErrorsListEveryProblemAndWriteNothing(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	s := &appliance.Spec{Name: "../evil", Version: "", App: fstest.MapFS{}, AppDir: "/tmp"}
+	_, err := appliance.Build(context.Background(), s, &appliance.Options{Dir: dir})
+	require.ErrorIs(t, err, appliance.ErrSpec)
+	var se *appliance.SpecError
+	require.True(t, errors.As(err, &se))
+	for _, want := range []string{"Name", "Version", "Sequence", "App and AppDir", "Init", "Epoch", "Options.Keys"} {
+		require.Contains(t, err.Error(), want)
+	}
+	_, err = os.Stat(dir)
+	require.True(t, os.IsNotExist(err), "nothing is written for a bad spec")
+}
+
+func TestFailedBuildLeavesNoOutputs(t *testing.T) {
+	dir := t.TempDir()
+	prev := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(prev, "build.json"), []byte(`{"format":"something else"}`), 0o644))
+	s := testSpec()
+	s.Previous = []string{prev}
+	_, err := appliance.Build(context.Background(), s, &appliance.Options{Dir: dir, Keys: testKeys(t)})
+	require.ErrorIs(t, err, appliance.ErrRecord)
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, ents, "a failed build removes what it wrote")
+}
+
+func TestDiffFromPrevious(t *testing.T) {
+	v1 := t.TempDir()
+	build(t, v1, testSpec())
+	s := testSpec()
+	s.Version, s.Sequence, s.Previous = "1.1.0", 2, []string{v1}
+	v2 := t.TempDir()
+	rec := build(t, v2, s)
+	require.Contains(t, outputNames(rec), "acme-1.0.0-to-1.1.0.fup")
+	s.Sequence = 1
+	_, err := appliance.Build(context.Background(), s, &appliance.Options{Dir: t.TempDir(), Keys: testKeys(t)})
+	require.ErrorContains(t, err, "higher Sequence")
+}
+
+func sha256hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}

@@ -1,0 +1,222 @@
+package appliance
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/license"
+	"github.com/fogkit/fogkit/rootfs"
+	"github.com/fogkit/fogkit/sign"
+)
+
+// Spec says what to build: the appliance's identity, its files, its boot
+// assets and the virtual hardware it asks for. The same Spec, keys and
+// epoch give the same bytes.
+type Spec struct {
+	// Name names the VM and the output files ("<name>.ova"). Letters,
+	// digits, '.', '_' and '-' only. Required.
+	Name string `json:"name"`
+	// Product is the product id in licenses and update packages; default
+	// Name.
+	Product string `json:"product"`
+	Vendor  string `json:"vendor"`
+	// Version is the appliance version (same characters as Name). Required.
+	Version string `json:"version"`
+	// Sequence is this build's monotonic update sequence number (≥ 1).
+	Sequence uint64 `json:"sequence"`
+
+	// App is the vendor's file tree, placed under AppPrefix in the root
+	// file system. AppDir is the same from a host directory (its tree
+	// digest goes into the record); set one or neither.
+	App    fs.FS  `json:"-"`
+	AppDir string `json:"appDir,omitempty"`
+	// AppPrefix is where the app tree goes; default "/opt/app".
+	AppPrefix string `json:"appPrefix"`
+	// AppHook may adjust or drop each app entry (for example to make a
+	// script executable in an embed.FS, which reports every file 0444).
+	AppHook func(*rootfs.Entry) bool `json:"-"`
+	// Init is the appliance's /init: a static linux/amd64 program (the
+	// vendor's, usually built on package agent). Required.
+	Init []byte `json:"-"`
+
+	// Kernel is a bzImage. Empty: Options.FetchAssets decides whether the
+	// distribution's kernel is fetched; without one the build is valid but
+	// not bootable, and the record says why.
+	Kernel string `json:"kernel,omitempty"`
+	// ModuleTree is the kernel's lib/modules/<release> directory; default
+	// the one beside Kernel (../lib/modules/<release> of an unpacked
+	// kernel package), if present.
+	ModuleTree string `json:"moduleTree,omitempty"`
+	// Modules are the kernel modules put in the initramfs with their
+	// dependencies. nil means DefaultModules when a module tree is known;
+	// an empty, non-nil slice means none.
+	Modules []string `json:"modules"`
+	// Loader is disk.SystemdBoot (default) or disk.UKI; EFI is its
+	// systemd-bootx64.efi or linuxx64.efi.stub (default: fetched with the
+	// kernel, or the host's systemd-boot-efi package).
+	Loader disk.Loader `json:"loader"`
+	EFI    string      `json:"efi,omitempty"`
+	// BIOS makes a hybrid disk that also boots under legacy BIOS.
+	BIOS    *disk.BIOS `json:"bios,omitempty"`
+	Cmdline string     `json:"cmdline"`
+
+	CPUs      int   `json:"cpus"`      // default 2
+	MemoryMiB int64 `json:"memoryMiB"` // default 1024
+	// DataSize is the capacity of the empty data disk; default 20 GiB.
+	DataSize int64 `json:"dataSize"`
+	// Compression of the initramfs; default none (the VMDK compresses it,
+	// and diff updates of an uncompressed initramfs are far smaller).
+	Compression rootfs.Compression `json:"compression"`
+
+	// License, when set, is issued with the license key, written as
+	// <name>.lic and baked into the image at /etc/fogkit/license.lic.
+	License *license.License `json:"-"`
+	// Previous lists earlier builds' output directories: a diff update
+	// package is made from each (their records name version and sequence).
+	Previous []string `json:"previous,omitempty"`
+	// Epoch is every timestamp the build writes. Required: use
+	// rootfs.SourceDateEpoch for the SOURCE_DATE_EPOCH convention.
+	Epoch time.Time `json:"epoch"`
+}
+
+// DefaultModules are the drivers an appliance needs to see its disks and
+// network on VMware (pvscsi, LSI SPI/SAS, vmxnet3, e1000/e1000e),
+// VirtualBox (AHCI, e1000) and KVM/qemu (virtio), the SCSI disk driver
+// those controllers hand their disks to, FAT for the ESP and ext4 for the
+// data disk (crc32c_generic provides ext4's "crypto-crc32c").
+var DefaultModules = []string{
+	"mptspi", "mptsas", "vmw_pvscsi", "vmxnet3", "e1000", "e1000e",
+	"ahci", "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "sd_mod",
+	"vfat", "nls_cp437", "nls_iso8859-1", "ext4", "crc32c_generic",
+}
+
+// Options says how to build: where outputs go, which keys sign them.
+type Options struct {
+	// Dir is the output directory, created if missing. Required.
+	Dir string
+	// Keys sign the OVA, update packages and license. Required: see
+	// sign.CreateKeyDir and sign.LoadKeyDir.
+	Keys *sign.KeySet
+	// FetchAssets fetches the distribution's kernel and loader when Spec
+	// names none (Debian or Ubuntu; see FetchAssets). Without it, or when
+	// the fetch fails, the build is not bootable and the record says why.
+	FetchAssets bool
+	// Assets configures the fetch; nil means defaults.
+	Assets *AssetOptions
+	// Progress, when set, receives stage starts and byte counts.
+	Progress func(Event)
+}
+
+// Event reports progress: a stage starting (Done and Total zero), bytes
+// of a stage's output done out of Total, or a Message worth showing.
+type Event struct {
+	Stage   string `json:"stage"`
+	File    string `json:"file,omitempty"`
+	Done    int64  `json:"done,omitempty"`
+	Total   int64  `json:"total,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// ErrSpec: a Spec or Options field is missing or contradicts another.
+var ErrSpec = errors.New("appliance: invalid spec")
+
+// SpecError lists every problem of a Spec at once, each with its field
+// path and what to do.
+type SpecError struct {
+	Problems []string
+}
+
+func (e *SpecError) Error() string {
+	return fmt.Sprintf("%v: %s", ErrSpec, strings.Join(e.Problems, "; "))
+}
+
+func (e *SpecError) Unwrap() error { return ErrSpec }
+
+// safeComponent reports whether s can stand alone as a file name part.
+func safeComponent(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '.' || s[0] == '-' {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// withDefaults returns a copy of s with defaults filled in, or a
+// SpecError naming every problem.
+func (s *Spec) withDefaults(o *Options) (*Spec, error) {
+	if s == nil {
+		return nil, &SpecError{Problems: []string{"spec: nil"}}
+	}
+	c := *s
+	var p []string
+	bad := func(format string, a ...any) { p = append(p, fmt.Sprintf(format, a...)) }
+	if c.Product == "" {
+		c.Product = c.Name
+	}
+	for field, v := range map[string]string{"Name": c.Name, "Version": c.Version, "Product": c.Product} {
+		if !safeComponent(v) {
+			bad("%s %q: use 1-64 letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes part of file names)", field, v)
+		}
+	}
+	if c.Sequence == 0 {
+		bad("Sequence: set the build's update sequence number (1 or more)")
+	}
+	if c.App != nil && c.AppDir != "" {
+		bad("App and AppDir: set one, not both")
+	}
+	if c.AppPrefix == "" {
+		c.AppPrefix = "/opt/app"
+	}
+	if len(c.Init) == 0 {
+		bad("Init: give the appliance's /init (a static linux/amd64 program)")
+	}
+	if c.Loader == "" {
+		c.Loader = disk.SystemdBoot
+	}
+	if c.Loader != disk.SystemdBoot && c.Loader != disk.UKI {
+		bad("Loader %q: use disk.SystemdBoot or disk.UKI", c.Loader)
+	}
+	if c.CPUs == 0 {
+		c.CPUs = 2
+	}
+	if c.MemoryMiB == 0 {
+		c.MemoryMiB = 1024
+	}
+	if c.DataSize == 0 {
+		c.DataSize = 20 << 30
+	}
+	if c.CPUs < 0 || c.MemoryMiB < 0 || c.DataSize < 0 {
+		bad("CPUs, MemoryMiB and DataSize must not be negative")
+	}
+	if c.Compression == "" {
+		c.Compression = rootfs.CompressNone
+	}
+	if c.Epoch.IsZero() {
+		bad("Epoch: set the build time (rootfs.SourceDateEpoch reads SOURCE_DATE_EPOCH)")
+	}
+	if c.License != nil && c.License.Product != "" && c.License.Product != c.Product {
+		bad("License.Product %q differs from Product %q", c.License.Product, c.Product)
+	}
+	if o == nil {
+		bad("options: nil (Dir and Keys are required)")
+	} else {
+		if o.Dir == "" {
+			bad("Options.Dir: name the output directory")
+		}
+		if o.Keys == nil || o.Keys.License == nil || o.Keys.Update == nil || o.Keys.OVA == nil {
+			bad("Options.Keys: load or create a key set (sign.LoadKeyDir, sign.CreateKeyDir)")
+		}
+	}
+	if len(p) > 0 {
+		return nil, &SpecError{Problems: p}
+	}
+	return &c, nil
+}
