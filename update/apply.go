@@ -59,6 +59,27 @@ type State struct {
 	MaxAttempts int  `json:"max_attempts,omitempty"`
 	// RolledBack is the last slot abandoned by a rollback.
 	RolledBack *Slot `json:"rolled_back,omitempty"`
+	// HighestSequence is the highest sequence ever installed in the
+	// target: the replay floor. A rollback or a failed boot switches back
+	// to an older slot but never lowers it, so Apply keeps refusing the
+	// packages older than the newest one that was ever installed (unless
+	// ApplyOptions.AllowDowngrade). State files written before the field
+	// existed lack it; ReadState then derives it from the slots the file
+	// names (current, previous, rolled back).
+	HighestSequence uint64 `json:"highest_sequence,omitempty"`
+}
+
+// floor returns the highest sequence the state knows of: the recorded
+// HighestSequence or, when higher (or the field is missing), the
+// sequence of any slot it names.
+func (s *State) floor() uint64 {
+	f := s.HighestSequence
+	for _, sl := range []*Slot{&s.Current, s.Previous, s.RolledBack} {
+		if sl != nil && sl.Sequence > f {
+			f = sl.Sequence
+		}
+	}
+	return f
 }
 
 // ApplyOptions configure Apply.
@@ -67,6 +88,10 @@ type ApplyOptions struct {
 	// AllowReinstall accepts a package whose sequence equals the installed
 	// one (and re-stages it).
 	AllowReinstall bool `json:"allow_reinstall,omitempty"`
+	// AllowDowngrade accepts a package older than the highest sequence
+	// ever installed (State.HighestSequence), even older than the current
+	// slot: an explicit downgrade. The floor itself stays where it was.
+	AllowDowngrade bool `json:"allow_downgrade,omitempty"`
 	// MaxBootAttempts for the new pending slot (default 3).
 	MaxBootAttempts int `json:"max_boot_attempts,omitempty"`
 	// Confirmed commits the new slot as good right away. A first install
@@ -103,27 +128,82 @@ type journal struct {
 }
 
 // ReadState returns the target's state; ErrNotInstalled when there is none.
+// The state is validated like a manifest: vendor, product and channel
+// must be well-formed labels (an empty one would silently disable Apply's
+// check against the package), slot names plain names, versions labels,
+// trees sha256 digests. Anything else is ErrState. A missing
+// HighestSequence (a state file from before the field) is derived from
+// the slots.
 func ReadState(fsys FS) (*State, error) {
 	b, err := readFileFS(fsys, StateFile, 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotInstalled
 	}
 	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%w: %w", ErrState, err)
+		}
 		return nil, err
 	}
+	return parseState(b)
+}
+
+// parseState decodes and validates state file bytes.
+func parseState(b []byte) (*State, error) {
 	var st State
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
-	if st.Format != FormatVersion || st.Current.Name == "" || checkPath(st.Current.Name) != nil || path.Base(st.Current.Name) != st.Current.Name {
-		return nil, fmt.Errorf("%w: bad current slot", ErrState)
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data", ErrState)
 	}
-	if st.Previous != nil && (checkPath(st.Previous.Name) != nil || path.Base(st.Previous.Name) != st.Previous.Name) {
-		return nil, fmt.Errorf("%w: bad previous slot", ErrState)
+	if st.Format != FormatVersion {
+		return nil, fmt.Errorf("%w: format %d (want %d)", ErrState, st.Format, FormatVersion)
+	}
+	for _, f := range []struct{ n, v string }{{"vendor", st.Vendor}, {"product", st.Product}, {"channel", st.Channel}} {
+		if err := checkLabel(f.n, f.v, true); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrState, err)
+		}
+	}
+	for _, s := range []struct {
+		n  string
+		sl *Slot
+	}{{"current", &st.Current}, {"previous", st.Previous}, {"rolled back", st.RolledBack}} {
+		if s.sl == nil {
+			continue
+		}
+		if err := checkSlot(s.sl); err != nil {
+			return nil, fmt.Errorf("%w: bad %s slot: %v", ErrState, s.n, err)
+		}
+	}
+	if st.Previous != nil && st.Previous.Name == st.Current.Name {
+		return nil, fmt.Errorf("%w: previous and current slot are both %s", ErrState, st.Current.Name)
+	}
+	if st.Attempts < 0 || st.MaxAttempts < 0 {
+		return nil, fmt.Errorf("%w: negative boot attempts", ErrState)
+	}
+	if f := st.floor(); st.HighestSequence == 0 {
+		st.HighestSequence = f
+	} else if st.HighestSequence < f {
+		return nil, fmt.Errorf("%w: highest sequence %d is below an installed slot's %d", ErrState, st.HighestSequence, f)
 	}
 	return &st, nil
+}
+
+// checkSlot validates one slot of a state file.
+func checkSlot(s *Slot) error {
+	if s.Name == "" || checkPath(s.Name) != nil || path.Base(s.Name) != s.Name || isStagingDir(s.Name) {
+		return fmt.Errorf("name %q", s.Name)
+	}
+	if err := checkLabel("version", s.Version, true); err != nil {
+		return err
+	}
+	if s.Sequence == 0 {
+		return errors.New("sequence 0")
+	}
+	return checkDigest("tree", s.Tree)
 }
 
 // removeIfExists removes name when it exists, writing nothing otherwise.
@@ -288,7 +368,10 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 		if vo.Channel == "" {
 			vo.Channel = st.Channel
 		}
-		if st.Current.Sequence > 0 && st.Current.Sequence-1 > vo.MinSequence {
+		// The installed sequence itself passes the signature-time check,
+		// so that re-applying the installed package reports
+		// AlreadyInstalled; the floor is checked once that is ruled out.
+		if !o.AllowDowngrade && st.Current.Sequence-1 > vo.MinSequence {
 			vo.MinSequence = st.Current.Sequence - 1
 		}
 	}
@@ -301,19 +384,33 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 	if installed {
 		cur := st.Current
 		rep.From = &cur
-		if m.Sequence == cur.Sequence {
-			if m.Tree == cur.Tree && !o.AllowReinstall {
-				rep.AlreadyInstalled, rep.To = true, cur
-				return rep, nil
+		if m.Sequence == cur.Sequence && m.Tree == cur.Tree && !o.AllowReinstall {
+			// Nothing to do, but only for a package that passes every
+			// check: "already installed" must not be the answer to a
+			// corrupt or tampered package that happens to name the
+			// installed version.
+			sp, err := spoolPayload(ctx, tr, head, o.Progress, vo.SpoolDir)
+			if err != nil {
+				return nil, err
 			}
+			defer sp.close()
+			if err := checkContent(ctx, sp, &vo, head); err != nil {
+				return nil, err
+			}
+			rep.AlreadyInstalled, rep.To = true, cur
+			return rep, nil
 		}
 		if st.Pending {
 			return nil, fmt.Errorf("%w: slot %s (version %s)", ErrPending, st.Current.Name, st.Current.Version)
 		}
-		if m.Sequence == cur.Sequence {
-			if !o.AllowReinstall {
-				return nil, &PolicyError{Field: "sequence", Want: "> " + strconv.FormatUint(cur.Sequence, 10), Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
-			}
+		if m.Sequence == cur.Sequence && !o.AllowReinstall {
+			return nil, &PolicyError{Field: "sequence", Want: "> " + strconv.FormatUint(cur.Sequence, 10), Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
+		}
+		// The replay floor: after a rollback the current slot is older
+		// than the newest version ever installed, and nothing below that
+		// may come back. The newest version itself may be retried.
+		if floor := st.HighestSequence; m.Sequence < floor && m.Sequence != cur.Sequence && !o.AllowDowngrade {
+			return nil, &PolicyError{Field: "sequence", Want: ">= " + strconv.FormatUint(floor, 10) + " (highest installed)", Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
 		}
 	}
 	if len(m.Steps) == 0 {
@@ -566,9 +663,11 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	if ns.MaxAttempts <= 0 {
 		ns.MaxAttempts = DefaultMaxBootAttempts
 	}
+	ns.HighestSequence = slot.Sequence
 	if st != nil {
 		prev := st.Current
 		ns.Previous = &prev
+		ns.HighestSequence = max(ns.HighestSequence, st.floor())
 	}
 	// The switch: one atomic rename of the state file.
 	if err := writeState(fsys, ns); err != nil {
@@ -828,8 +927,10 @@ func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
 		return nil, fmt.Errorf("%w: previous slot %s is missing", ErrState, st.Previous.Name)
 	}
 	failed := st.Current
+	// The failed slot's sequence stays the floor: rolling back must not
+	// reopen the door to the versions between the two slots.
 	ns := &State{Format: FormatVersion, Vendor: st.Vendor, Product: st.Product, Channel: st.Channel,
-		Current: *st.Previous, RolledBack: &failed}
+		Current: *st.Previous, RolledBack: &failed, HighestSequence: st.floor()}
 	if err := writeState(fsys, ns); err != nil {
 		return nil, err
 	}
