@@ -174,3 +174,39 @@ func TestReadStateValidates(t *testing.T) {
 		require.ErrorIs(t, err, ErrState)
 	})
 }
+
+// TestAlreadyInstalledVerifiesPackage: a package naming the installed
+// version is verified completely before Apply answers "already
+// installed"; a corrupt or truncated copy is an error.
+func TestAlreadyInstalledVerifiesPackage(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	m := installed(t, k, ring, 2)
+	pkg := build(t, k, 2, nil, baseOpts(2, KindFull))
+	rep, err := apply(t.Context(), m, pkg, applyOpts(ring))
+	require.NoError(t, err)
+	require.True(t, rep.AlreadyInstalled)
+
+	sp := memberSpans(t, pkg)[MemberPayload]
+	corrupt := append([]byte(nil), pkg...)
+	corrupt[sp[0]+sp[1]/2] ^= 1
+	rep, err = apply(t.Context(), m, corrupt, applyOpts(ring))
+	require.ErrorIs(t, err, ErrDigestMismatch)
+	require.Nil(t, rep)
+
+	_, err = apply(t.Context(), m, pkg[:sp[0]+sp[1]/2], applyOpts(ring))
+	require.ErrorIs(t, err, ErrMalformed)
+
+	// An encrypted copy needs its key to be recognised as installed.
+	enc, dec := testCipher(1)
+	o := baseOpts(2, KindFull)
+	o.Encrypt = enc
+	encPkg := build(t, k, 2, nil, o)
+	_, err = apply(t.Context(), m, encPkg, applyOpts(ring))
+	require.ErrorIs(t, err, ErrDecrypt)
+	ao := applyOpts(ring)
+	ao.Decrypt = dec
+	rep, err = apply(t.Context(), m, encPkg, ao)
+	require.NoError(t, err)
+	require.True(t, rep.AlreadyInstalled)
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,4 +108,54 @@ func TestCLI(t *testing.T) {
 	require.Contains(t, out, "demo v3 seq 3")
 	require.Contains(t, out, "confirmed")
 	fails(t, "unknown command", "bogus")
+}
+
+// payloadOffset returns where the payload member's data starts in a
+// package file.
+func payloadOffset(t *testing.T, pkg []byte) (int64, int64) {
+	t.Helper()
+	cr := &countReader{r: bytes.NewReader(pkg)}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		require.NoError(t, err)
+		if h.Name == "payload" {
+			return cr.n, h.Size
+		}
+	}
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestApplyInstalledVersionCorrupt: applying a corrupt copy of the
+// installed version's package fails with a non-zero exit instead of
+// reporting "already installed".
+func TestApplyInstalledVersionCorrupt(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	writeTree(t, p("v1"), map[string]string{"etc/version": "1\n", "boot/vmlinuz": strings.Repeat("k", 5000)})
+	ok(t, "keygen", "-key", p("update.key"), "-pub", p("update.pub"))
+	ok(t, "build", "-product", "demo", "-version", "v1", "-seq", "1", "-to", p("v1"), "-key", p("update.key"), "-o", p("v1.fup"))
+	target := p("target")
+	ok(t, "apply", "-pub", p("update.pub"), "-target", target, p("v1.fup"))
+	out := ok(t, "apply", "-pub", p("update.pub"), "-target", target, p("v1.fup"))
+	require.Contains(t, out, "already installed")
+
+	pkg, err := os.ReadFile(p("v1.fup"))
+	require.NoError(t, err)
+	off, size := payloadOffset(t, pkg)
+	pkg[off+size/2] ^= 0x20
+	require.NoError(t, os.WriteFile(p("bad.fup"), pkg, 0o644))
+	fails(t, "digest mismatch", "apply", "-pub", p("update.pub"), "-target", target, p("bad.fup"))
+	out = ok(t, "status", "-target", target)
+	require.Contains(t, out, "demo v1 seq 1")
 }
