@@ -603,8 +603,15 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 		return err
 	}
 	baseDir := ""
+	// The target's directories whose files may share an inode with a
+	// base file because Apply linked them (see linkable).
+	var known []string
 	if st != nil {
 		baseDir = st.Current.Dir()
+		known = append(known, st.Current.Dir())
+		if st.Previous != nil {
+			known = append(known, st.Previous.Dir())
+		}
 	}
 	var stageDirs []string
 	err = withPayload(ctx, sp, vo, head, func(plain io.Reader) error {
@@ -618,9 +625,10 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 		for k := start; k < len(m.Steps); k++ {
 			out := SlotsDir + "/" + slot.Name + ".step" + strconv.Itoa(k)
 			stageDirs = append(stageDirs, out)
-			if err := stageStep(ctx, fsys, it, k, &m.Steps[k], baseDir, out, o, rep); err != nil {
+			if err := stageStep(ctx, fsys, it, k, &m.Steps[k], baseDir, out, known, o, rep); err != nil {
 				return err
 			}
+			known = append(known, out)
 			rep.Steps++
 			baseDir = out
 		}
@@ -682,7 +690,15 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 }
 
 // stageStep builds one step's tree in out from the tree in base.
-func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, base, out string, o *ApplyOptions, rep *ApplyReport) error {
+// known lists the target's other directories (slots and earlier steps)
+// whose files may share an inode with a base file.
+func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, base, out string, known []string, o *ApplyOptions, rep *ApplyReport) error {
+	var others []string
+	for _, d := range known {
+		if d != base {
+			others = append(others, d)
+		}
+	}
 	if err := fsys.Mkdir(out, 0o700); err != nil {
 		return err
 	}
@@ -712,7 +728,7 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 		case TypeFile:
 			switch f.Op {
 			case OpKeep:
-				if err := reuse(fsys, base+"/"+f.Path, dst, f, o.NoLinks, rep); err != nil {
+				if err := reuse(fsys, base, f.Path, dst, f, others, o.NoLinks, rep); err != nil {
 					return err
 				}
 			case OpData:
@@ -834,9 +850,11 @@ func writeFile(fsys FS, dst string, f File, r io.Reader) error {
 	return err
 }
 
-// reuse hard-links an unchanged file when its mode is unchanged, and
-// copies it otherwise.
-func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) error {
+// reuse hard-links an unchanged file when its mode is unchanged and every
+// link it already has is one Apply made (linkable), and copies it
+// otherwise.
+func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool, rep *ApplyReport) error {
+	src := base + "/" + rel
 	info, err := fsys.Lstat(src)
 	if err != nil {
 		return err
@@ -844,7 +862,7 @@ func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) err
 	if !info.Mode().IsRegular() {
 		return &BaseError{File: f.Path, Want: "regular file", Got: info.Mode().Type().String()}
 	}
-	if !noLinks && modeBits(info.Mode()) == f.Mode {
+	if !noLinks && modeBits(info.Mode()) == f.Mode && linkable(fsys, info, rel, others) {
 		if err := fsys.Link(src, dst); err == nil {
 			rep.Reused++
 			return nil

@@ -341,7 +341,27 @@ func (m *MemFS) Lstat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return memInfo{name: path.Base(name), n: n, size: nodeSize(n)}, nil
+	return memInfo{name: path.Base(name), n: n, size: nodeSize(n), m: m}, nil
+}
+
+// links counts the directory entries that refer to n, its link count.
+func (m *MemFS) links(n *memNode) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var count uint64
+	var walk func(d *memNode)
+	walk = func(d *memNode) {
+		for _, k := range d.kids {
+			if k == n {
+				count++
+			}
+			if k.mode.IsDir() {
+				walk(k)
+			}
+		}
+	}
+	walk(m.root)
+	return count
 }
 
 func nodeSize(n *memNode) int64 {
@@ -468,6 +488,7 @@ type memInfo struct {
 	name string
 	n    *memNode
 	size int64
+	m    *MemFS // for the link count; nil when unknown
 }
 
 func (i memInfo) Name() string       { return i.name }
