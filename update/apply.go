@@ -100,6 +100,10 @@ type ApplyOptions struct {
 	Confirmed bool `json:"confirmed,omitempty"`
 	// NoLinks copies unchanged files instead of hard-linking them.
 	NoLinks bool `json:"no_links,omitempty"`
+	// WaitLock makes Apply wait (until ctx ends) for the target's lock
+	// while another operation holds it, instead of failing at once with
+	// ErrBusy.
+	WaitLock bool `json:"wait_lock,omitempty"`
 }
 
 // ApplyReport says what Apply did.
@@ -236,8 +240,9 @@ type RecoverReport struct {
 // removes a half-written state file, every slot directory the state does
 // not reference (half-staged updates, rolled-back slots) and the journal.
 // The state file itself is only ever replaced atomically, so the current
-// slot is exactly the old or exactly the new tree. Apply, Confirm and
-// BootAttempt call Recover first; hosts may call it at boot.
+// slot is exactly the old or exactly the new tree. Apply, Confirm,
+// BootAttempt and Rollback recover first; hosts may call it at boot. It
+// holds the target's lock (ErrBusy when another operation has it).
 //
 // Without a state file (nothing installed yet, or the state file was
 // lost), only staging directories are removed: those named by the journal
@@ -245,6 +250,16 @@ type RecoverReport struct {
 // directory may be an installed tree, so Recover then changes nothing and
 // returns an error matching ErrState.
 func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return recoverTarget(ctx, fsys)
+}
+
+// recoverTarget is Recover for a caller that holds the lock.
+func recoverTarget(ctx context.Context, fsys FS) (*RecoverReport, error) {
 	rep := &RecoverReport{}
 	if b, err := readFileFS(fsys, JournalFile, 1<<16); err == nil {
 		var j journal
@@ -345,7 +360,12 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 	if o == nil {
 		o = &ApplyOptions{}
 	}
-	rec, err := Recover(ctx, fsys)
+	unlock, err := lockTarget(ctx, fsys, o.WaitLock)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	rec, err := recoverTarget(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +605,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	defer func() {
 		if err != nil && !committed {
 			// Best effort: a crash here is handled by Recover later.
-			if _, rerr := Recover(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
+			if _, rerr := recoverTarget(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
 				err = fmt.Errorf("%w (and cleaning up failed: %v)", err, rerr)
 			}
 		}
@@ -683,7 +703,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	}
 	committed = true
 	emit(o.Progress, Event{Phase: "cleanup", Name: slot.Name})
-	if _, err := Recover(context.WithoutCancel(ctx), fsys); err != nil {
+	if _, err := recoverTarget(context.WithoutCancel(ctx), fsys); err != nil {
 		return fmt.Errorf("update: applied, but cleaning up failed: %w", err)
 	}
 	return nil
@@ -884,6 +904,11 @@ func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool
 
 // Confirm marks the pending slot good after a successful boot.
 func Confirm(ctx context.Context, fsys FS) (*State, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -902,6 +927,11 @@ func Confirm(ctx context.Context, fsys FS) (*State, error) {
 // in every boot. After MaxAttempts boots without Confirm, the slot is
 // rolled back to the previous one. It returns the state to boot from.
 func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -921,6 +951,11 @@ func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
 
 // Rollback switches back to the previous slot now.
 func Rollback(ctx context.Context, fsys FS) (*State, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -931,7 +966,7 @@ func Rollback(ctx context.Context, fsys FS) (*State, error) {
 // recoveredState finishes or undoes any interrupted apply, then reads the
 // state: every host call that acts on slots starts from a clean target.
 func recoveredState(ctx context.Context, fsys FS) (*State, error) {
-	if _, err := Recover(ctx, fsys); err != nil {
+	if _, err := recoverTarget(ctx, fsys); err != nil {
 		return nil, err
 	}
 	return ReadState(fsys)
@@ -952,7 +987,7 @@ func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
 	if err := writeState(fsys, ns); err != nil {
 		return nil, err
 	}
-	if _, err := Recover(ctx, fsys); err != nil {
+	if _, err := recoverTarget(ctx, fsys); err != nil {
 		return nil, err
 	}
 	return ns, nil

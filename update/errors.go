@@ -46,6 +46,10 @@ var (
 	ErrNotApplicable = errors.New("update: package cannot be applied here")
 	// ErrState: the target's state file is damaged.
 	ErrState = errors.New("update: target state is damaged")
+	// ErrBusy: another operation (in this process or another) holds the
+	// target's lock (LockFile); try again later, or set
+	// ApplyOptions.WaitLock.
+	ErrBusy = errors.New("update: target is busy with another operation")
 	// ErrCrashed: the in-memory filesystem simulated a crash.
 	ErrCrashed = errors.New("update: simulated crash")
 	// ErrUnsupported: the input holds something this package cannot carry

@@ -27,6 +27,7 @@ type MemFS struct {
 	crashed bool
 	free    int64
 	noLink  bool
+	locked  bool
 }
 
 type memNode struct {
@@ -66,6 +67,26 @@ func (m *MemFS) Crashed() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.crashed
+}
+
+// TryLock takes the in-memory lock of the target (ErrBusy when held); a
+// Reboot starts unlocked, as a restart releases every lock.
+func (m *MemFS) TryLock() (func() error, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locked {
+		return nil, errBusy()
+	}
+	m.locked = true
+	var once sync.Once
+	return func() error {
+		once.Do(func() {
+			m.mu.Lock()
+			m.locked = false
+			m.mu.Unlock()
+		})
+		return nil
+	}, nil
 }
 
 // SetFree sets what Free reports.
