@@ -356,6 +356,13 @@ func isStagingDir(name string) bool {
 // free space, payload digest and every payload member). A failure or a
 // cancellation before the switch leaves the target as it was; a crash at
 // any point leaves exactly the old or exactly the new tree after Recover.
+//
+// A package must be newer than the current slot and not older than
+// State.HighestSequence (the newest version ever installed, kept across
+// rollbacks) unless o.AllowDowngrade; one naming the current version is
+// verified completely and reported AlreadyInstalled. Apply holds the
+// target's lock throughout: ErrBusy when another operation has it, unless
+// o.WaitLock.
 func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOptions) (*ApplyReport, error) {
 	if o == nil {
 		o = &ApplyOptions{}

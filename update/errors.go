@@ -24,7 +24,8 @@ var (
 	ErrWrongProduct = errors.New("update: package is for another product")
 	ErrWrongChannel = errors.New("update: package is for another channel")
 	// ErrDowngrade: the package's sequence is not greater than the installed
-	// one (a replay or an older package).
+	// one, or is below the highest ever installed (a replay or an older
+	// package, also after a rollback).
 	ErrDowngrade = errors.New("update: package is not newer than the installed version")
 	// ErrBaseMismatch: the installed tree is not a version the package
 	// applies from, or a base file was modified.
