@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io/fs"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -287,6 +288,13 @@ func octal(n int64) string {
 	return string(b)
 }
 
+// fuzzMaxScript caps an edit script: bytes beyond it change nothing, so
+// the fuzzer's minimiser cuts them off at once instead of spending its
+// quadratic search on long inputs.
+const fuzzMaxScript = 48
+
+func capScript(b []byte) []byte { return b[:min(len(b), fuzzMaxScript)] }
+
 var fuzzLimits = &Limits{MaxPayloadSize: 1 << 20, MaxFileSize: 1 << 20, MaxPatchFileSize: 1 << 20, MaxEntries: 1000}
 
 // FuzzReadPackage edits the members (and raw headers) of a good package
@@ -305,6 +313,7 @@ func FuzzReadPackage(f *testing.F) {
 	f.Add(uint8(0x83), []byte{})
 	f.Fuzz(func(t *testing.T, sel uint8, script []byte) {
 		b := fx.base(sel & 0x7f)
+		script = capScript(script)
 		ms, raw := editMembers(b.members, script)
 		pkg := serialise(ms, raw)
 		o := &VerifyOptions{Keyring: fx.ring, Decrypt: fx.dec, Limits: fuzzLimits}
@@ -451,6 +460,24 @@ func mutateManifest(m *Manifest, script []byte) {
 	}
 }
 
+// cloneManifest deep-copies the parts of m that mutateManifest edits.
+func cloneManifest(in *Manifest) *Manifest {
+	m := *in
+	m.Steps = slices.Clone(in.Steps)
+	for i := range m.Steps {
+		s := &m.Steps[i]
+		s.Files = slices.Clone(s.Files)
+		s.Deleted = slices.Clone(s.Deleted)
+		if s.From != nil {
+			from := *s.From
+			from.Files = slices.Clone(from.Files)
+			s.From = &from
+		}
+	}
+	m.Nested = slices.Clone(in.Nested)
+	return &m
+}
+
 // fixManifest repairs derived fields: bit 0 the step and package tree
 // digests, bit 1 whole-file data sizes and hashes.
 func fixManifest(m *Manifest, fix uint8) {
@@ -500,13 +527,10 @@ func FuzzSignedManifest(f *testing.F) {
 	f.Add(uint8(0), []byte{16, 0, 0, 1, 0, 2}, []byte{}, uint8(7)) // an extra step
 	f.Fuzz(func(t *testing.T, sel uint8, mscript, pscript []byte, fix uint8) {
 		b := fx.base(sel)
-		mb, _ := b.manifest.Marshal()
-		var m Manifest
-		if err := jsonUnmarshal(mb, &m); err != nil {
-			t.Fatal(err)
-		}
-		mutateManifest(&m, mscript)
-		fixManifest(&m, fix)
+		mscript, pscript = capScript(mscript), capScript(pscript)
+		m := cloneManifest(b.manifest)
+		mutateManifest(m, mscript)
+		fixManifest(m, fix)
 		var payload []byte
 		if b.payload != nil {
 			ms, raw := editMembers(b.payload, pscript)
@@ -568,13 +592,20 @@ func FuzzSignedManifest(f *testing.F) {
 // exactly the input.
 func FuzzManifest(f *testing.F) {
 	fx := fixtures(f)
-	for _, b := range fx.bases {
-		mb, _ := b.manifest.Marshal()
+	for _, m := range tinyManifests() {
+		mb, err := m.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(mb)
 	}
+	mb, _ := fx.bases[3].manifest.Marshal() // nested, 400 bytes
+	f.Add(mb)
 	f.Add([]byte(`{"format":1}`))
-	f.Add([]byte(`{"format":1,"vendor":"a","product":"b","channel":"c","version":"1","sequence":1,"kind":"nested","nested":[{"name":"x","product":"p","version":"1","sequence":1,"size":0,"sha256":"sha256:` + strings.Repeat("0", 64) + `"}],"payload":{"size":0,"sha256":"sha256:` + strings.Repeat("0", 64) + `"},"space_needed":0}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1024 {
+			return // keep inputs short: the minimiser's search is quadratic
+		}
 		m, err := ParseManifest(b, fuzzLimits)
 		if err != nil {
 			if !typedError(err, []error{ErrMalformed, ErrUnsafeEntry, ErrTooLarge}) {
@@ -587,6 +618,31 @@ func FuzzManifest(f *testing.F) {
 			t.Fatalf("accepted a manifest that does not re-encode to itself")
 		}
 	})
+}
+
+// tinyManifests returns a one-file full and a one-file diff manifest, the
+// smallest valid seeds for the manifest parser.
+func tinyManifests() []*Manifest {
+	sum := func(s string) string { h := sha256.Sum256([]byte(s)); return hex.EncodeToString(h[:]) }
+	file := func(content string, op Op) File {
+		f := File{Entry: Entry{Path: "a", Type: TypeFile, Mode: 0o644, Size: int64(len(content)), SHA256: sum(content)}, Op: op}
+		if op == OpData {
+			f.DataSize, f.DataSHA256 = f.Size, f.SHA256
+		}
+		return f
+	}
+	step := func(f File, from *Base) Step {
+		return Step{From: from, Version: "1", Tree: TreeDigest([]Entry{f.Entry}), Files: []File{f}}
+	}
+	full := step(file("x", OpData), nil)
+	base := &Base{Version: "0", Sequence: 1, Tree: full.Tree, Files: []BaseFile{{Path: "a", Size: 1, SHA256: sum("x")}}}
+	diff := step(file("x", OpKeep), base)
+	diff.Version = "2"
+	payload := Payload{SHA256: "sha256:" + sum("")}
+	return []*Manifest{
+		{Format: FormatVersion, Vendor: "v", Product: "p", Channel: "c", Version: "1", Sequence: 1, Kind: KindFull, Tree: full.Tree, Steps: []Step{full}, Payload: payload},
+		{Format: FormatVersion, Vendor: "v", Product: "p", Channel: "c", Version: "2", Sequence: 2, Kind: KindDiff, Tree: diff.Tree, Steps: []Step{diff}, Payload: payload},
+	}
 }
 
 // FuzzState feeds raw bytes as the state and journal files: ReadState
@@ -603,6 +659,9 @@ func FuzzState(f *testing.F) {
 	f.Add(good, []byte(`{"op":"apply","slot":"`+st.Current.Name+`","phase":"stage"}`))
 	f.Add([]byte(`{"format":1,"vendor":"","product":"p","channel":"c","current":{"name":"1-a","version":"1","sequence":1,"tree":"sha256:`+strings.Repeat("0", 64)+`"}}`), []byte(`{"slot":"../x"}`))
 	f.Fuzz(func(t *testing.T, state, jb []byte) {
+		if len(state) > 1024 || len(jb) > 256 {
+			return // keep inputs short: the minimiser's search is quadratic
+		}
 		st, err := parseState(state)
 		if err != nil {
 			if !errors.Is(err, ErrState) {
@@ -644,6 +703,9 @@ func FuzzBootEntryName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 255 {
+			return // longer than a FAT long file name
+		}
 		name, left, done, counted, err := ParseBootEntryName(s)
 		if err != nil {
 			if !errors.Is(err, ErrMalformed) {
