@@ -112,8 +112,9 @@ type ApplyReport struct {
 	KeyIDs   []string
 	From     *Slot // nil on a first install
 	To       Slot
-	// AlreadyInstalled: the package's version is the current one; nothing
-	// was done.
+	// AlreadyInstalled: the package's version is the current one; the
+	// package was verified completely (signature, payload, every member)
+	// and nothing was written.
 	AlreadyInstalled bool
 	Steps            int // steps applied (a bundle may skip its first ones)
 	Written          int // files written whole

@@ -365,7 +365,8 @@ func (m *MemFS) Lstat(name string) (fs.FileInfo, error) {
 	return memInfo{name: path.Base(name), n: n, size: nodeSize(n), m: m}, nil
 }
 
-// links counts the directory entries that refer to n, its link count.
+// links counts the directory entries that refer to n, its link count. It
+// walks the whole tree (MemFS is for tests and small trees).
 func (m *MemFS) links(n *memNode) uint64 {
 	m.mu.Lock()
 	defer m.mu.Unlock()
