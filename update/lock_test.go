@@ -173,3 +173,50 @@ func TestLockMemFS(t *testing.T) {
 	_, err = apply(t.Context(), m, build(t, k, 2, []int{1}, baseOpts(2, KindDiff)), applyOpts(ring))
 	require.NoError(t, err)
 }
+
+// TestConcurrentApplies: several applies of the same package on one
+// target at once (separate handles, as separate processes would have):
+// each either applies, finds it already installed, or is refused with
+// ErrBusy; none fails with a filesystem error from another's cleanup, and
+// the target ends on the new tree.
+func TestConcurrentApplies(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	dir := t.TempDir()
+	first, err := NewOSFS(dir)
+	require.NoError(t, err)
+	defer first.Close()
+	o := applyOpts(ring)
+	o.Confirmed = true
+	_, err = apply(t.Context(), first, build(t, k, 1, nil, baseOpts(1, KindFull)), o)
+	require.NoError(t, err)
+	pkg := build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle))
+	const n = 4
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			fsys, err := NewOSFS(dir)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer fsys.Close()
+			_, err = apply(t.Context(), fsys, pkg, o)
+			errs <- err
+		}()
+	}
+	ok := 0
+	for i := 0; i < n; i++ {
+		err := <-errs
+		if err == nil {
+			ok++
+			continue
+		}
+		require.ErrorIs(t, err, ErrBusy)
+	}
+	require.Greater(t, ok, 0)
+	require.Equal(t, treeDigestOf(t, versionTree(4)), currentDigest(t, first))
+	ents, err := os.ReadDir(filepath.Join(dir, SlotsDir))
+	require.NoError(t, err)
+	require.Len(t, ents, 2, "current and previous only")
+}
