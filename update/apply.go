@@ -59,6 +59,27 @@ type State struct {
 	MaxAttempts int  `json:"max_attempts,omitempty"`
 	// RolledBack is the last slot abandoned by a rollback.
 	RolledBack *Slot `json:"rolled_back,omitempty"`
+	// HighestSequence is the highest sequence ever installed in the
+	// target: the replay floor. A rollback or a failed boot switches back
+	// to an older slot but never lowers it, so Apply keeps refusing the
+	// packages older than the newest one that was ever installed (unless
+	// ApplyOptions.AllowDowngrade). State files written before the field
+	// existed lack it; ReadState then derives it from the slots the file
+	// names (current, previous, rolled back).
+	HighestSequence uint64 `json:"highest_sequence,omitempty"`
+}
+
+// floor returns the highest sequence the state knows of: the recorded
+// HighestSequence or, when higher (or the field is missing), the
+// sequence of any slot it names.
+func (s *State) floor() uint64 {
+	f := s.HighestSequence
+	for _, sl := range []*Slot{&s.Current, s.Previous, s.RolledBack} {
+		if sl != nil && sl.Sequence > f {
+			f = sl.Sequence
+		}
+	}
+	return f
 }
 
 // ApplyOptions configure Apply.
@@ -67,6 +88,10 @@ type ApplyOptions struct {
 	// AllowReinstall accepts a package whose sequence equals the installed
 	// one (and re-stages it).
 	AllowReinstall bool `json:"allow_reinstall,omitempty"`
+	// AllowDowngrade accepts a package older than the highest sequence
+	// ever installed (State.HighestSequence), even older than the current
+	// slot: an explicit downgrade. The floor itself stays where it was.
+	AllowDowngrade bool `json:"allow_downgrade,omitempty"`
 	// MaxBootAttempts for the new pending slot (default 3).
 	MaxBootAttempts int `json:"max_boot_attempts,omitempty"`
 	// Confirmed commits the new slot as good right away. A first install
@@ -75,6 +100,10 @@ type ApplyOptions struct {
 	Confirmed bool `json:"confirmed,omitempty"`
 	// NoLinks copies unchanged files instead of hard-linking them.
 	NoLinks bool `json:"no_links,omitempty"`
+	// WaitLock makes Apply wait (until ctx ends) for the target's lock
+	// while another operation holds it, instead of failing at once with
+	// ErrBusy.
+	WaitLock bool `json:"wait_lock,omitempty"`
 }
 
 // ApplyReport says what Apply did.
@@ -83,8 +112,9 @@ type ApplyReport struct {
 	KeyIDs   []string
 	From     *Slot // nil on a first install
 	To       Slot
-	// AlreadyInstalled: the package's version is the current one; nothing
-	// was done.
+	// AlreadyInstalled: the package's version is the current one; the
+	// package was verified completely (signature, payload, every member)
+	// and nothing was written.
 	AlreadyInstalled bool
 	Steps            int // steps applied (a bundle may skip its first ones)
 	Written          int // files written whole
@@ -103,27 +133,82 @@ type journal struct {
 }
 
 // ReadState returns the target's state; ErrNotInstalled when there is none.
+// The state is validated like a manifest: vendor, product and channel
+// must be well-formed labels (an empty one would silently disable Apply's
+// check against the package), slot names plain names, versions labels,
+// trees sha256 digests. Anything else is ErrState. A missing
+// HighestSequence (a state file from before the field) is derived from
+// the slots.
 func ReadState(fsys FS) (*State, error) {
 	b, err := readFileFS(fsys, StateFile, 1<<20)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotInstalled
 	}
 	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return nil, fmt.Errorf("%w: %w", ErrState, err)
+		}
 		return nil, err
 	}
+	return parseState(b)
+}
+
+// parseState decodes and validates state file bytes.
+func parseState(b []byte) (*State, error) {
 	var st State
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&st); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrState, err)
 	}
-	if st.Format != FormatVersion || st.Current.Name == "" || checkPath(st.Current.Name) != nil || path.Base(st.Current.Name) != st.Current.Name {
-		return nil, fmt.Errorf("%w: bad current slot", ErrState)
+	if dec.More() {
+		return nil, fmt.Errorf("%w: trailing data", ErrState)
 	}
-	if st.Previous != nil && (checkPath(st.Previous.Name) != nil || path.Base(st.Previous.Name) != st.Previous.Name) {
-		return nil, fmt.Errorf("%w: bad previous slot", ErrState)
+	if st.Format != FormatVersion {
+		return nil, fmt.Errorf("%w: format %d (want %d)", ErrState, st.Format, FormatVersion)
+	}
+	for _, f := range []struct{ n, v string }{{"vendor", st.Vendor}, {"product", st.Product}, {"channel", st.Channel}} {
+		if err := checkLabel(f.n, f.v, true); err != nil {
+			return nil, fmt.Errorf("%w: %v", ErrState, err)
+		}
+	}
+	for _, s := range []struct {
+		n  string
+		sl *Slot
+	}{{"current", &st.Current}, {"previous", st.Previous}, {"rolled back", st.RolledBack}} {
+		if s.sl == nil {
+			continue
+		}
+		if err := checkSlot(s.sl); err != nil {
+			return nil, fmt.Errorf("%w: bad %s slot: %v", ErrState, s.n, err)
+		}
+	}
+	if st.Previous != nil && st.Previous.Name == st.Current.Name {
+		return nil, fmt.Errorf("%w: previous and current slot are both %s", ErrState, st.Current.Name)
+	}
+	if st.Attempts < 0 || st.MaxAttempts < 0 {
+		return nil, fmt.Errorf("%w: negative boot attempts", ErrState)
+	}
+	if f := st.floor(); st.HighestSequence == 0 {
+		st.HighestSequence = f
+	} else if st.HighestSequence < f {
+		return nil, fmt.Errorf("%w: highest sequence %d is below an installed slot's %d", ErrState, st.HighestSequence, f)
 	}
 	return &st, nil
+}
+
+// checkSlot validates one slot of a state file.
+func checkSlot(s *Slot) error {
+	if s.Name == "" || checkPath(s.Name) != nil || path.Base(s.Name) != s.Name || isStagingDir(s.Name) {
+		return fmt.Errorf("name %q", s.Name)
+	}
+	if err := checkLabel("version", s.Version, true); err != nil {
+		return err
+	}
+	if s.Sequence == 0 {
+		return errors.New("sequence 0")
+	}
+	return checkDigest("tree", s.Tree)
 }
 
 // removeIfExists removes name when it exists, writing nothing otherwise.
@@ -156,8 +241,9 @@ type RecoverReport struct {
 // removes a half-written state file, every slot directory the state does
 // not reference (half-staged updates, rolled-back slots) and the journal.
 // The state file itself is only ever replaced atomically, so the current
-// slot is exactly the old or exactly the new tree. Apply, Confirm and
-// BootAttempt call Recover first; hosts may call it at boot.
+// slot is exactly the old or exactly the new tree. Apply, Confirm,
+// BootAttempt and Rollback recover first; hosts may call it at boot. It
+// holds the target's lock (ErrBusy when another operation has it).
 //
 // Without a state file (nothing installed yet, or the state file was
 // lost), only staging directories are removed: those named by the journal
@@ -165,6 +251,16 @@ type RecoverReport struct {
 // directory may be an installed tree, so Recover then changes nothing and
 // returns an error matching ErrState.
 func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return recoverTarget(ctx, fsys)
+}
+
+// recoverTarget is Recover for a caller that holds the lock.
+func recoverTarget(ctx context.Context, fsys FS) (*RecoverReport, error) {
 	rep := &RecoverReport{}
 	if b, err := readFileFS(fsys, JournalFile, 1<<16); err == nil {
 		var j journal
@@ -261,11 +357,23 @@ func isStagingDir(name string) bool {
 // free space, payload digest and every payload member). A failure or a
 // cancellation before the switch leaves the target as it was; a crash at
 // any point leaves exactly the old or exactly the new tree after Recover.
+//
+// A package must be newer than the current slot and not older than
+// State.HighestSequence (the newest version ever installed, kept across
+// rollbacks) unless o.AllowDowngrade; one naming the current version is
+// verified completely and reported AlreadyInstalled. Apply holds the
+// target's lock throughout: ErrBusy when another operation has it, unless
+// o.WaitLock.
 func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOptions) (*ApplyReport, error) {
 	if o == nil {
 		o = &ApplyOptions{}
 	}
-	rec, err := Recover(ctx, fsys)
+	unlock, err := lockTarget(ctx, fsys, o.WaitLock)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	rec, err := recoverTarget(ctx, fsys)
 	if err != nil {
 		return nil, err
 	}
@@ -288,7 +396,10 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 		if vo.Channel == "" {
 			vo.Channel = st.Channel
 		}
-		if st.Current.Sequence > 0 && st.Current.Sequence-1 > vo.MinSequence {
+		// The installed sequence itself passes the signature-time check,
+		// so that re-applying the installed package reports
+		// AlreadyInstalled; the floor is checked once that is ruled out.
+		if !o.AllowDowngrade && st.Current.Sequence-1 > vo.MinSequence {
 			vo.MinSequence = st.Current.Sequence - 1
 		}
 	}
@@ -301,19 +412,33 @@ func Apply(ctx context.Context, fsys FS, r io.ReaderAt, size int64, o *ApplyOpti
 	if installed {
 		cur := st.Current
 		rep.From = &cur
-		if m.Sequence == cur.Sequence {
-			if m.Tree == cur.Tree && !o.AllowReinstall {
-				rep.AlreadyInstalled, rep.To = true, cur
-				return rep, nil
+		if m.Sequence == cur.Sequence && m.Tree == cur.Tree && !o.AllowReinstall {
+			// Nothing to do, but only for a package that passes every
+			// check: "already installed" must not be the answer to a
+			// corrupt or tampered package that happens to name the
+			// installed version.
+			sp, err := spoolPayload(ctx, tr, head, o.Progress, vo.SpoolDir)
+			if err != nil {
+				return nil, err
 			}
+			defer sp.close()
+			if err := checkContent(ctx, sp, &vo, head); err != nil {
+				return nil, err
+			}
+			rep.AlreadyInstalled, rep.To = true, cur
+			return rep, nil
 		}
 		if st.Pending {
 			return nil, fmt.Errorf("%w: slot %s (version %s)", ErrPending, st.Current.Name, st.Current.Version)
 		}
-		if m.Sequence == cur.Sequence {
-			if !o.AllowReinstall {
-				return nil, &PolicyError{Field: "sequence", Want: "> " + strconv.FormatUint(cur.Sequence, 10), Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
-			}
+		if m.Sequence == cur.Sequence && !o.AllowReinstall {
+			return nil, &PolicyError{Field: "sequence", Want: "> " + strconv.FormatUint(cur.Sequence, 10), Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
+		}
+		// The replay floor: after a rollback the current slot is older
+		// than the newest version ever installed, and nothing below that
+		// may come back. The newest version itself may be retried.
+		if floor := st.HighestSequence; m.Sequence < floor && m.Sequence != cur.Sequence && !o.AllowDowngrade {
+			return nil, &PolicyError{Field: "sequence", Want: ">= " + strconv.FormatUint(floor, 10) + " (highest installed)", Got: strconv.FormatUint(m.Sequence, 10), Err: ErrDowngrade}
 		}
 	}
 	if len(m.Steps) == 0 {
@@ -488,7 +613,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	defer func() {
 		if err != nil && !committed {
 			// Best effort: a crash here is handled by Recover later.
-			if _, rerr := Recover(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
+			if _, rerr := recoverTarget(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
 				err = fmt.Errorf("%w (and cleaning up failed: %v)", err, rerr)
 			}
 		}
@@ -506,8 +631,15 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 		return err
 	}
 	baseDir := ""
+	// The target's directories whose files may share an inode with a
+	// base file because Apply linked them (see linkable).
+	var known []string
 	if st != nil {
 		baseDir = st.Current.Dir()
+		known = append(known, st.Current.Dir())
+		if st.Previous != nil {
+			known = append(known, st.Previous.Dir())
+		}
 	}
 	var stageDirs []string
 	err = withPayload(ctx, sp, vo, head, func(plain io.Reader) error {
@@ -521,9 +653,10 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 		for k := start; k < len(m.Steps); k++ {
 			out := SlotsDir + "/" + slot.Name + ".step" + strconv.Itoa(k)
 			stageDirs = append(stageDirs, out)
-			if err := stageStep(ctx, fsys, it, k, &m.Steps[k], baseDir, out, o, rep); err != nil {
+			if err := stageStep(ctx, fsys, it, k, &m.Steps[k], baseDir, out, known, o, rep); err != nil {
 				return err
 			}
+			known = append(known, out)
 			rep.Steps++
 			baseDir = out
 		}
@@ -566,9 +699,11 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	if ns.MaxAttempts <= 0 {
 		ns.MaxAttempts = DefaultMaxBootAttempts
 	}
+	ns.HighestSequence = slot.Sequence
 	if st != nil {
 		prev := st.Current
 		ns.Previous = &prev
+		ns.HighestSequence = max(ns.HighestSequence, st.floor())
 	}
 	// The switch: one atomic rename of the state file.
 	if err := writeState(fsys, ns); err != nil {
@@ -576,14 +711,22 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	}
 	committed = true
 	emit(o.Progress, Event{Phase: "cleanup", Name: slot.Name})
-	if _, err := Recover(context.WithoutCancel(ctx), fsys); err != nil {
+	if _, err := recoverTarget(context.WithoutCancel(ctx), fsys); err != nil {
 		return fmt.Errorf("update: applied, but cleaning up failed: %w", err)
 	}
 	return nil
 }
 
 // stageStep builds one step's tree in out from the tree in base.
-func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, base, out string, o *ApplyOptions, rep *ApplyReport) error {
+// known lists the target's other directories (slots and earlier steps)
+// whose files may share an inode with a base file.
+func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, base, out string, known []string, o *ApplyOptions, rep *ApplyReport) error {
+	var others []string
+	for _, d := range known {
+		if d != base {
+			others = append(others, d)
+		}
+	}
 	if err := fsys.Mkdir(out, 0o700); err != nil {
 		return err
 	}
@@ -613,7 +756,7 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 		case TypeFile:
 			switch f.Op {
 			case OpKeep:
-				if err := reuse(fsys, base+"/"+f.Path, dst, f, o.NoLinks, rep); err != nil {
+				if err := reuse(fsys, base, f.Path, dst, f, others, o.NoLinks, rep); err != nil {
 					return err
 				}
 			case OpData:
@@ -735,9 +878,11 @@ func writeFile(fsys FS, dst string, f File, r io.Reader) error {
 	return err
 }
 
-// reuse hard-links an unchanged file when its mode is unchanged, and
-// copies it otherwise.
-func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) error {
+// reuse hard-links an unchanged file when its mode is unchanged and every
+// link it already has is one Apply made (linkable), and copies it
+// otherwise.
+func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool, rep *ApplyReport) error {
+	src := base + "/" + rel
 	info, err := fsys.Lstat(src)
 	if err != nil {
 		return err
@@ -745,7 +890,7 @@ func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) err
 	if !info.Mode().IsRegular() {
 		return &BaseError{File: f.Path, Want: "regular file", Got: info.Mode().Type().String()}
 	}
-	if !noLinks && modeBits(info.Mode()) == f.Mode {
+	if !noLinks && modeBits(info.Mode()) == f.Mode && linkable(fsys, info, rel, others) {
 		if err := fsys.Link(src, dst); err == nil {
 			rep.Reused++
 			return nil
@@ -767,6 +912,11 @@ func reuse(fsys FS, src, dst string, f File, noLinks bool, rep *ApplyReport) err
 
 // Confirm marks the pending slot good after a successful boot.
 func Confirm(ctx context.Context, fsys FS) (*State, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -785,6 +935,11 @@ func Confirm(ctx context.Context, fsys FS) (*State, error) {
 // in every boot. After MaxAttempts boots without Confirm, the slot is
 // rolled back to the previous one. It returns the state to boot from.
 func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -804,6 +959,11 @@ func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
 
 // Rollback switches back to the previous slot now.
 func Rollback(ctx context.Context, fsys FS) (*State, error) {
+	unlock, err := lockTarget(ctx, fsys, false)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
 	st, err := recoveredState(ctx, fsys)
 	if err != nil {
 		return nil, err
@@ -814,7 +974,7 @@ func Rollback(ctx context.Context, fsys FS) (*State, error) {
 // recoveredState finishes or undoes any interrupted apply, then reads the
 // state: every host call that acts on slots starts from a clean target.
 func recoveredState(ctx context.Context, fsys FS) (*State, error) {
-	if _, err := Recover(ctx, fsys); err != nil {
+	if _, err := recoverTarget(ctx, fsys); err != nil {
 		return nil, err
 	}
 	return ReadState(fsys)
@@ -828,12 +988,14 @@ func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
 		return nil, fmt.Errorf("%w: previous slot %s is missing", ErrState, st.Previous.Name)
 	}
 	failed := st.Current
+	// The failed slot's sequence stays the floor: rolling back must not
+	// reopen the door to the versions between the two slots.
 	ns := &State{Format: FormatVersion, Vendor: st.Vendor, Product: st.Product, Channel: st.Channel,
-		Current: *st.Previous, RolledBack: &failed}
+		Current: *st.Previous, RolledBack: &failed, HighestSequence: st.floor()}
 	if err := writeState(fsys, ns); err != nil {
 		return nil, err
 	}
-	if _, err := Recover(ctx, fsys); err != nil {
+	if _, err := recoverTarget(ctx, fsys); err != nil {
 		return nil, err
 	}
 	return ns, nil

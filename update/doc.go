@@ -18,7 +18,9 @@
 // Build writes packages; Verify checks one without a target (structure,
 // signatures against a sign.Keyring, policy, payload digest and, when the
 // payload is plain or a Decrypter is given, every payload member);
-// ExtractNested hands out a nested package after the same checks.
+// ExtractNested hands out a nested package after the same checks, once
+// its own manifest matches its Nested entry (product, version, sequence)
+// and its bytes the entry's size and digest.
 // OpenPGPEncrypter and OpenPGPDecrypter wire the sign package's OpenPGP
 // encryption in.
 //
@@ -47,4 +49,31 @@
 // name and bless systemd-boot's boot-counted loader entries
 // (name+LEFT-DONE.conf) for the same scheme on an ESP; installing a slot's
 // kernel and initrd onto the ESP is the host's job.
+//
+// Unchanged files are hard-linked from the current slot into the new one
+// only when every other name of the file is Apply's own (the same path in
+// the previous slot or an earlier step of the same apply); a file that
+// also has a name outside the target, or a second name in the same slot,
+// is copied, so a new slot never shares an inode with anything Apply does
+// not own and holds exactly the independent files the package lists.
+//
+// The state file is validated like a manifest (vendor, product, channel,
+// slot names, versions and trees); a damaged one is ErrState. Its
+// HighestSequence is the replay floor: the highest sequence ever
+// installed. A rollback (Rollback, or BootAttempt after failed boots)
+// switches back to an older slot but keeps the floor, so a package below
+// it stays refused with ErrDowngrade; the newest version itself may be
+// applied again, and ApplyOptions.AllowDowngrade accepts an older one on
+// purpose. State files from before the field derive it from the slots they
+// name. A package naming the installed version is verified completely
+// before Apply reports AlreadyInstalled.
+//
+// Every operation that changes the target (Apply, Confirm, BootAttempt,
+// Rollback, Recover) holds the target's exclusive lock for its whole run:
+// with OSFS a flock(2) on LockFile ("update.lock" in the target
+// directory), which the kernel releases when the holder dies; with MemFS
+// an in-memory lock. A second caller, in the same process or another,
+// fails at once with an error matching ErrBusy and changes nothing;
+// ApplyOptions.WaitLock makes Apply wait for the lock until its context
+// ends instead.
 package update

@@ -24,7 +24,8 @@ var (
 	ErrWrongProduct = errors.New("update: package is for another product")
 	ErrWrongChannel = errors.New("update: package is for another channel")
 	// ErrDowngrade: the package's sequence is not greater than the installed
-	// one (a replay or an older package).
+	// one, or is below the highest ever installed (a replay or an older
+	// package, also after a rollback).
 	ErrDowngrade = errors.New("update: package is not newer than the installed version")
 	// ErrBaseMismatch: the installed tree is not a version the package
 	// applies from, or a base file was modified.
@@ -46,6 +47,10 @@ var (
 	ErrNotApplicable = errors.New("update: package cannot be applied here")
 	// ErrState: the target's state file is damaged.
 	ErrState = errors.New("update: target state is damaged")
+	// ErrBusy: another operation (in this process or another) holds the
+	// target's lock (LockFile); try again later, or set
+	// ApplyOptions.WaitLock.
+	ErrBusy = errors.New("update: target is busy with another operation")
 	// ErrCrashed: the in-memory filesystem simulated a crash.
 	ErrCrashed = errors.New("update: simulated crash")
 	// ErrUnsupported: the input holds something this package cannot carry

@@ -27,6 +27,7 @@ type MemFS struct {
 	crashed bool
 	free    int64
 	noLink  bool
+	locked  bool
 }
 
 type memNode struct {
@@ -66,6 +67,26 @@ func (m *MemFS) Crashed() bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.crashed
+}
+
+// TryLock takes the in-memory lock of the target (ErrBusy when held); a
+// Reboot starts unlocked, as a restart releases every lock.
+func (m *MemFS) TryLock() (func() error, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locked {
+		return nil, errBusy()
+	}
+	m.locked = true
+	var once sync.Once
+	return func() error {
+		once.Do(func() {
+			m.mu.Lock()
+			m.locked = false
+			m.mu.Unlock()
+		})
+		return nil
+	}, nil
 }
 
 // SetFree sets what Free reports.
@@ -341,7 +362,28 @@ func (m *MemFS) Lstat(name string) (fs.FileInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	return memInfo{name: path.Base(name), n: n, size: nodeSize(n)}, nil
+	return memInfo{name: path.Base(name), n: n, size: nodeSize(n), m: m}, nil
+}
+
+// links counts the directory entries that refer to n, its link count. It
+// walks the whole tree (MemFS is for tests and small trees).
+func (m *MemFS) links(n *memNode) uint64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var count uint64
+	var walk func(d *memNode)
+	walk = func(d *memNode) {
+		for _, k := range d.kids {
+			if k == n {
+				count++
+			}
+			if k.mode.IsDir() {
+				walk(k)
+			}
+		}
+	}
+	walk(m.root)
+	return count
 }
 
 func nodeSize(n *memNode) int64 {
@@ -468,6 +510,7 @@ type memInfo struct {
 	name string
 	n    *memNode
 	size int64
+	m    *MemFS // for the link count; nil when unknown
 }
 
 func (i memInfo) Name() string       { return i.name }

@@ -2,6 +2,8 @@ package update
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"strings"
 	"testing"
@@ -119,4 +121,50 @@ func TestApplyWithoutHardLinks(t *testing.T) {
 	require.Zero(t, rep.Reused)
 	require.Greater(t, rep.Copied, 0)
 	require.Equal(t, treeDigestOf(t, versionTree(4)), currentDigest(t, m))
+}
+
+// TestExtractNestedChecksInnerManifest: a nested entry whose product,
+// version or sequence differs from the nested package's own manifest, or
+// whose bytes are no package at all, is refused even though the digest
+// matches.
+func TestExtractNestedChecksInnerManifest(t *testing.T) {
+	k := testSigner(t, 1)
+	ring := testRing(t, k)
+	inner := build(t, k, 2, []int{1}, &BuildOptions{Vendor: "acme", Product: "node", Version: "1.2", Sequence: 2, Kind: KindDiff})
+	outer := func(data []byte, edit func(n *Nested)) []byte {
+		sum := sha256.Sum256(data)
+		n := Nested{Name: "node.fup", Product: "node", Version: "1.2", Sequence: 2, Size: int64(len(data)), SHA256: "sha256:" + hex.EncodeToString(sum[:])}
+		edit(&n)
+		m := &Manifest{Format: FormatVersion, Vendor: "acme", Product: "demo", Channel: "stable", Version: "s1", Sequence: 3,
+			Kind: KindNested, Nested: []Nested{n}}
+		return assemble(t, k, m, makeTar(t, []tarMember{{name: "nested/node.fup", data: data}}))
+	}
+	extract := func(pkg []byte) ([]byte, error) {
+		var out bytes.Buffer
+		_, err := ExtractNested(t.Context(), bytes.NewReader(pkg), int64(len(pkg)), "node.fup", &out, &VerifyOptions{Keyring: ring})
+		return out.Bytes(), err
+	}
+	got, err := extract(outer(inner, func(*Nested) {}))
+	require.NoError(t, err)
+	require.Equal(t, inner, got)
+
+	for name, edit := range map[string]func(n *Nested){
+		"product":  func(n *Nested) { n.Product = "other" },
+		"version":  func(n *Nested) { n.Version = "9.9" },
+		"sequence": func(n *Nested) { n.Sequence = 99 },
+	} {
+		pkg := outer(inner, edit)
+		_, err := Verify(t.Context(), bytes.NewReader(pkg), int64(len(pkg)), &VerifyOptions{Keyring: ring})
+		require.NoError(t, err, "the outer package itself is consistent")
+		_, err = extract(pkg)
+		require.ErrorIs(t, err, ErrMalformed, name)
+		require.ErrorContains(t, err, "nested entry says", name)
+	}
+	_, err = extract(outer([]byte("not a package at all"), func(*Nested) {}))
+	require.ErrorIs(t, err, ErrMalformed)
+	bad := append([]byte(nil), inner...)
+	sp := memberSpans(t, bad)[MemberManifest]
+	bad[sp[0]+2] = 'X' // the inner manifest no longer parses
+	_, err = extract(outer(bad, func(*Nested) {}))
+	require.ErrorIs(t, err, ErrMalformed)
 }

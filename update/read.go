@@ -612,10 +612,13 @@ func copyCtx(ctx context.Context, dst io.Writer, src io.Reader, progress func(in
 
 // ExtractNested verifies the package like Verify (including every payload
 // member, so an encrypted payload needs o.Decrypt) and copies the nested
-// package called name to w. The copy is checked against its digest only at
-// the end: on error, discard what was written to w. The nested package is
-// not verified against its own product's keys; the node does that with
-// Verify or Apply.
+// package called name to w. While copying, it reads the nested package's
+// own manifest and checks that it names the product, version and sequence
+// of its Nested entry (the signed description a server files it under);
+// the copy's size and digest are checked against the entry at the end. On
+// error, discard what was written to w. The nested package's signatures
+// are not verified against its own product's keys; the node does that
+// with Verify or Apply.
 func ExtractNested(ctx context.Context, r io.ReaderAt, size int64, name string, w io.Writer, o *VerifyOptions) (*Nested, error) {
 	if o == nil {
 		o = &VerifyOptions{}
@@ -643,6 +646,10 @@ func ExtractNested(ctx context.Context, r io.ReaderAt, size int64, name string, 
 			if mem.name != "nested/"+name {
 				return nil
 			}
+			tee := io.TeeReader(rd, w)
+			if err := checkNestedHead(tee, found, o.Limits); err != nil {
+				return err
+			}
 			_, err := io.Copy(w, rd)
 			return err
 		})
@@ -651,4 +658,24 @@ func ExtractNested(ctx context.Context, r io.ReaderAt, size int64, name string, 
 		return nil, err
 	}
 	return found, nil
+}
+
+// checkNestedHead reads a nested package's head from r (up to its payload
+// member) and checks its manifest against the entry describing it.
+func checkNestedHead(r io.Reader, n *Nested, lim *Limits) error {
+	member := "nested/" + n.Name
+	head, err := readHead(tar.NewReader(r), lim.orDefault())
+	if err != nil {
+		return fmt.Errorf("%s: %w", member, err)
+	}
+	m, err := ParseManifest(head.manifestBytes, lim)
+	if err != nil {
+		return fmt.Errorf("%s: %w", member, err)
+	}
+	if m.Product != n.Product || m.Version != n.Version || m.Sequence != n.Sequence {
+		return &EntryError{Name: member, Err: ErrMalformed, Reason: fmt.Sprintf(
+			"its manifest is product %q version %q sequence %d, the nested entry says product %q version %q sequence %d",
+			m.Product, m.Version, m.Sequence, n.Product, n.Version, n.Sequence)}
+	}
+	return nil
 }

@@ -5,12 +5,14 @@
 //	update build   -kind full|diff|bundle -product P -version V -seq N -to DIR [-from DIR[,DIR...]]
 //	               -key update.key [-encrypt-to product.pub] -o pkg.fup
 //	update verify  -pub update.pub [-product P] [-decrypt product.key] pkg.fup
-//	update apply   -pub update.pub [-decrypt product.key] -target DIR pkg.fup
+//	update apply   -pub update.pub [-decrypt product.key] [-wait] -target DIR pkg.fup
 //	update confirm -target DIR
 //	update boot    -target DIR   (count a boot attempt; rolls back when exhausted)
 //	update status  -target DIR
 //
-// It exits 0 on success and 1 with a one-line error otherwise.
+// Commands that change the target take its lock; while another process
+// holds it they fail at once ("target is busy"), unless apply is given
+// -wait. It exits 0 on success and 1 with a one-line error otherwise.
 package main
 
 import (
@@ -64,6 +66,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fullIf   = fl.Bool("full-if-larger", false, "build a full package when a diff or bundle would be larger")
 		name     = fl.String("name", "fogkit updates", "key owner name (keygen)")
 		progress = fl.Bool("progress", false, "print progress to stderr")
+		wait     = fl.Bool("wait", false, "apply: wait for the target's lock instead of failing when it is busy")
 	)
 	if err := fl.Parse(args); err != nil {
 		return fmt.Errorf("%s: %v", cmd, err)
@@ -203,7 +206,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer fsys.Close()
-		rep, err := update.Apply(ctx, fsys, f, st.Size(), &update.ApplyOptions{VerifyOptions: vo})
+		rep, err := update.Apply(ctx, fsys, f, st.Size(), &update.ApplyOptions{VerifyOptions: vo, WaitLock: *wait})
 		if err != nil {
 			return err
 		}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"archive/tar"
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/fogkit/fogkit/update"
 	"github.com/stretchr/testify/require"
 )
 
@@ -106,4 +109,87 @@ func TestCLI(t *testing.T) {
 	require.Contains(t, out, "demo v3 seq 3")
 	require.Contains(t, out, "confirmed")
 	fails(t, "unknown command", "bogus")
+}
+
+// payloadOffset returns where the payload member's data starts in a
+// package file.
+func payloadOffset(t *testing.T, pkg []byte) (int64, int64) {
+	t.Helper()
+	cr := &countReader{r: bytes.NewReader(pkg)}
+	tr := tar.NewReader(cr)
+	for {
+		h, err := tr.Next()
+		require.NoError(t, err)
+		if h.Name == "payload" {
+			return cr.n, h.Size
+		}
+	}
+}
+
+type countReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestApplyInstalledVersionCorrupt: applying a corrupt copy of the
+// installed version's package fails with a non-zero exit instead of
+// reporting "already installed".
+func TestApplyInstalledVersionCorrupt(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	writeTree(t, p("v1"), map[string]string{"etc/version": "1\n", "boot/vmlinuz": strings.Repeat("k", 5000)})
+	ok(t, "keygen", "-key", p("update.key"), "-pub", p("update.pub"))
+	ok(t, "build", "-product", "demo", "-version", "v1", "-seq", "1", "-to", p("v1"), "-key", p("update.key"), "-o", p("v1.fup"))
+	target := p("target")
+	ok(t, "apply", "-pub", p("update.pub"), "-target", target, p("v1.fup"))
+	out := ok(t, "apply", "-pub", p("update.pub"), "-target", target, p("v1.fup"))
+	require.Contains(t, out, "already installed")
+
+	pkg, err := os.ReadFile(p("v1.fup"))
+	require.NoError(t, err)
+	off, size := payloadOffset(t, pkg)
+	pkg[off+size/2] ^= 0x20
+	require.NoError(t, os.WriteFile(p("bad.fup"), pkg, 0o644))
+	fails(t, "digest mismatch", "apply", "-pub", p("update.pub"), "-target", target, p("bad.fup"))
+	out = ok(t, "status", "-target", target)
+	require.Contains(t, out, "demo v1 seq 1")
+}
+
+// TestBusyTarget: while another process (this test) holds the target's
+// lock, apply and confirm exit non-zero with "busy" and change nothing;
+// apply -wait proceeds once the lock is released.
+func TestBusyTarget(t *testing.T) {
+	d := t.TempDir()
+	p := func(s string) string { return filepath.Join(d, s) }
+	writeTree(t, p("v1"), map[string]string{"etc/version": "1\n"})
+	writeTree(t, p("v2"), map[string]string{"etc/version": "2\n"})
+	ok(t, "keygen", "-key", p("update.key"), "-pub", p("update.pub"))
+	ok(t, "build", "-product", "demo", "-version", "v1", "-seq", "1", "-to", p("v1"), "-key", p("update.key"), "-o", p("v1.fup"))
+	ok(t, "build", "-product", "demo", "-version", "v2", "-seq", "2", "-to", p("v2"), "-key", p("update.key"), "-o", p("v2.fup"))
+	target := p("target")
+	ok(t, "apply", "-pub", p("update.pub"), "-target", target, p("v1.fup"))
+
+	fsys, err := update.NewOSFS(target)
+	require.NoError(t, err)
+	defer fsys.Close()
+	unlock, err := fsys.TryLock()
+	require.NoError(t, err)
+	fails(t, "busy", "apply", "-pub", p("update.pub"), "-target", target, p("v2.fup"))
+	fails(t, "busy", "confirm", "-target", target)
+	require.Contains(t, ok(t, "status", "-target", target), "demo v1 seq 1")
+
+	cmd := exec.Command(os.Args[0], "apply", "-wait", "-pub", p("update.pub"), "-target", target, p("v2.fup"))
+	cmd.Env = append(os.Environ(), "FOGKIT_UPDATE_EXAMPLE_MAIN=1")
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	require.NoError(t, cmd.Start())
+	require.NoError(t, unlock())
+	require.NoError(t, cmd.Wait(), out.String())
+	require.Contains(t, out.String(), "applied v1 -> v2")
 }
