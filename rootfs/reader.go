@@ -98,12 +98,12 @@ type Reader struct {
 	cur      *bufio.Reader // current member's cpio stream, nil between members
 	zbuf     *bufio.Reader // buffer over the decompressor, reused by members
 	raw      bool          // current member is uncompressed (cur is src)
-	dec      io.Closer   // zstd decoder to release
-	member   int         // index of the current member
-	comp     Compression // compression of the current member
-	inArch   bool        // between a member's first header and its trailer
-	remain   int64       // unread data bytes of the current entry
-	pad      int64       // padding after the current entry's data
+	dec      io.Closer     // zstd decoder to release
+	member   int           // index of the current member
+	comp     Compression   // compression of the current member
+	inArch   bool          // between a member's first header and its trailer
+	remain   int64         // unread data bytes of the current entry
+	pad      int64         // padding after the current entry's data
 	entries  int
 	total    int64 // uncompressed bytes consumed
 	zeros    int64 // length of the current run of zero padding
