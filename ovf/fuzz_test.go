@@ -299,3 +299,33 @@ func FuzzParseEnvironment(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCapacity: ParseAllocationUnits and CapacityBytes, which read
+// descriptor text, never panic, fail only with typed errors and give
+// positive multipliers and capacities without overflow.
+func FuzzCapacity(f *testing.F) {
+	for _, s := range [][2]string{{"8589934592", "byte"}, {"8", "byte * 2^30"}, {"4", "GigaBytes"},
+		{"1", "byte*10^18"}, {"${disk.size}", "byte * 2^20"}, {"9223372036854775807", "KB"}, {"-1", ""}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, capacity, units string) {
+		m, err := ParseAllocationUnits(units)
+		if err != nil {
+			if !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("untyped error %v", err)
+			}
+		} else if m <= 0 {
+			t.Fatalf("multiplier %d for %q", m, units)
+		}
+		n, err := DiskInfo{Capacity: capacity, CapacityUnits: units}.CapacityBytes()
+		if err != nil {
+			if !errors.Is(err, ErrUnsupported) && !errors.Is(err, ErrMalformed) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		if n < 0 {
+			t.Fatalf("capacity %d from %q × %q", n, capacity, units)
+		}
+	})
+}
