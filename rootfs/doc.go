@@ -50,7 +50,8 @@
 // the decoder's memory is capped at MaxBytes; names are at most 4095 bytes
 // plus their NUL and symlink targets at most 4095 bytes, the kernel's
 // PATH_MAX; a regular file is under 4 GiB (newc sizes are 32 bits). A
-// Reader on its own keeps no names and buffers at most 128 KiB.
+// Reader on its own keeps no names: besides the decompressor it holds two
+// 64 KiB buffers.
 //
 // ParseSpec and AddSpec read lines of at most 64 KiB (longer is a
 // *SpecError); the number of lines is bounded only by the input, which is
