@@ -200,3 +200,24 @@ func FuzzAttributeScan(f *testing.F) {
 		}
 	})
 }
+
+// Parse errors quote input values clipped, not whole: one error from a
+// 4 MB value stays short.
+func TestParseErrorsClipValues(t *testing.T) {
+	big := strings.Repeat("9x", 2<<20)
+	doc := `<Envelope xmlns="` + NamespaceOVF + `" xmlns:rasd="` + NamespaceRASD + `"><VirtualSystem><VirtualHardwareSection><Item><rasd:ResourceType>` +
+		big + `</rasd:ResourceType></Item></VirtualHardwareSection></VirtualSystem></Envelope>`
+	_, err := Parse(strings.NewReader(doc), nil)
+	require.ErrorIs(t, err, ErrMalformed)
+	require.Less(t, len(err.Error()), 400)
+
+	_, err = DiskInfo{Capacity: big}.CapacityBytes()
+	require.ErrorIs(t, err, ErrMalformed)
+	require.Less(t, len(err.Error()), 400)
+
+	env := `<Environment xmlns="` + NamespaceEnv + `" xmlns:oe="` + NamespaceEnv + `"><PropertySection><Property oe:key="` + big +
+		`"/><Property oe:key="` + big + `"/></PropertySection></Environment>`
+	_, err = ParseEnvironment(strings.NewReader(env), nil)
+	require.ErrorIs(t, err, ErrMalformed)
+	require.Less(t, len(err.Error()), 400)
+}
