@@ -7,6 +7,7 @@ import (
 )
 
 func convErr(elem string, kind error, format string, args ...any) error {
+	clipArgs(args)
 	return &ParseError{Element: elem, Msg: fmt.Sprintf(format, args...), Err: kind}
 }
 

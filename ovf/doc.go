@@ -29,7 +29,11 @@
 // Validate checks a model, Envelope.Validate a parsed descriptor, against
 // the import rules of both hypervisors and their cross references. Both
 // return every violation at once as a ValidationError (matching
-// ErrInvalid); each *Violation names its Rule and the element.
+// ErrInvalid); each *Violation names its Rule and the element. The list
+// stops at Options.MaxViolations (default 100) with a RuleTruncated entry
+// that counts the rest, and values copied from the input into a violation
+// are clipped (96 bytes each, 512 bytes for a whole element path or
+// message), so a hostile descriptor cannot make the report outgrow it.
 //
 // # Reading
 //
@@ -38,9 +42,21 @@
 // lower-level view: References (File: ID, Href, Size in bytes; -1 when
 // ovf:size is absent or invalid, RawSize keeping the text), the DiskSection (DiskInfo: ID, FileRef, Capacity, CapacityBytes), networks
 // and each virtual system's sections and RASD items. Envelope.VirtualSystem
-// converts a single-VM envelope into the model. Parse bounds its work
-// (ParseOptions: MaxSize, MaxElements, MaxDepth) and returns *ParseError
+// converts a single-VM envelope into the model. Parse returns *ParseError
 // values matching ErrMalformed, ErrTooLarge or ErrUnsupported.
+//
+// # Limits on untrusted input
+//
+// Parse and ParseEnvironment bound their memory and time by ParseOptions,
+// with these defaults: MaxSize 32 MiB of XML; MaxElements 100,000;
+// MaxDepth 64 (never more than 4096); MaxAttributes 256 on one element and
+// MaxTotalAttributes 200,000 in the document, counted in the raw text
+// before decoding, since the XML decoder builds an element's whole
+// attribute list at once. Past a limit the error matches ErrTooLarge.
+// Text and attribute values are bounded by MaxSize: only XML's predefined
+// entities and character references are expanded, never entities from a
+// DTD. Duplicate attributes and encodings other than UTF-8 (or ASCII) are
+// ErrMalformed.
 //
 // # OVF environment
 //

@@ -30,19 +30,35 @@ const (
 	DefaultMaxSize     = 32 << 20
 	DefaultMaxElements = 100_000 // vCenter's own descriptor has about 3,000
 	DefaultMaxDepth    = 64
+	// DefaultMaxAttributes caps one element's attributes: an Envelope
+	// declares about a dozen namespaces, a vbox:Machine element a few more.
+	DefaultMaxAttributes = 256
+	// DefaultMaxTotalAttributes caps the attributes of the document, two
+	// per element at the element cap.
+	DefaultMaxTotalAttributes = 200_000
 )
 
 // ParseOptions bound the work Parse and ParseEnvironment do. Nil or zero
-// fields mean the defaults above.
+// fields mean the defaults above. Text and attribute values are bounded by
+// MaxSize: the parser expands no entities beyond XML's predefined ones and
+// character references, which only shrink.
 type ParseOptions struct {
-	MaxSize     int64 `json:"max_size,omitempty"`     // bytes of XML
-	MaxElements int   `json:"max_elements,omitempty"` // elements in the document
-	MaxDepth    int   `json:"max_depth,omitempty"`    // element nesting
+	MaxSize            int64 `json:"max_size,omitempty"`             // bytes of XML
+	MaxElements        int   `json:"max_elements,omitempty"`         // elements in the document
+	MaxDepth           int   `json:"max_depth,omitempty"`            // element nesting (at most 4096)
+	MaxAttributes      int   `json:"max_attributes,omitempty"`       // attributes of one element
+	MaxTotalAttributes int   `json:"max_total_attributes,omitempty"` // attributes in the document
 }
 
 func (o *ParseOptions) limits() treeLimits {
-	l := treeLimits{DefaultMaxSize, DefaultMaxElements, DefaultMaxDepth}
+	l := treeLimits{DefaultMaxSize, DefaultMaxElements, DefaultMaxDepth, DefaultMaxAttributes, DefaultMaxTotalAttributes}
 	if o != nil {
+		if o.MaxAttributes > 0 {
+			l.maxAttrs = o.MaxAttributes
+		}
+		if o.MaxTotalAttributes > 0 {
+			l.maxTotalAttrs = o.MaxTotalAttributes
+		}
 		if o.MaxSize > 0 {
 			l.maxBytes = o.MaxSize
 		}
@@ -101,7 +117,7 @@ func (d DiskInfo) CapacityBytes() (int64, error) {
 	}
 	n, err := strconv.ParseInt(c, 10, 64)
 	if err != nil || n < 0 {
-		return 0, &ParseError{Element: "Disk", Msg: fmt.Sprintf("capacity %q is not a number", d.Capacity), Err: ErrMalformed}
+		return 0, &ParseError{Element: "Disk", Msg: fmt.Sprintf("capacity %q is not a number", clipID(d.Capacity)), Err: ErrMalformed}
 	}
 	m, err := ParseAllocationUnits(d.CapacityUnits)
 	if err != nil {
@@ -134,16 +150,16 @@ func ParseAllocationUnits(s string) (int64, error) {
 	}
 	m := unitsRE.FindStringSubmatch(t)
 	if m == nil || m[1] == "" {
-		return 0, &ParseError{Msg: fmt.Sprintf("unknown allocation units %q", s), Err: ErrUnsupported}
+		return 0, &ParseError{Msg: fmt.Sprintf("unknown allocation units %q", clipID(s)), Err: ErrUnsupported}
 	}
 	base, err1 := strconv.ParseInt(m[1], 10, 64)
 	exp, err2 := strconv.ParseInt(m[2], 10, 64)
 	if err1 != nil || err2 != nil || base < 1 || exp > 64 {
-		return 0, &ParseError{Msg: fmt.Sprintf("bad allocation units %q", s), Err: ErrUnsupported}
+		return 0, &ParseError{Msg: fmt.Sprintf("bad allocation units %q", clipID(s)), Err: ErrUnsupported}
 	}
 	v := new(big.Int).Exp(big.NewInt(base), big.NewInt(exp), nil)
 	if !v.IsInt64() || v.Int64() <= 0 {
-		return 0, &ParseError{Msg: fmt.Sprintf("allocation units %q overflow", s), Err: ErrUnsupported}
+		return 0, &ParseError{Msg: fmt.Sprintf("allocation units %q overflow", clipID(s)), Err: ErrUnsupported}
 	}
 	return v.Int64(), nil
 }
@@ -320,6 +336,7 @@ func Parse(r io.Reader, opts *ParseOptions) (*Envelope, error) {
 type parser struct{ ns string }
 
 func (p parser) errf(n *node, kind error, format string, args ...any) error {
+	clipArgs(args)
 	return &ParseError{Line: n.line, Element: n.name.Local, Msg: fmt.Sprintf(format, args...), Err: kind}
 }
 

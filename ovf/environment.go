@@ -68,7 +68,7 @@ func (e *Environment) Value(key string) (string, bool) {
 // yields a ValidationError (RuleProperty). Properties keep the order of the
 // product section, so the output is deterministic.
 func NewEnvironment(vs *VirtualSystem, values map[string]string) (*Environment, error) {
-	c := &collector{}
+	c := newCollector(nil)
 	env := &Environment{}
 	if vs != nil {
 		env.ID = vs.ID
@@ -85,12 +85,12 @@ func NewEnvironment(vs *VirtualSystem, values map[string]string) (*Environment, 
 				v = o
 				if cimTypes[p.Type] {
 					if err := checkValue(p.Type, v); err != nil {
-						c.add(RuleProperty, fmt.Sprintf("Property[@oe:key=%q]", p.Key), "value %q: %v", v, err)
+						c.add(RuleProperty, fmt.Sprintf("Property[@oe:key=%q]", clipID(p.Key)), "value %q: %v", v, err)
 					}
 				}
 			}
 			if !validXMLText(v) {
-				c.add(RuleText, fmt.Sprintf("Property[@oe:key=%q]", p.Key), "value is not valid XML text")
+				c.add(RuleText, fmt.Sprintf("Property[@oe:key=%q]", clipID(p.Key)), "value is not valid XML text")
 			}
 			env.Properties = append(env.Properties, EnvProperty{Key: p.Key, Value: v})
 		}
@@ -104,7 +104,7 @@ func NewEnvironment(vs *VirtualSystem, values map[string]string) (*Environment, 
 	}
 	sortStrings(extra)
 	for _, k := range extra {
-		c.add(RuleProperty, fmt.Sprintf("Property[@oe:key=%q]", k), "not declared in the ProductSection")
+		c.add(RuleProperty, fmt.Sprintf("Property[@oe:key=%q]", clipID(k)), "not declared in the ProductSection")
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -118,14 +118,14 @@ func WriteEnvironment(w io.Writer, env *Environment) error {
 	if env == nil {
 		return ValidationError{{Rule: RuleProperty, Element: "Environment", Message: "nil environment"}}
 	}
-	c := &collector{}
+	c := newCollector(nil)
 	keys := map[string]bool{}
 	for _, p := range env.Properties {
 		if p.Key == "" || keys[p.Key] {
-			c.add(RuleProperty, fmt.Sprintf("Property[@oe:key=%q]", p.Key), "empty or duplicate key")
+			c.add(RuleProperty, fmt.Sprintf("Property[@oe:key=%q]", clipID(p.Key)), "empty or duplicate key")
 		}
 		keys[p.Key] = true
-		c.text(fmt.Sprintf("Property[@oe:key=%q]", p.Key), p.Key+p.Value)
+		c.text(fmt.Sprintf("Property[@oe:key=%q]", clipID(p.Key)), p.Key+p.Value)
 	}
 	c.text("Environment", env.ID+env.VCenterID+env.ESXID)
 	if pl := env.Platform; pl != nil {
@@ -214,7 +214,7 @@ func ParseEnvironment(r io.Reader, opts *ParseOptions) (*Environment, error) {
 				return nil, &ParseError{Line: p.line, Element: "Property", Msg: "property without oe:key", Err: ErrMalformed}
 			}
 			if seen[k] {
-				return nil, &ParseError{Line: p.line, Element: "Property", Msg: fmt.Sprintf("duplicate key %q", k), Err: ErrMalformed}
+				return nil, &ParseError{Line: p.line, Element: "Property", Msg: fmt.Sprintf("duplicate key %q", clipID(k)), Err: ErrMalformed}
 			}
 			seen[k] = true
 			env.Properties = append(env.Properties, EnvProperty{Key: k, Value: p.attrOf(ns, "value")})
@@ -226,7 +226,7 @@ func ParseEnvironment(r io.Reader, opts *ParseOptions) (*Environment, error) {
 			if u := a.attrOf(NamespaceVMWEnv, "unitNumber"); u != "" {
 				n, err := strconv.Atoi(u)
 				if err != nil {
-					return nil, &ParseError{Line: a.line, Element: "Adapter", Msg: fmt.Sprintf("unitNumber %q", u), Err: ErrMalformed}
+					return nil, &ParseError{Line: a.line, Element: "Adapter", Msg: fmt.Sprintf("unitNumber %q", clipID(u)), Err: ErrMalformed}
 				}
 				ad.UnitNumber = n
 			}

@@ -82,9 +82,13 @@ const (
 	RuleDiskItem          Rule = "disk-item"        // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
 	RuleSingle            Rule = "single"           // exactly one virtual system with one hardware section
 	RuleProfile           Rule = "profile"          // Options.Profile is portable or vmware
+	// RuleTruncated ends a list cut at Options.MaxViolations; its message
+	// says how many violations were left out.
+	RuleTruncated Rule = "truncated"
 )
 
-// Violation is one broken rule. It matches ErrInvalid.
+// Violation is one broken rule. It matches ErrInvalid. Values copied from
+// the input into Element and Message are clipped to a few dozen bytes.
 type Violation struct {
 	Rule    Rule
 	Element string // the element concerned, e.g. `Disk[@ovf:diskId="vmdisk1"]`
@@ -99,7 +103,9 @@ func (v *Violation) Error() string {
 func (v *Violation) Is(target error) bool { return target == ErrInvalid }
 
 // ValidationError is the list of every violation Validate found, in a
-// stable order. It matches ErrInvalid and, through Unwrap, each Violation.
+// stable order, up to Options.MaxViolations (then the last one has
+// RuleTruncated). It matches ErrInvalid and, through Unwrap, each
+// Violation.
 type ValidationError []*Violation
 
 func (e ValidationError) Error() string {

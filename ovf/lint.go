@@ -20,7 +20,7 @@ var virtualBoxKnown = map[int]bool{3: true, 4: true, 5: true, 6: true, 10: true,
 // every disk item a controller and a disk, every NIC a network). It
 // returns nil or a ValidationError with every violation.
 func (e *Envelope) Validate(opts *Options) error {
-	c := &collector{}
+	c := newCollector(opts)
 	prof := opts.profile()
 	if prof != Portable && prof != VMware {
 		c.add(RuleProfile, "Options.Profile", "unknown profile %q (portable or vmware)", prof)
@@ -30,7 +30,7 @@ func (e *Envelope) Validate(opts *Options) error {
 	}
 	files := map[string]bool{}
 	for i, f := range e.References {
-		el := fmt.Sprintf("References/File[@ovf:id=%q]", f.ID)
+		el := fmt.Sprintf("References/File[@ovf:id=%q]", clipID(f.ID))
 		if f.ID == "" {
 			el = fmt.Sprintf("References/File[%d]", i+1)
 			c.add(RuleReference, el, "file without ovf:id")
@@ -47,7 +47,7 @@ func (e *Envelope) Validate(opts *Options) error {
 	}
 	disks := map[string]bool{}
 	for i, d := range e.Disks {
-		el := fmt.Sprintf("DiskSection/Disk[@ovf:diskId=%q]", d.ID)
+		el := fmt.Sprintf("DiskSection/Disk[@ovf:diskId=%q]", clipID(d.ID))
 		if d.ID == "" {
 			el = fmt.Sprintf("DiskSection/Disk[%d]", i+1)
 			c.add(RuleDisk, el, "disk without ovf:diskId")
@@ -70,7 +70,7 @@ func (e *Envelope) Validate(opts *Options) error {
 	networks := map[string]bool{}
 	for _, n := range e.Networks {
 		if networks[n.Name] {
-			c.add(RuleNetwork, fmt.Sprintf("NetworkSection/Network[@ovf:name=%q]", n.Name), "duplicate network")
+			c.add(RuleNetwork, fmt.Sprintf("NetworkSection/Network[@ovf:name=%q]", clipID(n.Name)), "duplicate network")
 		}
 		networks[n.Name] = true
 	}
@@ -84,7 +84,9 @@ func (e *Envelope) Validate(opts *Options) error {
 }
 
 func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks map[string]bool) {
-	vsEl := fmt.Sprintf("VirtualSystem[@ovf:id=%q]", s.ID)
+	// The id is clipped once here: every element path below starts with
+	// it, and a hostile descriptor has a megabyte id and 100,000 items.
+	vsEl := fmt.Sprintf("VirtualSystem[@ovf:id=%q]", clipID(s.ID))
 	if s.ID == "" {
 		c.add(RuleName, vsEl, "virtual system without ovf:id")
 	}
@@ -166,7 +168,7 @@ func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, net
 	}
 	ids := map[string]bool{}
 	for _, it := range items {
-		el := fmt.Sprintf("%s/%s[rasd:InstanceID=%q]", hwEl, it.Kind, it.InstanceID)
+		el := fmt.Sprintf("%s/%s[rasd:InstanceID=%q]", hwEl, it.Kind, clipID(it.InstanceID))
 		if it.Kind != "Item" {
 			c.add(RuleNamespace, el, "OVF 2.0 %s: VMware rejects it, write an OVF 1.x Item", it.Kind)
 		}

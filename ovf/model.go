@@ -70,6 +70,20 @@ type Options struct {
 	// validates against the DMTF schema only with the vbox:Machine
 	// extension (ovf-plus-ext.xsd).
 	VirtualBoxMachine bool `json:"virtualbox_machine,omitempty"`
+	// MaxViolations caps the violations Validate and Envelope.Validate
+	// list (0 means DefaultMaxViolations); past it the list ends with one
+	// RuleTruncated violation that counts the rest.
+	MaxViolations int `json:"max_violations,omitempty"`
+}
+
+// DefaultMaxViolations is the violation cap when Options.MaxViolations is 0.
+const DefaultMaxViolations = 100
+
+func (o *Options) maxViolations() int {
+	if o == nil || o.MaxViolations <= 0 {
+		return DefaultMaxViolations
+	}
+	return o.MaxViolations
 }
 
 func (o *Options) profile() Profile {

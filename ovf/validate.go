@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 var (
@@ -22,17 +23,87 @@ var cimTypes = map[string]bool{
 	"real32": true, "real64": true,
 }
 
-type collector struct{ v ValidationError }
+// collector gathers violations up to a cap, so that a hostile descriptor
+// (100,000 items, each breaking several rules) cannot make the report
+// larger than the input many times over.
+type collector struct {
+	v       ValidationError
+	max     int // 0 means DefaultMaxViolations
+	omitted int
+}
+
+func newCollector(o *Options) *collector { return &collector{max: o.maxViolations()} }
 
 func (c *collector) add(r Rule, elem, format string, args ...any) {
-	c.v = append(c.v, &Violation{Rule: r, Element: elem, Message: fmt.Sprintf(format, args...)})
+	max := c.max
+	if max <= 0 {
+		max = DefaultMaxViolations
+	}
+	if len(c.v) >= max {
+		c.omitted++
+		return
+	}
+	clipArgs(args)
+	c.v = append(c.v, &Violation{Rule: r, Element: clipText(elem), Message: clipText(fmt.Sprintf(format, args...))})
 }
 
 func (c *collector) err() error {
 	if len(c.v) == 0 {
 		return nil
 	}
+	if c.omitted > 0 {
+		return append(c.v, &Violation{Rule: RuleTruncated, Element: "Envelope",
+			Message: fmt.Sprintf("%d more violations not listed (Options.MaxViolations is %d)", c.omitted, len(c.v))})
+	}
 	return c.v
+}
+
+// Lengths to which values from the input are clipped in violations.
+const (
+	maxQuoted = 96  // a value quoted in an element path or message
+	maxText   = 512 // a whole element path or message
+)
+
+// clip shortens s to at most n bytes at a rune boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
+
+func clipText(s string) string { return clip(s, maxText) }
+
+// clipID shortens an input value before it goes into an element path.
+func clipID(s string) string { return clip(s, maxQuoted) }
+
+// clipArgs clips the input values among a message's arguments.
+func clipArgs(args []any) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case string:
+			args[i] = clipID(v)
+		case []string:
+			args[i] = clipList(v)
+		}
+	}
+}
+
+// clipList keeps the first few values of a list, each clipped.
+func clipList(l []string) []string {
+	out := make([]string, 0, min(len(l), 4)+1)
+	for i, s := range l {
+		if i == 4 {
+			out = append(out, fmt.Sprintf("…%d more", len(l)-i))
+			break
+		}
+		out = append(out, clipID(s))
+	}
+	return out
 }
 
 // text checks free text (multi-line allowed).
@@ -54,7 +125,7 @@ func (c *collector) line(elem, s string) {
 // the profile in opts (nil means Portable) and the model's cross
 // references. It returns nil or a ValidationError holding every violation.
 func Validate(vs *VirtualSystem, opts *Options) error {
-	c := &collector{}
+	c := newCollector(opts)
 	if vs == nil {
 		c.add(RuleName, "VirtualSystem", "nil virtual system")
 		return c.err()
@@ -212,7 +283,7 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 		for i, pr := range p.Properties {
 			el := fmt.Sprintf("Property[%d]", i+1)
 			if pr.Key != "" {
-				el = fmt.Sprintf("Property[@ovf:key=%q]", pr.Key)
+				el = fmt.Sprintf("Property[@ovf:key=%q]", clipID(pr.Key))
 			}
 			if !propKeyRE.MatchString(pr.Key) {
 				c.add(RuleProperty, el+"/@ovf:key", "key %q must be letters, digits, _ . - (it becomes a guestinfo name)", pr.Key)

@@ -21,14 +21,17 @@ type node struct {
 
 // treeLimits bound the work done on hostile input.
 type treeLimits struct {
-	maxBytes    int64
-	maxElements int
-	maxDepth    int
+	maxBytes      int64
+	maxElements   int
+	maxDepth      int
+	maxAttrs      int // per element
+	maxTotalAttrs int
 }
 
 // readTree reads one XML document into a node tree. Input beyond
-// maxBytes, more than maxElements elements or deeper nesting than maxDepth
-// yield ErrTooLarge; syntax errors ErrMalformed.
+// maxBytes, more than maxElements elements, deeper nesting than maxDepth,
+// or more attributes than maxAttrs on one element or maxTotalAttrs in all
+// yield ErrTooLarge; syntax errors and duplicate attributes ErrMalformed.
 func readTree(r io.Reader, lim treeLimits) (*node, error) {
 	data, err := io.ReadAll(io.LimitReader(r, lim.maxBytes+1))
 	if err != nil {
@@ -36,6 +39,12 @@ func readTree(r io.Reader, lim treeLimits) (*node, error) {
 	}
 	if int64(len(data)) > lim.maxBytes {
 		return nil, &ParseError{Msg: fmt.Sprintf("more than %d bytes", lim.maxBytes), Err: ErrTooLarge}
+	}
+	// encoding/xml builds an element's whole attribute list before it
+	// returns the element (6.7 million attributes on one element cost
+	// 1.3 GB), so attributes are counted in the raw text first.
+	if err := scanAttributes(data, lim); err != nil {
+		return nil, err
 	}
 	dec := xml.NewDecoder(bytes.NewReader(data))
 	dec.Strict = true
@@ -78,6 +87,9 @@ func readTree(r io.Reader, lim treeLimits) (*node, error) {
 			if len(stack) >= lim.maxDepth {
 				return nil, &ParseError{Line: line(), Msg: fmt.Sprintf("nesting deeper than %d", lim.maxDepth), Err: ErrTooLarge}
 			}
+			if err := checkDuplicates(t.Attr); err != nil {
+				return nil, &ParseError{Line: line(), Element: t.Name.Local, Msg: err.Error(), Err: ErrMalformed}
+			}
 			n := &node{name: t.Name, attr: t.Copy().Attr, line: line()}
 			if len(stack) == 0 {
 				if root != nil {
@@ -101,6 +113,168 @@ func readTree(r io.Reader, lim treeLimits) (*node, error) {
 		return nil, &ParseError{Msg: "no root element", Err: ErrMalformed}
 	}
 	return root, nil
+}
+
+// checkDuplicates refuses an element that repeats an attribute (by
+// namespace and local name, so a:x and b:x with one namespace count as
+// the same), as XML and its namespaces require.
+func checkDuplicates(attrs []xml.Attr) error {
+	if len(attrs) < 2 {
+		return nil
+	}
+	dup := func(a xml.Attr) error {
+		return fmt.Errorf("duplicate attribute %s", clipID(strings.TrimPrefix(a.Name.Space+":"+a.Name.Local, ":")))
+	}
+	if len(attrs) <= 16 {
+		for i := range attrs {
+			for j := range i {
+				if attrs[i].Name == attrs[j].Name {
+					return dup(attrs[i])
+				}
+			}
+		}
+		return nil
+	}
+	seen := make(map[xml.Name]bool, len(attrs))
+	for _, a := range attrs {
+		if seen[a.Name] {
+			return dup(a)
+		}
+		seen[a.Name] = true
+	}
+	return nil
+}
+
+// scanAttributes counts the attributes of every start tag in data, the
+// way encoding/xml will read them, and fails with ErrTooLarge past the
+// limits.
+func scanAttributes(data []byte, lim treeLimits) error {
+	total := 0
+	return eachStartTag(data, func(pos, n int) error {
+		msg := ""
+		if n > lim.maxAttrs {
+			msg = fmt.Sprintf("an element with more than %d attributes", lim.maxAttrs)
+		} else if total += n; total > lim.maxTotalAttrs {
+			msg = fmt.Sprintf("more than %d attributes", lim.maxTotalAttrs)
+		} else {
+			return nil
+		}
+		return &ParseError{Line: 1 + bytes.Count(data[:pos], []byte{'\n'}), Msg: msg, Err: ErrTooLarge}
+	})
+}
+
+// eachStartTag calls fn with the offset and attribute count of each start
+// tag in data, in order, skipping comments, CDATA sections, processing
+// instructions, directives and end tags as encoding/xml does. Only
+// counting matters here: markup the decoder rejects is rejected there,
+// and the walk stops no later than the decoder would.
+func eachStartTag(data []byte, fn func(pos, n int) error) error {
+	i := 0
+	for {
+		j := bytes.IndexByte(data[i:], '<')
+		if j < 0 {
+			return nil
+		}
+		start := i + j
+		i = start + 1
+		rest := data[i:]
+		var skip int // bytes after '<' to the end of this markup, -1: unterminated
+		switch {
+		case bytes.HasPrefix(rest, []byte("!--")):
+			// The decoder ends a comment at the first "--", which must be
+			// followed by '>'.
+			k := bytes.Index(rest[3:], []byte("--"))
+			if k < 0 || 3+k+2 >= len(rest) || rest[3+k+2] != '>' {
+				return nil
+			}
+			skip = 3 + k + 3
+		case bytes.HasPrefix(rest, []byte("![CDATA[")):
+			skip = endAfter(rest, "]]>")
+		case bytes.HasPrefix(rest, []byte("?")):
+			skip = endAfter(rest, "?>")
+		case bytes.HasPrefix(rest, []byte("!")):
+			skip = directiveEnd(rest)
+		case bytes.HasPrefix(rest, []byte("/")):
+			skip = endAfter(rest, ">")
+		default:
+			n, k := tagAttributes(rest)
+			if err := fn(start, n); err != nil {
+				return err
+			}
+			skip = k
+		}
+		if skip < 0 {
+			return nil
+		}
+		i += skip
+	}
+}
+
+// endAfter returns the length of b up to and including the first end, or
+// -1.
+func endAfter(b []byte, end string) int {
+	k := bytes.Index(b, []byte(end))
+	if k < 0 {
+		return -1
+	}
+	return k + len(end)
+}
+
+// tagAttributes counts the attributes of a start tag (b follows its '<'):
+// each has exactly one '=' outside quotes. It returns the count and the
+// length to the closing '>' (-1 if there is none).
+func tagAttributes(b []byte) (n, end int) {
+	var quote byte
+	for k, c := range b {
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '=':
+			n++
+		case c == '>':
+			return n, k + 1
+		}
+	}
+	return n, -1
+}
+
+// directiveEnd finds the end of a <!DOCTYPE ...> style directive (b
+// follows its '<') as encoding/xml does: quoted text and nested <!-- -->
+// comments do not count, other nested angle brackets do.
+func directiveEnd(b []byte) int {
+	var quote byte
+	depth := 0
+	for k := 1; k < len(b); k++ {
+		c := b[k]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '>':
+			if depth == 0 {
+				return k + 1
+			}
+			depth--
+		case c == '<':
+			if bytes.HasPrefix(b[k+1:], []byte("!--")) {
+				e := bytes.Index(b[k+4:], []byte("--"))
+				if e < 0 || k+4+e+2 >= len(b) || b[k+4+e+2] != '>' {
+					return -1
+				}
+				k += 4 + e + 2
+				continue
+			}
+			depth++
+		}
+	}
+	return -1
 }
 
 // Text returns the element's character data with surrounding white space

@@ -28,6 +28,35 @@
 // detecting each member's compression, with limits for untrusted input;
 // Builder.AddArchive imports one as a base layer.
 //
+// # Limits on untrusted input
+//
+// Reading promises memory and time bounded by ReaderOptions, whatever the
+// archive; a limit that is hit yields a *LimitError (matching ErrLimit)
+// naming the field. The limits, with their defaults:
+//
+//   - MaxEntries: 1<<20 entries.
+//   - MaxBytes: 16 GiB of uncompressed data read over all members
+//     (AddArchive: DefaultArchiveMaxBytes, 1 GiB, since it holds file
+//     content in memory; each file's buffer is allocated once, after its
+//     declared size is checked against what is left of the budget).
+//   - MaxPadding: 16 MiB in one run of zero padding between archives or
+//     members; padding is skipped a buffer at a time.
+//   - MaxNameBytes: 64 MiB of names (paths, stored names, symlink
+//     targets) kept by List, Inspect and AddArchive.
+//   - MaxOrphans: 1024 orphans listed by Inspect.
+//
+// Fixed caps: a zstd frame may ask for a window of at most 128 MiB (and
+// no more than MaxBytes), which bounds the decoder's history buffer, and
+// the decoder's memory is capped at MaxBytes; names are at most 4095 bytes
+// plus their NUL and symlink targets at most 4095 bytes, the kernel's
+// PATH_MAX; a regular file is under 4 GiB (newc sizes are 32 bits). A
+// Reader on its own keeps no names: besides the decompressor it holds two
+// 64 KiB buffers.
+//
+// ParseSpec and AddSpec read lines of at most 64 KiB (longer is a
+// *SpecError); the number of lines is bounded only by the input, which is
+// the vendor's own file rather than untrusted data.
+//
 // The newc writer and reader are this package's own: cavaliergopher/cpio
 // v1.0.1 neither writes nor reads device numbers and does not write
 // symlink targets; the tests use it as an independent reader of names,

@@ -3,6 +3,7 @@ package rootfs
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // Sentinel errors. Every error this package returns for bad input matches
@@ -36,7 +37,8 @@ var (
 	ErrSpec = errors.New("rootfs: malformed spec")
 	// ErrFormat: a malformed archive (bad magic, header, name or padding).
 	ErrFormat = errors.New("rootfs: malformed archive")
-	// ErrLimit: an archive exceeds a ReaderOptions limit.
+	// ErrLimit: an archive exceeds a ReaderOptions limit; the error is a
+	// *LimitError naming the limit.
 	ErrLimit = errors.New("rootfs: archive exceeds a reader limit")
 	// ErrCompression: an unknown compression name, or a broken compressed stream.
 	ErrCompression = errors.New("rootfs: compression error")
@@ -71,6 +73,43 @@ func (e *SpecError) Error() string {
 }
 
 func (e *SpecError) Unwrap() error { return e.Err }
+
+// LimitError says which ReaderOptions limit an archive exceeded. It
+// matches ErrLimit.
+type LimitError struct {
+	Limit string // the ReaderOptions field, e.g. "MaxNameBytes"
+	Max   int64  // its value in force
+	// Path is the entry being read when the limit was hit, when known.
+	Path string
+}
+
+func (e *LimitError) Error() string {
+	s := fmt.Sprintf("%v: more than %s = %d", ErrLimit, e.Limit, e.Max)
+	if e.Path != "" {
+		s += " at " + clip(e.Path)
+	}
+	return s
+}
+
+func (e *LimitError) Unwrap() error { return ErrLimit }
+
+func limitErr(limit string, max int64, path string) error {
+	return &LimitError{Limit: limit, Max: max, Path: path}
+}
+
+// clip shortens a path or name for an error message: hostile archives hold
+// names of up to 4 KiB, and an error need not repeat all of it.
+func clip(s string) string {
+	const n = 128
+	if len(s) <= n {
+		return s
+	}
+	i := n
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i] + "…"
+}
 
 func pathErr(p string, err error, format string, args ...any) error {
 	return &PathError{Path: p, Err: err, Detail: fmt.Sprintf(format, args...)}

@@ -20,6 +20,9 @@ const DefaultArchiveMaxBytes = 1 << 30
 // File content is held in memory, so opts.MaxBytes bounds it: when zero,
 // AddArchive uses DefaultArchiveMaxBytes (1 GiB) rather than the reader's
 // 16 GiB, so a small compressed bomb cannot take the machine's memory.
+// Each file's buffer is allocated once, at its declared size, after that
+// size is checked against what is left of MaxBytes; the names kept are
+// bounded by MaxNameBytes. A limit that is hit yields a *LimitError.
 func (b *Builder) AddArchive(ctx context.Context, r io.Reader, opts *ReaderOptions) error {
 	o := ReaderOptions{}
 	if opts != nil {
@@ -29,6 +32,7 @@ func (b *Builder) AddArchive(ctx context.Context, r io.Reader, opts *ReaderOptio
 		o.MaxBytes = DefaultArchiveMaxBytes
 	}
 	rd := NewReader(r, &o)
+	var names int64
 	type inode struct {
 		member            int
 		ino, major, minor uint32
@@ -46,6 +50,9 @@ func (b *Builder) AddArchive(ctx context.Context, r io.Reader, opts *ReaderOptio
 			return err
 		}
 		e := h.Entry
+		if names += int64(len(e.Path) + len(e.Linkname)); names > rd.opts.MaxNameBytes {
+			return limitErr("MaxNameBytes", rd.opts.MaxNameBytes, e.Path)
+		}
 		if e.Type != TypeFile {
 			if e.Path == "/" {
 				continue
@@ -55,17 +62,14 @@ func (b *Builder) AddArchive(ctx context.Context, r io.Reader, opts *ReaderOptio
 			}
 			continue
 		}
-		data := make([]byte, 0, min(e.Size, 1<<20))
-		buf := make([]byte, 32<<10)
-		for {
-			n, err := rd.Read(buf)
-			data = append(data, buf[:n]...)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
+		// Reading the data counts it against MaxBytes, so a size beyond
+		// what is left would fail anyway: fail before allocating it.
+		if e.Size > rd.opts.MaxBytes-rd.total {
+			return limitErr("MaxBytes", rd.opts.MaxBytes, e.Path)
+		}
+		data := make([]byte, e.Size)
+		if _, err := io.ReadFull(rd, data); err != nil {
+			return err
 		}
 		if h.Nlink > 1 {
 			k := inode{h.Member, h.Ino, h.DevMajor, h.DevMinor}

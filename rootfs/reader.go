@@ -30,13 +30,62 @@ type Header struct {
 	Compression Compression // compression of that member
 }
 
-// ReaderOptions bound the work a Reader does on untrusted input.
+// ReaderOptions bound the work a Reader, List, Inspect and
+// Builder.AddArchive do on untrusted input. Zero fields mean the defaults
+// below; a limit that is hit yields a *LimitError (matching ErrLimit).
 type ReaderOptions struct {
 	// MaxEntries caps the number of entries (default 1<<20).
 	MaxEntries int `json:"max_entries,omitempty"`
 	// MaxBytes caps the uncompressed bytes read over all members
-	// (default 16 GiB).
+	// (default 16 GiB; AddArchive: DefaultArchiveMaxBytes).
 	MaxBytes int64 `json:"max_bytes,omitempty"`
+	// MaxPadding caps one run of zero padding between archives or members
+	// (default DefaultMaxPadding). The kernel skips any amount, but real
+	// archives pad to 4 or 512 bytes, and a compressed member of nothing
+	// but zeros would otherwise be read in full.
+	MaxPadding int64 `json:"max_padding,omitempty"`
+	// MaxNameBytes caps the bytes of names (paths, stored names, symlink
+	// targets) that List, Inspect and AddArchive keep in memory (default
+	// DefaultMaxNameBytes). A Reader on its own keeps none.
+	MaxNameBytes int64 `json:"max_name_bytes,omitempty"`
+	// MaxOrphans caps the orphans Inspect lists (default DefaultMaxOrphans).
+	MaxOrphans int `json:"max_orphans,omitempty"`
+}
+
+// Reader limits used when the ReaderOptions field is zero.
+const (
+	DefaultMaxEntries   = 1 << 20
+	DefaultMaxBytes     = 16 << 30
+	DefaultMaxPadding   = 16 << 20
+	DefaultMaxNameBytes = 64 << 20
+	DefaultMaxOrphans   = 1024
+	// maxZstdWindow caps the zstd window the reader accepts (and so the
+	// decoder's history buffer): zstd -19 and the kernel's own builds use
+	// at most 8 MiB, --long up to 128 MiB.
+	maxZstdWindow = 128 << 20
+)
+
+func (o *ReaderOptions) withDefaults() ReaderOptions {
+	var r ReaderOptions
+	if o != nil {
+		r = *o
+	}
+	if r.MaxEntries <= 0 {
+		r.MaxEntries = DefaultMaxEntries
+	}
+	if r.MaxBytes <= 0 {
+		r.MaxBytes = DefaultMaxBytes
+	}
+	if r.MaxPadding <= 0 {
+		r.MaxPadding = DefaultMaxPadding
+	}
+	if r.MaxNameBytes <= 0 {
+		r.MaxNameBytes = DefaultMaxNameBytes
+	}
+	if r.MaxOrphans <= 0 {
+		r.MaxOrphans = DefaultMaxOrphans
+	}
+	return r
 }
 
 // Reader reads the entries of a cpio newc archive, or of several archives
@@ -46,33 +95,25 @@ type ReaderOptions struct {
 type Reader struct {
 	src      *bufio.Reader
 	opts     ReaderOptions
-	cur      io.Reader   // current member's cpio stream, nil between members
-	raw      bool        // current member is uncompressed (cur reads src)
-	dec      io.Closer   // zstd decoder to release
-	member   int         // index of the current member
-	comp     Compression // compression of the current member
-	inArch   bool        // between a member's first header and its trailer
-	remain   int64       // unread data bytes of the current entry
-	pad      int64       // padding after the current entry's data
+	cur      *bufio.Reader // current member's cpio stream, nil between members
+	zbuf     *bufio.Reader // buffer over the decompressor, reused by members
+	raw      bool          // current member is uncompressed (cur is src)
+	dec      io.Closer     // zstd decoder to release
+	member   int           // index of the current member
+	comp     Compression   // compression of the current member
+	inArch   bool          // between a member's first header and its trailer
+	remain   int64         // unread data bytes of the current entry
+	pad      int64         // padding after the current entry's data
 	entries  int
 	total    int64 // uncompressed bytes consumed
+	zeros    int64 // length of the current run of zero padding
 	err      error
 	dataType Type
 }
 
 // NewReader returns a Reader of r. opts may be nil.
 func NewReader(r io.Reader, opts *ReaderOptions) *Reader {
-	rd := &Reader{src: bufio.NewReaderSize(r, 64<<10), member: -1}
-	if opts != nil {
-		rd.opts = *opts
-	}
-	if rd.opts.MaxEntries <= 0 {
-		rd.opts.MaxEntries = 1 << 20
-	}
-	if rd.opts.MaxBytes <= 0 {
-		rd.opts.MaxBytes = 16 << 30
-	}
-	return rd
+	return &Reader{src: bufio.NewReaderSize(r, 64<<10), member: -1, opts: opts.withDefaults()}
 }
 
 var (
@@ -152,11 +193,17 @@ func (r *Reader) openMember() error {
 		if err != nil {
 			return err
 		}
-		if b[0] != 0 {
+		b, _ = r.src.Peek(r.src.Buffered())
+		n := leadingZeros(b)
+		if err := r.padding(n); err != nil {
+			return err
+		}
+		r.src.Discard(n)
+		if n < len(b) {
 			break
 		}
-		r.src.Discard(1)
 	}
+	r.zeros = 0
 	m, _ := r.src.Peek(6)
 	r.member++
 	r.inArch = false
@@ -169,20 +216,32 @@ func (r *Reader) openMember() error {
 			return fmt.Errorf("%w: member %d: gzip: %v", ErrCompression, r.member, err)
 		}
 		zr.Multistream(false)
-		r.cur, r.raw, r.comp = &errWrap{zr, "gzip"}, false, CompressGzip
+		r.cur, r.raw, r.comp = r.buffer(&errWrap{zr, "gzip"}), false, CompressGzip
 	case bytes.HasPrefix(m, zstdMagic):
 		fr := &zstdFrameReader{r: r.src}
 		dec, err := zstd.NewReader(fr, zstd.WithDecoderConcurrency(1),
-			zstd.WithDecoderMaxWindow(max(min(1<<27, uint64(r.opts.MaxBytes)), 1<<20)), zstd.WithDecoderMaxMemory(uint64(r.opts.MaxBytes)))
+			zstd.WithDecoderMaxWindow(max(min(maxZstdWindow, uint64(r.opts.MaxBytes)), 1<<20)), zstd.WithDecoderMaxMemory(uint64(r.opts.MaxBytes)))
 		if err != nil {
 			return fmt.Errorf("%w: %v", ErrCompression, err)
 		}
 		r.dec = decCloser{dec}
-		r.cur, r.raw, r.comp = &errWrap{dec, "zstd"}, false, CompressZstd
+		r.cur, r.raw, r.comp = r.buffer(&errWrap{dec, "zstd"}), false, CompressZstd
 	default:
 		return fmt.Errorf("%w: member %d: unknown magic % x", ErrFormat, r.member, m)
 	}
 	return nil
+}
+
+// buffer returns the reused buffer over a member's decompressed stream, so
+// that padding is skipped in bulk and headers are read without a call
+// into the decompressor each.
+func (r *Reader) buffer(src io.Reader) *bufio.Reader {
+	if r.zbuf == nil {
+		r.zbuf = bufio.NewReaderSize(src, 64<<10)
+	} else {
+		r.zbuf.Reset(src)
+	}
+	return r.zbuf
 }
 
 type decCloser struct{ d *zstd.Decoder }
@@ -212,47 +271,67 @@ func (r *Reader) endMember() error {
 	return nil
 }
 
-// skipZeros skips zero bytes in the current member; ok is false at its end
-// (or, for an uncompressed member, at anything that is not a header).
+// skipZeros skips zero bytes in the current member, a buffer at a time;
+// ok is false at its end (or, for an uncompressed member, at anything that
+// is not a header).
 func (r *Reader) skipZeros() (ok bool, err error) {
-	var b [1]byte
 	for {
-		if r.raw {
-			p, err := r.src.Peek(len(newcMagic))
-			if bytes.HasPrefix(p, newcMagic) {
-				return true, nil
-			}
-			if len(p) == 0 || p[0] != 0 {
-				if err != nil && err != io.EOF {
-					return false, err
-				}
+		p, err := r.cur.Peek(1)
+		if len(p) == 0 {
+			if err == io.EOF {
 				return false, nil
 			}
-			r.src.Discard(1)
+			return false, err
+		}
+		p, _ = r.cur.Peek(r.cur.Buffered())
+		n := leadingZeros(p)
+		if err := r.padding(n); err != nil {
+			return false, err
+		}
+		if !r.raw {
+			if err := r.count(int64(n)); err != nil {
+				return false, err
+			}
+		}
+		r.cur.Discard(n)
+		if n == len(p) {
 			continue
 		}
-		n, err := io.ReadFull(r.cur, b[:])
-		if n == 0 {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return false, nil
-			}
-			return false, err
+		if r.raw {
+			m, _ := r.cur.Peek(len(newcMagic))
+			return bytes.HasPrefix(m, newcMagic), nil
 		}
-		if err := r.count(1); err != nil {
-			return false, err
-		}
-		if b[0] != 0 {
-			r.cur = io.MultiReader(bytes.NewReader(b[:]), r.cur)
-			r.total-- // counted again when read as part of the header
-			return true, nil
-		}
+		return true, nil
 	}
+}
+
+// padding counts n more bytes of the current run of zero padding.
+func (r *Reader) padding(n int) error {
+	r.zeros += int64(n)
+	if r.zeros > r.opts.MaxPadding {
+		return limitErr("MaxPadding", r.opts.MaxPadding, "")
+	}
+	return nil
+}
+
+var zeroBlock [512]byte
+
+// leadingZeros returns the number of zero bytes p starts with.
+func leadingZeros(p []byte) int {
+	n := 0
+	for len(p)-n >= len(zeroBlock) && bytes.Equal(p[n:n+len(zeroBlock)], zeroBlock[:]) {
+		n += len(zeroBlock)
+	}
+	for n < len(p) && p[n] == 0 {
+		n++
+	}
+	return n
 }
 
 func (r *Reader) count(n int64) error {
 	r.total += n
 	if r.total > r.opts.MaxBytes {
-		return fmt.Errorf("%w: more than %d bytes", ErrLimit, r.opts.MaxBytes)
+		return limitErr("MaxBytes", r.opts.MaxBytes, "")
 	}
 	return nil
 }
@@ -277,11 +356,15 @@ func (r *Reader) skip(n int64) error {
 	if err := r.count(n); err != nil {
 		return err
 	}
-	if k, err := io.CopyN(io.Discard, r.cur, n); k != n {
-		if err == nil || err == io.EOF {
-			return fmt.Errorf("%w: truncated archive", ErrFormat)
+	for n > 0 {
+		k, err := r.cur.Discard(int(min(n, 1<<30)))
+		n -= int64(k)
+		if err != nil {
+			if err == io.EOF {
+				return fmt.Errorf("%w: truncated archive", ErrFormat)
+			}
+			return err
 		}
-		return err
 	}
 	return nil
 }
@@ -305,6 +388,7 @@ func parseHex(b []byte) (uint32, bool) {
 
 // readHeader reads one header; it returns nil, nil for the trailer.
 func (r *Reader) readHeader() (*Header, error) {
+	r.zeros = 0
 	var hb [110]byte
 	if err := r.readFull(hb[:]); err != nil {
 		return nil, err
@@ -339,7 +423,7 @@ func (r *Reader) readHeader() (*Header, error) {
 	}
 	r.entries++
 	if r.entries > r.opts.MaxEntries {
-		return nil, fmt.Errorf("%w: more than %d entries", ErrLimit, r.opts.MaxEntries)
+		return nil, limitErr("MaxEntries", int64(r.opts.MaxEntries), "")
 	}
 	mode := f[1]
 	t, ok := typeFromMode(mode)
@@ -349,6 +433,9 @@ func (r *Reader) readHeader() (*Header, error) {
 	p, err := CleanPath(name)
 	if err != nil {
 		return nil, err
+	}
+	if p[1:] == name {
+		name = p[1:] // share the bytes: List keeps both
 	}
 	h := &Header{
 		Entry: Entry{Path: p, Type: t, Mode: mode & modePerm, UID: f[2], GID: f[3],
@@ -409,10 +496,12 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// List reads every entry header of an archive (data is skipped).
+// List reads every entry header of an archive (data is skipped). The
+// headers it keeps are bounded by opts.MaxEntries and opts.MaxNameBytes.
 func List(r io.Reader, opts *ReaderOptions) ([]Header, error) {
 	rd := NewReader(r, opts)
 	var out []Header
+	var names int64
 	for {
 		h, err := rd.Next()
 		if err == io.EOF {
@@ -421,8 +510,20 @@ func List(r io.Reader, opts *ReaderOptions) ([]Header, error) {
 		if err != nil {
 			return out, err
 		}
+		if names += h.nameBytes(); names > rd.opts.MaxNameBytes {
+			return out, limitErr("MaxNameBytes", rd.opts.MaxNameBytes, h.Path)
+		}
 		out = append(out, *h)
 	}
+}
+
+// nameBytes is the memory the header's strings hold.
+func (h *Header) nameBytes() int64 {
+	n := len(h.Path) + len(h.Linkname)
+	if len(h.Path) == 0 || h.Name != h.Path[1:] { // else Name shares Path's bytes
+		n += len(h.Name)
+	}
+	return int64(n)
 }
 
 // zstdFrameReader passes through exactly one zstd frame from r, walking
