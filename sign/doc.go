@@ -35,7 +35,10 @@
 // from the public key (KeyIDFromBytes of the SPKI DER; the fingerprint for
 // OpenPGP). A Keyring holds public keys with purposes and revoked flags, so
 // old and new keys verify side by side during a rotation and a revoked key
-// never verifies.
+// never verifies. Keyring.Revoke takes a key id as an operator pastes it
+// (any case, spaces, 0x prefix, an OpenPGP subkey fingerprint or 64-bit key
+// id, which name the primary key), and refuses one that names no key on the
+// ring with ErrUnknownKey.
 //
 // # Errors and limits
 //

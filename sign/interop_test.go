@@ -389,3 +389,100 @@ func TestGPGSignsAndEncryptsToUs(t *testing.T) {
 	err = Decrypt(ctx, &bytes.Buffer{}, bytes.NewReader(ct), ours, &DecryptOptions{SignedBy: []*OpenPGPPublicKey{testPGP(t, 18, PurposeUpdate).Public()}})
 	require.ErrorIs(t, err, ErrUnknownKey)
 }
+
+// colons returns the fields of gpg --with-colons lines of the given record
+// type (pub, sub, fpr...), in order.
+func (g *gpgHome) colons(typ string, args ...string) [][]string {
+	g.t.Helper()
+	var out [][]string
+	for _, line := range strings.Split(string(g.run(nil, append([]string{"--with-colons"}, args...)...)), "\n") {
+		if f := strings.Split(line, ":"); f[0] == typ {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestGPGRevokeSigningSubkey: gpg signs from a subkey and names it, in
+// upper case, in its output; whatever form of it an operator pastes into
+// Revoke revokes the key, and an id that names no key is an error.
+func TestGPGRevokeSigningSubkey(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "Sub Signer <sub@x>", "ed25519", "cert", "never")
+	fpr := g.fingerprint("sub@x")
+	g.run(nil, "--passphrase", "", "--quick-add-key", fpr, "ed25519", "sign", "never")
+	g.run(nil, "--passphrase", "", "--quick-add-key", fpr, "cv25519", "encr", "never")
+	msg := []byte("signed by a subkey\n")
+	msgPath := g.file("msg", msg)
+	g.run(nil, "--passphrase", "", "--armor", "--detach-sign", "--output", msgPath+".asc", msgPath)
+	sig, err := os.ReadFile(msgPath + ".asc")
+	require.NoError(t, err)
+
+	// What gpg shows: the signing subkey in the verify output, fingerprints
+	// in groups of four, 0x-prefixed long key ids.
+	status := string(testutil.MustRun(t, g.dir, nil, g.gpg, "--homedir", g.dir, "--batch", "--status-fd", "1", "--verify", msgPath+".asc", msgPath))
+	var validSig []string
+	for _, line := range strings.Split(status, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == "VALIDSIG" {
+			validSig = f
+		}
+	}
+	require.NotNil(t, validSig, "%s", status)
+	signingSub := validSig[2]
+	require.Equal(t, strings.ToUpper(fpr), validSig[len(validSig)-1], "VALIDSIG ends with the primary fingerprint")
+	require.NotEqual(t, strings.ToUpper(fpr), signingSub, "gpg signed with the subkey")
+	human := string(g.run(nil, "--keyid-format", "0xlong", "--fingerprint", "--with-subkey-fingerprints", "sub@x"))
+	var groupedSub, longSub string
+	lines := strings.Split(human, "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(line, "sub ") && strings.Contains(line, "[S]") {
+			longSub = strings.Fields(line)[1][strings.Index(strings.Fields(line)[1], "/")+1:]
+			// "      Key fingerprint = C6D9 314C ...  4756 DCF6 ..."
+			_, groupedSub, _ = strings.Cut(lines[i+1], "= ")
+		}
+	}
+	require.True(t, strings.HasPrefix(longSub, "0x"), "%s", human)
+	require.Equal(t, signingSub, strings.ReplaceAll(groupedSub, " ", ""), "%s", human)
+	var encSub string
+	for _, f := range g.colons("fpr", "--fingerprint", "--with-subkey-fingerprints", "sub@x") {
+		if f[9] != strings.ToUpper(fpr) && f[9] != signingSub {
+			encSub = f[9]
+		}
+	}
+	require.NotEmpty(t, encSub)
+
+	pub, err := LoadPublicKey(g.run(nil, "--armor", "--export", fpr), PurposeUpdate)
+	require.NoError(t, err)
+	ours := testPGP(t, 19, PurposeUpdate)
+	for name, id := range map[string]string{
+		"signing subkey as gpg --verify names it": signingSub,
+		"signing subkey fingerprint, grouped":     groupedSub,
+		"signing subkey 0x long key id":           longSub,
+		"primary fingerprint, upper case":         strings.ToUpper(fpr),
+		"primary fingerprint, lower case":         fpr,
+		"encryption subkey fingerprint":           encSub,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ring, err := NewKeyring(pub, ours.Public())
+			require.NoError(t, err)
+			got, err := ring.Verify(ctx, PurposeUpdate, msg, sig)
+			require.NoError(t, err)
+			require.Equal(t, fpr, got)
+			require.NoError(t, ring.Revoke(id), "%q", id)
+			_, err = ring.Verify(ctx, PurposeUpdate, msg, sig)
+			require.ErrorIs(t, err, ErrRevoked, "Revoke(%q) did not revoke the key", id)
+			assert.Equal(t, fpr, keyErrorID(t, err))
+			ourSig, err := ours.Sign(ctx, msg)
+			require.NoError(t, err)
+			_, err = ring.Verify(ctx, PurposeUpdate, msg, ourSig)
+			require.NoError(t, err, "the other key stays usable")
+		})
+	}
+
+	ring, err := NewKeyring(ours.Public())
+	require.NoError(t, err)
+	require.ErrorIs(t, ring.Revoke(signingSub), ErrUnknownKey, "a key not on the ring")
+	require.ErrorIs(t, ring.Revoke(signingSub[:len(signingSub)-1]), ErrMalformed)
+	require.ErrorIs(t, ring.Revoke(signingSub[len(signingSub)-8:]), ErrMalformed, "32-bit short key id")
+}

@@ -419,6 +419,23 @@ func (k *OpenPGPPublicKey) Algorithm() Algorithm { return OpenPGP }
 // Entity returns the go-crypto entity. Do not modify it.
 func (k *OpenPGPPublicKey) Entity() *pgp.Entity { return k.entity }
 
+// aliases are the other names an operator may use for k, in lower-case
+// hex: the 64-bit key ids of the primary key and of every subkey, and the
+// subkeys' fingerprints (gpg names the signing subkey, not the primary).
+func (k *OpenPGPPublicKey) aliases() []string {
+	if k == nil || k.entity == nil {
+		return nil
+	}
+	out := []string{fmt.Sprintf("%016x", k.entity.PrimaryKey.KeyId)}
+	for _, sk := range k.entity.Subkeys {
+		if sk.PublicKey == nil {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%016x", sk.PublicKey.KeyId), hex.EncodeToString(sk.PublicKey.Fingerprint))
+	}
+	return out
+}
+
 func (k *OpenPGPPublicKey) encode() ([]byte, error) { return armorEntity(k.entity, false) }
 
 // Verify checks a detached signature (armored or binary) over message and
