@@ -40,6 +40,34 @@
 // id, which name the primary key), and refuses one that names no key on the
 // ring with ErrUnknownKey.
 //
+// # OpenPGP key expiry
+//
+// An OpenPGP key or subkey may carry an expiry. What Verify checks:
+//
+//   - Always, at the signature's creation time: the signing key (primary
+//     key, and the subkey when a subkey signed) existed, had a
+//     self-signature in force, had not expired and was not revoked. A
+//     signature made after the key or subkey expired gives ErrExpired; a
+//     revocation for key compromise (or without a reason) counts at every
+//     time and gives ErrRevoked.
+//   - Never, by default, anything that depends on the verifier's clock. An
+//     offline appliance has no trusted clock, and the signature's creation
+//     time is chosen by the signer: whoever holds a key after it expired
+//     can backdate a signature into its lifetime, and that signature
+//     verifies (as it does in gpg). Key expiry alone is therefore no
+//     defence against a leaked old key: revoke it (Keyring.Revoke, or a
+//     revocation signature on the key).
+//   - With OpenPGPPublicKey.WithClock, where the caller trusts its clock:
+//     also that the key and the signing subkey have not expired (or been
+//     revoked) by the clock's time, which refuses backdated signatures, and
+//     a signature's own expiry against that time.
+//
+// To extend a key's life, its owner adds a new self-signature (gpg
+// --quick-set-expire) and ships the new public key. gpg exports only the
+// newest self-signature, and a key verifies only signatures made while a
+// self-signature was in force, so the renewed key verifies signatures made
+// after the renewal, not older ones (ErrExpired, saying so).
+//
 // # Errors and limits
 //
 // Every error matches one of the sentinels in errors.go with errors.Is;

@@ -2,11 +2,13 @@ package sign
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/stretchr/testify/assert"
@@ -485,4 +487,117 @@ func TestGPGRevokeSigningSubkey(t *testing.T) {
 	require.ErrorIs(t, ring.Revoke(signingSub), ErrUnknownKey, "a key not on the ring")
 	require.ErrorIs(t, ring.Revoke(signingSub[:len(signingSub)-1]), ErrMalformed)
 	require.ErrorIs(t, ring.Revoke(signingSub[len(signingSub)-8:]), ErrMalformed, "32-bit short key id")
+}
+
+// TestGPGKeyExpiry pins down what Verify checks about OpenPGP key expiry,
+// with keys gpg made with a one-day lifetime (on the primary key, and on a
+// signing subkey) and signatures gpg made at faked times:
+//   - judged at the signature's time, always: a signature made after the
+//     key or subkey expired is refused with ErrExpired;
+//   - a signature dated inside the lifetime verifies without a clock, even
+//     when it was in truth made later (backdated): nothing tells them apart
+//     without a trusted clock;
+//   - with WithClock, a key or subkey expired by the clock's time is
+//     refused, so the backdated signature is refused; a key renewed by its
+//     owner (a new self-signature) verifies again.
+func TestGPGKeyExpiry(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	const t0 = 1700000000 // 2023-11-14T22:13:20Z
+	at := func(d time.Duration) string { return fmt.Sprint(t0 + int64(d/time.Second)) }
+	clock := func(d time.Duration) func() time.Time {
+		return func() time.Time { return time.Unix(t0, 0).Add(d) }
+	}
+	gpgAt := func(d time.Duration, args ...string) []byte {
+		return g.run(nil, append([]string{"--faked-system-time", at(d), "--passphrase", ""}, args...)...)
+	}
+	msg := []byte("manifest\n")
+	msgPath := g.file("msg", msg)
+	signAt := func(d time.Duration, uid string) []byte {
+		out := filepath.Join(g.dir, "sig-"+at(d)+"-"+uid)
+		gpgAt(d, "--local-user", uid, "--armor", "--detach-sign", "--output", out, msgPath)
+		sig, err := os.ReadFile(out)
+		require.NoError(t, err)
+		return sig
+	}
+	load := func(uid string) *OpenPGPPublicKey {
+		k, err := LoadOpenPGPPublicKey(g.run(nil, "--armor", "--export", uid), PurposeUpdate)
+		require.NoError(t, err)
+		return k
+	}
+
+	// Key P: the primary key signs and expires one day after creation.
+	gpgAt(0, "--quick-gen-key", "Primary Expiry <p@x>", "ed25519", "sign", "1d")
+	pFpr := g.fingerprint("p@x")
+	// Key S: a certify-only primary that never expires, and a signing
+	// subkey that expires one day after creation.
+	gpgAt(0, "--quick-gen-key", "Subkey Expiry <s@x>", "ed25519", "cert", "never")
+	sFpr := g.fingerprint("s@x")
+	gpgAt(0, "--quick-add-key", sFpr, "ed25519", "sign", "1d")
+	var sSub string
+	for _, f := range g.colons("fpr", "--fingerprint", "--with-subkey-fingerprints", "s@x") {
+		if !strings.EqualFold(f[9], sFpr) {
+			sSub = f[9]
+		}
+	}
+	require.NotEmpty(t, sSub)
+
+	pKey, sKey := load("p@x"), load("s@x")
+	// Signed an hour in, inside the lifetime: a legitimate old signature and
+	// one backdated by whoever holds the key later look the same.
+	pEarly, sEarly := signAt(time.Hour, "p@x"), signAt(time.Hour, "s@x")
+
+	// The owners renew both keys (never expire) and sign after the original
+	// expiry; a verifier still holding the original public keys refuses.
+	gpgAt(2*time.Hour, "--quick-set-expire", pFpr, "0")
+	gpgAt(2*time.Hour, "--quick-set-expire", sFpr, "0", sSub)
+	pLate, sLate := signAt(72*time.Hour, "p@x"), signAt(72*time.Hour, "s@x")
+	pRenewed, sRenewed := load("p@x"), load("s@x")
+
+	for _, c := range []struct {
+		name       string
+		key        *OpenPGPPublicKey
+		sig        []byte
+		clock      func() time.Time
+		wantErr    error
+		wantReason string
+	}{
+		{"primary: inside lifetime, no clock", pKey, pEarly, nil, nil, ""},
+		{"subkey: inside lifetime, no clock", sKey, sEarly, nil, nil, ""},
+		{"primary: made after expiry", pKey, pLate, nil, ErrExpired, "primary key not valid"},
+		{"subkey: made after expiry", sKey, sLate, nil, ErrExpired, "signing subkey " + sSub},
+		{"primary: clock inside lifetime", pKey, pEarly, clock(2 * time.Hour), nil, ""},
+		{"subkey: clock inside lifetime", sKey, sEarly, clock(2 * time.Hour), nil, ""},
+		{"primary: clock after expiry", pKey, pEarly, clock(48 * time.Hour), ErrExpired, "by the verifier's clock"},
+		{"subkey: clock after expiry", sKey, sEarly, clock(48 * time.Hour), ErrExpired, "by the verifier's clock"},
+		{"primary: real clock", pKey, pEarly, time.Now, ErrExpired, "by the verifier's clock"},
+		{"subkey: real clock", sKey, sEarly, time.Now, ErrExpired, "by the verifier's clock"},
+		{"primary: renewed key, late signature", pRenewed, pLate, time.Now, nil, ""},
+		{"subkey: renewed key, late signature", sRenewed, sLate, time.Now, nil, ""},
+		// gpg exports only the renewal self-signature, so the renewed key
+		// does not vouch for signatures made before the renewal.
+		{"primary: renewed key, signature before renewal", pRenewed, pEarly, nil, ErrExpired, "self-signature is dated"},
+		{"subkey: renewed key, signature before renewal", sRenewed, sEarly, nil, ErrExpired, "binding signature is dated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := c.key
+			if c.clock != nil {
+				k = k.WithClock(c.clock)
+			}
+			id, err := k.Verify(ctx, msg, c.sig)
+			if c.wantErr == nil {
+				require.NoError(t, err)
+				assert.Equal(t, k.KeyID(), id)
+				return
+			}
+			require.ErrorIs(t, err, c.wantErr)
+			assert.Contains(t, err.Error(), c.wantReason)
+			assert.Equal(t, k.KeyID(), keyErrorID(t, err))
+			// A keyring reports the same refusal.
+			ring, err2 := NewKeyring(testPGP(t, 21, PurposeUpdate).Public(), k)
+			require.NoError(t, err2)
+			_, err2 = ring.Verify(ctx, PurposeUpdate, msg, c.sig)
+			require.ErrorIs(t, err2, c.wantErr)
+		})
+	}
 }

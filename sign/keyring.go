@@ -192,7 +192,8 @@ func (k *Keyring) VerifyKey(ctx context.Context, purpose Purpose, keyID string, 
 // the id of the first that verifies. When none does, the error says why, in
 // this order: a revoked key that would have verified gives ErrRevoked; a key
 // that recognised the signature but refused it gives that key's error
-// (ErrExpired for an OpenPGP signature made after its key expired,
+// (ErrExpired for an OpenPGP signature made after its key expired, or by
+// a key expired by its clock (OpenPGPPublicKey.WithClock),
 // ErrWrongPurpose for one made for another purpose); a key of another
 // purpose that verifies gives ErrWrongPurpose; no key of that purpose, or
 // only OpenPGP keys none of which the signature names, gives ErrUnknownKey;
