@@ -75,4 +75,13 @@
 // it is parsed (MaxKeyFileSize, MaxMessageSize, MaxSignatureSize,
 // DecryptOptions.MaxSize) and keys of the wrong length or type are rejected
 // without panics.
+//
+// Key material is checked before any library verifies a signature with it
+// or validates it, since that work grows with the cube of the key size: PEM
+// key blocks are capped at 16 KiB and certificate blocks at 64 KiB; RSA keys
+// (X.509 and OpenPGP alike) must have MinRSABits to MaxRSABits and private
+// parameters that fit the modulus; OpenPGP key files may hold only v4 or v6
+// keys of the algorithms fogkit or gpg's defaults use (RSA, ECDSA, EdDSA,
+// ECDH, X25519/X448, Ed25519/Ed448). DSA and ElGamal keys are refused with
+// ErrUnsupported.
 package sign

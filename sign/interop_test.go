@@ -601,3 +601,39 @@ func TestGPGKeyExpiry(t *testing.T) {
 		})
 	}
 }
+
+// TestGPGRSAKeyLimits: the RSA size limit applies to OpenPGP keys too; the
+// packet checks that run before go-crypto accept gpg's RSA keys, public and
+// secret, plain and passphrase-protected; gpg's DSA keys are refused.
+func TestGPGRSAKeyLimits(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "R <r@x>", "rsa2048", "sign", "never")
+	g.run(nil, "--passphrase", "", "--quick-add-key", g.fingerprint("r@x"), "rsa2048", "encr", "never")
+	fpr := g.fingerprint("r@x")
+	pub, err := LoadPublicKey(g.run(nil, "--armor", "--export", fpr), PurposeUpdate)
+	require.NoError(t, err)
+	s, err := LoadSigner(g.run(nil, "--passphrase", "", "--armor", "--export-secret-keys", fpr), PurposeUpdate, nil)
+	require.NoError(t, err)
+	sig, err := s.Sign(ctx, []byte("m"))
+	require.NoError(t, err)
+	_, err = pub.Verify(ctx, []byte("m"), sig)
+	require.NoError(t, err)
+	enc, err := EncodePrivateKey(s, []byte("pw"))
+	require.NoError(t, err)
+	back, err := LoadSigner(enc, PurposeUpdate, []byte("pw"))
+	require.NoError(t, err, "an encrypted RSA secret key passes the size bound")
+	require.Equal(t, fpr, back.KeyID())
+
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "Small <small@x>", "rsa1024", "sign", "never")
+	small := g.fingerprint("small@x")
+	_, err = LoadPublicKey(g.run(nil, "--armor", "--export", small), PurposeUpdate)
+	require.ErrorIs(t, err, ErrUnsupported)
+	assert.Contains(t, err.Error(), "1024 bits")
+	_, err = LoadSigner(g.run(nil, "--passphrase", "", "--armor", "--export-secret-keys", small), PurposeUpdate, nil)
+	require.ErrorIs(t, err, ErrUnsupported)
+
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "D <d@x>", "dsa2048", "sign", "never")
+	_, err = LoadPublicKey(g.run(nil, "--armor", "--export", g.fingerprint("d@x")), PurposeUpdate)
+	require.ErrorIs(t, err, ErrUnsupported)
+}

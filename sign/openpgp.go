@@ -661,6 +661,9 @@ func readOneEntity(data []byte, want string) (*pgp.Entity, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPGPKeyPackets(body); err != nil {
+		return nil, err
+	}
 	el, err := pgp.ReadKeyRing(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: OpenPGP key: %v", ErrMalformed, err)
@@ -669,6 +672,9 @@ func readOneEntity(data []byte, want string) (*pgp.Entity, error) {
 		return nil, fmt.Errorf("%w: OpenPGP data holds %d keys, want exactly one", ErrMalformed, len(el))
 	}
 	e := el[0]
+	if err := checkPGPEntity(e); err != nil {
+		return nil, err
+	}
 	if _, err := e.PrimarySelfSignature(time.Time{}, nil); err != nil {
 		return nil, fmt.Errorf("%w: OpenPGP key has no valid self-signature: %v", ErrMalformed, err)
 	}
