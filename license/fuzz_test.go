@@ -3,8 +3,11 @@ package license
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -73,6 +76,60 @@ func FuzzInspect(f *testing.F) {
 			if u2 == nil || !bytes.Equal(u2.Payload, u.Payload) || !bytes.Equal(u2.Signature, u.Signature) {
 				t.Fatalf("armor does not round-trip: %v", err)
 			}
+		}
+	})
+}
+
+// FuzzDecodePayload feeds the signed JSON straight to the payload decoder
+// (past the armor and the signature), where canonical form is enforced:
+// whatever decodes must be exactly what Encode writes for it.
+func FuzzDecodePayload(f *testing.F) {
+	for _, l := range []*License{smallLicense(), fullLicense()} {
+		p, err := marshalPayload(l.normalized())
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(p)
+	}
+	f.Add([]byte(`{"format":1}`))
+	f.Add([]byte(`{"format":1,"id":"a","id":"b"}`))
+	f.Fuzz(func(t *testing.T, payload []byte) {
+		l, err := decodePayload(payload)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupported) {
+				t.Fatalf("error matches neither ErrMalformed nor ErrUnsupported: %v", err)
+			}
+			return
+		}
+		again, err := marshalPayload(l.normalized())
+		if err != nil || !bytes.Equal(again, payload) {
+			t.Fatalf("accepted a payload that is not canonical:\n%s\n%s", payload, again)
+		}
+	})
+}
+
+// FuzzStateFile: the state file on disk is outside input too (a host's
+// disk can be edited); it must decode or fail with ErrState, and what
+// decodes must survive a write and re-read.
+func FuzzStateFile(f *testing.F) {
+	f.Add([]byte(`{"last_seen":"2026-01-01T00:00:00Z","sequences":{"c":3},"revoked":["l1"]}`))
+	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"revoked":["a","a","b"]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s, err := parseState(data, "state.json")
+		if err != nil {
+			if !errors.Is(err, ErrState) {
+				t.Fatalf("error does not match ErrState: %v", err)
+			}
+			return
+		}
+		out, err := json.Marshal(s)
+		if err != nil {
+			t.Fatalf("decoded state does not encode: %v", err)
+		}
+		back, err := parseState(out, "state.json")
+		if err != nil || !reflect.DeepEqual(back.Merge(State{}), s.Merge(State{})) {
+			t.Fatalf("state does not round-trip: %v\n%+v\n%+v", err, s, back)
 		}
 	})
 }
