@@ -63,10 +63,11 @@
 //     a signature's own expiry against that time.
 //
 // To extend a key's life, its owner adds a new self-signature (gpg
-// --quick-set-expire) and ships the new public key. gpg exports only the
-// newest self-signature, and a key verifies only signatures made while a
-// self-signature was in force, so the renewed key verifies signatures made
-// after the renewal, not older ones (ErrExpired, saying so).
+// --quick-set-expire) and ships the new public key, which verifies
+// signatures made after the renewal. A key verifies only signatures made
+// while one of its self-signatures was in force, and gpg 2.2 exports only
+// the newest, so such an export refuses signatures made before the renewal
+// (ErrExpired, saying so).
 //
 // # Errors and limits
 //
