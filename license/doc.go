@@ -33,7 +33,11 @@
 // rejected.
 //
 // The payload is the License as indented JSON, so piping the first block's
-// base64 lines through `base64 -d` shows it. The signature is a raw 64-byte
+// base64 lines through `base64 -d` shows it. It must be canonical: the
+// exact bytes Encode writes for the license it decodes to. Duplicate keys,
+// keys in another case or written with escapes, other spacing or field
+// order are refused (ErrMalformed), since encoding/json would read them but
+// another JSON parser might read the same signed bytes differently. The signature is a raw 64-byte
 // Ed25519 signature: openssl verifies it with `openssl pkeyutl -verify
 // -pubin -inkey pub.pem -rawin` over the prefix followed by the payload.
 //

@@ -78,8 +78,8 @@ func marshalPayload(l *License) ([]byte, error) {
 }
 
 // decodePayload decodes the signed JSON strictly: a known format version
-// first, then no unknown fields, no trailing data, and a license that
-// passes validation.
+// first, then no unknown fields, no trailing data, a license that passes
+// validation, and canonical bytes (what Encode writes for that license).
 func decodePayload(payload []byte) (*License, error) {
 	var probe struct {
 		Format *int `json:"format"`
@@ -104,6 +104,14 @@ func decodePayload(payload []byte) (*License, error) {
 	}
 	if err := l.validate(); err != nil {
 		return nil, &FormatError{Reason: "payload: " + err.Error(), Err: err}
+	}
+	// encoding/json accepts duplicate keys (the last wins), keys in any
+	// case and keys written with escapes, so one signed payload could be
+	// read differently by another JSON parser. Only the exact bytes Encode
+	// writes for this license are accepted.
+	again, err := marshalPayload(l.normalized())
+	if err != nil || !bytes.Equal(again, payload) {
+		return nil, &FormatError{Reason: "payload is not in canonical form (duplicate, case-variant or escaped keys, other spacing or field order, or unnormalised values)"}
 	}
 	return &l, nil
 }

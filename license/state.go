@@ -166,17 +166,22 @@ func (f *FileStore) read() (State, error) {
 	if err != nil {
 		return State{}, fmt.Errorf("%w: %w", ErrState, err)
 	}
+	return parseState(data, f.path)
+}
+
+// parseState decodes a state file's bytes (named name in errors).
+func parseState(data []byte, name string) (State, error) {
 	if len(data) > MaxStateSize {
-		return State{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrState, f.path, MaxStateSize)
+		return State{}, fmt.Errorf("%w: %s is larger than %d bytes", ErrState, name, MaxStateSize)
 	}
 	var s State
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&s); err != nil {
-		return State{}, fmt.Errorf("%w: %s: %w", ErrState, f.path, err)
+		return State{}, fmt.Errorf("%w: %s: %w", ErrState, name, err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return State{}, fmt.Errorf("%w: %s: data after the state object", ErrState, f.path)
+		return State{}, fmt.Errorf("%w: %s: data after the state object", ErrState, name)
 	}
 	return State{}.Merge(s), nil
 }

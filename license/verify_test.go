@@ -214,8 +214,13 @@ func TestPayloadStrictness(t *testing.T) {
 		return writeFile(s.KeyID(), "ed25519", []byte(payload), sig)
 	}
 	base := `"id":"l1","sequence":0,"product":"p","customer":{"id":"c","name":""},"issued_at":"2026-01-01T00:00:00Z","not_before":"2026-01-01T00:00:00Z","seats":0`
-	_, err := Verify(t.Context(), bytes.NewReader(signed(`{"format":1,`+base+`}`)), r, "p", o)
+	// The same license in Encode's layout verifies; compact JSON does not.
+	canonical, err := marshalPayload((&License{ID: "l1", Product: "p", Customer: Customer{ID: "c"}, IssuedAt: t0}).normalized())
 	require.NoError(t, err)
+	_, err = Verify(t.Context(), bytes.NewReader(signed(string(canonical))), r, "p", o)
+	require.NoError(t, err)
+	_, err = Verify(t.Context(), bytes.NewReader(signed(`{"format":1,`+base+`}`)), r, "p", o)
+	require.ErrorIs(t, err, ErrMalformed)
 
 	for name, c := range map[string]struct {
 		payload string
@@ -441,4 +446,46 @@ func TestVerifyCanceled(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	require.Nil(t, st)
 	require.ErrorIs(t, Encode(ctx, io.Discard, smallLicense(), s), context.Canceled)
+}
+
+// TestPayloadCanonical: a signed payload that encoding/json reads as a valid
+// license but that is not the exact bytes Encode writes is refused, so no
+// other JSON parser can read the signed bytes differently.
+func TestPayloadCanonical(t *testing.T) {
+	s := seedKey(t, 1, sign.PurposeLicense)
+	r := ring(t, s.Public())
+	o := &VerifyOptions{Now: clock(t0.Add(time.Hour))}
+	signed := func(payload []byte) []byte {
+		sig, err := s.Sign(t.Context(), payload)
+		require.NoError(t, err)
+		return writeFile(s.KeyID(), "ed25519", payload, sig)
+	}
+	canonical, err := marshalPayload(smallLicense().normalized())
+	require.NoError(t, err)
+	st, err := Verify(t.Context(), bytes.NewReader(signed(canonical)), r, "p", o)
+	require.NoError(t, err)
+	require.True(t, st.Valid)
+	require.Contains(t, string(canonical), "\n  \"product\": \"p\",\n")
+
+	for name, payload := range map[string]string{
+		// encoding/json keeps the last of duplicate keys; other parsers
+		// keep the first.
+		"duplicate key": strings.Replace(string(canonical), "\n  \"product\": \"p\",", "\n  \"product\": \"other\",\n  \"product\": \"p\",", 1),
+		// encoding/json matches keys case-insensitively.
+		"case-variant key": strings.Replace(string(canonical), "\"product\":", "\"Product\":", 1),
+		// \u0070 is "p": the same key to a decoder, other bytes to a
+		// signature.
+		"escaped key name": strings.Replace(string(canonical), "\"product\":", "\"\\u0070roduct\":", 1),
+	} {
+		t.Run(name, func(t *testing.T) {
+			require.NotEqual(t, string(canonical), payload)
+			st, err := Verify(t.Context(), bytes.NewReader(signed([]byte(payload))), r, "p", o)
+			require.ErrorIs(t, err, ErrMalformed)
+			require.Nil(t, st)
+			require.Contains(t, err.Error(), "canonical")
+			u, err := InspectUnverified(bytes.NewReader(signed([]byte(payload))))
+			require.ErrorIs(t, err, ErrMalformed)
+			require.Nil(t, u.License)
+		})
+	}
 }

@@ -152,7 +152,7 @@ func TestEveryErrorReachable(t *testing.T) {
 
 	t.Run("revoked", func(t *testing.T) {
 		ring, _ := NewKeyring(lic.Public())
-		ring.Revoke(lic.KeyID())
+		require.NoError(t, ring.Revoke(lic.KeyID()))
 		_, err := ring.Verify(ctx, PurposeLicense, msg, licSig)
 		require.ErrorIs(t, err, ErrRevoked)
 		assert.Equal(t, lic.KeyID(), keyErrorID(t, err))

@@ -58,7 +58,9 @@ func ExampleKeyring_Revoke() {
 	_, errNew := ring.Verify(ctx, sign.PurposeLicense, msg, newSig)
 	fmt.Println("before:", errOld == nil, errNew == nil)
 
-	ring.Revoke(oldKey.KeyID())
+	if err := ring.Revoke(oldKey.KeyID()); err != nil {
+		fmt.Println(err)
+	}
 	_, errOld = ring.Verify(ctx, sign.PurposeLicense, msg, oldSig)
 	_, errNew = ring.Verify(ctx, sign.PurposeLicense, msg, newSig)
 	fmt.Println("after:", errors.Is(errOld, sign.ErrRevoked), errNew == nil)

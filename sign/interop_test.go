@@ -2,11 +2,13 @@ package sign
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/stretchr/testify/assert"
@@ -388,4 +390,273 @@ func TestGPGSignsAndEncryptsToUs(t *testing.T) {
 	require.Equal(t, plain, out.Bytes())
 	err = Decrypt(ctx, &bytes.Buffer{}, bytes.NewReader(ct), ours, &DecryptOptions{SignedBy: []*OpenPGPPublicKey{testPGP(t, 18, PurposeUpdate).Public()}})
 	require.ErrorIs(t, err, ErrUnknownKey)
+}
+
+// colons returns the fields of gpg --with-colons lines of the given record
+// type (pub, sub, fpr...), in order.
+func (g *gpgHome) colons(typ string, args ...string) [][]string {
+	g.t.Helper()
+	var out [][]string
+	for _, line := range strings.Split(string(g.run(nil, append([]string{"--with-colons"}, args...)...)), "\n") {
+		if f := strings.Split(line, ":"); f[0] == typ {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestGPGRevokeSigningSubkey: gpg signs from a subkey and names it, in
+// upper case, in its output; whatever form of it an operator pastes into
+// Revoke revokes the key, and an id that names no key is an error.
+func TestGPGRevokeSigningSubkey(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "Sub Signer <sub@x>", "ed25519", "cert", "never")
+	fpr := g.fingerprint("sub@x")
+	g.run(nil, "--passphrase", "", "--quick-add-key", fpr, "ed25519", "sign", "never")
+	g.run(nil, "--passphrase", "", "--quick-add-key", fpr, "cv25519", "encr", "never")
+	msg := []byte("signed by a subkey\n")
+	msgPath := g.file("msg", msg)
+	g.run(nil, "--passphrase", "", "--armor", "--detach-sign", "--output", msgPath+".asc", msgPath)
+	sig, err := os.ReadFile(msgPath + ".asc")
+	require.NoError(t, err)
+
+	// What gpg shows: the signing subkey in the verify output, fingerprints
+	// in groups of four, 0x-prefixed long key ids.
+	status := string(testutil.MustRun(t, g.dir, nil, g.gpg, "--homedir", g.dir, "--batch", "--status-fd", "1", "--verify", msgPath+".asc", msgPath))
+	var validSig []string
+	for _, line := range strings.Split(status, "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[1] == "VALIDSIG" {
+			validSig = f
+		}
+	}
+	require.NotNil(t, validSig, "%s", status)
+	signingSub := validSig[2]
+	require.Equal(t, strings.ToUpper(fpr), validSig[len(validSig)-1], "VALIDSIG ends with the primary fingerprint")
+	require.NotEqual(t, strings.ToUpper(fpr), signingSub, "gpg signed with the subkey")
+	human := string(g.run(nil, "--keyid-format", "0xlong", "--fingerprint", "--with-subkey-fingerprints", "sub@x"))
+	var groupedSub, longSub string
+	lines := strings.Split(human, "\n")
+	for i, line := range lines {
+		if strings.HasPrefix(line, "sub ") && strings.Contains(line, "[S]") {
+			longSub = strings.Fields(line)[1][strings.Index(strings.Fields(line)[1], "/")+1:]
+			// "      Key fingerprint = C6D9 314C ...  4756 DCF6 ..."
+			_, groupedSub, _ = strings.Cut(lines[i+1], "= ")
+		}
+	}
+	require.True(t, strings.HasPrefix(longSub, "0x"), "%s", human)
+	require.Equal(t, signingSub, strings.ReplaceAll(groupedSub, " ", ""), "%s", human)
+	var encSub string
+	for _, f := range g.colons("fpr", "--fingerprint", "--with-subkey-fingerprints", "sub@x") {
+		if f[9] != strings.ToUpper(fpr) && f[9] != signingSub {
+			encSub = f[9]
+		}
+	}
+	require.NotEmpty(t, encSub)
+
+	pub, err := LoadPublicKey(g.run(nil, "--armor", "--export", fpr), PurposeUpdate)
+	require.NoError(t, err)
+	ours := testPGP(t, 19, PurposeUpdate)
+	for name, id := range map[string]string{
+		"signing subkey as gpg --verify names it": signingSub,
+		"signing subkey fingerprint, grouped":     groupedSub,
+		"signing subkey 0x long key id":           longSub,
+		"primary fingerprint, upper case":         strings.ToUpper(fpr),
+		"primary fingerprint, lower case":         fpr,
+		"encryption subkey fingerprint":           encSub,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ring, err := NewKeyring(pub, ours.Public())
+			require.NoError(t, err)
+			got, err := ring.Verify(ctx, PurposeUpdate, msg, sig)
+			require.NoError(t, err)
+			require.Equal(t, fpr, got)
+			require.NoError(t, ring.Revoke(id), "%q", id)
+			_, err = ring.Verify(ctx, PurposeUpdate, msg, sig)
+			require.ErrorIs(t, err, ErrRevoked, "Revoke(%q) did not revoke the key", id)
+			assert.Equal(t, fpr, keyErrorID(t, err))
+			ourSig, err := ours.Sign(ctx, msg)
+			require.NoError(t, err)
+			_, err = ring.Verify(ctx, PurposeUpdate, msg, ourSig)
+			require.NoError(t, err, "the other key stays usable")
+		})
+	}
+
+	ring, err := NewKeyring(ours.Public())
+	require.NoError(t, err)
+	require.ErrorIs(t, ring.Revoke(signingSub), ErrUnknownKey, "a key not on the ring")
+	require.ErrorIs(t, ring.Revoke(signingSub[:len(signingSub)-1]), ErrMalformed)
+	require.ErrorIs(t, ring.Revoke(signingSub[len(signingSub)-8:]), ErrMalformed, "32-bit short key id")
+}
+
+// TestGPGKeyExpiry pins down what Verify checks about OpenPGP key expiry,
+// with keys gpg made with a one-day lifetime (on the primary key, and on a
+// signing subkey) and signatures gpg made at faked times:
+//   - judged at the signature's time, always: a signature made after the
+//     key or subkey expired is refused with ErrExpired;
+//   - a signature dated inside the lifetime verifies without a clock, even
+//     when it was in truth made later (backdated): nothing tells them apart
+//     without a trusted clock;
+//   - with WithClock, a key or subkey expired by the clock's time is
+//     refused, so the backdated signature is refused; a key renewed by its
+//     owner (a new self-signature) verifies again.
+func TestGPGKeyExpiry(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	const t0 = 1700000000 // 2023-11-14T22:13:20Z
+	at := func(d time.Duration) string { return fmt.Sprint(t0 + int64(d/time.Second)) }
+	clock := func(d time.Duration) func() time.Time {
+		return func() time.Time { return time.Unix(t0, 0).Add(d) }
+	}
+	gpgAt := func(d time.Duration, args ...string) []byte {
+		return g.run(nil, append([]string{"--faked-system-time", at(d), "--passphrase", ""}, args...)...)
+	}
+	msg := []byte("manifest\n")
+	msgPath := g.file("msg", msg)
+	signAt := func(d time.Duration, uid string) []byte {
+		out := filepath.Join(g.dir, "sig-"+at(d)+"-"+uid)
+		gpgAt(d, "--local-user", uid, "--armor", "--detach-sign", "--output", out, msgPath)
+		sig, err := os.ReadFile(out)
+		require.NoError(t, err)
+		return sig
+	}
+	load := func(uid string) *OpenPGPPublicKey {
+		k, err := LoadOpenPGPPublicKey(g.run(nil, "--armor", "--export", uid), PurposeUpdate)
+		require.NoError(t, err)
+		return k
+	}
+
+	// Key P: the primary key signs and expires one day after creation.
+	gpgAt(0, "--quick-gen-key", "Primary Expiry <p@x>", "ed25519", "sign", "1d")
+	pFpr := g.fingerprint("p@x")
+	// Key S: a certify-only primary that never expires, and a signing
+	// subkey that expires one day after creation.
+	gpgAt(0, "--quick-gen-key", "Subkey Expiry <s@x>", "ed25519", "cert", "never")
+	sFpr := g.fingerprint("s@x")
+	gpgAt(0, "--quick-add-key", sFpr, "ed25519", "sign", "1d")
+	var sSub string
+	for _, f := range g.colons("fpr", "--fingerprint", "--with-subkey-fingerprints", "s@x") {
+		if !strings.EqualFold(f[9], sFpr) {
+			sSub = f[9]
+		}
+	}
+	require.NotEmpty(t, sSub)
+
+	pKey, sKey := load("p@x"), load("s@x")
+	// Signed an hour in, inside the lifetime: a legitimate old signature and
+	// one backdated by whoever holds the key later look the same.
+	pEarly, sEarly := signAt(time.Hour, "p@x"), signAt(time.Hour, "s@x")
+
+	// The owners renew both keys (never expire) and sign after the original
+	// expiry; a verifier still holding the original public keys refuses.
+	gpgAt(2*time.Hour, "--quick-set-expire", pFpr, "0")
+	gpgAt(2*time.Hour, "--quick-set-expire", sFpr, "0", sSub)
+	pLate, sLate := signAt(72*time.Hour, "p@x"), signAt(72*time.Hour, "s@x")
+	pRenewed, sRenewed := load("p@x"), load("s@x")
+
+	for _, c := range []struct {
+		name       string
+		key        *OpenPGPPublicKey
+		sig        []byte
+		clock      func() time.Time
+		wantErr    error
+		wantReason string
+	}{
+		{"primary: inside lifetime, no clock", pKey, pEarly, nil, nil, ""},
+		{"subkey: inside lifetime, no clock", sKey, sEarly, nil, nil, ""},
+		{"primary: made after expiry", pKey, pLate, nil, ErrExpired, "primary key not valid"},
+		{"subkey: made after expiry", sKey, sLate, nil, ErrExpired, "signing subkey " + sSub},
+		{"primary: clock inside lifetime", pKey, pEarly, clock(2 * time.Hour), nil, ""},
+		{"subkey: clock inside lifetime", sKey, sEarly, clock(2 * time.Hour), nil, ""},
+		{"primary: clock after expiry", pKey, pEarly, clock(48 * time.Hour), ErrExpired, "by the verifier's clock"},
+		{"subkey: clock after expiry", sKey, sEarly, clock(48 * time.Hour), ErrExpired, "by the verifier's clock"},
+		{"primary: real clock", pKey, pEarly, time.Now, ErrExpired, "by the verifier's clock"},
+		{"subkey: real clock", sKey, sEarly, time.Now, ErrExpired, "by the verifier's clock"},
+		{"primary: renewed key, late signature", pRenewed, pLate, time.Now, nil, ""},
+		{"subkey: renewed key, late signature", sRenewed, sLate, time.Now, nil, ""},
+		// gpg 2.2 exports only the renewal self-signature, so the renewed
+		// key does not vouch for signatures made before the renewal (see
+		// beforeRenewal for exports that keep the old one).
+		{"primary: renewed key, signature before renewal", pRenewed, pEarly, nil, beforeRenewal(pRenewed, false), "self-signature is dated"},
+		{"subkey: renewed key, signature before renewal", sRenewed, sEarly, nil, beforeRenewal(sRenewed, true), "binding signature is dated"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			k := c.key
+			if c.clock != nil {
+				k = k.WithClock(c.clock)
+			}
+			id, err := k.Verify(ctx, msg, c.sig)
+			if c.wantErr == nil {
+				require.NoError(t, err)
+				assert.Equal(t, k.KeyID(), id)
+				return
+			}
+			require.ErrorIs(t, err, c.wantErr)
+			assert.Contains(t, err.Error(), c.wantReason)
+			assert.Equal(t, k.KeyID(), keyErrorID(t, err))
+			// A keyring reports the same refusal.
+			ring, err2 := NewKeyring(testPGP(t, 21, PurposeUpdate).Public(), k)
+			require.NoError(t, err2)
+			_, err2 = ring.Verify(ctx, PurposeUpdate, msg, c.sig)
+			require.ErrorIs(t, err2, c.wantErr)
+		})
+	}
+}
+
+// TestGPGRSAKeyLimits: the RSA size limit applies to OpenPGP keys too; the
+// packet checks that run before go-crypto accept gpg's RSA keys, public and
+// secret, plain and passphrase-protected; gpg's DSA keys are refused.
+func TestGPGRSAKeyLimits(t *testing.T) {
+	g := newGPGHome(t)
+	ctx := t.Context()
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "R <r@x>", "rsa2048", "sign", "never")
+	g.run(nil, "--passphrase", "", "--quick-add-key", g.fingerprint("r@x"), "rsa2048", "encr", "never")
+	fpr := g.fingerprint("r@x")
+	pub, err := LoadPublicKey(g.run(nil, "--armor", "--export", fpr), PurposeUpdate)
+	require.NoError(t, err)
+	s, err := LoadSigner(g.run(nil, "--passphrase", "", "--armor", "--export-secret-keys", fpr), PurposeUpdate, nil)
+	require.NoError(t, err)
+	sig, err := s.Sign(ctx, []byte("m"))
+	require.NoError(t, err)
+	_, err = pub.Verify(ctx, []byte("m"), sig)
+	require.NoError(t, err)
+	enc, err := EncodePrivateKey(s, []byte("pw"))
+	require.NoError(t, err)
+	back, err := LoadSigner(enc, PurposeUpdate, []byte("pw"))
+	require.NoError(t, err, "an encrypted RSA secret key passes the size bound")
+	require.Equal(t, fpr, back.KeyID())
+
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "Small <small@x>", "rsa1024", "sign", "never")
+	small := g.fingerprint("small@x")
+	_, err = LoadPublicKey(g.run(nil, "--armor", "--export", small), PurposeUpdate)
+	require.ErrorIs(t, err, ErrUnsupported)
+	assert.Contains(t, err.Error(), "1024 bits")
+	_, err = LoadSigner(g.run(nil, "--passphrase", "", "--armor", "--export-secret-keys", small), PurposeUpdate, nil)
+	require.ErrorIs(t, err, ErrUnsupported)
+
+	g.run(nil, "--passphrase", "", "--quick-gen-key", "D <d@x>", "dsa2048", "sign", "never")
+	_, err = LoadPublicKey(g.run(nil, "--armor", "--export", g.fingerprint("d@x")), PurposeUpdate)
+	require.ErrorIs(t, err, ErrUnsupported)
+}
+
+// beforeRenewal is what verifying a signature made before a key's renewal
+// gives with the renewed key: ErrExpired when the export holds only the
+// renewal's self-signature (or subkey binding), as gpg 2.2 writes it;
+// success when the export keeps the earlier one too, which was in force
+// when the signature was made.
+func beforeRenewal(k *OpenPGPPublicKey, subkey bool) error {
+	n := 0
+	if subkey {
+		for _, sk := range k.entity.Subkeys {
+			n = max(n, len(sk.Bindings))
+		}
+	} else {
+		for _, id := range k.entity.Identities {
+			n = max(n, len(id.SelfCertifications))
+		}
+	}
+	if n > 1 {
+		return nil
+	}
+	return ErrExpired
 }

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
+	"strings"
 	"sync"
+	"unicode"
 )
 
 // Keyring holds public keys with their purposes and a revoked flag, so old
@@ -51,18 +54,100 @@ func (k *Keyring) Add(key PublicKey) error {
 	return nil
 }
 
-// Revoke marks a key id as revoked; it need not be on the ring yet.
-func (k *Keyring) Revoke(keyID string) {
+// Revoke marks the key named by id as revoked. id may be written the way
+// an operator copies it from gpg or from this package: upper or lower case,
+// with spaces, with a 0x prefix; it may be a key id of this package, an
+// OpenPGP primary or subkey fingerprint, or a 64-bit OpenPGP key id (long
+// key id) of the primary key or a subkey. A subkey's fingerprint or key id
+// revokes its whole primary key, since gpg names the signing subkey. An id
+// that is not hex of a known length gives ErrMalformed; one that names no
+// key on the ring gives ErrUnknownKey (a key must be on the ring to be
+// revoked, so a typo never passes silently); a 64-bit id that two keys on
+// the ring share gives ErrMalformed (use the fingerprint).
+func (k *Keyring) Revoke(id string) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
+	keyID, err := k.resolveLocked(id)
+	if err != nil {
+		return err
+	}
 	k.revoked[keyID] = true
+	return nil
 }
 
-// Revoked reports whether keyID is revoked.
-func (k *Keyring) Revoked(keyID string) bool {
+// Resolve returns the key id of the key on the ring that id names, in any
+// of the forms Revoke accepts.
+func (k *Keyring) Resolve(id string) (string, error) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
-	return k.revoked[keyID]
+	return k.resolveLocked(id)
+}
+
+// Revoked reports whether the key id names (in any form Revoke accepts)
+// is revoked.
+func (k *Keyring) Revoked(id string) bool {
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	keyID, err := k.resolveLocked(id)
+	return err == nil && k.revoked[keyID]
+}
+
+// resolveLocked maps id to the key id of a key on the ring.
+func (k *Keyring) resolveLocked(id string) (string, error) {
+	norm, err := normalizeKeyID(id)
+	if err != nil {
+		return "", err
+	}
+	if _, ok := k.keys[norm]; ok {
+		return norm, nil
+	}
+	var found []string
+	for _, keyID := range k.sortedLocked() {
+		pk, ok := k.keys[keyID].(*OpenPGPPublicKey)
+		if !ok {
+			continue
+		}
+		if slices.Contains(pk.aliases(), norm) {
+			found = append(found, keyID)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", &KeyError{KeyID: norm, Err: fmt.Errorf("%w: no key on the ring has this id or fingerprint", ErrUnknownKey)}
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("%w: key id %s matches %d keys on the ring (%s); give the fingerprint",
+		ErrMalformed, norm, len(found), strings.Join(found, ", "))
+}
+
+// normalizeKeyID turns a pasted key id into lower-case hex without spaces
+// or 0x prefix, and checks its length: 16 (OpenPGP long key id), 32 (this
+// package's key ids), 40 (OpenPGP v4 fingerprint) or 64 (v5/v6
+// fingerprint) digits.
+func normalizeKeyID(id string) (string, error) {
+	if len(id) > 256 {
+		return "", fmt.Errorf("%w: key id of %d characters", ErrMalformed, len(id))
+	}
+	s := strings.Map(func(r rune) rune {
+		if unicode.IsSpace(r) {
+			return -1
+		}
+		return unicode.ToLower(r)
+	}, id)
+	s = strings.TrimPrefix(s, "0x")
+	for _, c := range s {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return "", fmt.Errorf("%w: key id %q is not hexadecimal", ErrMalformed, id)
+		}
+	}
+	switch len(s) {
+	case 16, 32, 40, 64:
+		return s, nil
+	case 8:
+		return "", fmt.Errorf("%w: key id %q is a 32-bit short key id, which anyone can collide; give the fingerprint", ErrMalformed, id)
+	}
+	return "", fmt.Errorf("%w: key id %q has %d hex digits (want a 16-digit key id, a 32-digit fogkit key id or a 40- or 64-digit fingerprint)", ErrMalformed, id, len(s))
 }
 
 // Lookup returns the key for keyID if it may verify for purpose.
@@ -107,7 +192,8 @@ func (k *Keyring) VerifyKey(ctx context.Context, purpose Purpose, keyID string, 
 // the id of the first that verifies. When none does, the error says why, in
 // this order: a revoked key that would have verified gives ErrRevoked; a key
 // that recognised the signature but refused it gives that key's error
-// (ErrExpired for an OpenPGP signature made after its key expired,
+// (ErrExpired for an OpenPGP signature made after its key expired, or by
+// a key expired by its clock (OpenPGPPublicKey.WithClock),
 // ErrWrongPurpose for one made for another purpose); a key of another
 // purpose that verifies gives ErrWrongPurpose; no key of that purpose, or
 // only OpenPGP keys none of which the signature names, gives ErrUnknownKey;

@@ -3,7 +3,9 @@ package sign
 import (
 	"bytes"
 	"crypto/x509"
+	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -109,7 +111,7 @@ func TestRotation(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, c.new.KeyID(), id)
 
-			ring.Revoke(c.old.KeyID())
+			require.NoError(t, ring.Revoke(c.old.KeyID()))
 			assert.True(t, ring.Revoked(c.old.KeyID()))
 			_, err = ring.Verify(ctx, p, msg, oldSig)
 			require.ErrorIs(t, err, ErrRevoked)
@@ -337,4 +339,97 @@ func TestKeyringOneKeyOnePurpose(t *testing.T) {
 	id, err := ring.Verify(t.Context(), PurposeLicense, []byte("m"), sig)
 	require.NoError(t, err)
 	require.Equal(t, lic.KeyID(), id)
+}
+
+// TestKeyringRevokeForms: Revoke accepts a key id however an operator
+// pastes it and refuses ids that name no key instead of doing nothing.
+func TestKeyringRevokeForms(t *testing.T) {
+	ctx := t.Context()
+	msg := []byte("m")
+	pg := testPGP(t, 110, PurposeUpdate)
+	other := testPGP(t, 111, PurposeUpdate)
+	ed := testEd25519(t, 112, PurposeUpdate)
+	pgSig, err := pg.Sign(ctx, msg)
+	require.NoError(t, err)
+	edSig, err := ed.Sign(ctx, msg)
+	require.NoError(t, err)
+	e := pg.Public().Entity()
+	require.Len(t, e.Subkeys, 1)
+	fpr := pg.KeyID()
+	subFpr := fmt.Sprintf("%x", e.Subkeys[0].PublicKey.Fingerprint)
+	grouped := func(s string) string { // gpg's "ABCD 1234 ...  ..." layout
+		s = strings.ToUpper(s)
+		var b strings.Builder
+		for i := 0; i < len(s); i += 4 {
+			if i == len(s)/2 {
+				b.WriteString(" ")
+			}
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			b.WriteString(s[i:min(i+4, len(s))])
+		}
+		return b.String()
+	}
+	for name, c := range map[string]struct {
+		id  string
+		key PublicKey
+		sig []byte
+	}{
+		"fingerprint":            {fpr, pg.Public(), pgSig},
+		"upper-case fingerprint": {strings.ToUpper(fpr), pg.Public(), pgSig},
+		"grouped fingerprint":    {"  " + grouped(fpr) + "\n", pg.Public(), pgSig},
+		"0x fingerprint":         {"0x" + strings.ToUpper(fpr), pg.Public(), pgSig},
+		"long key id":            {fmt.Sprintf("%016X", e.PrimaryKey.KeyId), pg.Public(), pgSig},
+		"0x long key id":         {fmt.Sprintf("0x%016X", e.PrimaryKey.KeyId), pg.Public(), pgSig},
+		"subkey fingerprint":     {grouped(subFpr), pg.Public(), pgSig},
+		"subkey long key id":     {fmt.Sprintf("0x%016x", e.Subkeys[0].PublicKey.KeyId), pg.Public(), pgSig},
+		"ed25519 key id":         {ed.KeyID(), ed.Public(), edSig},
+		"upper-case ed25519 id":  {strings.ToUpper(ed.KeyID()), ed.Public(), edSig},
+	} {
+		t.Run(name, func(t *testing.T) {
+			ring, err := NewKeyring(pg.Public(), other.Public(), ed.Public())
+			require.NoError(t, err)
+			got, err := ring.Resolve(c.id)
+			require.NoError(t, err)
+			assert.Equal(t, c.key.KeyID(), got)
+			require.NoError(t, ring.Revoke(c.id))
+			assert.True(t, ring.Revoked(c.key.KeyID()))
+			assert.True(t, ring.Revoked(c.id))
+			_, err = ring.Verify(ctx, PurposeUpdate, msg, c.sig)
+			require.ErrorIs(t, err, ErrRevoked)
+			assert.Equal(t, c.key.KeyID(), keyErrorID(t, err))
+			for _, k := range []Signer{pg, other, ed} {
+				if k.KeyID() == c.key.KeyID() {
+					continue
+				}
+				assert.False(t, ring.Revoked(k.KeyID()), "revoking %s revoked %s", c.id, k.KeyID())
+			}
+		})
+	}
+
+	ring, err := NewKeyring(pg.Public(), ed.Public())
+	require.NoError(t, err)
+	for _, bad := range []string{"", "   ", "0x", "xyz", fpr[:39], fpr + "0", "g" + fpr[1:], fpr[:8], "0x" + fpr[:8], strings.Repeat("a", 1000)} {
+		require.ErrorIs(t, ring.Revoke(bad), ErrMalformed, "%q", bad)
+	}
+	for _, unknown := range []string{other.KeyID(), strings.Repeat("0", 40), strings.Repeat("1", 16), strings.Repeat("2", 32), strings.Repeat("3", 64)} {
+		err := ring.Revoke(unknown)
+		require.ErrorIs(t, err, ErrUnknownKey, "%q", unknown)
+		assert.False(t, ring.Revoked(unknown))
+	}
+	for _, k := range []Signer{pg, ed} {
+		assert.False(t, ring.Revoked(k.KeyID()), "a refused Revoke revoked %s", k.KeyID())
+	}
+	// A 64-bit key id two keys share is refused: the fingerprint decides.
+	twin := *other.Public()
+	twinEntity := *twin.entity
+	twinPrimary := *twinEntity.PrimaryKey
+	twinPrimary.KeyId = e.PrimaryKey.KeyId
+	twinEntity.PrimaryKey = &twinPrimary
+	twin.entity = &twinEntity
+	ring, err = NewKeyring(pg.Public(), &twin)
+	require.NoError(t, err)
+	require.ErrorIs(t, ring.Revoke(fmt.Sprintf("%016x", e.PrimaryKey.KeyId)), ErrMalformed)
+	require.NoError(t, ring.Revoke(strings.ToUpper(fpr)))
 }

@@ -171,6 +171,12 @@ func LoadPublicKey(data []byte, purpose Purpose) (PublicKey, error) {
 			break
 		}
 		switch block.Type {
+		case pemPublicKey, pemCert:
+			if max := maxPEMBlock(block.Type); len(block.Bytes) > max {
+				return nil, fmt.Errorf("%w: %s PEM block of %d bytes (max %d)", ErrTooLarge, block.Type, len(block.Bytes), max)
+			}
+		}
+		switch block.Type {
 		case pemPublicKey:
 			pub, err := x509.ParsePKIXPublicKey(block.Bytes)
 			if err != nil {
@@ -204,6 +210,12 @@ func parsePrivateKeyPEM(data []byte) (any, error) {
 		block, rest = pem.Decode(rest)
 		if block == nil {
 			return nil, fmt.Errorf("%w: no PRIVATE KEY PEM block", ErrMalformed)
+		}
+		switch block.Type {
+		case pemPrivateKey, "RSA PRIVATE KEY", "EC PRIVATE KEY":
+			if err := checkPEMPrivateKey(block.Type, block.Bytes); err != nil {
+				return nil, err
+			}
 		}
 		var key any
 		var err error

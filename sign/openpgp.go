@@ -394,6 +394,7 @@ type OpenPGPPublicKey struct {
 	entity  *pgp.Entity
 	purpose Purpose
 	id      string
+	clock   func() time.Time // nil: nothing depends on the verifier's time
 }
 
 // LoadOpenPGPPublicKey reads one OpenPGP public key (a transferable public
@@ -419,14 +420,57 @@ func (k *OpenPGPPublicKey) Algorithm() Algorithm { return OpenPGP }
 // Entity returns the go-crypto entity. Do not modify it.
 func (k *OpenPGPPublicKey) Entity() *pgp.Entity { return k.entity }
 
+// aliases are the other names an operator may use for k, in lower-case
+// hex: the 64-bit key ids of the primary key and of every subkey, and the
+// subkeys' fingerprints (gpg names the signing subkey, not the primary).
+func (k *OpenPGPPublicKey) aliases() []string {
+	if k == nil || k.entity == nil {
+		return nil
+	}
+	out := []string{fmt.Sprintf("%016x", k.entity.PrimaryKey.KeyId)}
+	for _, sk := range k.entity.Subkeys {
+		if sk.PublicKey == nil {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%016x", sk.PublicKey.KeyId), hex.EncodeToString(sk.PublicKey.Fingerprint))
+	}
+	return out
+}
+
 func (k *OpenPGPPublicKey) encode() ([]byte, error) { return armorEntity(k.entity, false) }
 
+// WithClock returns a copy of k that verifies against a clock the caller
+// trusts. Verify then also refuses a signature whose signing key (the
+// primary key, and the subkey when a subkey signed) has expired (ErrExpired)
+// or been revoked (ErrRevoked) by the time now returns, and checks a
+// signature's own expiry against that time. Use it where the clock is
+// trustworthy (synchronised time, a hardware clock the attacker cannot
+// set): it is the only defence against a signature backdated into the
+// lifetime of a key that has since expired. now == nil removes the clock.
+func (k *OpenPGPPublicKey) WithClock(now func() time.Time) *OpenPGPPublicKey {
+	c := *k
+	c.clock = now
+	return &c
+}
+
 // Verify checks a detached signature (armored or binary) over message and
-// returns the key id (primary fingerprint). The signing key (primary or
-// subkey) must have been valid when the signature was made: made after the
-// key expired gives ErrExpired, by a revoked key ErrRevoked, by another key
-// ErrUnknownKey, with another fogkit purpose ErrWrongPurpose. A signature
-// that itself carries an expiry is checked against the current time.
+// returns the key id (primary fingerprint).
+//
+// Key validity is judged at the signature's creation time: the signing key
+// (primary or subkey) must have existed, not have expired and not have been
+// revoked then; a signature made after the key or subkey expired gives
+// ErrExpired, one by a revoked key ErrRevoked (a revocation for compromise
+// or without a reason counts at every time), one by another key
+// ErrUnknownKey, one with another fogkit purpose ErrWrongPurpose.
+//
+// The signature's creation time is chosen by the signer, so the holder of
+// an expired key can backdate a signature into the key's lifetime; judged at
+// signature time alone it verifies, as it does in gpg. Only a trusted clock
+// tells the two apart: without one (the default, since an offline appliance
+// has none) nothing Verify checks depends on the verifier's time, not even
+// a signature's own expiry. With WithClock, the key and signing subkey must
+// also be valid at the clock's time, and a signature's own expiry is checked
+// against it.
 func (k *OpenPGPPublicKey) Verify(ctx context.Context, message, signature []byte) (string, error) {
 	if len(message) > MaxMessageSize {
 		return "", fmt.Errorf("%w: message of %d bytes", ErrTooLarge, len(message))
@@ -449,10 +493,28 @@ func (k *OpenPGPPublicKey) VerifyReader(ctx context.Context, r io.Reader, signat
 	if err != nil {
 		return "", &KeyError{KeyID: k.id, Err: err}
 	}
-	sig, _, err := pgp.VerifyDetachedSignature(pgp.EntityList{k.entity}, ctxReader{ctx, r}, bytes.NewReader(body), &packet.Config{})
+	// go-crypto checks a signature's own expiry against Config.Time; the
+	// zero time turns that check off unless the caller gave a clock.
+	var now time.Time
+	if k.clock != nil {
+		now = k.clock()
+		if now.IsZero() {
+			return "", &KeyError{KeyID: k.id, Err: fmt.Errorf("%w: the verification clock returned the zero time", ErrMalformed)}
+		}
+	}
+	cfg := &packet.Config{Time: func() time.Time { return now }}
+	sig, _, err := pgp.VerifyDetachedSignature(pgp.EntityList{k.entity}, ctxReader{ctx, r}, bytes.NewReader(body), cfg)
 	if err != nil {
 		if ctx.Err() != nil {
 			return "", ctx.Err()
+		}
+		// go-crypto checks the signing key's state at the signature's time
+		// before the signature itself, and reports a subkey that had
+		// expired then as "no valid signing key" and a signature older
+		// than the key's self-signature as "no valid self signature":
+		// say which key was not valid, and why.
+		if e := k.diagnose(body); e != nil {
+			return "", &KeyError{KeyID: k.id, Err: e}
 		}
 		return "", &KeyError{KeyID: k.id, Err: mapPGPError(err)}
 	}
@@ -461,7 +523,100 @@ func (k *OpenPGPPublicKey) VerifyReader(ctx context.Context, r io.Reader, signat
 			return "", &KeyError{KeyID: k.id, Err: fmt.Errorf("%w: signature made for %q, key is for %q", ErrWrongPurpose, n.Value, k.purpose)}
 		}
 	}
+	if !now.IsZero() {
+		if err := k.keyValidAt(sig, now, "by the verifier's clock"); err != nil {
+			return "", &KeyError{KeyID: k.id, Err: err}
+		}
+	}
 	return k.id, nil
+}
+
+// diagnose explains why a signature in body that names this key did not
+// verify, when the reason is the signing key's state at the signature's
+// time; nil when it is not.
+func (k *OpenPGPPublicKey) diagnose(body []byte) error {
+	pr := packet.NewReader(bytes.NewReader(body))
+	for range 16 {
+		p, err := pr.Next()
+		if err != nil {
+			return nil
+		}
+		if sig, ok := p.(*packet.Signature); ok && k.signingKey(sig) != nil {
+			return k.keyValidAt(sig, sig.CreationTime, "when it was made")
+		}
+	}
+	return nil
+}
+
+// signingKey returns the primary key or subkey that sig names, or nil.
+func (k *OpenPGPPublicKey) signingKey(sig *packet.Signature) *packet.PublicKey {
+	match := func(pk *packet.PublicKey) bool {
+		if pk == nil {
+			return false
+		}
+		if len(sig.IssuerFingerprint) > 0 {
+			return bytes.Equal(sig.IssuerFingerprint, pk.Fingerprint)
+		}
+		return sig.IssuerKeyId != nil && *sig.IssuerKeyId == pk.KeyId
+	}
+	if match(k.entity.PrimaryKey) {
+		return k.entity.PrimaryKey
+	}
+	for _, sk := range k.entity.Subkeys {
+		if match(sk.PublicKey) {
+			return sk.PublicKey
+		}
+	}
+	return nil
+}
+
+// keyValidAt checks that the key that made sig (the primary key and, for a
+// subkey signature, the subkey) was valid at t: created, not expired, not
+// revoked, with a self-signature in force.
+func (k *OpenPGPPublicKey) keyValidAt(sig *packet.Signature, t time.Time, when string) error {
+	at := t.UTC().Format(time.RFC3339)
+	e := k.entity
+	if _, err := e.VerifyPrimaryKey(t, &packet.Config{}); err != nil {
+		if errors.Is(err, pgperrors.ErrKeyRevoked) {
+			return fmt.Errorf("%w: primary key revoked at %s (%s)", ErrRevoked, at, when)
+		}
+		if self, _ := e.PrimarySelfSignature(time.Time{}, &packet.Config{}); self != nil && t.Before(self.CreationTime) && !t.Before(e.PrimaryKey.CreationTime) {
+			return fmt.Errorf("%w: primary key not valid at %s (%s): its self-signature is dated %s, later (a key renewed with a new self-signature, as gpg exports it, verifies only signatures made after the renewal)",
+				ErrExpired, at, when, self.CreationTime.UTC().Format(time.RFC3339))
+		}
+		return fmt.Errorf("%w: primary key not valid at %s (%s): %s", ErrExpired, at, when, keyLifetime(e.PrimaryKey, e))
+	}
+	signer := k.signingKey(sig)
+	if signer == nil || signer == e.PrimaryKey {
+		return nil
+	}
+	for _, sk := range e.Subkeys {
+		if sk.PublicKey != signer {
+			continue
+		}
+		if _, err := sk.Verify(t, &packet.Config{}); err != nil {
+			if errors.Is(err, pgperrors.ErrKeyRevoked) {
+				return fmt.Errorf("%w: signing subkey %X revoked at %s (%s)", ErrRevoked, signer.Fingerprint, at, when)
+			}
+			if b, _ := sk.LatestValidBindingSignature(time.Time{}, &packet.Config{}); b != nil && t.Before(b.CreationTime) && !t.Before(signer.CreationTime) {
+				return fmt.Errorf("%w: signing subkey %X not valid at %s (%s): its binding signature is dated %s, later (a subkey renewed with a new binding signature verifies only signatures made after the renewal)",
+					ErrExpired, signer.Fingerprint, at, when, b.CreationTime.UTC().Format(time.RFC3339))
+			}
+			return fmt.Errorf("%w: signing subkey %X not valid at %s (%s)", ErrExpired, signer.Fingerprint, at, when)
+		}
+	}
+	return nil
+}
+
+// keyLifetime describes the primary key's validity for error messages.
+func keyLifetime(pk *packet.PublicKey, e *pgp.Entity) string {
+	created := pk.CreationTime.UTC().Format(time.RFC3339)
+	sig, err := e.PrimarySelfSignature(time.Time{}, &packet.Config{})
+	if err != nil || sig.KeyLifetimeSecs == nil || *sig.KeyLifetimeSecs == 0 {
+		return "created " + created
+	}
+	exp := pk.CreationTime.Add(time.Duration(*sig.KeyLifetimeSecs) * time.Second)
+	return "created " + created + ", expires " + exp.UTC().Format(time.RFC3339)
 }
 
 // mapPGPError turns go-crypto errors into this package's sentinels.
@@ -506,6 +661,9 @@ func readOneEntity(data []byte, want string) (*pgp.Entity, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkPGPKeyPackets(body); err != nil {
+		return nil, err
+	}
 	el, err := pgp.ReadKeyRing(bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("%w: OpenPGP key: %v", ErrMalformed, err)
@@ -514,6 +672,9 @@ func readOneEntity(data []byte, want string) (*pgp.Entity, error) {
 		return nil, fmt.Errorf("%w: OpenPGP data holds %d keys, want exactly one", ErrMalformed, len(el))
 	}
 	e := el[0]
+	if err := checkPGPEntity(e); err != nil {
+		return nil, err
+	}
 	if _, err := e.PrimarySelfSignature(time.Time{}, nil); err != nil {
 		return nil, fmt.Errorf("%w: OpenPGP key has no valid self-signature: %v", ErrMalformed, err)
 	}

@@ -427,6 +427,9 @@ func ParseCertificates(pemBytes []byte) ([]*x509.Certificate, error) {
 		if len(certs) == MaxCertificates {
 			return nil, fmt.Errorf("%w: more than %d certificates", ErrTooLarge, MaxCertificates)
 		}
+		if len(block.Bytes) > maxPEMCertBlock {
+			return nil, fmt.Errorf("%w: certificate %d: PEM block of %d bytes (max %d)", ErrTooLarge, len(certs), len(block.Bytes), maxPEMCertBlock)
+		}
 		c, err := x509.ParseCertificate(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("%w: certificate %d: %v", ErrMalformed, len(certs), err)
