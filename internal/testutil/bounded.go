@@ -3,6 +3,7 @@ package testutil
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -31,7 +32,10 @@ type Bounds struct {
 	CPU time.Duration
 }
 
-const boundedEnv = "FOGKIT_BOUNDED_CHILD"
+const (
+	boundedEnv = "FOGKIT_BOUNDED_CHILD"
+	peakLine   = "FOGKIT-BOUNDED-PEAK"
+)
 
 // Bounded runs body in a child process (the same test binary, re-run with
 // -test.run naming only this test) under the given address-space and CPU
@@ -56,6 +60,12 @@ func Bounded(t *testing.T, b Bounds, body func(t *testing.T)) {
 			t.Fatalf("setting child limits: %v", err)
 		}
 		body(t)
+		// The parent reads the child's peak from this line: rusage's
+		// figure also counts the parent's pages the child shared between
+		// fork and exec, while VmHWM belongs to the child's own memory.
+		if hwm := peakRSS(); hwm > 0 {
+			fmt.Printf("%s %d\n", peakLine, hwm)
+		}
 		return
 	}
 	if strings.Contains(t.Name(), "/") {
@@ -74,7 +84,9 @@ func Bounded(t *testing.T, b Bounds, body func(t *testing.T)) {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	rss := int64(-1)
-	if cmd.ProcessState != nil {
+	if m := regexp.MustCompile(peakLine + ` (\d+)`).FindSubmatch(out.Bytes()); m != nil {
+		rss, _ = strconv.ParseInt(string(m[1]), 10, 64)
+	} else if cmd.ProcessState != nil {
 		rss = maxRSS(cmd.ProcessState)
 	}
 	t.Logf("bounded child: peak RSS %s (ceiling %s), address space cap %s, CPU cap %s",

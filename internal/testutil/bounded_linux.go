@@ -3,7 +3,10 @@
 package testutil
 
 import (
+	"bufio"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -20,6 +23,26 @@ func setLimits(as int64, cpu time.Duration) error {
 func maxRSS(ps *os.ProcessState) int64 {
 	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 		return ru.Maxrss * 1024
+	}
+	return -1
+}
+
+// peakRSS is this process's own peak resident set (VmHWM) in bytes.
+func peakRSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return -1
+			}
+			return kb * 1024
+		}
 	}
 	return -1
 }
