@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
-	dbz "github.com/dsnet/compress/bzip2"
 	"io"
+	"math"
+
+	dbz "github.com/dsnet/compress/bzip2"
 )
 
 // Magic starts every BSDIFF40 patch.
@@ -44,8 +46,12 @@ func Diff(old, new []byte) (patch []byte, err error) {
 }
 
 // ReadHeader parses and checks a patch header. NewSize above maxNewSize
-// (when maxNewSize >= 0) gives ErrTooLarge.
+// gives ErrTooLarge. A negative maxNewSize is an error matching ErrTooLarge
+// (never "no limit"): every caller must know how big the file may get.
 func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
+	if maxNewSize < 0 {
+		return Header{}, errNegativeLimit(maxNewSize)
+	}
 	if len(b) < HeaderSize {
 		return Header{}, corrupt(-1, "patch of %d bytes is shorter than its header", len(b))
 	}
@@ -56,7 +62,7 @@ func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
 	switch {
 	case h.CtrlLen < 0 || h.DiffLen < 0 || h.NewSize < 0:
 		return Header{}, corrupt(-1, "negative length in header (ctrl %d, diff %d, new %d)", h.CtrlLen, h.DiffLen, h.NewSize)
-	case maxNewSize >= 0 && h.NewSize > maxNewSize:
+	case h.NewSize > maxNewSize:
 		return Header{}, &PatchError{Offset: -1, Reason: fmt.Sprintf("new size %d exceeds limit %d", h.NewSize, maxNewSize), Err: ErrTooLarge}
 	case h.CtrlLen > int64(len(b))-HeaderSize || h.DiffLen > int64(len(b))-HeaderSize-h.CtrlLen:
 		return Header{}, corrupt(-1, "block lengths (ctrl %d, diff %d) exceed the patch's %d bytes", h.CtrlLen, h.DiffLen, len(b))
@@ -65,9 +71,24 @@ func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
 }
 
 // MaxPatchSize returns the largest patch Patch reads for a given new-size
-// limit: a patch never needs much more than the file it produces.
+// limit: a patch never needs much more than the file it produces, so the
+// cap is twice the limit plus 1 MiB. It saturates at math.MaxInt64-1 (so
+// Patch's one-byte look-past still fits an int64) instead of overflowing
+// for limits near math.MaxInt64/2, and is 0 for a negative limit.
 func MaxPatchSize(maxNewSize int64) int64 {
-	return 2*maxNewSize + 1<<20
+	const slack = 1 << 20
+	const ceiling = math.MaxInt64 - 1
+	switch {
+	case maxNewSize < 0:
+		return 0
+	case maxNewSize > (ceiling-slack)/2:
+		return ceiling
+	}
+	return 2*maxNewSize + slack
+}
+
+func errNegativeLimit(n int64) error {
+	return &PatchError{Offset: -1, Reason: fmt.Sprintf("negative new-size limit %d", n), Err: ErrTooLarge}
 }
 
 // Patch applies a BSDIFF40 patch to old and returns the new file. The
@@ -78,7 +99,7 @@ func MaxPatchSize(maxNewSize int64) int64 {
 // or ErrTooLarge, never a panic.
 func Patch(old []byte, patch io.Reader, maxNewSize int64) (out []byte, err error) {
 	if maxNewSize < 0 {
-		return nil, fmt.Errorf("%w: negative size limit", ErrTooLarge)
+		return nil, errNegativeLimit(maxNewSize)
 	}
 	limit := MaxPatchSize(maxNewSize)
 	var buf bytes.Buffer
@@ -92,8 +113,15 @@ func Patch(old []byte, patch io.Reader, maxNewSize int64) (out []byte, err error
 	return PatchBytes(old, buf.Bytes(), maxNewSize)
 }
 
-// PatchBytes is Patch on a patch held in memory.
+// PatchBytes is Patch on a patch held in memory. As with Patch, the
+// declared new size must be at most maxNewSize, and a negative maxNewSize
+// is an error matching ErrTooLarge, not "no limit": the output is
+// allocated from the header's claim, so an unlimited call would let a
+// 74-byte patch ask for a terabyte.
 func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
+	if maxNewSize < 0 {
+		return nil, errNegativeLimit(maxNewSize)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, corrupt(-1, "decoder failure: %v", r)
