@@ -146,10 +146,34 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 		diff, extra = diffP, extraP
 	}
 
-	newSize := h.NewSize
+	out = make([]byte, h.NewSize)
+	newPos, err := applyControl(out, old, ctrl, diff, extra)
+	if err != nil {
+		return nil, err
+	}
+	// Reading each stream to its end checks its CRC and that nothing
+	// follows the data the control block used.
+	for i, r := range []io.Reader{ctrl, diff, extra} {
+		name := [...]string{"control", "diff", "extra"}[i]
+		var one [1]byte
+		if n, err := io.ReadFull(r, one[:]); n != 0 || err != io.EOF {
+			if err == nil || err == io.ErrUnexpectedEOF {
+				return nil, corrupt(newPos, "%s block holds unused data", name)
+			}
+			return nil, corrupt(newPos, "%s block: %v", name, err)
+		}
+	}
+	return out, nil
+}
+
+// applyControl runs the control triples read from ctrl until out is full,
+// taking diff bytes (added to the old file's) and extra bytes from their
+// streams. It returns how much of out it filled. The streams are plain
+// readers so the control decoding can be tested and fuzzed without bzip2.
+func applyControl(out, old []byte, ctrl, diff, extra io.Reader) (newPos int64, err error) {
+	newSize := int64(len(out))
 	oldSize := int64(len(old))
-	out = make([]byte, newSize)
-	var newPos, oldPos int64
+	var oldPos int64
 	var triple [24]byte
 	// Each triple costs decoding 24 control bytes (which compress to
 	// almost nothing) plus the bytes it produces, so a hostile patch could
@@ -162,27 +186,27 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	emptyRun := 0
 	for triples := int64(0); newPos < newSize; triples++ {
 		if triples > maxTriples {
-			return nil, corrupt(newPos, "more than %d control triples for %d bytes", maxTriples, newSize)
+			return newPos, corrupt(newPos, "more than %d control triples for %d bytes", maxTriples, newSize)
 		}
 		if _, err := io.ReadFull(ctrl, triple[:]); err != nil {
-			return nil, corrupt(newPos, "control block: %v", err)
+			return newPos, corrupt(newPos, "control block: %v", err)
 		}
 		x, y, z := offtin(triple[0:]), offtin(triple[8:]), offtin(triple[16:])
 		if x < 0 || y < 0 {
-			return nil, corrupt(newPos, "negative length in control triple (%d, %d)", x, y)
+			return newPos, corrupt(newPos, "negative length in control triple (%d, %d)", x, y)
 		}
 		if x == 0 && y == 0 {
 			if emptyRun++; emptyRun > maxEmptyRun {
-				return nil, corrupt(newPos, "more than %d empty control triples in a row", maxEmptyRun)
+				return newPos, corrupt(newPos, "more than %d empty control triples in a row", maxEmptyRun)
 			}
 		} else {
 			emptyRun = 0
 		}
 		if x > newSize-newPos {
-			return nil, corrupt(newPos, "diff length %d runs past the new size %d", x, newSize)
+			return newPos, corrupt(newPos, "diff length %d runs past the new size %d", x, newSize)
 		}
 		if _, err := io.ReadFull(diff, out[newPos:newPos+x]); err != nil {
-			return nil, corrupt(newPos, "diff block: %v", err)
+			return newPos, corrupt(newPos, "diff block: %v", err)
 		}
 		// Add the old bytes that lie inside the old file; bytes outside
 		// count as zero, as in the C bspatch.
@@ -199,33 +223,21 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 		newPos += x
 		oldPos += x
 		if y > newSize-newPos {
-			return nil, corrupt(newPos, "extra length %d runs past the new size %d", y, newSize)
+			return newPos, corrupt(newPos, "extra length %d runs past the new size %d", y, newSize)
 		}
 		if _, err := io.ReadFull(extra, out[newPos:newPos+y]); err != nil {
-			return nil, corrupt(newPos, "extra block: %v", err)
+			return newPos, corrupt(newPos, "extra block: %v", err)
 		}
 		newPos += y
 		// Keep the old position within a range where no arithmetic can
 		// overflow; a seek far outside the old file is meaningless anyway.
 		const bound = 1 << 48
 		if z > bound || z < -bound || oldPos+z > bound || oldPos+z < -bound {
-			return nil, corrupt(newPos, "old-file seek %d out of range", z)
+			return newPos, corrupt(newPos, "old-file seek %d out of range", z)
 		}
 		oldPos += z
 	}
-	// Reading each stream to its end checks its CRC and that nothing
-	// follows the data the control block used.
-	for i, r := range []io.Reader{ctrl, diff, extra} {
-		name := [...]string{"control", "diff", "extra"}[i]
-		var one [1]byte
-		if n, err := io.ReadFull(r, one[:]); n != 0 || err != io.EOF {
-			if err == nil || err == io.ErrUnexpectedEOF {
-				return nil, corrupt(newPos, "%s block holds unused data", name)
-			}
-			return nil, corrupt(newPos, "%s block: %v", name, err)
-		}
-	}
-	return out, nil
+	return newPos, nil
 }
 
 func newBz(b []byte) io.Reader {
