@@ -116,19 +116,46 @@ func (w *walker) read(p []byte) error {
 	return nil
 }
 
+// chunk is how much skip and drain consume between context checks.
+const chunk = 1 << 20
+
 func (w *walker) skip(n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	m, err := w.br.Discard(int(min(n, 1<<62)))
-	w.pos += int64(m)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return formatErr(ErrTruncated, w.pos, "stream ends early")
+	for n > 0 {
+		if err := w.ctx.Err(); err != nil {
+			return err
 		}
-		return fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+		m, err := w.br.Discard(int(min(n, chunk)))
+		w.pos += int64(m)
+		n -= int64(m)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return formatErr(ErrTruncated, w.pos, "stream ends early")
+			}
+			return fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+		}
 	}
 	return nil
+}
+
+// drain reads the stream to its end and returns how many bytes that was.
+// The stream may be endless (a pipe that keeps sending), so the context
+// is checked between chunks.
+func (w *walker) drain() (int64, error) {
+	var total int64
+	for {
+		if err := w.ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := w.br.Discard(chunk)
+		total += int64(n)
+		w.pos += int64(n)
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+		}
+	}
 }
 
 func (w *walker) walk() error {
@@ -343,10 +370,9 @@ func (w *walker) walkMarkers(h *Header) error {
 			missingGT(off)
 			eos := off
 			// Anything after the end-of-stream marker is a violation.
-			n, err := io.Copy(io.Discard, w.br)
-			w.pos += n
+			n, err := w.drain()
 			if err != nil {
-				return fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+				return err
 			}
 			if n > 0 {
 				w.add(eos+SectorSize, "eos.trailing", "%d bytes after the end-of-stream marker", n)
