@@ -323,11 +323,15 @@ func (w *walker) walkMarkers(h *Header) error {
 	rep := w.rep
 	le := binary.LittleEndian
 	var (
-		pending                     []pendingGrain
-		lastIdx                     int64    = -1
-		lastClosed                  int64    = -1
-		gtPos                       []uint32 // by block; allocated at the first table
-		gdData, footerMarker, gdEnd int64    = -1, -1, -1
+		pending    []pendingGrain
+		lastIdx    int64 = -1
+		lastClosed int64 = -1
+		// gtPos maps a block to the sector of its grain table's data. A
+		// map, not a slice of numGTs entries: the header's capacity claim
+		// would otherwise cost up to 32 MiB for a stream of a few sectors.
+		// It holds at most one entry per grain-table marker read.
+		gtPos                             = map[int64]uint32{}
+		gdData, footerMarker, gdEnd int64 = -1, -1, -1
 		records                     int
 	)
 	gtSectors := (w.gtes*4 + SectorSize - 1) / SectorSize
@@ -436,9 +440,6 @@ func (w *walker) walkMarkers(h *Header) error {
 				return formatErr(ErrTooLarge, off, "grain table beyond 2 TiB")
 			}
 			if blk < w.numGTs {
-				if gtPos == nil {
-					gtPos = make([]uint32, w.numGTs)
-				}
 				gtPos[blk] = uint32(data / SectorSize)
 			}
 			lastClosed = blk
@@ -447,7 +448,8 @@ func (w *walker) walkMarkers(h *Header) error {
 			if val != uint64(gdSectors) {
 				w.add(off, "gd.marker", "grain directory marker value %d, want %d", val, gdSectors)
 			}
-			if val*SectorSize > maxGDBytes+SectorSize {
+			// Compare counts, not val*SectorSize, which can overflow.
+			if val > (maxGDBytes+SectorSize)/SectorSize {
 				return formatErr(ErrCorrupt, off, "grain directory of %d sectors", val)
 			}
 			missingGT(off)
@@ -595,7 +597,7 @@ func diffExceptGD(a, b []byte) int {
 }
 
 // directory reads and checks n sectors of grain directory in chunks.
-func (w *walker) directory(n int64, gtPos []uint32) error {
+func (w *walker) directory(n int64, gtPos map[int64]uint32) error {
 	le := binary.LittleEndian
 	start := w.pos
 	buf := make([]byte, 64<<10)
@@ -609,10 +611,7 @@ func (w *walker) directory(n int64, gtPos []uint32) error {
 		rem -= int64(len(c))
 		for i := 0; i+4 <= len(c); i, idx = i+4, idx+1 {
 			got := le.Uint32(c[i:])
-			want := uint32(0)
-			if idx < int64(len(gtPos)) {
-				want = gtPos[idx]
-			}
+			want := gtPos[idx]
 			if got != want {
 				if bad == 0 {
 					first = fmt.Sprintf("entry %d is %d, want %d", idx, got, want)
@@ -622,10 +621,10 @@ func (w *walker) directory(n int64, gtPos []uint32) error {
 		}
 	}
 	missing, lowest := 0, int64(-1)
-	for blk := idx; blk < int64(len(gtPos)); blk++ {
-		if gtPos[blk] != 0 {
+	for blk, sec := range gtPos {
+		if blk >= idx && sec != 0 {
 			missing++
-			if lowest < 0 {
+			if lowest < 0 || blk < lowest {
 				lowest = blk
 			}
 		}

@@ -1,0 +1,62 @@
+package vmdk_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"runtime"
+	"testing"
+
+	"github.com/fogkit/fogkit/vmdk"
+	"github.com/stretchr/testify/require"
+)
+
+// gdMarkerAt returns the offset of the grain-directory marker of a
+// tinyStream: the footer's gdOffset names the sector after it.
+func gdMarkerAt(v []byte) int {
+	return int(binary.LittleEndian.Uint64(v[len(v)-1024+56:]))*512 - 512
+}
+
+// TestInspectGDMarkerOverflow: a grain-directory marker whose sector count
+// overflows when multiplied by 512 is rejected, not read as a short (or
+// empty) directory.
+func TestInspectGDMarkerOverflow(t *testing.T) {
+	v := tinyStream(tinyOpts{})
+	at := gdMarkerAt(v)
+	require.Equal(t, uint32(vmdk.MarkerGD), binary.LittleEndian.Uint32(v[at+12:]))
+	for _, val := range []uint64{1 << 55, 1<<55 + 1, 1<<63 + 1, 1 << 20} {
+		c := bytes.Clone(v)
+		binary.LittleEndian.PutUint64(c[at:], val)
+		_, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+		require.ErrorIs(t, err, vmdk.ErrCorrupt, "marker value %d", val)
+	}
+}
+
+// TestInspectCapacityClaimAllocation: what Inspect allocates does not grow
+// with the capacity a header claims. A stream of a few KiB whose header
+// claims the largest capacity with small grains used to make Inspect
+// allocate a 32 MiB per-block table (8M blocks) at its first grain table.
+func TestInspectCapacityClaimAllocation(t *testing.T) {
+	v := tinyStream(tinyOpts{GrainSectors: 16, GTEs: 1024, Grains: 3, Fill: []int{0, 2}})
+	le := binary.LittleEndian
+	const sectors = vmdk.MaxCapacity / vmdk.SectorSize
+	le.PutUint64(v[12:], sectors)
+	le.PutUint64(v[len(v)-1024+12:], sectors)
+	alloc := func() uint64 {
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.TotalAlloc
+	}
+	// The claim needs a 32 MiB directory, far beyond what this stream
+	// holds: Inspect must stop or report without allocating for it.
+	before := alloc()
+	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(v), nil)
+	used := alloc() - before
+	require.NotNil(t, rep)
+	if err != nil {
+		require.ErrorIs(t, err, vmdk.ErrCorrupt)
+	} else {
+		require.False(t, rep.OK())
+	}
+	require.Less(t, used, uint64(4<<20), "Inspect allocated %d bytes for a %d-byte stream", used, len(v))
+}
