@@ -60,3 +60,21 @@ func TestInspectCapacityClaimAllocation(t *testing.T) {
 	}
 	require.Less(t, used, uint64(4<<20), "Inspect allocated %d bytes for a %d-byte stream", used, len(v))
 }
+
+// TestOpenDirectoryAllocation: Open holds the grain directory once; it
+// used to read the raw bytes whole and decode them into a second copy.
+func TestOpenDirectoryAllocation(t *testing.T) {
+	const tables = 1 << 20 // a 4 MiB directory
+	v := tinyStream(tinyOpts{Grains: 4 * tables, Fill: []int{1, 4*tables - 1}})
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	d, err := vmdk.Open(bytes.NewReader(v), int64(len(v)))
+	runtime.ReadMemStats(&m1)
+	require.NoError(t, err)
+	used := m1.TotalAlloc - m0.TotalAlloc
+	require.Less(t, used, uint64(tables*4+tables), "Open allocated %d bytes for a %d-byte directory", used, tables*4)
+	raw := make([]byte, 2*4096)
+	_, err = d.ReadAt(raw, int64(4*tables-2)*4096)
+	require.NoError(t, err)
+	require.Equal(t, tinyGrain(4*tables-1, 4096), raw[4096:])
+}
