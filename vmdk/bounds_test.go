@@ -78,3 +78,20 @@ func TestOpenDirectoryAllocation(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, tinyGrain(4*tables-1, 4096), raw[4096:])
 }
+
+// TestInspectReusesReadBuffer: Inspect pools its 256 KiB read buffer and
+// its zlib reader, so inspecting many small streams does not allocate
+// (and clear) them on every call.
+func TestInspectReusesReadBuffer(t *testing.T) {
+	v := tinyStream(tinyOpts{})
+	const calls = 50
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for range calls {
+		_, err := vmdk.Inspect(context.Background(), bytes.NewReader(v), nil)
+		require.NoError(t, err)
+	}
+	runtime.ReadMemStats(&m1)
+	per := (m1.TotalAlloc - m0.TotalAlloc) / calls
+	require.Less(t, per, uint64(128<<10), "Inspect allocated %d bytes per call of a %d-byte stream", per, len(v))
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/klauspost/compress/zlib"
 )
@@ -63,7 +64,13 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
 // ErrUnsupported, ErrTooLarge, I/O or context errors), and the report then
 // holds what was found so far.
 func Inspect(ctx context.Context, r io.Reader, opts *InspectOptions) (*Report, error) {
-	w := &walker{ctx: ctx, br: bufio.NewReaderSize(r, 256<<10), rep: &Report{Findings: []Finding{}}, max: 100}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil) // drop the caller's reader before pooling
+		readers.Put(br)
+	}()
+	w := &walker{ctx: ctx, br: br, rep: &Report{Findings: []Finding{}}, max: 100}
 	if opts != nil {
 		w.skipInflate = opts.SkipInflate
 		if opts.MaxFindings > 0 {
@@ -71,9 +78,20 @@ func Inspect(ctx context.Context, r io.Reader, opts *InspectOptions) (*Report, e
 		}
 	}
 	err := w.walk()
+	if w.zr != nil {
+		inflaters.Put(w.zr)
+	}
 	w.rep.Size = w.pos
 	return w.rep, err
 }
+
+// readers pools Inspect's 256 KiB read buffers: allocating and clearing
+// one per call dominated the cost of inspecting small streams.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+
+// inflaters pools zlib readers (their window and tables are most of what
+// remains) for the same reason.
+var inflaters sync.Pool
 
 type pendingGrain struct {
 	idx    int64  // grain index
@@ -560,6 +578,11 @@ func (w *walker) grain(off int64, lba uint64, size uint32, pending *[]pendingGra
 	}
 	var err error
 	src := bytes.NewReader(data)
+	if w.zr == nil {
+		if z, ok := inflaters.Get().(io.ReadCloser); ok {
+			w.zr = z
+		}
+	}
 	if w.zr == nil {
 		w.zr, err = zlib.NewReader(src)
 	} else {
