@@ -3,6 +3,7 @@ package vmdk_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"strings"
@@ -11,23 +12,39 @@ import (
 	"github.com/fogkit/fogkit/vmdk"
 )
 
-// The fuzz seeds are tinyStream disks (8-sector grains, small grain
-// tables) rather than disks written by Write, whose 64 KiB of header area
-// and 64 KiB grains made every exec, and above all every minimisation of
-// a new input, slow. FuzzInspect and FuzzReader take them in
-// compactSectors' encoding (a few hundred bytes); FuzzMarkers takes a
-// compact description of the records after the header; the header and
-// the descriptor have targets of their own.
+// The stream fuzzers take a compact description (see expandOps) of a tiny
+// stream (8-sector grains, small grain tables) rather than disks written
+// by Write, whose 64 KiB of header area and 64 KiB grains made every exec,
+// and above all every minimisation of a new input, slow. The header and
+// the descriptor also have targets of their own.
 
-// fuzzSeeds returns small streams: a tiny disk with two grain tables, one
-// with 8 KiB grains and a larger table, the footer-less layout, an empty
-// disk, a stream cut short, and a header alone.
-func fuzzSeeds() [][]byte {
-	v := tinyStream(tinyOpts{Grains: 6, Fill: []int{0, 5}})
-	w := tinyStream(tinyOpts{GrainSectors: 16, GTEs: 128, Grains: 300, Fill: []int{3, 299}})
-	fl := tinyStream(tinyOpts{Grains: 3, Fill: []int{1}, NoFooter: true})
-	empty := tinyStream(tinyOpts{Grains: 1, Fill: []int{}})
-	return [][]byte{v, w, fl, empty, v[:len(v)/1024*512], v[:512]}
+// streamSeeds are expandOps inputs: a valid stream with two grain tables
+// and a block without one, grains without a table, wrong sizes and
+// payloads, a hand-made marker, a flipped byte, the footer-less layout
+// (gdOffset in the header), a header with 8 KiB grains and 128-entry
+// tables, an empty descriptor, and a stream cut short.
+func streamSeeds() [][3][]byte {
+	hdr, desc := tinyParts()
+	valid := []byte{0, 0, 0, 0, 1, 0, 1, 0, 0, 5, 0, 1, 0, 0, 9, 0, 1, 0, 7}
+	// The footer-less layout: grain 1 (sector 2), its table (marker at 3,
+	// data at 4), the directory (marker at 5, data at 6), nothing after.
+	noFooter := bytes.Clone(hdr)
+	binary.LittleEndian.PutUint64(noFooter[56:], 6)
+	big := bytes.Clone(hdr)
+	binary.LittleEndian.PutUint64(big[20:], 16)
+	binary.LittleEndian.PutUint32(big[44:], 128)
+	return [][3][]byte{
+		{hdr, desc, valid},
+		{hdr, desc, []byte{0, 0, 0, 0, 1, 0, 7}},
+		{hdr, desc, []byte{0, 2, 1, 0, 1, 0, 1, 4, 0, 3, 10, 1, 2, 2, 6, 2, 3, 3, 2, 4, 4}},
+		{hdr, desc, []byte{0, 3, 3, 0, 3, 8, 1, 5, 2, 1, 3, 3, 4, 4}},
+		{hdr, desc, []byte{5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 15, 0, 0, 7, 4}},
+		{hdr, desc, []byte{0, 0, 0, 1, 0, 6, 0, 20, 1, 7}},
+		{noFooter, desc, []byte{0, 1, 0, 1, 0, 2, 0}},
+		{big, desc, []byte{0, 3, 0, 0, 130, 0, 1, 0, 7}},
+		{hdr, nil, valid},
+		{hdr, desc, valid[:9]},
+	}
 }
 
 // checkErr fails on an error that matches none of the sentinels (context
@@ -78,57 +95,45 @@ func readSome(t *testing.T, b []byte) {
 	}
 }
 
-// FuzzInspect fuzzes Inspect on whole streams in compactSectors'
-// encoding.
+// FuzzInspect fuzzes Inspect on streams built by expandOps from a header,
+// a descriptor and a list of records.
 func FuzzInspect(f *testing.F) {
-	for _, s := range fuzzSeeds() {
-		f.Add(compactSectors(s))
+	quietGC()
+	for _, s := range streamSeeds() {
+		f.Add(s[0], s[1], s[2])
 	}
-	f.Fuzz(func(t *testing.T, c []byte) {
-		inspectBounded(t, expandSectors(c))
+	f.Fuzz(func(t *testing.T, hdr, desc, ops []byte) {
+		inspectBounded(t, expandOps(hdr, desc, ops))
 	})
 }
 
-// FuzzReader fuzzes Open and ReadAt on whole streams in compactSectors'
-// encoding.
+// FuzzReader fuzzes Open and ReadAt on the same streams.
 func FuzzReader(f *testing.F) {
-	for _, s := range fuzzSeeds() {
-		f.Add(compactSectors(s))
+	quietGC()
+	for _, s := range streamSeeds() {
+		f.Add(s[0], s[1], s[2])
 	}
-	f.Fuzz(func(t *testing.T, c []byte) {
-		readSome(t, expandSectors(c))
-	})
-}
-
-// tinyPrefix is the header and descriptor of tinyStream's default disk,
-// the start of every stream expandOps builds.
-var tinyPrefix = tinyStream(tinyOpts{})[:2*vmdk.SectorSize]
-
-// FuzzMarkers fuzzes the marker walk of Inspect and the reader with
-// compact descriptions (see expandOps) of what follows a fixed header and
-// descriptor: grain records, tables, directories, footers, end-of-stream.
-func FuzzMarkers(f *testing.F) {
-	f.Add([]byte{0, 0, 0, 0, 1, 0, 1, 0, 0, 5, 0, 1, 0, 0, 9, 0, 1, 0, 7}) // a valid stream
-	f.Add([]byte{0, 0, 0, 1, 0, 7})                                        // grains without a table
-	f.Add([]byte{0, 2, 1, 0, 1, 0, 1, 4, 0, 3, 10, 1, 2, 2, 6, 2, 3, 3, 2, 4, 4})
-	f.Add([]byte{0, 3, 3, 0, 3, 8, 1, 5, 2, 1, 3, 3, 4, 4})
-	f.Add([]byte{5, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 15, 0, 0, 7, 4})
-	f.Add([]byte{0, 0, 0, 1, 0, 6, 0, 20, 1, 7})
-	f.Fuzz(func(t *testing.T, ops []byte) {
-		b := expandOps(ops)
-		inspectBounded(t, b)
-		readSome(t, b)
+	f.Fuzz(func(t *testing.T, hdr, desc, ops []byte) {
+		readSome(t, expandOps(hdr, desc, ops))
 	})
 }
 
 // FuzzHeader fuzzes the header sector on its own: decoding, re-encoding,
-// and Open and Inspect of a stream that is just that sector.
+// and Open and Inspect of a stream that is just that sector. Inputs
+// shorter than a sector are zero-filled, so the seeds (and what the
+// fuzzer keeps) are the 79 bytes that hold fields.
 func FuzzHeader(f *testing.F) {
-	for _, s := range fuzzSeeds() {
-		f.Add(s[:vmdk.SectorSize])
-	}
-	f.Add(make([]byte, 100))
+	quietGC()
+	hdr, _ := tinyParts()
+	f.Add(hdr)
+	f.Add(streamSeeds()[6][0])
+	f.Add(streamSeeds()[7][0])
+	f.Add([]byte("KDMV"))
+	f.Add(make([]byte, 600))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) < vmdk.SectorSize {
+			b = append(bytes.Clone(b), make([]byte, vmdk.SectorSize-len(b))...)
+		}
 		var h vmdk.Header
 		if err := h.UnmarshalBinary(b); err != nil {
 			checkErr(t, err)
@@ -148,7 +153,9 @@ func FuzzHeader(f *testing.F) {
 
 // FuzzDescriptor fuzzes the descriptor text parser.
 func FuzzDescriptor(f *testing.F) {
-	f.Add(bytes.TrimRight(tinyPrefix[vmdk.SectorSize:], "\x00"))
+	quietGC()
+	_, desc := tinyParts()
+	f.Add(desc)
 	f.Add([]byte("RW 10 SPARSE \"a b.vmdk\"\r\nCID=x\nddb.k = \"v\"\n\x00junk"))
 	f.Add([]byte("RDONLY 18446744073709551615 FLAT\tx\nparentCID=1\nRW -1 SPARSE \"q"))
 	f.Fuzz(func(t *testing.T, text []byte) {

@@ -10,10 +10,14 @@ import (
 	"github.com/fogkit/fogkit/vmdk"
 )
 
-// A compact description of a stream for FuzzMarkers: a few bytes per
-// record instead of a sector or more, so the fuzzer mutates (and
-// minimises) tens of bytes, not kilobytes. expandOps appends the records
-// to tinyPrefix (8-sector grains, 4 entries per table, 10 grains).
+// A compact description of a stream for the stream fuzzers: the header
+// (up to 512 bytes, zero-filled to a sector), the descriptor text (one
+// sector) and the records after them as ops of a few bytes each instead
+// of a sector or more. The fuzzer then mutates and minimises tens of
+// bytes, not kilobytes: Go's minimiser tries every subrange of an input it
+// cannot shrink, which on a stream of a few KiB outlasted a whole fuzzing
+// run. The seeds' header is tinyStream's (8-sector grains, 4 entries per
+// table, 10 grains).
 //
 // Each op is a byte (its value mod 8 selects it) and its arguments:
 //
@@ -21,8 +25,8 @@ import (
 //	1 f    grain table for the grains since the last table; (f+1)%3
 //	       sectors (1 is right), entries wrong when f&4
 //	2 f    grain directory; (f+1)%3 sectors, entries wrong when f&4
-//	3 f    footer marker (value 1, or f when f&1) and footer (gdOffset of
-//	       the last directory, or f when f&2)
+//	3 f    footer marker (value 1, or f when f&1) and footer (the header
+//	       with the gdOffset of the last directory, or f when f&2)
 //	4      end-of-stream sector
 //	5 b*16 a sector starting with the next 16 bytes (a hand-made marker)
 //	6 p q x xor byte p<<8|q of the output so far with x
@@ -60,12 +64,13 @@ func grainPayloads() [][]byte {
 	return payloads
 }
 
-func expandOps(ops []byte) []byte {
+func expandOps(header, desc, ops []byte) []byte {
 	const ss = vmdk.SectorSize
 	le := binary.LittleEndian
-	out := bytes.Clone(tinyPrefix)
 	hdr := make([]byte, ss)
-	copy(hdr, tinyPrefix[:ss])
+	copy(hdr, header)
+	out := append(bytes.Clone(hdr), make([]byte, ss)...)
+	copy(out[ss:], desc)
 	pad := func() {
 		if r := len(out) % ss; r != 0 {
 			out = append(out, make([]byte, ss-r)...)
@@ -182,4 +187,11 @@ func expandOps(ops []byte) []byte {
 		}
 	}
 	return out
+}
+
+// tinyParts returns tinyStream's header and descriptor without their
+// zero fill, the parts expandOps takes.
+func tinyParts() (hdr, desc []byte) {
+	v := tinyStream(tinyOpts{})
+	return bytes.TrimRight(v[:vmdk.SectorSize], "\x00"), bytes.TrimRight(v[vmdk.SectorSize:2*vmdk.SectorSize], "\x00")
 }

@@ -29,8 +29,8 @@ type tinyOpts struct {
 
 // tinyGrain is the content tinyStream writes for grain g.
 func tinyGrain(g int, size int) []byte {
-	// A short pattern and zeros: it compresses to a few dozen bytes, which
-	// keeps the streams (and compactSectors' encoding of them) small.
+	// A short pattern and zeros: it compresses to a few dozen bytes, so a
+	// grain record is one sector.
 	b := make([]byte, size)
 	for i := range min(size, 16) {
 		b[i] = byte(g*31 + i)
@@ -76,8 +76,7 @@ func tinyStream(o tinyOpts) []byte {
 	h, _ := hdr.MarshalBinary()
 	out.Write(h)
 	cyl := (capacity + 16064) / 16065
-	// A terse descriptor (under 255 bytes, so compactSectors keeps it
-	// whole) with every key Inspect checks.
+	// A terse descriptor with every key Inspect checks.
 	sector(fmt.Appendf(nil, "CID=1234abcd\nparentCID=ffffffff\ncreateType=\"streamOptimized\"\n"+
 		"RW %d SPARSE \"t.vmdk\"\nddb.adapterType=\"lsilogic\"\nddb.geometry.cylinders=\"%d\"\n"+
 		"ddb.geometry.heads=\"255\"\nddb.geometry.sectors=\"63\"\nddb.toolsVersion=\"1\"\n"+
@@ -135,36 +134,4 @@ func tinyStream(o tinyOpts) []byte {
 	out.Write(f)
 	out.Write(make([]byte, ss))
 	return out.Bytes()
-}
-
-// expandSectors turns a compact encoding of a stream into the stream: each
-// sector is a length byte L and L bytes of content, zero-filled to 512
-// bytes. Fuzz targets take this encoding, so an input is a few hundred
-// bytes instead of several KiB of mostly zero sector fill: mutation and
-// minimisation then work on the bytes that matter.
-func expandSectors(b []byte) []byte {
-	const maxSectors = 256
-	var out []byte
-	for len(b) > 0 && len(out) < maxSectors*vmdk.SectorSize {
-		n := min(int(b[0]), len(b)-1)
-		sec := make([]byte, vmdk.SectorSize)
-		copy(sec, b[1:1+n])
-		out = append(out, sec...)
-		b = b[1+n:]
-	}
-	return out
-}
-
-// compactSectors encodes v for expandSectors, keeping at most 255 bytes
-// of each sector: all of every sector tinyStream writes.
-func compactSectors(v []byte) []byte {
-	var out []byte
-	for off := 0; off < len(v); off += vmdk.SectorSize {
-		sec := v[off:min(off+vmdk.SectorSize, len(v))]
-		n := len(bytes.TrimRight(sec, "\x00"))
-		n = min(n, 255)
-		out = append(out, byte(n))
-		out = append(out, sec[:n]...)
-	}
-	return out
 }

@@ -91,6 +91,7 @@ func TestCommand(t *testing.T) {
 // FuzzParseSize: -size is outside input; any accepted size is positive,
 // at most 2^62, and reads back the same as a plain byte count.
 func FuzzParseSize(f *testing.F) {
+	quietGC()
 	for _, s := range []string{"20G", "512M", "1048576", "4KiB", "1T", "99999999999T", "-1", " 7 kb ", "0x10"} {
 		f.Add(s)
 	}

@@ -182,6 +182,7 @@ func TestInteropC(t *testing.T) {
 }
 
 func FuzzPatch(f *testing.F) {
+	quietGC()
 	old := testutil.TextBytes(3, 2000)
 	good, err := Diff(old, append(append([]byte(nil), old[100:]...), "new tail"...))
 	if err != nil {

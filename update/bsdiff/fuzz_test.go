@@ -12,6 +12,7 @@ import (
 // inside the patch and whose new size is within the limit, or a typed
 // error.
 func FuzzReadHeader(f *testing.F) {
+	quietGC()
 	f.Add(craft(14, 14, 10, make([]byte, 42)), int64(100))
 	f.Add(craft(0, 0, 1<<40, nil), int64(-1))
 	f.Add(craft(-3, 5, 7, make([]byte, 20)), int64(1<<62))
@@ -52,6 +53,7 @@ func triplesBytes(triples ...[3]int64) []byte {
 // block is the raw input, without bzip2 around it, and the diff and extra
 // streams are plain byte slices.
 func FuzzControl(f *testing.F) {
+	quietGC()
 	f.Add(triplesBytes([3]int64{5, 5, 0}), uint16(10), []byte("0123456789abcdef"))
 	f.Add(triplesBytes([3]int64{0, 0, -3}, [3]int64{4, 0, 7}, [3]int64{2, 2, 1 << 47}), uint16(8), make([]byte, 10))
 	f.Add(triplesBytes([3]int64{1 << 62, 0, 0}), uint16(3), []byte("abc"))
