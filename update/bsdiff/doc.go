@@ -24,6 +24,10 @@
 //     empty (0, 0, seek) triples in a row (ErrCorrupt); each diff or extra
 //     length must fit in what is left of the new file; old-file seeks stay
 //     within ±2^48.
+//   - CPU: the bzip2 blocks are decoded with compress/bzip2, whose work
+//     is linear in the data (the dsnet decoder spent exponential time on
+//     incomplete Huffman tables), and the loop over control triples is
+//     bounded as above.
 //   - Memory while patching: the new file, the patch, and for outputs of
 //     1 MiB or more four 256 KiB read-ahead chunks per bzip2 stream.
 //

@@ -2,6 +2,7 @@ package bsdiff
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"math"
 	"testing"
@@ -74,4 +75,27 @@ func TestPatchHugeLimit(t *testing.T) {
 		require.NoError(t, err, "limit %d", limit)
 		require.Equal(t, want, got)
 	}
+}
+
+// slowHuffman is a 39-byte bzip2 stream the fuzzer found: a block whose
+// Huffman tables are incomplete. The dsnet decoder canonicalises such a
+// table by exploring every code up to 20 bits, which cost it well over
+// 15 ms of CPU per stream; compress/bzip2 rejects it in about 2 ms.
+const slowHuffman = "425a6839314159265359d6a0036600000260415844040044000100200021929ea7ea35a800d980"
+
+// TestHostileHuffmanTables: decoding a patch's bzip2 blocks costs CPU in
+// proportion to their size. 1000 patches with the stream above as their
+// control block take about 2 s of CPU; with the dsnet decoder they passed
+// the child's 15 s CPU limit and the kernel killed it.
+func TestHostileHuffmanTables(t *testing.T) {
+	testutil.Bounded(t, testutil.Bounds{MaxRSS: 512 << 20, CPU: 15 * time.Second}, func(t *testing.T) {
+		ctrl, err := hex.DecodeString(slowHuffman)
+		require.NoError(t, err)
+		e := bz(t, nil)
+		p := craft(int64(len(ctrl)), int64(len(e)), 100, append(append(ctrl, e...), e...))
+		for range 1000 {
+			_, err := PatchBytes(nil, p, 1<<16)
+			require.ErrorIs(t, err, ErrCorrupt)
+		}
+	})
 }
