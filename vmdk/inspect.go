@@ -134,15 +134,15 @@ func (w *walker) read(p []byte) error {
 	return nil
 }
 
-// chunk is how much skip and drain consume between context checks.
-const chunk = 1 << 20
+// ctxChunk is how much skip and drain consume between context checks.
+const ctxChunk = 1 << 20
 
 func (w *walker) skip(n int64) error {
 	for n > 0 {
 		if err := w.ctx.Err(); err != nil {
 			return err
 		}
-		m, err := w.br.Discard(int(min(n, chunk)))
+		m, err := w.br.Discard(int(min(n, ctxChunk)))
 		w.pos += int64(m)
 		n -= int64(m)
 		if err != nil {
@@ -164,7 +164,7 @@ func (w *walker) drain() (int64, error) {
 		if err := w.ctx.Err(); err != nil {
 			return total, err
 		}
-		n, err := w.br.Discard(chunk)
+		n, err := w.br.Discard(ctxChunk)
 		total += int64(n)
 		w.pos += int64(n)
 		if errors.Is(err, io.EOF) {
