@@ -36,4 +36,37 @@
 // header, descriptor, counts, and every violation of the layout rules.
 // Hostile input gets typed errors (ErrBadMagic, ErrTruncated, ErrCorrupt,
 // ErrUnsupported, ErrTooLarge) and bounded allocation.
+//
+// Limits. Every size a file claims is checked before anything is
+// allocated or read for it:
+//
+//   - capacity: at most MaxCapacity (64 TiB), for the writers and the
+//     readers (ErrTooLarge); 0 is ErrCorrupt.
+//   - grainSize: a power of two from 8 to 2048 sectors (4 KiB to 1 MiB);
+//     numGTEsPerGT: 1 to 4096 (ErrCorrupt otherwise).
+//   - grain directory: at most 32 MiB, i.e. 8 Mi grain tables (ErrTooLarge
+//     above). Open holds it in memory, decoded in 64 KiB chunks, and only
+//     after checking it lies inside the file; Inspect reads it in 64 KiB
+//     chunks and keeps one entry per grain table it has seen, whatever the
+//     capacity claims. A grain-directory marker may announce at most
+//     32 MiB + one sector, a grain-table marker at most 2048 sectors
+//     (ErrCorrupt).
+//   - a compressed grain: at most grain + grain/8 + 4 KiB bytes, and it
+//     must inflate to at most one grain (ErrCorrupt).
+//   - descriptor: at most 2048 sectors (1 MiB) in Open and ParseDescriptor.
+//     Inspect reads a descriptor only at an offset up to 2^20 sectors and
+//     fails on overHead or a footer-marker value above 2^20 sectors
+//     (512 MiB of filler).
+//   - Inspect keeps at most InspectOptions.MaxFindings findings (100 by
+//     default) and counts the rest; it checks its context every 64
+//     records and every 1 MiB it skips or drains after the end-of-stream
+//     marker, so an endless stream stops on cancellation.
+//   - writers: Options.Workers at most 256, file names at most 1024 bytes
+//     (ErrInvalid); at most 256 grains (16 MiB in, 16 MiB compressed) in
+//     flight whatever the disk size.
+//
+// So Open holds at most the directory (proportional to the file), one
+// grain table, and one grain with its compressed form (about 2.2 MiB);
+// Inspect a 256 KiB read buffer, one grain and grain record, one grain
+// table, and a few bytes per grain table read.
 package vmdk

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 
 	"github.com/klauspost/compress/zlib"
 )
@@ -63,7 +64,13 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
 // ErrUnsupported, ErrTooLarge, I/O or context errors), and the report then
 // holds what was found so far.
 func Inspect(ctx context.Context, r io.Reader, opts *InspectOptions) (*Report, error) {
-	w := &walker{ctx: ctx, br: bufio.NewReaderSize(r, 256<<10), rep: &Report{Findings: []Finding{}}, max: 100}
+	br := readers.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil) // drop the caller's reader before pooling
+		readers.Put(br)
+	}()
+	w := &walker{ctx: ctx, br: br, rep: &Report{Findings: []Finding{}}, max: 100}
 	if opts != nil {
 		w.skipInflate = opts.SkipInflate
 		if opts.MaxFindings > 0 {
@@ -71,9 +78,20 @@ func Inspect(ctx context.Context, r io.Reader, opts *InspectOptions) (*Report, e
 		}
 	}
 	err := w.walk()
+	if w.zr != nil {
+		inflaters.Put(w.zr)
+	}
 	w.rep.Size = w.pos
 	return w.rep, err
 }
+
+// readers pools Inspect's 256 KiB read buffers: allocating and clearing
+// one per call dominated the cost of inspecting small streams.
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
+
+// inflaters pools zlib readers (their window and tables are most of what
+// remains) for the same reason.
+var inflaters sync.Pool
 
 type pendingGrain struct {
 	idx    int64  // grain index
@@ -116,19 +134,46 @@ func (w *walker) read(p []byte) error {
 	return nil
 }
 
+// ctxChunk is how much skip and drain consume between context checks.
+const ctxChunk = 1 << 20
+
 func (w *walker) skip(n int64) error {
-	if n <= 0 {
-		return nil
-	}
-	m, err := w.br.Discard(int(min(n, 1<<62)))
-	w.pos += int64(m)
-	if err != nil {
-		if errors.Is(err, io.EOF) {
-			return formatErr(ErrTruncated, w.pos, "stream ends early")
+	for n > 0 {
+		if err := w.ctx.Err(); err != nil {
+			return err
 		}
-		return fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+		m, err := w.br.Discard(int(min(n, ctxChunk)))
+		w.pos += int64(m)
+		n -= int64(m)
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return formatErr(ErrTruncated, w.pos, "stream ends early")
+			}
+			return fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+		}
 	}
 	return nil
+}
+
+// drain reads the stream to its end and returns how many bytes that was.
+// The stream may be endless (a pipe that keeps sending), so the context
+// is checked between chunks.
+func (w *walker) drain() (int64, error) {
+	var total int64
+	for {
+		if err := w.ctx.Err(); err != nil {
+			return total, err
+		}
+		n, err := w.br.Discard(ctxChunk)
+		total += int64(n)
+		w.pos += int64(n)
+		if errors.Is(err, io.EOF) {
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+		}
+	}
 }
 
 func (w *walker) walk() error {
@@ -296,11 +341,15 @@ func (w *walker) walkMarkers(h *Header) error {
 	rep := w.rep
 	le := binary.LittleEndian
 	var (
-		pending                     []pendingGrain
-		lastIdx                     int64    = -1
-		lastClosed                  int64    = -1
-		gtPos                       []uint32 // by block; allocated at the first table
-		gdData, footerMarker, gdEnd int64    = -1, -1, -1
+		pending    []pendingGrain
+		lastIdx    int64 = -1
+		lastClosed int64 = -1
+		// gtPos maps a block to the sector of its grain table's data. A
+		// map, not a slice of numGTs entries: the header's capacity claim
+		// would otherwise cost up to 32 MiB for a stream of a few sectors.
+		// It holds at most one entry per grain-table marker read.
+		gtPos                             = map[int64]uint32{}
+		gdData, footerMarker, gdEnd int64 = -1, -1, -1
 		records                     int
 	)
 	gtSectors := (w.gtes*4 + SectorSize - 1) / SectorSize
@@ -343,10 +392,9 @@ func (w *walker) walkMarkers(h *Header) error {
 			missingGT(off)
 			eos := off
 			// Anything after the end-of-stream marker is a violation.
-			n, err := io.Copy(io.Discard, w.br)
-			w.pos += n
+			n, err := w.drain()
 			if err != nil {
-				return fmt.Errorf("vmdk: read at %d: %w", w.pos, err)
+				return err
 			}
 			if n > 0 {
 				w.add(eos+SectorSize, "eos.trailing", "%d bytes after the end-of-stream marker", n)
@@ -410,9 +458,6 @@ func (w *walker) walkMarkers(h *Header) error {
 				return formatErr(ErrTooLarge, off, "grain table beyond 2 TiB")
 			}
 			if blk < w.numGTs {
-				if gtPos == nil {
-					gtPos = make([]uint32, w.numGTs)
-				}
 				gtPos[blk] = uint32(data / SectorSize)
 			}
 			lastClosed = blk
@@ -421,7 +466,8 @@ func (w *walker) walkMarkers(h *Header) error {
 			if val != uint64(gdSectors) {
 				w.add(off, "gd.marker", "grain directory marker value %d, want %d", val, gdSectors)
 			}
-			if val*SectorSize > maxGDBytes+SectorSize {
+			// Compare counts, not val*SectorSize, which can overflow.
+			if val > (maxGDBytes+SectorSize)/SectorSize {
 				return formatErr(ErrCorrupt, off, "grain directory of %d sectors", val)
 			}
 			missingGT(off)
@@ -533,6 +579,11 @@ func (w *walker) grain(off int64, lba uint64, size uint32, pending *[]pendingGra
 	var err error
 	src := bytes.NewReader(data)
 	if w.zr == nil {
+		if z, ok := inflaters.Get().(io.ReadCloser); ok {
+			w.zr = z
+		}
+	}
+	if w.zr == nil {
 		w.zr, err = zlib.NewReader(src)
 	} else {
 		err = w.zr.(zlib.Resetter).Reset(src, nil)
@@ -569,7 +620,7 @@ func diffExceptGD(a, b []byte) int {
 }
 
 // directory reads and checks n sectors of grain directory in chunks.
-func (w *walker) directory(n int64, gtPos []uint32) error {
+func (w *walker) directory(n int64, gtPos map[int64]uint32) error {
 	le := binary.LittleEndian
 	start := w.pos
 	buf := make([]byte, 64<<10)
@@ -583,10 +634,7 @@ func (w *walker) directory(n int64, gtPos []uint32) error {
 		rem -= int64(len(c))
 		for i := 0; i+4 <= len(c); i, idx = i+4, idx+1 {
 			got := le.Uint32(c[i:])
-			want := uint32(0)
-			if idx < int64(len(gtPos)) {
-				want = gtPos[idx]
-			}
+			want := gtPos[idx]
 			if got != want {
 				if bad == 0 {
 					first = fmt.Sprintf("entry %d is %d, want %d", idx, got, want)
@@ -596,10 +644,10 @@ func (w *walker) directory(n int64, gtPos []uint32) error {
 		}
 	}
 	missing, lowest := 0, int64(-1)
-	for blk := idx; blk < int64(len(gtPos)); blk++ {
-		if gtPos[blk] != 0 {
+	for blk, sec := range gtPos {
+		if blk >= idx && sec != 0 {
 			missing++
-			if lowest < 0 {
+			if lowest < 0 || blk < lowest {
 				lowest = blk
 			}
 		}

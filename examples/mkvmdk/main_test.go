@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -85,4 +86,25 @@ func TestCommand(t *testing.T) {
 	got, err := os.ReadFile(raw)
 	require.NoError(t, err)
 	require.Equal(t, testutil.TextBytes(1, 3<<20), got, "the input survives -o naming it")
+}
+
+// FuzzParseSize: -size is outside input; any accepted size is positive,
+// at most 2^62, and reads back the same as a plain byte count.
+func FuzzParseSize(f *testing.F) {
+	quietGC()
+	for _, s := range []string{"20G", "512M", "1048576", "4KiB", "1T", "99999999999T", "-1", " 7 kb ", "0x10"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := parseSize(s)
+		if err != nil {
+			return
+		}
+		if n <= 0 || n > 1<<62 {
+			t.Fatalf("parseSize(%q) = %d", s, n)
+		}
+		if m, err := parseSize(strconv.FormatInt(n, 10)); err != nil || m != n {
+			t.Fatalf("parseSize(%q) = %d does not read back: %d, %v", s, n, m, err)
+		}
+	})
 }

@@ -2,10 +2,11 @@ package bsdiff
 
 import (
 	"bytes"
+	"compress/bzip2"
 	"encoding/binary"
 	"fmt"
-	dbz "github.com/dsnet/compress/bzip2"
 	"io"
+	"math"
 )
 
 // Magic starts every BSDIFF40 patch.
@@ -44,8 +45,12 @@ func Diff(old, new []byte) (patch []byte, err error) {
 }
 
 // ReadHeader parses and checks a patch header. NewSize above maxNewSize
-// (when maxNewSize >= 0) gives ErrTooLarge.
+// gives ErrTooLarge. A negative maxNewSize is an error matching ErrTooLarge
+// (never "no limit"): every caller must know how big the file may get.
 func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
+	if maxNewSize < 0 {
+		return Header{}, errNegativeLimit(maxNewSize)
+	}
 	if len(b) < HeaderSize {
 		return Header{}, corrupt(-1, "patch of %d bytes is shorter than its header", len(b))
 	}
@@ -56,7 +61,7 @@ func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
 	switch {
 	case h.CtrlLen < 0 || h.DiffLen < 0 || h.NewSize < 0:
 		return Header{}, corrupt(-1, "negative length in header (ctrl %d, diff %d, new %d)", h.CtrlLen, h.DiffLen, h.NewSize)
-	case maxNewSize >= 0 && h.NewSize > maxNewSize:
+	case h.NewSize > maxNewSize:
 		return Header{}, &PatchError{Offset: -1, Reason: fmt.Sprintf("new size %d exceeds limit %d", h.NewSize, maxNewSize), Err: ErrTooLarge}
 	case h.CtrlLen > int64(len(b))-HeaderSize || h.DiffLen > int64(len(b))-HeaderSize-h.CtrlLen:
 		return Header{}, corrupt(-1, "block lengths (ctrl %d, diff %d) exceed the patch's %d bytes", h.CtrlLen, h.DiffLen, len(b))
@@ -65,9 +70,24 @@ func ReadHeader(b []byte, maxNewSize int64) (Header, error) {
 }
 
 // MaxPatchSize returns the largest patch Patch reads for a given new-size
-// limit: a patch never needs much more than the file it produces.
+// limit: a patch never needs much more than the file it produces, so the
+// cap is twice the limit plus 1 MiB. It saturates at math.MaxInt64-1 (so
+// Patch's one-byte look-past still fits an int64) instead of overflowing
+// for limits near math.MaxInt64/2, and is 0 for a negative limit.
 func MaxPatchSize(maxNewSize int64) int64 {
-	return 2*maxNewSize + 1<<20
+	const slack = 1 << 20
+	const ceiling = math.MaxInt64 - 1
+	switch {
+	case maxNewSize < 0:
+		return 0
+	case maxNewSize > (ceiling-slack)/2:
+		return ceiling
+	}
+	return 2*maxNewSize + slack
+}
+
+func errNegativeLimit(n int64) error {
+	return &PatchError{Offset: -1, Reason: fmt.Sprintf("negative new-size limit %d", n), Err: ErrTooLarge}
 }
 
 // Patch applies a BSDIFF40 patch to old and returns the new file. The
@@ -78,7 +98,7 @@ func MaxPatchSize(maxNewSize int64) int64 {
 // or ErrTooLarge, never a panic.
 func Patch(old []byte, patch io.Reader, maxNewSize int64) (out []byte, err error) {
 	if maxNewSize < 0 {
-		return nil, fmt.Errorf("%w: negative size limit", ErrTooLarge)
+		return nil, errNegativeLimit(maxNewSize)
 	}
 	limit := MaxPatchSize(maxNewSize)
 	var buf bytes.Buffer
@@ -92,8 +112,15 @@ func Patch(old []byte, patch io.Reader, maxNewSize int64) (out []byte, err error
 	return PatchBytes(old, buf.Bytes(), maxNewSize)
 }
 
-// PatchBytes is Patch on a patch held in memory.
+// PatchBytes is Patch on a patch held in memory. As with Patch, the
+// declared new size must be at most maxNewSize, and a negative maxNewSize
+// is an error matching ErrTooLarge, not "no limit": the output is
+// allocated from the header's claim, so an unlimited call would let a
+// 74-byte patch ask for a terabyte.
 func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
+	if maxNewSize < 0 {
+		return nil, errNegativeLimit(maxNewSize)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			out, err = nil, corrupt(-1, "decoder failure: %v", r)
@@ -106,9 +133,13 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	ctrlStart := int64(HeaderSize)
 	diffStart := ctrlStart + h.CtrlLen
 	extraStart := diffStart + h.DiffLen
-	// dsnet's bzip2 decoder is about twice as fast as compress/bzip2
-	// (whose byte-wise CRC dominates); any panic it has on hostile input
-	// is recovered above and in the prefetchers.
+	// The streams are decoded with compress/bzip2, not the faster dsnet
+	// decoder the differ's encoder comes from: dsnet canonicalises an
+	// incomplete Huffman table by exploring every code up to 20 bits, so a
+	// 39-byte hostile stream cost it over 15 ms of CPU (about 2 ms here),
+	// and a patch can hold many such streams' worth of blocks.
+	// Any panic a decoder has on hostile input is recovered above and in
+	// the prefetchers.
 	ctrl := newBz(patch[ctrlStart:diffStart])
 	var diff, extra io.Reader = newBz(patch[diffStart:extraStart]), newBz(patch[extraStart:])
 	if h.NewSize >= prefetchMin {
@@ -118,72 +149,10 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 		diff, extra = diffP, extraP
 	}
 
-	newSize := h.NewSize
-	oldSize := int64(len(old))
-	out = make([]byte, newSize)
-	var newPos, oldPos int64
-	var triple [24]byte
-	// Each triple costs decoding 24 control bytes (which compress to
-	// almost nothing) plus the bytes it produces, so a hostile patch could
-	// spin on triples that produce little or nothing. bsdiff emits a triple
-	// only after its match scan has moved at least 9 bytes past the
-	// previous one, so a genuine patch needs at most about newSize/9
-	// triples and never a run of empty ones: bound both.
-	maxTriples := newSize/8 + 1<<16
-	const maxEmptyRun = 1 << 10
-	emptyRun := 0
-	for triples := int64(0); newPos < newSize; triples++ {
-		if triples > maxTriples {
-			return nil, corrupt(newPos, "more than %d control triples for %d bytes", maxTriples, newSize)
-		}
-		if _, err := io.ReadFull(ctrl, triple[:]); err != nil {
-			return nil, corrupt(newPos, "control block: %v", err)
-		}
-		x, y, z := offtin(triple[0:]), offtin(triple[8:]), offtin(triple[16:])
-		if x < 0 || y < 0 {
-			return nil, corrupt(newPos, "negative length in control triple (%d, %d)", x, y)
-		}
-		if x == 0 && y == 0 {
-			if emptyRun++; emptyRun > maxEmptyRun {
-				return nil, corrupt(newPos, "more than %d empty control triples in a row", maxEmptyRun)
-			}
-		} else {
-			emptyRun = 0
-		}
-		if x > newSize-newPos {
-			return nil, corrupt(newPos, "diff length %d runs past the new size %d", x, newSize)
-		}
-		if _, err := io.ReadFull(diff, out[newPos:newPos+x]); err != nil {
-			return nil, corrupt(newPos, "diff block: %v", err)
-		}
-		// Add the old bytes that lie inside the old file; bytes outside
-		// count as zero, as in the C bspatch.
-		lo, hi := oldPos, oldPos+x
-		if lo < 0 {
-			lo = 0
-		}
-		if hi > oldSize {
-			hi = oldSize
-		}
-		for i := lo; i < hi; i++ {
-			out[newPos+(i-oldPos)] += old[i]
-		}
-		newPos += x
-		oldPos += x
-		if y > newSize-newPos {
-			return nil, corrupt(newPos, "extra length %d runs past the new size %d", y, newSize)
-		}
-		if _, err := io.ReadFull(extra, out[newPos:newPos+y]); err != nil {
-			return nil, corrupt(newPos, "extra block: %v", err)
-		}
-		newPos += y
-		// Keep the old position within a range where no arithmetic can
-		// overflow; a seek far outside the old file is meaningless anyway.
-		const bound = 1 << 48
-		if z > bound || z < -bound || oldPos+z > bound || oldPos+z < -bound {
-			return nil, corrupt(newPos, "old-file seek %d out of range", z)
-		}
-		oldPos += z
+	out = make([]byte, h.NewSize)
+	newPos, err := applyControl(out, old, ctrl, diff, extra)
+	if err != nil {
+		return nil, err
 	}
 	// Reading each stream to its end checks its CRC and that nothing
 	// follows the data the control block used.
@@ -200,17 +169,83 @@ func PatchBytes(old, patch []byte, maxNewSize int64) (out []byte, err error) {
 	return out, nil
 }
 
-func newBz(b []byte) io.Reader {
-	r, err := dbz.NewReader(bytes.NewReader(b), nil)
-	if err != nil {
-		return errReader{err}
+// applyControl runs the control triples read from ctrl until out is full,
+// taking diff bytes (added to the old file's) and extra bytes from their
+// streams. It returns how much of out it filled. The streams are plain
+// readers so the control decoding can be tested and fuzzed without bzip2.
+func applyControl(out, old []byte, ctrl, diff, extra io.Reader) (newPos int64, err error) {
+	newSize := int64(len(out))
+	oldSize := int64(len(old))
+	var oldPos int64
+	var triple [24]byte
+	// Each triple costs decoding 24 control bytes (which compress to
+	// almost nothing) plus the bytes it produces, so a hostile patch could
+	// spin on triples that produce little or nothing. bsdiff emits a triple
+	// only after its match scan has moved at least 9 bytes past the
+	// previous one, so a genuine patch needs at most about newSize/9
+	// triples and never a run of empty ones: bound both.
+	maxTriples := newSize/8 + 1<<16
+	const maxEmptyRun = 1 << 10
+	emptyRun := 0
+	for triples := int64(0); newPos < newSize; triples++ {
+		if triples > maxTriples {
+			return newPos, corrupt(newPos, "more than %d control triples for %d bytes", maxTriples, newSize)
+		}
+		if _, err := io.ReadFull(ctrl, triple[:]); err != nil {
+			return newPos, corrupt(newPos, "control block: %v", err)
+		}
+		x, y, z := offtin(triple[0:]), offtin(triple[8:]), offtin(triple[16:])
+		if x < 0 || y < 0 {
+			return newPos, corrupt(newPos, "negative length in control triple (%d, %d)", x, y)
+		}
+		if x == 0 && y == 0 {
+			if emptyRun++; emptyRun > maxEmptyRun {
+				return newPos, corrupt(newPos, "more than %d empty control triples in a row", maxEmptyRun)
+			}
+		} else {
+			emptyRun = 0
+		}
+		if x > newSize-newPos {
+			return newPos, corrupt(newPos, "diff length %d runs past the new size %d", x, newSize)
+		}
+		if _, err := io.ReadFull(diff, out[newPos:newPos+x]); err != nil {
+			return newPos, corrupt(newPos, "diff block: %v", err)
+		}
+		// Add the old bytes that lie inside the old file; bytes outside
+		// count as zero, as in the C bspatch.
+		lo, hi := oldPos, oldPos+x
+		if lo < 0 {
+			lo = 0
+		}
+		if hi > oldSize {
+			hi = oldSize
+		}
+		for i := lo; i < hi; i++ {
+			out[newPos+(i-oldPos)] += old[i]
+		}
+		newPos += x
+		oldPos += x
+		if y > newSize-newPos {
+			return newPos, corrupt(newPos, "extra length %d runs past the new size %d", y, newSize)
+		}
+		if _, err := io.ReadFull(extra, out[newPos:newPos+y]); err != nil {
+			return newPos, corrupt(newPos, "extra block: %v", err)
+		}
+		newPos += y
+		// Keep the old position within a range where no arithmetic can
+		// overflow; a seek far outside the old file is meaningless anyway.
+		const bound = 1 << 48
+		if z > bound || z < -bound || oldPos+z > bound || oldPos+z < -bound {
+			return newPos, corrupt(newPos, "old-file seek %d out of range", z)
+		}
+		oldPos += z
 	}
-	return r
+	return newPos, nil
 }
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+func newBz(b []byte) io.Reader {
+	return bzip2.NewReader(bytes.NewReader(b))
+}
 
 // offtin decodes bsdiff's sign-magnitude little-endian 64-bit integer.
 func offtin(b []byte) int64 {

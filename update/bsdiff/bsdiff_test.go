@@ -181,18 +181,37 @@ func TestInteropC(t *testing.T) {
 	})
 }
 
+// FuzzPatch fuzzes Patch end to end. The patch arrives as its parts, the
+// new size and the three bzip2 blocks, which the harness puts behind a
+// header giving their lengths: each part is a few dozen bytes that Go's
+// minimiser handles quickly, where a whole patch it cannot shrink (any
+// cut breaks a bzip2 CRC) made it try every subrange for a whole run. The
+// header's own checks have FuzzReadHeader, the control decoding without
+// bzip2 FuzzControl.
 func FuzzPatch(f *testing.F) {
+	quietGC()
 	old := testutil.TextBytes(3, 2000)
-	good, err := Diff(old, append(append([]byte(nil), old[100:]...), "new tail"...))
+	add := func(p []byte) {
+		h, err := ReadHeader(p, 1<<62)
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, d := HeaderSize+h.CtrlLen, HeaderSize+h.CtrlLen+h.DiffLen
+		f.Add(h.NewSize, p[HeaderSize:c], p[c:d], p[d:])
+	}
+	good, err := Diff(old[:300], append(bytes.Clone(old[20:250]), "new tail"...))
 	if err != nil {
 		f.Fatal(err)
 	}
-	f.Add(good)
-	f.Add(craft(0, 0, 0, nil))
-	f.Add(craft(-1, 0, 0, nil))
-	f.Add(craftTriples(f, 10, [][3]int64{{11, 0, 0}}))
-	f.Add(craftTriples(f, 10, [][3]int64{{0, 0, -3}, {10, 0, 0}}))
-	f.Fuzz(func(t *testing.T, patch []byte) {
+	add(good)
+	add(craftTriples(f, 10, [][3]int64{{11, 0, 0}}))
+	add(craftTriples(f, 10, [][3]int64{{0, 0, -3}, {10, 0, 0}}))
+	add(craftTriples(f, 12, [][3]int64{{4, 4, 100}, {0, 4, -200}}))
+	e := bz(f, nil)
+	f.Add(int64(0), e, e, e)
+	f.Add(int64(-1), e, e, []byte("BZh91AY&SY"))
+	f.Fuzz(func(t *testing.T, newSize int64, ctrl, diff, extra []byte) {
+		patch := craft(int64(len(ctrl)), int64(len(diff)), newSize, append(append(bytes.Clone(ctrl), diff...), extra...))
 		out, err := Patch(old, bytes.NewReader(patch), 1<<16)
 		if err != nil {
 			if !errors.Is(err, ErrCorrupt) && !errors.Is(err, ErrTooLarge) {
@@ -200,8 +219,8 @@ func FuzzPatch(f *testing.F) {
 			}
 			return
 		}
-		if int64(len(out)) > 1<<16 {
-			t.Fatalf("output of %d bytes over the limit", len(out))
+		if int64(len(out)) != newSize || newSize > 1<<16 {
+			t.Fatalf("output of %d bytes for a new size of %d (limit %d)", len(out), newSize, 1<<16)
 		}
 	})
 }
