@@ -412,4 +412,3 @@ func TestHostileManyEntries(t *testing.T) {
 		requireFATError(t, err, ErrTooLarge, "EFI/HUGE")
 	})
 }
-
