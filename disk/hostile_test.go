@@ -412,3 +412,48 @@ func TestHostileManyEntries(t *testing.T) {
 		requireFATError(t, err, ErrTooLarge, "EFI/HUGE")
 	})
 }
+
+// TestInspectMkfsFat: an ESP that mkfs.fat formatted and mtools filled
+// (the other tools' FAT32, with a volume label, long names, nested
+// directories, an empty file and multi-cluster files) inspects cleanly
+// under the cluster-claiming walk.
+func TestInspectMkfsFat(t *testing.T) {
+	sfdisk := testutil.RequireTool(t, "sfdisk")
+	mkfs := testutil.RequireTool(t, "mkfs.fat")
+	mmd := testutil.RequireTool(t, "mmd")
+	mcopy := testutil.RequireTool(t, "mcopy")
+	const size = 40 * mib
+	img := filepath.Join(t.TempDir(), "foreign.raw")
+	f, err := os.Create(img)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(size))
+	require.NoError(t, f.Close())
+	testutil.MustRun(t, "", []byte("label: gpt\nstart=2048, size=77824, type="+ESPType+", name=ESP\n"), sfdisk, "-q", img)
+	testutil.MustRun(t, "", nil, mkfs, "-F", "32", "-n", "FOREIGN", "--offset", "2048", img, "38912")
+	at := img + "@@" + itoa(mib)
+	testutil.MustRun(t, "", nil, mmd, "-i", at, "::/EFI", "::/EFI/BOOT", "::/loader", "::/loader/entries", "::/deep", "::/deep/a", "::/deep/a/b")
+	want := map[string]string{}
+	src := t.TempDir()
+	for i, name := range []string{"EFI/BOOT/BOOTX64.EFI", "loader/entries/a rather long entry name.conf", "vmlinuz", "deep/a/b/empty", "deep/a/b/Mixed Case.txt"} {
+		var data []byte
+		switch i {
+		case 2:
+			data = testutil.RandomBytes(21, 3<<20)
+		case 3:
+		default:
+			data = testutil.RandomBytes(uint64(i), 5000+i)
+		}
+		host := filepath.Join(src, fmt.Sprint(i))
+		require.NoError(t, os.WriteFile(host, data, 0o644))
+		testutil.MustRun(t, "", nil, mcopy, "-i", at, host, "::/"+name)
+		want[name] = sha(data)
+	}
+	res, err := InspectFile(img)
+	require.NoError(t, err)
+	got := map[string]string{}
+	for _, fi := range res.Files {
+		got[fi.Path] = fi.SHA256
+	}
+	require.Equal(t, want, got)
+	require.Len(t, res.Layout.Partitions, 1)
+}
