@@ -178,6 +178,9 @@ func (e *espPatcher) open() *Image {
 func dirent(name string, attr byte, cluster, size uint32) []byte {
 	b := make([]byte, 32)
 	base, ext, _ := strings.Cut(name, ".")
+	if name == "." || name == ".." {
+		base, ext = name, ""
+	}
 	copy(b[0:8], fmt.Sprintf("%-8s", base))
 	copy(b[8:11], fmt.Sprintf("%-3s", ext))
 	b[11] = attr

@@ -116,13 +116,19 @@ func (im *Image) Files() ([]FileInfo, error) {
 		}
 	}
 	out := make([]FileInfo, 0, len(files))
+	var buf []byte // one copy buffer for all files
 	for _, f := range files {
 		r, err := im.fat.fileReader(f.path, f.e)
 		if err != nil {
 			return nil, err
 		}
+		if len(buf) < min(int(f.e.size), 64<<10) {
+			buf = make([]byte, min(int(f.e.size), 64<<10))
+		}
 		h := sha256.New()
-		n, err := io.Copy(h, r)
+		// Hiding the MultiReader's WriteTo makes CopyBuffer use buf
+		// instead of a fresh 32 KiB buffer per cluster run.
+		n, err := io.CopyBuffer(h, struct{ io.Reader }{r}, buf)
 		if err != nil {
 			return nil, treeErr(f.path, 0, ErrMalformed, "read: %v", err)
 		}
