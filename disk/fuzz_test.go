@@ -8,7 +8,6 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -25,12 +24,21 @@ import (
 // byte ranges) works on a few hundred bytes instead of kilobytes.
 // FuzzInspect's buffer is a 32 KiB FAT32 partition behind a fixed GPT; its
 // seed is a file system built in code by tinyFAT. FuzzReadGPT's buffer is
-// the first 34 sectors of a disk, its CRCs optionally fixed up so the
+// the first 67 sectors of a disk, its CRCs optionally fixed up so the
 // parser past them is reached. Real ESPs are at least 33 MiB; none of the
 // readers cares.
 
-// expandChunks writes the chunks of b into a zeroed buffer of size bytes.
+// expandChunks writes the chunks of b into a zeroed buffer of size bytes;
+// a negative size makes the buffer end where the last-reaching chunk ends.
 func expandChunks(b []byte, size int) []byte {
+	if size < 0 {
+		size = 0
+		for c := b; len(c) >= 3; {
+			off, n := int(binary.LittleEndian.Uint16(c)), min(int(c[2]), len(c)-3)
+			size = max(size, off+n)
+			c = c[3+n:]
+		}
+	}
 	out := make([]byte, size)
 	for len(b) >= 3 {
 		off, n := int(binary.LittleEndian.Uint16(b)), min(int(b[2]), len(b)-3)
@@ -43,7 +51,8 @@ func expandChunks(b []byte, size int) []byte {
 }
 
 // compactChunks is the inverse of expandChunks for seeds: the non-zero runs
-// of buf (at most 64 KiB) as chunks.
+// of buf (at most 64 KiB) as chunks, and a last zero byte that gives the
+// length.
 func compactChunks(buf []byte) []byte {
 	var out []byte
 	for i := 0; i < len(buf); {
@@ -66,6 +75,9 @@ func compactChunks(buf []byte) []byte {
 		out = append(out, byte(j-i))
 		out = append(out, buf[i:j]...)
 		i = j
+	}
+	if n := len(buf); n > 0 && buf[n-1] == 0 {
+		out = append(binary.LittleEndian.AppendUint16(out, uint16(n-1)), 1, 0) // the length
 	}
 	return out
 }
@@ -344,7 +356,7 @@ func FuzzReadGPT(f *testing.F) {
 		if len(b) == 0 {
 			return
 		}
-		img := expandChunks(b[1:], 34*512)
+		img := expandChunks(b[1:], fuzzDiskSize)
 		if b[0]&1 != 0 {
 			fixGPTCRCs(img)
 		}
@@ -363,16 +375,14 @@ func FuzzReadGPT(f *testing.F) {
 	})
 }
 
+// FuzzParseStub's input is chunks (see expandChunks) that make up a stub as
+// long as they reach; the seeds are small PE32+ EFI applications.
 func FuzzParseStub(f *testing.F) {
-	f.Add(minimalStub())
-	if b, err := os.ReadFile(ukiStub); err == nil {
-		f.Add(b)
-	}
-	f.Add([]byte("MZ"))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		if len(b) > maxStubSize {
-			return
-		}
+	f.Add(compactChunks(minimalStub()))
+	f.Add(compactChunks(fourSectionStub()))
+	f.Add(compactChunks([]byte("MZ")))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		b := expandChunks(in, -1)
 		s, err := parseStub(b)
 		if err != nil {
 			if !errors.Is(err, ErrBadStub) {
@@ -445,4 +455,50 @@ func TestTinyImageSeed(t *testing.T) {
 	require.Equal(t, tinyConf, string(c))
 	require.Less(t, len(tinyESP()), 1000)
 	t.Logf("seed: %d bytes", len(tinyESP()))
+}
+
+// fourSectionStub is a PE32+ EFI application shaped like systemd's stub
+// (.text, .data, .sbat, .reloc; 4 KiB section and 512-byte file alignment)
+// but 3 KiB long, with header room for the four UKI sections.
+func fourSectionStub() []byte {
+	le := binary.LittleEndian
+	b := minimalStub()
+	b = append(b[:0x400:0x400], make([]byte, 4*0x200)...)
+	b[0x200] = 0 // minimalStub's code; headers here
+	le.PutUint16(b[0x44+2:], 4)       // sections
+	le.PutUint32(b[0x58+56:], 0x5000) // SizeOfImage
+	le.PutUint32(b[0x58+60:], 0x400)  // SizeOfHeaders
+	for i, name := range []string{".text", ".data", ".sbat", ".reloc"} {
+		sec := b[0x58+240+i*40:]
+		copy(sec[:8], make([]byte, 8))
+		copy(sec, name)
+		le.PutUint32(sec[8:], 0x100)
+		le.PutUint32(sec[12:], uint32(0x1000*(i+1)))
+		le.PutUint32(sec[16:], 0x200)
+		le.PutUint32(sec[20:], uint32(0x400+i*0x200))
+		le.PutUint32(sec[36:], 0x40000040)
+		b[0x400+i*0x200] = byte(0xc3 - i)
+	}
+	le.PutUint32(b[0x58+240+36:], 0x60000020)
+	return b
+}
+
+// TestFuzzSeeds: the compact seeds expand to inputs the parsers accept, so
+// the fuzzers start deep.
+func TestFuzzSeeds(t *testing.T) {
+	for i, stub := range [][]byte{minimalStub(), fourSectionStub()} {
+		b := expandChunks(compactChunks(stub), -1)
+		require.Equal(t, stub, b)
+		s, err := parseStub(b)
+		require.NoError(t, err)
+		if i == 1 { // minimalStub has no room for more section headers
+			_, err = s.plan([]ukiSection{{name: ".osrel", size: 3}, {name: ".cmdline", size: 1},
+				{name: ".initrd", size: 9}, {name: ".linux", size: 5}})
+			require.NoError(t, err)
+		}
+	}
+	head := fuzzGPT()
+	l, err := readGPT(bytes.NewReader(expandChunks(compactChunks(head), fuzzDiskSize)), fuzzDiskSize)
+	require.NoError(t, err)
+	require.Len(t, l.Partitions, 1)
 }
