@@ -8,6 +8,7 @@ import (
 	"errors"
 	"hash/crc32"
 	"io"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -464,7 +465,7 @@ func fourSectionStub() []byte {
 	le := binary.LittleEndian
 	b := minimalStub()
 	b = append(b[:0x400:0x400], make([]byte, 4*0x200)...)
-	b[0x200] = 0 // minimalStub's code; headers here
+	b[0x200] = 0                      // minimalStub's code; headers here
 	le.PutUint16(b[0x44+2:], 4)       // sections
 	le.PutUint32(b[0x58+56:], 0x5000) // SizeOfImage
 	le.PutUint32(b[0x58+60:], 0x400)  // SizeOfHeaders
@@ -501,4 +502,29 @@ func TestFuzzSeeds(t *testing.T) {
 	l, err := readGPT(bytes.NewReader(expandChunks(compactChunks(head), fuzzDiskSize)), fuzzDiskSize)
 	require.NoError(t, err)
 	require.Len(t, l.Partitions, 1)
+}
+
+// FuzzCheckESPPath: whatever ESP path a Spec names, an accepted one is a
+// clean relative path of FAT-legal components.
+func FuzzCheckESPPath(f *testing.F) {
+	for _, s := range []string{"EFI/BOOT/BOOTX64.EFI", "/loader/entries/a b.conf", "../x", "a//b", "a/./b", "x.", "a:b", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := checkESPPath("extra file", s)
+		if err != nil {
+			if !errors.Is(err, ErrInvalidSpec) {
+				t.Fatalf("untyped error: %v", err)
+			}
+			return
+		}
+		if p == "" || strings.HasPrefix(p, "/") || path.Clean(p) != p || strings.ContainsAny(p, "\\:*?\"<>|\x00") {
+			t.Fatalf("accepted %q as %q", s, p)
+		}
+		for _, c := range strings.Split(p, "/") {
+			if c == "." || c == ".." || strings.HasSuffix(c, ".") || strings.HasSuffix(c, " ") {
+				t.Fatalf("accepted %q with component %q", s, c)
+			}
+		}
+	})
 }

@@ -460,3 +460,54 @@ func TestInspectMkfsFat(t *testing.T) {
 	require.Equal(t, want, got)
 	require.Len(t, res.Layout.Partitions, 1)
 }
+
+// TestInspectRefusesBadNames: a long name holding "/" or "\" would pose
+// as a file in another directory ("EFI/BOOT/BOOTX64.EFI" in the root), a
+// short name holding NUL or "/" or one of only spaces (an empty name) as
+// something else; all are refused.
+func TestInspectRefusesBadNames(t *testing.T) {
+	for _, tc := range []struct{ name, alias, path string }{
+		{"EFI/BOOT/BOOTX64.EFI", "SHADOW.EFI", "EFI/BOOT/BOOTX64.EFI"},
+		{`EFI\BOOT`, "SHADOW", `EFI\BOOT`},
+		{"", "A\x00B.TXT", "A\x00B.TXT"},
+		{"", "A/B", "A/B"},
+		{"", "", ""},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			f := newTinyFAT()
+			root := f.alloc(1)
+			d := f.dir(root)
+			if tc.name != "" {
+				d.add(tc.name, tc.alias, 0x20, f.file("abc"), 3)
+			} else {
+				d.raw(dirent(tc.alias, 0x20, f.file("abc"), 3))
+			}
+			img := fuzzESPImage(compactChunks(f.bytes()))
+			_, err := Inspect(bytes.NewReader(img), int64(len(img)))
+			requireFATError(t, err, ErrMalformed, tc.path)
+		})
+	}
+}
+
+// TestWalkBudgets: the directory bytes scanned and the file bytes hashed
+// are each held to the partition size. Claiming every cluster once already
+// keeps a real file system inside both; the budgets are checked here on a
+// file system whose recorded partition size is shrunk below its content.
+func TestWalkBudgets(t *testing.T) {
+	f := newTinyFAT()
+	root := f.alloc(1)
+	f.dir(root).add("BIG.BIN", "", 0x20, f.file(strings.Repeat("z", 3000)), 3000)
+	img := fuzzESPImage(compactChunks(f.bytes()))
+
+	im, err := Open(bytes.NewReader(img), int64(len(img)))
+	require.NoError(t, err)
+	im.fat.size = 1024 // room for the root directory, not for BIG.BIN
+	_, err = im.Files()
+	requireFATError(t, err, ErrMalformed, "BIG.BIN")
+
+	im, err = Open(bytes.NewReader(img), int64(len(img)))
+	require.NoError(t, err)
+	im.fat.size = 256 // not even for the root directory
+	_, err = im.ReadFile("BIG.BIN")
+	requireFATError(t, err, ErrMalformed, "")
+}
