@@ -71,5 +71,36 @@
 // Open, Inspect and InspectFile read an image back with this package's own
 // bounds-checked GPT and FAT32 readers (not go-diskfs): the layout, every
 // ESP file with its sha256, and any file's content. Build returns the same
-// report for what it wrote.
+// report for what it wrote. They read any GPT disk with a FAT32 ESP (one
+// formatted by mkfs.fat and filled by mtools, say), not only this
+// package's.
+//
+// The readers are safe on hostile images: their work and memory are bounded
+// by the image, however its entries are arranged.
+//
+//   - The GPT header must check out (CRCs, at most 1024 entries of at most
+//     1 KiB) and every partition lie inside the disk; the FAT32 boot sector
+//     must describe a file system inside its partition, with a FAT of at
+//     most 64 MiB (16 M clusters), which is read into memory.
+//   - The directory tree is walked once per Image (Files, OpenFile and
+//     ReadFile share the walk). Every cluster of every directory and every
+//     file chain is claimed once: a cluster claimed twice (two files, two
+//     directories, a file and a directory, or a chain or a subdirectory
+//     entry looping back to a directory above) is refused with an
+//     ErrCrossLinked error, so no byte is read or hashed twice. "." and
+//     ".." entries are never followed.
+//   - So the directory bytes scanned and the file bytes hashed are each at
+//     most the partition size; both are checked as well.
+//   - A file's chain must have exactly the clusters its size needs; a chain
+//     that leaves the cluster range is refused.
+//   - At most 65536 entries per directory and 65536 entries in the whole
+//     tree, at most 32 directories deep (ErrTooLarge).
+//   - Names holding "/", "\" or NUL, and empty names, are refused: they
+//     would make one file pose as another.
+//
+// Such errors are *FATError values naming the file or directory at fault
+// and matching ErrMalformed (cross-links too), ErrCrossLinked or
+// ErrTooLarge. ReadFile refuses files over 1 GiB; a file it reads has
+// already been checked against its chain, so its buffer never outgrows the
+// partition.
 package disk

@@ -31,6 +31,11 @@ var (
 	ErrMalformed = errors.New("disk: malformed image")
 	// ErrNotFound: the inspector has no such file on the ESP.
 	ErrNotFound = errors.New("disk: file not found")
+	// ErrCrossLinked: a FAT cluster is claimed twice (by two files, two
+	// directories, a file and a directory, or twice in one chain: a loop).
+	// The inspector refuses such an image rather than read shared clusters
+	// again; the error also matches ErrMalformed.
+	ErrCrossLinked = errors.New("disk: cross-linked clusters")
 )
 
 // AssetError says which input could not be used.
@@ -70,6 +75,27 @@ type FormatError struct {
 
 func (e *FormatError) Error() string { return fmt.Sprintf("%v: %s: %s", e.Err, e.What, e.Reason) }
 func (e *FormatError) Unwrap() error { return e.Err }
+
+// FATError reports a damaged or hostile FAT file system: the file or
+// directory at fault, and why.
+type FATError struct {
+	Path    string // "/" separated ESP path; "" is the root directory
+	Cluster uint32 // the cluster at fault, or 0
+	Reason  string
+	Err     error // ErrCrossLinked, ErrMalformed or ErrTooLarge
+}
+
+func (e *FATError) Error() string {
+	return fmt.Sprintf("%v: fat: /%s: %s", e.Err, e.Path, e.Reason)
+}
+
+// Unwrap makes a cross-link match ErrMalformed as well.
+func (e *FATError) Unwrap() []error {
+	if e.Err == ErrCrossLinked {
+		return []error{ErrCrossLinked, ErrMalformed}
+	}
+	return []error{e.Err}
+}
 
 // ToolError reports a failed external program (only syslinux).
 type ToolError struct {

@@ -102,15 +102,17 @@ func openFAT(r io.ReaderAt, base, size int64) (*fatFS, error) {
 	return f, nil
 }
 
-// chain returns the clusters of a chain starting at c, at most limit of them.
-func (f *fatFS) chain(c uint32, limit int64) ([]uint32, error) {
+// chain returns the clusters of the chain of the file p starting at c, at
+// most limit of them (the walker has already refused loops and shared
+// clusters; the cap keeps a stray call bounded too).
+func (f *fatFS) chain(p string, c uint32, limit int64) ([]uint32, error) {
 	var out []uint32
 	for {
 		if c < 2 || c >= f.nclusters+2 {
-			return nil, fatErr("cluster %d out of range", c)
+			return nil, treeErr(p, c, ErrMalformed, "cluster %d out of range", c)
 		}
 		if int64(len(out)) >= limit || len(out) > int(f.nclusters) {
-			return nil, fatErr("cluster chain too long (loop?)")
+			return nil, treeErr(p, c, ErrMalformed, "cluster chain longer than %d clusters", len(out))
 		}
 		out = append(out, c)
 		next := f.fat[c]
@@ -138,10 +140,86 @@ func (e fatEntry) isDir() bool   { return e.attr&0x10 != 0 }
 func (e fatEntry) isLabel() bool { return e.attr&0x08 != 0 }
 func (e fatEntry) isDot() bool   { return e.name == "." || e.name == ".." }
 
-// readDir lists every short entry of the directory at cluster c (dot
-// entries and the volume label included).
-func (f *fatFS) readDir(c uint32) ([]fatEntry, error) {
-	cl, err := f.chain(c, maxDirEntries*32/f.clusterSize+1)
+// walker is the state of one walk over the directory tree. It makes the
+// walk's work proportional to the partition, however the entries are
+// arranged: every cluster of every directory and file chain is claimed
+// once, and a second claim (two files or directories sharing clusters, a
+// chain or a directory looping back) is refused, so no byte is read or
+// hashed twice. The directory bytes scanned are also checked against the
+// partition size, and the entries read against maxTreeFiles.
+type walker struct {
+	f        *fatFS
+	used     []uint64 // one bit per cluster
+	dirBytes int64    // directory bytes read so far
+	entries  int      // short entries read so far
+}
+
+func (f *fatFS) newWalker() *walker {
+	return &walker{f: f, used: make([]uint64, (uint64(f.nclusters)+2+63)/64)}
+}
+
+func treeErr(p string, c uint32, target error, format string, a ...any) error {
+	return &FATError{Path: p, Cluster: c, Reason: fmt.Sprintf(format, a...), Err: target}
+}
+
+// claim follows the chain at c for the file or directory p, marking each
+// cluster used; a chain of more than limit clusters is refused with
+// tooLong.
+func (w *walker) claim(p string, c uint32, limit int64, tooLong func(n int64) error) ([]uint32, error) {
+	f := w.f
+	var out []uint32
+	for {
+		if c < 2 || c >= f.nclusters+2 {
+			return nil, treeErr(p, c, ErrMalformed, "cluster %d out of range", c)
+		}
+		if w.used[c/64]&(1<<(c%64)) != 0 {
+			for _, x := range out {
+				if x == c {
+					return nil, treeErr(p, c, ErrCrossLinked, "cluster chain loops back to cluster %d", c)
+				}
+			}
+			return nil, treeErr(p, c, ErrCrossLinked, "cluster %d is also used by another file or directory", c)
+		}
+		if int64(len(out)) >= limit {
+			return nil, tooLong(int64(len(out)))
+		}
+		w.used[c/64] |= 1 << (c % 64)
+		out = append(out, c)
+		next := f.fat[c]
+		if next >= 0x0ffffff8 {
+			return out, nil
+		}
+		c = next
+	}
+}
+
+// claimFile claims the chain of a file of e.size bytes, which must have
+// exactly the clusters the size needs.
+func (w *walker) claimFile(p string, e fatEntry) error {
+	if e.size == 0 {
+		return nil // no data; the cluster, if any, is never read
+	}
+	need := (int64(e.size) + w.f.clusterSize - 1) / w.f.clusterSize
+	cl, err := w.claim(p, e.cluster, need, func(n int64) error {
+		return treeErr(p, 0, ErrMalformed, "cluster chain longer than its %d bytes", e.size)
+	})
+	if err != nil {
+		return err
+	}
+	if int64(len(cl)) < need {
+		return treeErr(p, 0, ErrMalformed, "chain of %d clusters for %d bytes", len(cl), e.size)
+	}
+	return nil
+}
+
+// readDir lists every short entry of the directory p at cluster c (dot
+// entries and the volume label included), claiming its clusters.
+func (w *walker) readDir(p string, c uint32) ([]fatEntry, error) {
+	f := w.f
+	maxClusters := (maxDirEntries*32 + f.clusterSize - 1) / f.clusterSize
+	cl, err := w.claim(p, c, maxClusters, func(int64) error {
+		return treeErr(p, 0, ErrTooLarge, "directory larger than %d entries", maxDirEntries)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -153,8 +231,11 @@ func (f *fatFS) readDir(c uint32) ([]fatEntry, error) {
 		buf   = make([]byte, f.clusterSize)
 	)
 	for _, c := range cl {
+		if w.dirBytes += f.clusterSize; w.dirBytes > f.size {
+			return nil, treeErr(p, c, ErrMalformed, "directories span more than the partition's %d bytes", f.size)
+		}
 		if _, err := f.r.ReadAt(buf, f.clusterOff(c)); err != nil {
-			return nil, fatErr("directory cluster %d: %v", c, err)
+			return nil, treeErr(p, c, ErrMalformed, "directory cluster %d: %v", c, err)
 		}
 		for i := 0; i+32 <= len(buf); i += 32 {
 			e := buf[i : i+32]
@@ -174,11 +255,17 @@ func (f *fatFS) readDir(c uint32) ([]fatEntry, error) {
 					lfnOK = false
 					continue
 				}
-				p := lfn[(seq-1)*13:]
+				q := lfn[(seq-1)*13:]
 				for k, o := range []int{1, 3, 5, 7, 9, 14, 16, 18, 20, 22, 24, 28, 30} {
-					p[k] = binary.LittleEndian.Uint16(e[o:])
+					q[k] = binary.LittleEndian.Uint16(e[o:])
 				}
 				continue
+			}
+			if w.entries++; w.entries > maxTreeFiles {
+				return nil, treeErr(p, c, ErrTooLarge, "more than %d directory entries on the file system", maxTreeFiles)
+			}
+			if len(out) >= maxDirEntries {
+				return nil, treeErr(p, c, ErrTooLarge, "directory larger than %d entries", maxDirEntries)
 			}
 			name := shortName(e)
 			if lfnOK && lfnChecksum(e[:11]) == lsum {
@@ -199,9 +286,6 @@ func (f *fatFS) readDir(c uint32) ([]fatEntry, error) {
 				size:    binary.LittleEndian.Uint32(e[28:]),
 				off:     f.clusterOff(c) + int64(i),
 			})
-			if len(out) > maxDirEntries {
-				return nil, fatErr("directory too large")
-			}
 		}
 	}
 	return out, nil
@@ -235,25 +319,34 @@ func lfnChecksum(b []byte) byte {
 
 // walk visits every entry below the root, depth first in directory order;
 // fn gets the slash-separated path (empty for the label and dot entries of
-// the root).
+// the root). A file's chain is claimed before fn sees it, and a
+// directory's when it is read (see walker), so the whole walk reads at
+// most the partition once.
 func (f *fatFS) walk(fn func(p string, e fatEntry) error) error {
-	count := 0
+	w := f.newWalker()
 	var rec func(dir string, c uint32, depth int) error
 	rec = func(dir string, c uint32, depth int) error {
 		if depth > maxTreeDepth {
-			return fatErr("directories nested too deep")
+			return treeErr(dir, 0, ErrTooLarge, "directories nested deeper than %d", maxTreeDepth)
 		}
-		ents, err := f.readDir(c)
+		ents, err := w.readDir(dir, c)
 		if err != nil {
 			return err
 		}
 		for _, e := range ents {
-			if count++; count > maxTreeFiles {
-				return fatErr("too many files")
-			}
 			p := e.name
 			if dir != "" {
 				p = dir + "/" + e.name
+			}
+			if !e.isLabel() && !e.isDot() {
+				if e.name == "" || strings.ContainsAny(e.name, "/\\\x00") {
+					return treeErr(p, 0, ErrMalformed, "invalid name %q", e.name)
+				}
+				if !e.isDir() {
+					if err := w.claimFile(p, e); err != nil {
+						return err
+					}
+				}
 			}
 			if err := fn(p, e); err != nil {
 				return err
@@ -269,18 +362,18 @@ func (f *fatFS) walk(fn func(p string, e fatEntry) error) error {
 	return rec("", f.root, 0)
 }
 
-// fileReader streams a file's clusters.
-func (f *fatFS) fileReader(e fatEntry) (io.Reader, error) {
+// fileReader streams a file's clusters; p names it in errors.
+func (f *fatFS) fileReader(p string, e fatEntry) (io.Reader, error) {
 	if e.size == 0 {
 		return strings.NewReader(""), nil
 	}
 	need := (int64(e.size) + f.clusterSize - 1) / f.clusterSize
-	cl, err := f.chain(e.cluster, need)
+	cl, err := f.chain(p, e.cluster, need)
 	if err != nil {
 		return nil, err
 	}
 	if int64(len(cl)) < need {
-		return nil, fatErr("file %s: chain of %d clusters for %d bytes", e.name, len(cl), e.size)
+		return nil, treeErr(p, 0, ErrMalformed, "chain of %d clusters for %d bytes", len(cl), e.size)
 	}
 	rs := make([]io.Reader, 0, len(cl))
 	left := int64(e.size)

@@ -132,7 +132,7 @@ func checkESPPath(what, p string) (string, error) {
 	if p == "" {
 		return "", bad("is empty")
 	}
-	if path.Clean(p) != p {
+	if path.Clean(p) != p || strings.HasPrefix(p, "/") { // "//x" is not "/x"
 		return "", bad("is not clean")
 	}
 	for _, c := range strings.Split(p, "/") {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"unicode/utf16"
 )
 
@@ -22,6 +23,33 @@ const ESPType = "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
 type Image struct {
 	Layout Layout
 	fat    *fatFS
+
+	once  sync.Once
+	files []treeFile // every regular file, in walk order
+	err   error      // the walk's error
+}
+
+// treeFile is a regular file found by the walk.
+type treeFile struct {
+	path string
+	e    fatEntry
+}
+
+// tree walks the ESP once (see walker for its bounds) and keeps the
+// regular files for Files, OpenFile and ReadFile.
+func (im *Image) tree() ([]treeFile, error) {
+	im.once.Do(func() {
+		im.err = im.fat.walk(func(p string, e fatEntry) error {
+			if !e.isDir() && !e.isLabel() && !e.isDot() {
+				im.files = append(im.files, treeFile{p, e})
+			}
+			return nil
+		})
+		if im.err != nil {
+			im.files = nil
+		}
+	})
+	return im.files, im.err
 }
 
 // Open reads the GPT of the image r (of size bytes) and the FAT32 file
@@ -74,65 +102,66 @@ func InspectFile(path string) (*Result, error) {
 }
 
 // Files lists every regular file on the ESP, sorted by path, reading each
-// to compute its sha256.
+// to compute its sha256. The walk has given every file its own clusters,
+// so the bytes hashed never exceed the partition.
 func (im *Image) Files() ([]FileInfo, error) {
-	var out []FileInfo
-	err := im.fat.walk(func(p string, e fatEntry) error {
-		if e.isDir() || e.isLabel() || e.isDot() {
-			return nil
-		}
-		r, err := im.fat.fileReader(e)
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		n, err := io.Copy(h, r)
-		if err != nil {
-			return fatErr("read %s: %v", p, err)
-		}
-		out = append(out, FileInfo{Path: p, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
-		return nil
-	})
+	files, err := im.tree()
 	if err != nil {
 		return nil, err
+	}
+	var total int64
+	for _, f := range files {
+		if total += int64(f.e.size); total > im.fat.size {
+			return nil, treeErr(f.path, 0, ErrMalformed, "files add up to more than the partition's %d bytes", im.fat.size)
+		}
+	}
+	out := make([]FileInfo, 0, len(files))
+	var buf []byte // one copy buffer for all files
+	for _, f := range files {
+		r, err := im.fat.fileReader(f.path, f.e)
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) < min(int(f.e.size), 64<<10) {
+			buf = make([]byte, min(int(f.e.size), 64<<10))
+		}
+		h := sha256.New()
+		// Hiding the MultiReader's WriteTo makes CopyBuffer use buf
+		// instead of a fresh 32 KiB buffer per cluster run.
+		n, err := io.CopyBuffer(h, struct{ io.Reader }{r}, buf)
+		if err != nil {
+			return nil, treeErr(f.path, 0, ErrMalformed, "read: %v", err)
+		}
+		out = append(out, FileInfo{Path: f.path, Size: n, SHA256: hex.EncodeToString(h.Sum(nil))})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Path < out[j].Path })
 	return out, nil
 }
 
 // find looks a path up case-insensitively, as FAT does.
-func (im *Image) find(name string) (fatEntry, error) {
+func (im *Image) find(name string) (treeFile, error) {
 	name = strings.Trim(strings.ReplaceAll(name, "\\", "/"), "/")
-	var (
-		found fatEntry
-		ok    bool
-	)
-	errStop := fmt.Errorf("stop")
-	err := im.fat.walk(func(p string, e fatEntry) error {
-		if !e.isDir() && !e.isLabel() && strings.EqualFold(p, name) {
-			found, ok = e, true
-			return errStop
+	files, err := im.tree()
+	if err != nil {
+		return treeFile{}, err
+	}
+	for _, f := range files {
+		if strings.EqualFold(f.path, name) {
+			return f, nil
 		}
-		return nil
-	})
-	if err != nil && err != errStop {
-		return fatEntry{}, err
 	}
-	if !ok {
-		return fatEntry{}, fmt.Errorf("%w: %s", ErrNotFound, name)
-	}
-	return found, nil
+	return treeFile{}, fmt.Errorf("%w: %s", ErrNotFound, name)
 }
 
 // OpenFile returns a reader of the ESP file name ("/" or "\" separated,
 // case-insensitive) and its size.
 func (im *Image) OpenFile(name string) (io.Reader, int64, error) {
-	e, err := im.find(name)
+	f, err := im.find(name)
 	if err != nil {
 		return nil, 0, err
 	}
-	r, err := im.fat.fileReader(e)
-	return r, int64(e.size), err
+	r, err := im.fat.fileReader(f.path, f.e)
+	return r, int64(f.e.size), err
 }
 
 // ReadFile returns the content of the ESP file name; files over 1 GiB are
@@ -147,7 +176,7 @@ func (im *Image) ReadFile(name string) ([]byte, error) {
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
-		return nil, fatErr("read %s: %v", name, err)
+		return nil, treeErr(strings.Trim(strings.ReplaceAll(name, "\\", "/"), "/"), 0, ErrMalformed, "read: %v", err)
 	}
 	return b, nil
 }

@@ -69,6 +69,10 @@ func parseStub(b []byte) (*peStub, error) {
 	s.sectAlign = le.Uint32(opt[32:])
 	s.fileAlign = le.Uint32(opt[36:])
 	s.headersSize = le.Uint32(opt[60:])
+	if int64(s.headersSize) < int64(s.secOff+s.nsec*peSectionHeaderSize) {
+		// plan edits the headers in s.b, which ends no earlier than here.
+		return nil, stubErr("SizeOfHeaders %#x ends inside the section table", s.headersSize)
+	}
 	pow2 := func(v uint32) bool { return v != 0 && v&(v-1) == 0 }
 	if !pow2(s.fileAlign) || s.fileAlign < 512 || s.fileAlign > 64<<10 || !pow2(s.sectAlign) || s.sectAlign < s.fileAlign {
 		return nil, stubErr("bad alignment (section %#x, file %#x)", s.sectAlign, s.fileAlign)
@@ -145,7 +149,7 @@ func (s *peStub) plan(secs []ukiSection) (*ukiPlan, error) {
 		// Grow SizeOfHeaders if the first section leaves room.
 		headersSize = alignUp(int64(tableEnd), int64(s.fileAlign))
 	}
-	if headersSize > int64(s.firstRaw) || headersSize > int64(s.firstVA) {
+	if headersSize > int64(s.firstRaw) || headersSize > int64(s.firstVA) || tableEnd > len(h) {
 		return nil, stubErr("no room for %d more section headers (headers end at %#x, first section at %#x)",
 			len(secs), tableEnd, s.firstRaw)
 	}
