@@ -10,15 +10,15 @@ require (
 	github.com/gabstv/go-bsdiff v1.0.5
 	github.com/klauspost/compress v1.20.3
 	github.com/stretchr/testify v1.12.1
+	github.com/ulikunitz/xz v0.5.15
 	github.com/vmware/govmomi v0.54.0
+	golang.org/x/sys v0.43.0
 )
 
 require (
 	github.com/cloudflare/circl v1.6.3 // indirect
 	github.com/elliotwutingfeng/asciiset v0.0.0-20260129054604-cfde2086bc57 // indirect
 	github.com/google/uuid v1.6.0 // indirect
-	github.com/ulikunitz/xz v0.5.15 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 	golang.org/x/crypto v0.41.0 // indirect
-	golang.org/x/sys v0.43.0 // indirect
 )
