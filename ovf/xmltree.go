@@ -244,11 +244,14 @@ func tagAttributes(b []byte) (n, end int) {
 
 // directiveEnd finds the end of a <!DOCTYPE ...> style directive (b
 // follows its '<') as encoding/xml does: quoted text and nested <!-- -->
-// comments do not count, other nested angle brackets do.
+// comments do not count, other nested angle brackets do. The decoder takes
+// the first byte after "<!" verbatim, without looking at it (so in `<!">`
+// the quote opens nothing and '>' ends the directive): the walk starts
+// after it too.
 func directiveEnd(b []byte) int {
 	var quote byte
 	depth := 0
-	for k := 1; k < len(b); k++ {
+	for k := 2; k < len(b); k++ {
 		c := b[k]
 		switch {
 		case quote != 0:
