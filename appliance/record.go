@@ -180,12 +180,17 @@ func (r *Record) verifyOVA(ctx context.Context, path string) error {
 	return nil
 }
 
-func (r *Record) verifyLicense(ctx context.Context, path string) error {
-	key, err := sign.LoadPublicKey([]byte(r.Keys.LicensePublic), sign.PurposeLicense)
+// keyring makes a one-key ring from a public key the record holds.
+func keyring(pub string, p sign.Purpose) (*sign.Keyring, error) {
+	key, err := sign.LoadPublicKey([]byte(pub), p)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	ring, err := sign.NewKeyring(key)
+	return sign.NewKeyring(key)
+}
+
+func (r *Record) verifyLicense(ctx context.Context, path string) error {
+	ring, err := keyring(r.Keys.LicensePublic, sign.PurposeLicense)
 	if err != nil {
 		return err
 	}
@@ -204,11 +209,7 @@ func (r *Record) verifyLicense(ctx context.Context, path string) error {
 }
 
 func (r *Record) verifyUpdate(ctx context.Context, path string) error {
-	key, err := sign.LoadPublicKey([]byte(r.Keys.UpdatePublic), sign.PurposeUpdate)
-	if err != nil {
-		return err
-	}
-	ring, err := sign.NewKeyring(key)
+	ring, err := keyring(r.Keys.UpdatePublic, sign.PurposeUpdate)
 	if err != nil {
 		return err
 	}
