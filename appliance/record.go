@@ -105,16 +105,24 @@ func Load(path string) (*Record, error) {
 	if _, err := buf.ReadFrom(io.LimitReader(f, maxRecord+1)); err != nil {
 		return nil, err
 	}
-	if buf.Len() > maxRecord {
-		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrRecord, path, maxRecord)
+	r, err := parseRecord(buf.Bytes())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}
+
+// parseRecord decodes a record of at most maxRecord bytes.
+func parseRecord(b []byte) (*Record, error) {
+	if len(b) > maxRecord {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrRecord, maxRecord)
 	}
 	var r Record
-	dec := json.NewDecoder(&buf)
-	if err := dec.Decode(&r); err != nil {
-		return nil, fmt.Errorf("%w: %s: %w", ErrRecord, path, err)
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRecord, err)
 	}
 	if r.Format != RecordFormat || r.Spec == nil {
-		return nil, fmt.Errorf("%w: %s is not a %s build record", ErrRecord, path, RecordFormat)
+		return nil, fmt.Errorf("%w: not a %s build record", ErrRecord, RecordFormat)
 	}
 	return &r, nil
 }

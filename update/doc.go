@@ -22,7 +22,10 @@
 // its own manifest matches its Nested entry (product, version, sequence)
 // and its bytes the entry's size and digest.
 // OpenPGPEncrypter and OpenPGPDecrypter wire the sign package's OpenPGP
-// encryption in.
+// encryption in. OpenPGPKeyring builds the keyring for OpenPGP update keys
+// and states the key-expiry policy: a signature is judged at its own
+// creation time, and only with a trusted clock is a key that has expired
+// by now refused.
 //
 // Kinds: full (every file; applies to any installed version and installs
 // into an empty target), diff (per-file BSDIFF40 patches from one exact
