@@ -503,7 +503,7 @@ func (b *builder) virtualSystem() *ovf.VirtualSystem {
 			Version:     b.s.Version,
 			FullVersion: fmt.Sprintf("%s (build %d)", b.s.Version, b.s.Epoch.Unix()),
 		},
-		OS:        ovf.OS{CIMID: 96, VMware: "debian11_64Guest", VirtualBox: "Debian_64", Description: "Debian GNU/Linux (64-bit)"},
+		OS:        ovf.OSDebian64,
 		CPUs:      b.s.CPUs,
 		MemoryMiB: b.s.MemoryMiB,
 		Firmware:  firmware,

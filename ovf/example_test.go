@@ -15,7 +15,7 @@ import (
 func ExampleMarshal() {
 	vs := &ovf.VirtualSystem{
 		Name:      "acme-appliance",
-		OS:        ovf.OS{CIMID: 96, VMware: "debian11_64Guest", VirtualBox: "Debian_64"},
+		OS:        ovf.OSDebian64,
 		CPUs:      2,
 		MemoryMiB: 2048,
 		Firmware:  ovf.EFI,
@@ -28,7 +28,9 @@ func ExampleMarshal() {
 		Networks: []ovf.Network{{Name: "VM Network"}},
 	}
 	var buf bytes.Buffer
-	if err := ovf.Marshal(&buf, vs, &ovf.Options{Profile: ovf.Portable}); err != nil {
+	// EFI needs VirtualBox's own machine block: VirtualBox reads the
+	// firmware nowhere else.
+	if err := ovf.Marshal(&buf, vs, &ovf.Options{Profile: ovf.Portable, VirtualBoxMachine: true}); err != nil {
 		fmt.Println(err)
 		return
 	}

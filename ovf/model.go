@@ -132,6 +132,16 @@ type OS struct {
 	Description string `json:"description,omitempty"`
 }
 
+// Operating system presets: the ids VMware (vmx-13 and later) and
+// VirtualBox both know for a 64-bit Linux appliance.
+var (
+	// OSDebian64 is Debian GNU/Linux, 64-bit (CIM 96).
+	OSDebian64 = OS{CIMID: 96, VMware: "debian11_64Guest", VirtualBox: "Debian_64", Description: "Debian GNU/Linux (64-bit)"}
+	// OSLinux64 is any other 64-bit Linux (CIM 101), for appliances on a
+	// kernel of their own.
+	OSLinux64 = OS{CIMID: 101, VMware: "other3xLinux64Guest", VirtualBox: "Linux_64", Description: "Linux (64-bit)"}
+)
+
 // Product is the ProductSection: what the appliance is and its properties.
 type Product struct {
 	Product     string `json:"product,omitempty"`

@@ -188,6 +188,12 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 	if n.MemoryMiB < 4 || n.MemoryMiB%4 != 0 || n.MemoryMiB > 16<<20 {
 		c.add(RuleMemory, "Item[ResourceType=4]", "%d MiB of memory: must be a positive multiple of 4", n.MemoryMiB)
 	}
+	if n.Firmware == EFI && prof == Portable && !opts.vbox() {
+		// VirtualBox reads EFI only from its own vbox:Machine block: without
+		// it the portable descriptor imports there as a BIOS machine that
+		// cannot boot an EFI-only disk.
+		c.add(RuleFirmware, "vbox:Machine", "EFI firmware under the portable profile needs Options.VirtualBoxMachine, or VirtualBox boots the VM with BIOS")
+	}
 	if n.Firmware != BIOS && n.Firmware != EFI {
 		c.add(RuleFirmware, "vmw:Config[@vmw:key=firmware]", "firmware %q is neither bios nor efi", n.Firmware)
 	}

@@ -58,6 +58,7 @@ func TestValidateModelRules(t *testing.T) {
 		{"too many CPUs for VirtualBox", RuleCPU, nil, portableCase, func(v *VirtualSystem) { v.CPUs = 65 }},
 		{"odd memory", RuleMemory, nil, portableCase, func(v *VirtualSystem) { v.MemoryMiB = 1023 }},
 		{"bad firmware", RuleFirmware, nil, portableCase, func(v *VirtualSystem) { v.Firmware = "uefi" }},
+		{"portable EFI without the VirtualBox block", RuleFirmware, nil, portableCase, func(v *VirtualSystem) { v.Firmware = EFI }},
 		{"pvscsi in portable", RuleController, nil, portableCase, func(v *VirtualSystem) { v.Controller = PVSCSI }},
 		{"nvme in portable", RuleController, nil, portableCase, func(v *VirtualSystem) { v.Controller = NVMe }},
 		{"unknown controller", RuleController, nil, portableCase, func(v *VirtualSystem) { v.Controller = "buslogic" }},
@@ -211,4 +212,17 @@ func TestValidateEnvelopeRules(t *testing.T) {
 	require.ErrorAs(t, err, &ve)
 	assert.True(t, ve.Has(RuleController) && ve.Has(RuleAdapter) && len(ve) == 2, "%v", err)
 	require.NoError(t, env.Validate(&Options{Profile: VMware}))
+}
+
+// EFI under the portable profile validates with the VirtualBox block, and
+// under the VMware profile without it; the OS presets validate anywhere.
+func TestValidateEFIAndPresets(t *testing.T) {
+	for _, os := range []OS{OSDebian64, OSLinux64} {
+		v := portableCase()
+		v.OS, v.Firmware = os, EFI
+		require.NoError(t, Validate(v, &Options{VirtualBoxMachine: true}), os.Description)
+		require.NoError(t, Validate(v, &Options{Profile: VMware}), os.Description)
+		v.Firmware = BIOS
+		require.NoError(t, Validate(v, nil), os.Description)
+	}
 }
