@@ -17,8 +17,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fogkit/fogkit/appliance"
+	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update"
+	"github.com/fogkit/fogkit/vmdk"
 )
 
 var (
@@ -174,4 +178,35 @@ func TestDiffFromPrevious(t *testing.T) {
 func sha256hex(b []byte) string {
 	s := sha256.Sum256(b)
 	return hex.EncodeToString(s[:])
+}
+
+// TestBootTreeIsTheESP builds a bootable appliance and checks that the
+// exported boot tree, which update packages carry, is exactly the ESP of
+// the boot VMDK, read through vmdk.Open, disk.Open and Image.ESP.
+func TestBootTreeIsTheESP(t *testing.T) {
+	kernel := testutil.TestKernel(t)
+	efi := testutil.RequireFile(t, "systemd-boot", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
+	if kernel == "" || efi == "" {
+		return
+	}
+	dir := t.TempDir()
+	s := testSpec()
+	s.Kernel, s.EFI, s.Modules = kernel, efi, []string{}
+	rec := build(t, dir, s)
+	require.True(t, rec.Bootable)
+	f, err := os.Open(filepath.Join(dir, "acme-boot.vmdk"))
+	require.NoError(t, err)
+	defer f.Close()
+	st, err := f.Stat()
+	require.NoError(t, err)
+	vd, err := vmdk.Open(f, st.Size())
+	require.NoError(t, err)
+	img, err := disk.Open(vd, vd.Size())
+	require.NoError(t, err)
+	fromESP, err := update.ScanTree(img.ESP())
+	require.NoError(t, err)
+	fromDir, err := update.ScanTree(os.DirFS(filepath.Join(dir, appliance.BootTreeDir)))
+	require.NoError(t, err)
+	require.Equal(t, update.TreeDigest(fromDir), update.TreeDigest(fromESP))
+	require.NotEmpty(t, fromESP)
 }

@@ -73,7 +73,9 @@
 // ESP file with its sha256, and any file's content. Build returns the same
 // report for what it wrote. They read any GPT disk with a FAT32 ESP (one
 // formatted by mkfs.fat and filled by mtools, say), not only this
-// package's.
+// package's. Image.ESP is the ESP as an fs.FS (exact names, fs.ValidPath
+// only), so a built disk's boot tree feeds update.Tree or fs.WalkDir
+// directly.
 //
 // The readers are safe on hostile images: their work and memory are bounded
 // by the image, however its entries are arranged.
