@@ -539,11 +539,9 @@ func (b *builder) stageOVA(ctx context.Context) error {
 		name string
 		res  *vmdk.Result
 	}{{b.s.Name + "-boot.vmdk", b.boot}, {b.s.Name + "-data.vmdk", b.data}} {
-		digest, err := hex.DecodeString(v.res.SHA256)
-		if err != nil {
-			return err
-		}
-		f, err := ova.PathFile(v.name, b.path(v.name), digest)
+		// The VMDK writer's digest goes to the manifest as it is: no
+		// second pass over the disk, no hex round trip.
+		f, err := ova.PathFile(v.name, b.path(v.name), v.res.SHA256)
 		if err != nil {
 			return err
 		}

@@ -16,10 +16,30 @@ import (
 	"github.com/klauspost/compress/zlib"
 )
 
+// Digest is a SHA-256 digest as raw bytes, so it goes into ova.File's
+// Digest (a []byte) as it is, with no hex round trip; it reads and writes
+// as lower-case hex in JSON and prints as hex with %s and String.
+type Digest []byte
+
+func (d Digest) String() string { return hex.EncodeToString(d) }
+
+// MarshalText writes the digest as lower-case hex.
+func (d Digest) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// UnmarshalText reads a hex digest.
+func (d *Digest) UnmarshalText(b []byte) error {
+	v, err := hex.DecodeString(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
 // Result describes a written VMDK.
 type Result struct {
 	Size          int64  `json:"size"`          // bytes written
-	SHA256        string `json:"sha256"`        // lower-case hex SHA-256 of those bytes
+	SHA256        Digest `json:"sha256"`        // SHA-256 of those bytes (lower-case hex in JSON)
 	Capacity      int64  `json:"capacity"`      // disk capacity in bytes (a multiple of 512)
 	Grains        int64  `json:"grains"`        // grains written (compressed)
 	ZeroGrains    int64  `json:"zeroGrains"`    // all-zero grains skipped (holes included)
@@ -404,7 +424,7 @@ func write(ctx context.Context, w io.Writer, c *config, src source, size int64, 
 		return nil, err
 	}
 	res.Size = cw.n
-	res.SHA256 = hex.EncodeToString(cw.h.Sum(nil))
+	res.SHA256 = cw.h.Sum(nil)
 	if c.progress != nil {
 		c.progress(Event{Done: res.Capacity, Total: res.Capacity, Written: res.Size, Grains: res.Grains})
 	}

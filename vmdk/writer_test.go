@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -145,7 +146,7 @@ func TestWorkersAndRunsIdentical(t *testing.T) {
 	require.Equal(t, int64(2), rep.GrainTables)
 	require.Equal(t, firstRes.Grains, rep.Grains)
 	sum := sha256.Sum256(first)
-	require.Equal(t, hex.EncodeToString(sum[:]), firstRes.SHA256)
+	require.Equal(t, hex.EncodeToString(sum[:]), firstRes.SHA256.String())
 	require.Equal(t, raw, readAll(t, first)[:len(raw)])
 
 	// WriteStream with the same ContentID as Write gives the same bytes.
@@ -231,7 +232,7 @@ func TestNonSeekablePipe(t *testing.T) {
 
 	sha := testutil.RequireTool(t, "sha256sum")
 	out := testutil.MustRun(t, "", nil, sha, path)
-	require.Equal(t, res.SHA256, strings.Fields(string(out))[0])
+	require.Equal(t, res.SHA256.String(), strings.Fields(string(out))[0])
 	st, err := os.Stat(path)
 	require.NoError(t, err)
 	require.Equal(t, res.Size, st.Size())
@@ -390,4 +391,19 @@ func TestShortFile(t *testing.T) {
 	require.NoError(t, err)
 	raw, _ := os.ReadFile(p)
 	require.Equal(t, raw[:512<<10], readAll(t, out.Bytes()))
+}
+
+// The digest is raw bytes (what ova.File takes) and hex in JSON.
+func TestResultDigestJSON(t *testing.T) {
+	r := vmdk.Result{SHA256: vmdk.Digest{0xab, 0x01}}
+	b, err := json.Marshal(r)
+	require.NoError(t, err)
+	require.Contains(t, string(b), `"sha256":"ab01"`)
+	var back vmdk.Result
+	require.NoError(t, json.Unmarshal(b, &back))
+	require.Equal(t, r.SHA256, back.SHA256)
+	require.Equal(t, "ab01", back.SHA256.String())
+	var raw []byte = r.SHA256
+	require.Len(t, raw, 2)
+	require.Error(t, json.Unmarshal([]byte(`{"sha256":"xyz"}`), &back))
 }

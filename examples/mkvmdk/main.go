@@ -108,7 +108,7 @@ func run() error {
 		os.Remove(*out) // a partial VMDK is useless
 		return err
 	}
-	return json.NewEncoder(os.Stdout).Encode(output{Size: res.Size, SHA256: res.SHA256, Capacity: res.Capacity, Grains: res.Grains})
+	return json.NewEncoder(os.Stdout).Encode(output{Size: res.Size, SHA256: res.SHA256.String(), Capacity: res.Capacity, Grains: res.Grains})
 }
 
 // parseSize accepts a byte count with an optional K, M, G or T suffix
