@@ -92,7 +92,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 
 	vs := &ovf.VirtualSystem{
 		Name:      *name,
-		OS:        ovf.OS{CIMID: 101, VMware: "otherLinux64Guest", Description: "Linux 64-bit"},
+		OS:        ovf.OSLinux64,
 		CPUs:      *cpus,
 		MemoryMiB: *memory,
 		Firmware:  ovf.Firmware(*firmware),
@@ -118,7 +118,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		files = append(files, f)
 		vs.Disks = append(vs.Disks, ovf.Disk{Href: href, FileSize: f.Size, Capacity: capacity})
 	}
-	desc, err := ovf.MarshalBytes(vs, nil)
+	// VirtualBox reads EFI firmware only from its own machine block.
+	desc, err := ovf.MarshalBytes(vs, &ovf.Options{VirtualBoxMachine: vs.Firmware == ovf.EFI})
 	if err != nil {
 		return fmt.Errorf("descriptor: %w", err)
 	}
