@@ -32,6 +32,9 @@ func TestFetchAssetsBootsUnderOVMF(t *testing.T) {
 	requireApt(t)
 	cache := t.TempDir()
 	a, err := appliance.FetchAssets(t.Context(), &appliance.AssetOptions{CacheDir: cache})
+	if err != nil && !testutil.InteropRequired() {
+		t.Skipf("no distribution mirror here (%v)", err) // CI requires it
+	}
 	require.NoError(t, err)
 	require.Len(t, a.Packages, 2)
 	for _, p := range a.Packages {
