@@ -622,7 +622,7 @@ func (b *builder) stageRecord(ctx context.Context) error {
 		return err
 	}
 	// Check what we wrote, as a customer would, before calling it done.
-	if err := b.rec.Verify(ctx, b.o.Dir); err != nil {
+	if err := b.rec.verify(ctx, b.o.Dir, false); err != nil {
 		return fmt.Errorf("self-check: %w", err)
 	}
 	final := b.path(RecordFile)

@@ -210,3 +210,18 @@ func TestBootTreeIsTheESP(t *testing.T) {
 	require.Equal(t, update.TreeDigest(fromDir), update.TreeDigest(fromESP))
 	require.NotEmpty(t, fromESP)
 }
+
+// A record whose keys were blanked is an error, never a panic.
+func TestRecordWithoutKeys(t *testing.T) {
+	dir := t.TempDir()
+	rec := build(t, dir, testSpec())
+	for _, blank := range []func(*appliance.RecordKeys){
+		func(k *appliance.RecordKeys) { k.OVACertificates = "" },
+		func(k *appliance.RecordKeys) { k.LicensePublic = "" },
+		func(k *appliance.RecordKeys) { k.UpdatePublic = "" },
+	} {
+		r2 := *rec
+		blank(&r2.Keys)
+		require.ErrorIs(t, r2.Verify(context.Background(), dir), appliance.ErrRecord)
+	}
+}

@@ -3,6 +3,8 @@ package appliance
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -135,6 +137,13 @@ func parseRecord(b []byte) (*Record, error) {
 // so Verify proves the outputs are the ones this build made, not that the
 // keys are the vendor's: check those against a trusted copy.
 func (r *Record) Verify(ctx context.Context, dir string) error {
+	return r.verify(ctx, dir, true)
+}
+
+// verify checks every output; with rehash false it skips the size and
+// digest check (Build has just hashed what it wrote) and runs only the
+// signature checks, each output opened once either way.
+func (r *Record) verify(ctx context.Context, dir string, rehash bool) error {
 	if r.Spec == nil {
 		return fmt.Errorf("%w: no spec", ErrRecord)
 	}
@@ -145,39 +154,55 @@ func (r *Record) Verify(ctx context.Context, dir string) error {
 		if !filepath.IsLocal(o.Path) || strings.ContainsAny(o.Path, `/\`) {
 			return fmt.Errorf("%w: output path %q", ErrRecord, o.Path)
 		}
-		got, err := hashFile(filepath.Join(dir, o.Path))
-		if err != nil {
+		if err := r.verifyOutput(ctx, filepath.Join(dir, o.Path), o, rehash); err != nil {
 			return fmt.Errorf("%w: %s: %w", ErrRecord, o.Path, err)
-		}
-		if got.Size != o.Size || got.SHA256 != o.SHA256 {
-			return fmt.Errorf("%w: %s is %d bytes with sha256 %s, the record says %d bytes, %s", ErrRecord, o.Path, got.Size, got.SHA256, o.Size, o.SHA256)
-		}
-		var cerr error
-		switch {
-		case strings.HasSuffix(o.Path, ".ova"):
-			cerr = r.verifyOVA(ctx, filepath.Join(dir, o.Path))
-		case strings.HasSuffix(o.Path, ".lic"):
-			cerr = r.verifyLicense(ctx, filepath.Join(dir, o.Path))
-		case strings.HasSuffix(o.Path, ".fup"):
-			cerr = r.verifyUpdate(ctx, filepath.Join(dir, o.Path))
-		}
-		if cerr != nil {
-			return fmt.Errorf("%w: %s: %w", ErrRecord, o.Path, cerr)
 		}
 	}
 	return nil
 }
 
-func (r *Record) verifyOVA(ctx context.Context, path string) error {
-	certs, err := sign.ParseCertificates([]byte(r.Keys.OVACertificates))
-	if err != nil {
-		return err
-	}
+func (r *Record) verifyOutput(ctx context.Context, path string, o Artifact, rehash bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if rehash {
+		h := sha256.New()
+		n, err := io.Copy(h, f)
+		if err != nil {
+			return err
+		}
+		if sum := hex.EncodeToString(h.Sum(nil)); n != o.Size || sum != o.SHA256 {
+			return fmt.Errorf("%d bytes with sha256 %s, the record says %d bytes, %s", n, sum, o.Size, o.SHA256)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return err
+		}
+	}
+	switch {
+	case strings.HasSuffix(o.Path, ".ova"):
+		return r.verifyOVA(ctx, f)
+	case strings.HasSuffix(o.Path, ".lic"):
+		return r.verifyLicense(ctx, f)
+	case strings.HasSuffix(o.Path, ".fup"):
+		return r.verifyUpdate(ctx, f, st.Size())
+	}
+	return nil
+}
+
+func (r *Record) verifyOVA(ctx context.Context, f io.Reader) error {
+	certs, err := sign.ParseCertificates([]byte(r.Keys.OVACertificates))
+	if err != nil {
+		return err
+	}
+	if len(certs) == 0 {
+		return errors.New("the record holds no OVA certificate")
+	}
 	rep, err := ova.Verify(ctx, f, &ova.VerifyOptions{Roots: certs[len(certs)-1:], Now: r.Spec.Epoch})
 	if err != nil {
 		return err
@@ -197,16 +222,11 @@ func keyring(pub string, p sign.Purpose) (*sign.Keyring, error) {
 	return sign.NewKeyring(key)
 }
 
-func (r *Record) verifyLicense(ctx context.Context, path string) error {
+func (r *Record) verifyLicense(ctx context.Context, f io.Reader) error {
 	ring, err := keyring(r.Keys.LicensePublic, sign.PurposeLicense)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
 	_, err = license.Verify(ctx, f, ring, r.Spec.Product, &license.VerifyOptions{Now: func() time.Time { return r.Spec.Epoch }})
 	// A license may start after the build, have expired since, or be bound
 	// to an instance: those say nothing of the file. Anything else does.
@@ -216,20 +236,11 @@ func (r *Record) verifyLicense(ctx context.Context, path string) error {
 	return err
 }
 
-func (r *Record) verifyUpdate(ctx context.Context, path string) error {
+func (r *Record) verifyUpdate(ctx context.Context, f io.ReaderAt, size int64) error {
 	ring, err := keyring(r.Keys.UpdatePublic, sign.PurposeUpdate)
 	if err != nil {
 		return err
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	_, err = update.Verify(ctx, f, st.Size(), &update.VerifyOptions{Keyring: ring, Vendor: r.Spec.Vendor, Product: r.Spec.Product})
+	_, err = update.Verify(ctx, f, size, &update.VerifyOptions{Keyring: ring, Vendor: r.Spec.Vendor, Product: r.Spec.Product})
 	return err
 }
