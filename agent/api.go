@@ -240,7 +240,9 @@ func (s *Server) Claimed() bool {
 // address and certificate fingerprint on Console first. It returns nil
 // after a shutdown by ctx.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	fmt.Fprintf(s.console, "admin API: https://%s  certificate sha256 %s\n", ln.Addr(), s.fp)
+	for _, a := range consoleAddrs(ln.Addr()) {
+		fmt.Fprintf(s.console, "admin API: https://%s  certificate sha256 %s\n", a, s.fp)
+	}
 	hs := &http.Server{
 		Handler:           s.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -264,6 +266,29 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		hs.Close()
 	}
 	return nil
+}
+
+// consoleAddrs names the addresses an administrator can reach: for a
+// listener on all addresses (":9443"), each non-loopback interface
+// address with the port; otherwise the listener's own address.
+func consoleAddrs(addr net.Addr) []string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || !ta.IP.IsUnspecified() {
+		return []string{addr.String()}
+	}
+	var out []string
+	ifaddrs, _ := net.InterfaceAddrs()
+	for _, ia := range ifaddrs {
+		ipn, ok := ia.(*net.IPNet)
+		if !ok || ipn.IP.IsLoopback() || ipn.IP.IsLinkLocalUnicast() || (ta.IP.To4() != nil && ipn.IP.To4() == nil) {
+			continue
+		}
+		out = append(out, net.JoinHostPort(ipn.IP.String(), strconv.Itoa(ta.Port)))
+	}
+	if len(out) == 0 {
+		return []string{addr.String()}
+	}
+	return out
 }
 
 // route is one endpoint.
@@ -406,6 +431,12 @@ func internalError(w http.ResponseWriter) {
 	writeError(w, &APIError{http.StatusInternalServerError, CodeInternal, "the appliance could not update its state"})
 }
 
+// busy answers a request that found no password hashing slot.
+func busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, &APIError{http.StatusTooManyRequests, CodeTooManyAttempts, "the appliance is busy; retry later"})
+}
+
 // FirstRunRequest is the body of POST /api/v1/first-run.
 type FirstRunRequest struct {
 	Token    string `json:"token"`
@@ -470,7 +501,11 @@ func (s *Server) handleFirstRun(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("the password needs at least %d characters", MinPasswordLength)})
 		return
 	}
-	ph, err := hashPassword(s.rand, req.Password)
+	ph, err := hashPassword(r.Context(), s.rand, req.Password)
+	if errors.Is(err, errKDFBusy) {
+		busy(w)
+		return
+	}
 	if err != nil {
 		internalError(w)
 		return
@@ -511,7 +546,12 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	ph := s.admin.Password
 	s.mu.Unlock()
-	if !ph.verify(req.Password) {
+	ok, err := ph.verify(r.Context(), req.Password)
+	if err != nil {
+		busy(w)
+		return
+	}
+	if !ok {
 		s.lim.fail(ip)
 		writeError(w, &APIError{http.StatusUnauthorized, CodeBadPassword, "wrong password"})
 		return

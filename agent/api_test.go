@@ -383,3 +383,12 @@ func TestServeTLS(t *testing.T) {
 	_, err = net.DialTimeout("tcp", ln.Addr().String(), time.Second)
 	assert.Error(t, err, "the listener is closed after shutdown")
 }
+
+func TestConsoleAddrs(t *testing.T) {
+	assert.Equal(t, []string{"192.0.2.1:9443"}, consoleAddrs(&net.TCPAddr{IP: net.ParseIP("192.0.2.1"), Port: 9443}))
+	for _, a := range consoleAddrs(&net.TCPAddr{IP: net.IPv4zero, Port: 9443}) {
+		assert.True(t, strings.HasSuffix(a, ":9443"), a)
+		assert.NotContains(t, a, "127.0.0.1")
+	}
+	assert.Equal(t, []string{"/run/x.sock"}, consoleAddrs(&net.UnixAddr{Name: "/run/x.sock", Net: "unix"}))
+}

@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -65,30 +66,50 @@ func checkPassword(p string) bool {
 	return utf8.ValidString(p) && utf8.RuneCountInString(p) >= MinPasswordLength && len(p) <= maxPasswordBytes
 }
 
-func hashPassword(rand io.Reader, password string) (passwordHash, error) {
+// errKDFBusy: every hashing slot stayed taken until the request ended.
+var errKDFBusy = errors.New("agent: password hashing is busy")
+
+// kdfSlot waits for a hashing slot as long as ctx lives, so a flood of
+// logins queues only as long as its requests do.
+func kdfSlot(ctx context.Context) (release func(), err error) {
+	select {
+	case kdfSlots <- struct{}{}:
+		return func() { <-kdfSlots }, nil
+	case <-ctx.Done():
+		return nil, errKDFBusy
+	}
+}
+
+func hashPassword(ctx context.Context, rand io.Reader, password string) (passwordHash, error) {
 	salt := make([]byte, 16)
 	if _, err := io.ReadFull(rand, salt); err != nil {
 		return passwordHash{}, err
 	}
 	p := defaultKDF
-	kdfSlots <- struct{}{}
-	defer func() { <-kdfSlots }()
+	release, err := kdfSlot(ctx)
+	if err != nil {
+		return passwordHash{}, err
+	}
+	defer release()
 	return passwordHash{Algorithm: "argon2id", Params: p, Salt: salt,
 		Hash: argon2.IDKey([]byte(password), salt, p.Time, p.Memory, p.Threads, 32)}, nil
 }
 
 // verify compares in constant time. Parameters read from disk are bounded
 // so a planted file cannot demand gigabytes.
-func (h *passwordHash) verify(password string) bool {
+func (h *passwordHash) verify(ctx context.Context, password string) (bool, error) {
 	p := h.Params
 	if h.Algorithm != "argon2id" || len(h.Hash) != 32 || len(h.Salt) < 8 || p.Time == 0 || p.Time > 16 ||
 		p.Memory < 1024 || p.Memory > 256*1024 || p.Threads == 0 || len(password) > maxPasswordBytes {
-		return false
+		return false, nil
 	}
-	kdfSlots <- struct{}{}
-	defer func() { <-kdfSlots }()
+	release, err := kdfSlot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
 	got := argon2.IDKey([]byte(password), h.Salt, p.Time, p.Memory, p.Threads, 32)
-	return subtle.ConstantTimeCompare(got, h.Hash) == 1
+	return subtle.ConstantTimeCompare(got, h.Hash) == 1, nil
 }
 
 // newBearer returns a fresh 256-bit bearer token and its hash.

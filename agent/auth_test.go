@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -117,11 +118,37 @@ func TestSessionsCapped(t *testing.T) {
 }
 
 func TestPasswordHashVerify(t *testing.T) {
-	h, err := hashPassword(bytes.NewReader(bytes.Repeat([]byte{7}, 16)), goodPassword)
+	ctx := t.Context()
+	h, err := hashPassword(ctx, bytes.NewReader(bytes.Repeat([]byte{7}, 16)), goodPassword)
 	require.NoError(t, err)
-	assert.True(t, h.verify(goodPassword))
-	assert.False(t, h.verify(goodPassword+" "))
+	verify := func(p string) bool {
+		ok, err := h.verify(ctx, p)
+		require.NoError(t, err)
+		return ok
+	}
+	assert.True(t, verify(goodPassword))
+	assert.False(t, verify(goodPassword+" "))
 	// Parameters from a planted file are bounded, not obeyed.
 	h.Params.Memory = 1 << 30
-	assert.False(t, h.verify(goodPassword))
+	assert.False(t, verify(goodPassword))
+}
+
+// With every hashing slot taken, a login waits only as long as its
+// request lives and then answers 429, never hanging.
+func TestLoginBusy(t *testing.T) {
+	e := newEnv(t, nil)
+	e.claim()
+	for i := 0; i < cap(kdfSlots); i++ {
+		kdfSlots <- struct{}{}
+	}
+	defer func() {
+		for i := 0; i < cap(kdfSlots); i++ {
+			<-kdfSlots
+		}
+	}()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`, func(r *http.Request) { *r = *r.WithContext(ctx) })
+	requireError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
 }
