@@ -172,7 +172,7 @@ func NewServer(o *ServerOptions) (*Server, error) {
 	}
 	s.start = s.now()
 	s.lim = newLimiter(s.now)
-	if err := ensureDir(o.StateDir); err != nil {
+	if err := ensureStateDir(o.StateDir); err != nil {
 		return nil, err
 	}
 	var err error
@@ -190,7 +190,7 @@ func NewServer(o *ServerOptions) (*Server, error) {
 	if s.admin != nil {
 		// A claim that was cut short after writing the credential may have
 		// left the first-run hash behind; it must never be usable.
-		if err := removeDurably(o.StateDir, stateFirstRun); err != nil {
+		if err := removeStateFile(o.StateDir, stateFirstRun); err != nil {
 			return nil, err
 		}
 	} else {
@@ -200,7 +200,7 @@ func NewServer(o *ServerOptions) (*Server, error) {
 		if tok, h, err = newFirstRunToken(s.rand); err != nil {
 			return nil, err
 		}
-		if err := writeAtomic(o.StateDir, stateFirstRun, h, 0o600); err != nil {
+		if err := writeStateFile(o.StateDir, stateFirstRun, h, 0o600); err != nil {
 			return nil, err
 		}
 		s.firstHash = h
@@ -291,8 +291,8 @@ func consoleAddrs(addr net.Addr) []string {
 	return out
 }
 
-// route is one endpoint.
-type route struct {
+// apiRoute is one endpoint.
+type apiRoute struct {
 	method string
 	auth   bool // needs a bearer token
 	json   bool // body must be application/json
@@ -303,12 +303,12 @@ type route struct {
 //
 //	POST /api/v1/first-run  {"token","password"} → 200 {"token"}   (no bearer)
 //	POST /api/v1/login      {"password"}         → 200 {"token"}   (no bearer)
-//	GET  /api/v1/status                          → 200 Status
+//	GET  /api/v1/status                          → 200 ApplianceStatus
 //	PUT  /api/v1/license    license file         → 200 LicenseSummary
 //	POST /api/v1/update     update package       → 202 Installed
 //	POST /api/v1/reboot                          → 202 {}
 func (s *Server) Handler() http.Handler {
-	routes := map[string]route{
+	routes := map[string]apiRoute{
 		"/api/v1/first-run": {method: http.MethodPost, json: true, h: s.handleFirstRun},
 		"/api/v1/login":     {method: http.MethodPost, json: true, h: s.handleLogin},
 		"/api/v1/status":    {method: http.MethodGet, auth: true, h: s.handleStatus},
@@ -399,7 +399,7 @@ func clientIP(r *http.Request) string {
 }
 
 func (s *Server) authorized(r *http.Request) bool {
-	tok, ok := bearer(r.Header.Get("Authorization"))
+	tok, ok := bearerToken(r.Header.Get("Authorization"))
 	if !ok {
 		return false
 	}
@@ -531,7 +531,7 @@ func (s *Server) handleFirstRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.admin, s.firstHash = a, nil
-	removeDurably(s.o.StateDir, stateFirstRun)
+	removeStateFile(s.o.StateDir, stateFirstRun)
 	s.lim.succeed(ip)
 	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
 }
@@ -575,8 +575,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
 }
 
-// Status is the body of GET /api/v1/status.
-type Status struct {
+// ApplianceStatus is the body of GET /api/v1/status.
+type ApplianceStatus struct {
 	Product        string         `json:"product"`
 	Version        string         `json:"version"`
 	Sequence       uint64         `json:"sequence"`
@@ -591,8 +591,8 @@ type Status struct {
 }
 
 // Status returns what GET /api/v1/status reports.
-func (s *Server) Status() Status {
-	st := Status{Product: s.o.Product, Version: s.o.Version, Sequence: s.o.Sequence,
+func (s *Server) Status() ApplianceStatus {
+	st := ApplianceStatus{Product: s.o.Product, Version: s.o.Version, Sequence: s.o.Sequence,
 		UpdateRunning: s.updating.Load(), License: LicenseSummary{Status: LicenseNone},
 		Data: dataStatus(s.o.DataDir), UptimeSeconds: int64(s.now().Sub(s.start) / time.Second)}
 	if s.o.Updater != nil {
@@ -681,7 +681,7 @@ func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.updating.Store(false)
-	if err := ensureDir(s.spool); err != nil {
+	if err := ensureStateDir(s.spool); err != nil {
 		internalError(w)
 		return
 	}

@@ -43,26 +43,26 @@ func TestNewServerOptions(t *testing.T) {
 }
 
 func TestNotFoundAndMethods(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
-	requireError(t, e.do("GET", "/api/v1/nope", bearer, nil), http.StatusNotFound, CodeNotFound)
-	requireError(t, e.do("GET", "/", "", nil), http.StatusNotFound, CodeNotFound)
+	requireAPIError(t, e.do("GET", "/api/v1/nope", bearer, nil), http.StatusNotFound, CodeNotFound)
+	requireAPIError(t, e.do("GET", "/", "", nil), http.StatusNotFound, CodeNotFound)
 	for _, c := range []struct{ method, path, allow string }{
 		{"POST", "/api/v1/status", "GET"}, {"POST", "/api/v1/license", "PUT"}, {"GET", "/api/v1/update", "POST"},
 		{"PUT", "/api/v1/update", "POST"}, {"DELETE", "/api/v1/reboot", "POST"}, {"GET", "/api/v1/login", "POST"},
 	} {
 		rec := e.do(c.method, c.path, bearer, nil)
-		requireError(t, rec, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+		requireAPIError(t, rec, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
 		assert.Equal(t, c.allow, rec.Header().Get("Allow"))
 	}
 }
 
 func TestCrossOriginRefused(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	for _, o := range []string{"https://evil.example", "null", "https://example.com.evil.example", "::"} {
 		rec := e.do("POST", "/api/v1/reboot", bearer, nil, withHeader("Origin", o))
-		requireError(t, rec, http.StatusForbidden, CodeCrossOrigin)
+		requireAPIError(t, rec, http.StatusForbidden, CodeCrossOrigin)
 	}
 	select {
 	case <-e.reboots:
@@ -75,7 +75,7 @@ func TestCrossOriginRefused(t *testing.T) {
 }
 
 func TestLicensePut(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	stored := filepath.Join(e.o.StateDir, stateLicense)
 	noneStored := func() {
@@ -92,24 +92,24 @@ func TestLicensePut(t *testing.T) {
 	}{
 		{"garbage", []byte("hello"), 422, CodeBadLicense},
 		{"empty", nil, 422, CodeBadLicense},
-		{"other key", encodeLicense(t, testSigner(t, 2), testLicense(nil)), 422, CodeBadLicense},
-		{"other product", encodeLicense(t, e.signer, testLicense(func(l *license.License) { l.Product = "other" })), 422, CodeWrongProduct},
-		{"expired", encodeLicense(t, e.signer, testLicense(func(l *license.License) {
-			exp := t0.Add(-30 * 24 * time.Hour)
-			l.IssuedAt, l.ExpiresAt = t0.AddDate(-1, 0, 0), &exp
+		{"other key", encodeLicense(t, licenseSigner(t, 2), apiLicense(nil)), 422, CodeBadLicense},
+		{"other product", encodeLicense(t, e.signer, apiLicense(func(l *license.License) { l.Product = "other" })), 422, CodeWrongProduct},
+		{"expired", encodeLicense(t, e.signer, apiLicense(func(l *license.License) {
+			exp := apiT0.Add(-30 * 24 * time.Hour)
+			l.IssuedAt, l.ExpiresAt = apiT0.AddDate(-1, 0, 0), &exp
 		})), 422, CodeLicenseExpired},
-		{"not yet valid", encodeLicense(t, e.signer, testLicense(func(l *license.License) { l.NotBefore = t0.Add(24 * time.Hour) })), 422, CodeLicenseNotYetValid},
-		{"bound elsewhere", encodeLicense(t, e.signer, testLicense(func(l *license.License) { l.InstanceID = "other" })), 422, CodeWrongInstance},
+		{"not yet valid", encodeLicense(t, e.signer, apiLicense(func(l *license.License) { l.NotBefore = apiT0.Add(24 * time.Hour) })), 422, CodeLicenseNotYetValid},
+		{"bound elsewhere", encodeLicense(t, e.signer, apiLicense(func(l *license.License) { l.InstanceID = "other" })), 422, CodeWrongInstance},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			requireError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(c.body)), c.status, c.code)
+			requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(c.body)), c.status, c.code)
 			noneStored()
 		})
 	}
-	good := encodeLicense(t, e.signer, testLicense(nil))
-	requireError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(good), withHeader("Content-Type", "multipart/form-data; boundary=x")),
+	good := encodeLicense(t, e.signer, apiLicense(nil))
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(good), withHeader("Content-Type", "multipart/form-data; boundary=x")),
 		http.StatusUnsupportedMediaType, CodeUnsupportedMedia)
-	requireError(t, e.do("PUT", "/api/v1/license", "", bytes.NewReader(good)), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("PUT", "/api/v1/license", "", bytes.NewReader(good)), http.StatusUnauthorized, CodeUnauthorized)
 	noneStored()
 
 	rec := e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(good), withHeader("Content-Type", "application/octet-stream"))
@@ -129,41 +129,41 @@ func TestLicensePut(t *testing.T) {
 	assert.True(t, e.srv.Licenses().Has("sso"), "the store sees the license at once")
 
 	// A refused license leaves the installed one in place.
-	requireError(t, e.do("PUT", "/api/v1/license", bearer, strings.NewReader("junk")), 422, CodeBadLicense)
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, strings.NewReader("junk")), 422, CodeBadLicense)
 	b, err = os.ReadFile(stored)
 	require.NoError(t, err)
 	assert.Equal(t, good, b)
 }
 
 func TestLicensePutOversize(t *testing.T) {
-	e := newEnv(t, func(o *ServerOptions) { o.MaxLicenseSize = 100 })
+	e := newAPIEnv(t, func(o *ServerOptions) { o.MaxLicenseSize = 100 })
 	bearer := e.claim()
 	big := bytes.Repeat([]byte("x"), 101)
-	requireError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(big)), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(big)), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	// Without a Content-Length the cap holds while reading.
-	requireError(t, e.do("PUT", "/api/v1/license", bearer, io.MultiReader(bytes.NewReader(big))), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, io.MultiReader(bytes.NewReader(big))), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	_, err := os.Stat(filepath.Join(e.o.StateDir, stateLicense))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
 
 func TestLicenseSuperseded(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
-	newer := encodeLicense(t, e.signer, testLicense(func(l *license.License) { l.Sequence, l.ID, l.Seats = 2, "lic-2", 3 }))
-	older := encodeLicense(t, e.signer, testLicense(nil))
+	newer := encodeLicense(t, e.signer, apiLicense(func(l *license.License) { l.Sequence, l.ID, l.Seats = 2, "lic-2", 3 }))
+	older := encodeLicense(t, e.signer, apiLicense(nil))
 	require.Equal(t, http.StatusOK, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(newer)).Code)
-	requireError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(older)), http.StatusConflict, CodeLicenseSuperseded)
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(older)), http.StatusConflict, CodeLicenseSuperseded)
 	assert.Equal(t, 3, e.srv.Licenses().Summary().Seats)
 }
 
 func TestLicenseNotSupportedWithoutKey(t *testing.T) {
-	e := newEnv(t, func(o *ServerOptions) { o.LicensePublicKey = nil })
+	e := newAPIEnv(t, func(o *ServerOptions) { o.LicensePublicKey = nil })
 	bearer := e.claim()
-	requireError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, testLicense(nil)))),
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, apiLicense(nil)))),
 		http.StatusNotImplemented, CodeNotSupported)
 }
 
-func spoolEmpty(t *testing.T, e *env) {
+func spoolEmpty(t *testing.T, e *apiEnv) {
 	t.Helper()
 	ents, err := os.ReadDir(filepath.Join(e.o.StateDir, "incoming"))
 	if !errors.Is(err, os.ErrNotExist) {
@@ -173,7 +173,7 @@ func spoolEmpty(t *testing.T, e *env) {
 }
 
 func TestUpdate(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	pkg := bytes.Repeat([]byte("package!"), 1000)
 	var spooled string
@@ -191,19 +191,19 @@ func TestUpdate(t *testing.T) {
 	assert.NotEmpty(t, spooled, "the package went through the spool directory")
 	spoolEmpty(t, e)
 
-	requireError(t, e.do("POST", "/api/v1/update", "", bytes.NewReader(pkg)), http.StatusUnauthorized, CodeUnauthorized)
-	requireError(t, e.do("POST", "/api/v1/update", bearer, bytes.NewReader(pkg), withHeader("Content-Type", "application/x-www-form-urlencoded")),
+	requireAPIError(t, e.do("POST", "/api/v1/update", "", bytes.NewReader(pkg)), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, bytes.NewReader(pkg), withHeader("Content-Type", "application/x-www-form-urlencoded")),
 		http.StatusUnsupportedMediaType, CodeUnsupportedMedia)
 	assert.Equal(t, 1, e.upd.Calls())
 }
 
 func TestUpdateOversize(t *testing.T) {
-	e := newEnv(t, func(o *ServerOptions) { o.MaxUpdateSize = 1000 })
+	e := newAPIEnv(t, func(o *ServerOptions) { o.MaxUpdateSize = 1000 })
 	bearer := e.claim()
 	big := bytes.Repeat([]byte("x"), 1001)
-	requireError(t, e.do("POST", "/api/v1/update", bearer, bytes.NewReader(big)), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, bytes.NewReader(big)), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	// Streamed without a length: the cap holds while reading.
-	requireError(t, e.do("POST", "/api/v1/update", bearer, io.MultiReader(bytes.NewReader(big))), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, io.MultiReader(bytes.NewReader(big))), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	assert.Zero(t, e.upd.Calls())
 	spoolEmpty(t, e)
 	// Exactly the cap is fine.
@@ -211,7 +211,7 @@ func TestUpdateOversize(t *testing.T) {
 }
 
 func TestUpdateOneAtATime(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	started, release := make(chan struct{}), make(chan struct{})
 	e.upd.install = func(ctx context.Context, r io.ReaderAt, size int64) (*Installed, error) {
@@ -224,8 +224,8 @@ func TestUpdateOneAtATime(t *testing.T) {
 		done <- e.do("POST", "/api/v1/update", bearer, strings.NewReader("first")).Code
 	}()
 	<-started
-	requireError(t, e.do("POST", "/api/v1/update", bearer, strings.NewReader("second")), http.StatusConflict, CodeUpdateInProgress)
-	requireError(t, e.do("POST", "/api/v1/reboot", bearer, nil), http.StatusConflict, CodeUpdateInProgress)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, strings.NewReader("second")), http.StatusConflict, CodeUpdateInProgress)
+	requireAPIError(t, e.do("POST", "/api/v1/reboot", bearer, nil), http.StatusConflict, CodeUpdateInProgress)
 	rec := e.do("GET", "/api/v1/status", bearer, nil)
 	assert.Contains(t, rec.Body.String(), `"updateRunning":true`)
 	close(release)
@@ -238,7 +238,7 @@ func TestUpdateOneAtATime(t *testing.T) {
 }
 
 func TestUpdateErrors(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	secretPath := "/data/state/incoming/update-123.spool"
 	for _, c := range []struct {
@@ -257,7 +257,7 @@ func TestUpdateErrors(t *testing.T) {
 	} {
 		e.upd.install = func(context.Context, io.ReaderAt, int64) (*Installed, error) { return nil, c.err }
 		rec := e.do("POST", "/api/v1/update", bearer, strings.NewReader("pkg"))
-		requireError(t, rec, c.status, c.code)
+		requireAPIError(t, rec, c.status, c.code)
 		assert.NotContains(t, rec.Body.String(), secretPath)
 		assert.NotContains(t, rec.Body.String(), "/data")
 	}
@@ -265,38 +265,38 @@ func TestUpdateErrors(t *testing.T) {
 }
 
 func TestUpdateNotSupported(t *testing.T) {
-	e := newEnv(t, func(o *ServerOptions) { o.Updater = nil; o.Reboot = nil })
+	e := newAPIEnv(t, func(o *ServerOptions) { o.Updater = nil; o.Reboot = nil })
 	bearer := e.claim()
-	requireError(t, e.do("POST", "/api/v1/update", bearer, strings.NewReader("x")), http.StatusNotImplemented, CodeNotSupported)
-	requireError(t, e.do("POST", "/api/v1/reboot", bearer, nil), http.StatusNotImplemented, CodeNotSupported)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, strings.NewReader("x")), http.StatusNotImplemented, CodeNotSupported)
+	requireAPIError(t, e.do("POST", "/api/v1/reboot", bearer, nil), http.StatusNotImplemented, CodeNotSupported)
 	rec := e.do("GET", "/api/v1/status", bearer, nil)
 	require.Equal(t, http.StatusOK, rec.Code)
 }
 
 func TestReboot(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
-	requireError(t, e.do("POST", "/api/v1/reboot", "", nil), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("POST", "/api/v1/reboot", "", nil), http.StatusUnauthorized, CodeUnauthorized)
 	rec := e.do("POST", "/api/v1/reboot", bearer, nil)
 	require.Equal(t, http.StatusAccepted, rec.Code, rec.Body.String())
 	<-e.reboots // Reboot is called after the response
-	requireError(t, e.do("POST", "/api/v1/reboot", bearer, nil), http.StatusConflict, CodeUpdateInProgress)
-	requireError(t, e.do("POST", "/api/v1/update", bearer, strings.NewReader("x")), http.StatusConflict, CodeUpdateInProgress)
+	requireAPIError(t, e.do("POST", "/api/v1/reboot", bearer, nil), http.StatusConflict, CodeUpdateInProgress)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, strings.NewReader("x")), http.StatusConflict, CodeUpdateInProgress)
 	assert.Zero(t, e.upd.Calls())
 }
 
 func TestStatus(t *testing.T) {
-	last := &UpdateResult{Version: "0.9", Sequence: 0, Result: ResultBlessed, Time: t0}
-	e := newEnv(t, nil)
+	last := &UpdateResult{Version: "0.9", Sequence: 0, Result: ResultBlessed, Time: apiT0}
+	e := newAPIEnv(t, nil)
 	e.upd.status = UpdateStatus{RunningSlot: "a", RunningVersion: "1.0", PendingSlot: "b", Last: last}
 	bearer := e.claim()
-	require.Equal(t, http.StatusOK, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, testLicense(nil)))).Code)
+	require.Equal(t, http.StatusOK, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, apiLicense(nil)))).Code)
 	e.clock.Add(90 * time.Second)
 	rec := e.do("GET", "/api/v1/status", bearer, nil)
 	require.Equal(t, http.StatusOK, rec.Code)
-	var st Status
+	var st ApplianceStatus
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &st))
-	assert.Equal(t, testProduct, st.Product)
+	assert.Equal(t, apiProduct, st.Product)
 	assert.Equal(t, "1.0", st.Version)
 	assert.Equal(t, uint64(1), st.Sequence)
 	assert.Equal(t, "a", st.RunningSlot)
@@ -307,27 +307,27 @@ func TestStatus(t *testing.T) {
 	assert.Equal(t, "Example Corp", st.License.Customer)
 	assert.Equal(t, 5, st.License.Seats)
 	require.NotNil(t, st.License.NotAfter)
-	assert.Equal(t, t0.AddDate(1, 0, 0), st.License.NotAfter.UTC())
+	assert.Equal(t, apiT0.AddDate(1, 0, 0), st.License.NotAfter.UTC())
 	assert.Equal(t, int64(90), st.UptimeSeconds)
 	assert.Positive(t, st.Data.FreeBytes+st.Data.UsedBytes)
 	assert.False(t, st.Data.Mounted, "a temp directory is no mount point")
 	for _, k := range []string{`"runningSlot"`, `"pendingSlot"`, `"lastUpdate"`, `"license"`, `"data"`, `"usedBytes"`, `"freeBytes"`, `"mounted"`, `"uptimeSeconds"`, `"notAfter"`} {
 		assert.Contains(t, rec.Body.String(), k)
 	}
-	if runtimeLinux {
+	if onLinux {
 		assert.True(t, dataStatus("/").Mounted, "/ is a mount point")
 	}
 }
 
 func TestSecretsStayOffConsoleAndStatus(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	tok := e.firstRunToken()
 	bearer := e.claim()
 	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`)
 	require.Equal(t, http.StatusOK, rec.Code)
 	var tr TokenResponse
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tr))
-	lic := encodeLicense(t, e.signer, testLicense(nil))
+	lic := encodeLicense(t, e.signer, apiLicense(nil))
 	require.Equal(t, http.StatusOK, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(lic)).Code)
 	e.restart()
 	status := e.do("GET", "/api/v1/status", bearer, nil).Body.String()
@@ -342,14 +342,14 @@ func TestSecretsStayOffConsoleAndStatus(t *testing.T) {
 		assert.NotContains(t, status, secret)
 	}
 	assert.NotContains(t, status, tok)
-	all := stateFiles(t, e.o.StateDir)
+	all := stateDirBytes(t, e.o.StateDir)
 	for _, secret := range []string{goodPassword, bearer, tr.Token, tok} {
 		assert.False(t, bytes.Contains(all, []byte(secret)), "state holds a secret in the clear")
 	}
 }
 
 func TestServeTLS(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)

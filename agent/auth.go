@@ -163,11 +163,11 @@ func saveAdmin(dir string, a *adminState) error {
 	if err != nil {
 		return err
 	}
-	return writeAtomic(dir, stateAdmin, b, 0o600)
+	return writeStateFile(dir, stateAdmin, b, 0o600)
 }
 
 // bearer extracts the token of an "Authorization: Bearer <token>" header.
-func bearer(h string) (string, bool) {
+func bearerToken(h string) (string, bool) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return "", false

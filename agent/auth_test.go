@@ -15,28 +15,28 @@ import (
 )
 
 func TestBearerRequired(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	for _, h := range []string{"", "Bearer", "Bearer ", "Basic " + bearer, "Bearer " + bearer + "x", "Bearer x" + bearer} {
 		rec := e.do("GET", "/api/v1/status", "", nil, withHeader("Authorization", h), fromIP(fmt.Sprintf("10.0.0.%d", len(h))))
-		requireError(t, rec, http.StatusUnauthorized, CodeUnauthorized)
+		requireAPIError(t, rec, http.StatusUnauthorized, CodeUnauthorized)
 		assert.NotEmpty(t, rec.Header().Get("WWW-Authenticate"))
 	}
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/status", bearer, nil).Code)
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/status", "", nil, withHeader("Authorization", "bearer "+bearer)).Code)
 	// A cookie carrying the token authenticates nothing.
-	requireError(t, e.do("GET", "/api/v1/status", "", nil, withHeader("Cookie", "token="+bearer)), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("GET", "/api/v1/status", "", nil, withHeader("Cookie", "token="+bearer)), http.StatusUnauthorized, CodeUnauthorized)
 }
 
 func TestBearerBackoff(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	const attacker = "192.0.2.7"
 	for i := 0; i < freeFailures; i++ {
-		requireError(t, e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker)), http.StatusUnauthorized, CodeUnauthorized)
+		requireAPIError(t, e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker)), http.StatusUnauthorized, CodeUnauthorized)
 	}
 	rec := e.do("GET", "/api/v1/status", bearer, nil, fromIP(attacker))
-	requireError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
+	requireAPIError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
 	first, err := strconv.Atoi(rec.Header().Get("Retry-After"))
 	require.NoError(t, err)
 	require.Positive(t, first)
@@ -45,9 +45,9 @@ func TestBearerBackoff(t *testing.T) {
 
 	// After the lockout one more failure locks out for longer.
 	e.clock.Add(time.Duration(first) * time.Second)
-	requireError(t, e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker)), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker)), http.StatusUnauthorized, CodeUnauthorized)
 	rec = e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker))
-	requireError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
+	requireAPIError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
 	second, err := strconv.Atoi(rec.Header().Get("Retry-After"))
 	require.NoError(t, err)
 	require.Greater(t, second, first)
@@ -55,11 +55,11 @@ func TestBearerBackoff(t *testing.T) {
 	// A success after the lockout clears the record.
 	e.clock.Add(time.Duration(second) * time.Second)
 	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/status", bearer, nil, fromIP(attacker)).Code)
-	requireError(t, e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker)), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("GET", "/api/v1/status", "wrong", nil, fromIP(attacker)), http.StatusUnauthorized, CodeUnauthorized)
 }
 
 func TestLockoutIsCapped(t *testing.T) {
-	c := newClock()
+	c := newAPIClock()
 	l := newLimiter(c.Now)
 	for i := 0; i < 100; i++ {
 		l.fail("a")
@@ -68,7 +68,7 @@ func TestLockoutIsCapped(t *testing.T) {
 }
 
 func TestLimiterBounded(t *testing.T) {
-	c := newClock()
+	c := newAPIClock()
 	l := newLimiter(c.Now)
 	for i := 0; i < maxClients+100; i++ {
 		l.fail(strconv.Itoa(i))
@@ -77,11 +77,11 @@ func TestLimiterBounded(t *testing.T) {
 }
 
 func TestLogin(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	first := e.claim()
-	requireError(t, e.json("POST", "/api/v1/login", "", `{"password":"not the password"}`), http.StatusUnauthorized, CodeBadPassword)
-	requireError(t, e.json("POST", "/api/v1/login", "", `{"password":1}`), http.StatusBadRequest, CodeBadRequest)
-	requireError(t, e.do("POST", "/api/v1/login", "", bytes.NewReader([]byte(`{"password":"`+goodPassword+`"}`))),
+	requireAPIError(t, e.json("POST", "/api/v1/login", "", `{"password":"not the password"}`), http.StatusUnauthorized, CodeBadPassword)
+	requireAPIError(t, e.json("POST", "/api/v1/login", "", `{"password":1}`), http.StatusBadRequest, CodeBadRequest)
+	requireAPIError(t, e.do("POST", "/api/v1/login", "", bytes.NewReader([]byte(`{"password":"`+goodPassword+`"}`))),
 		http.StatusUnsupportedMediaType, CodeUnsupportedMedia)
 	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -97,13 +97,13 @@ func TestLogin(t *testing.T) {
 }
 
 func TestLoginBackoff(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	e.claim()
 	for i := 0; i < freeFailures; i++ {
-		requireError(t, e.json("POST", "/api/v1/login", "", `{"password":"guess number `+strconv.Itoa(i)+`"}`), http.StatusUnauthorized, CodeBadPassword)
+		requireAPIError(t, e.json("POST", "/api/v1/login", "", `{"password":"guess number `+strconv.Itoa(i)+`"}`), http.StatusUnauthorized, CodeBadPassword)
 	}
 	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`)
-	requireError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
+	requireAPIError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
 	assert.NotEmpty(t, rec.Header().Get("Retry-After"))
 }
 
@@ -136,7 +136,7 @@ func TestPasswordHashVerify(t *testing.T) {
 // With every hashing slot taken, a login waits only as long as its
 // request lives and then answers 429, never hanging.
 func TestLoginBusy(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	e.claim()
 	for i := 0; i < cap(kdfSlots); i++ {
 		kdfSlots <- struct{}{}
@@ -149,6 +149,6 @@ func TestLoginBusy(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`, func(r *http.Request) { *r = *r.WithContext(ctx) })
-	requireError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
+	requireAPIError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
 	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
 }

@@ -14,33 +14,33 @@ import (
 )
 
 func TestFirstRunRequiredBeforeClaim(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/api/v1/status"}, {"PUT", "/api/v1/license"}, {"POST", "/api/v1/update"},
 		{"POST", "/api/v1/reboot"}, {"POST", "/api/v1/login"},
 	} {
 		rec := e.json(c.method, c.path, "anything", `{"password":"x"}`)
-		requireError(t, rec, http.StatusForbidden, CodeFirstRunRequired)
+		requireAPIError(t, rec, http.StatusForbidden, CodeFirstRunRequired)
 	}
 	assert.Zero(t, e.upd.Calls())
 	assert.False(t, e.srv.Claimed())
 }
 
 func TestFirstRunTokenStoredHashedOnly(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	tok := e.firstRunToken()
 	require.Regexp(t, `^([A-Z2-7]{4}-){7}[A-Z2-7]{4}$`, tok)
 	fi, err := os.Stat(filepath.Join(e.o.StateDir, stateFirstRun))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
-	all := stateFiles(t, e.o.StateDir)
+	all := stateDirBytes(t, e.o.StateDir)
 	assert.False(t, bytes.Contains(all, []byte(tok)))
 	assert.False(t, bytes.Contains(all, []byte(strings.ReplaceAll(tok, "-", ""))))
 }
 
 func TestFirstRunUsesRand(t *testing.T) {
 	seeded := func(seed byte) string {
-		e := newEnv(t, func(o *ServerOptions) { o.Rand = rand.NewChaCha8([32]byte{seed}) })
+		e := newAPIEnv(t, func(o *ServerOptions) { o.Rand = rand.NewChaCha8([32]byte{seed}) })
 		return e.firstRunToken()
 	}
 	assert.Equal(t, seeded(1), seeded(1))
@@ -48,15 +48,15 @@ func TestFirstRunUsesRand(t *testing.T) {
 }
 
 func TestFirstRunClaim(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	tok := e.firstRunToken()
 
 	rec := e.json("POST", "/api/v1/first-run", "", `{"token":"AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH","password":"`+goodPassword+`"}`)
-	requireError(t, rec, http.StatusUnauthorized, CodeBadFirstRunToken)
+	requireAPIError(t, rec, http.StatusUnauthorized, CodeBadFirstRunToken)
 	rec = e.json("POST", "/api/v1/first-run", "", `{"token":"`+tok+`","password":"short"}`)
-	requireError(t, rec, http.StatusUnprocessableEntity, CodeWeakPassword)
+	requireAPIError(t, rec, http.StatusUnprocessableEntity, CodeWeakPassword)
 	rec = e.json("POST", "/api/v1/first-run", "", `{"token":"`+tok+`","password":"`+strings.Repeat("x", 1025)+`"}`)
-	requireError(t, rec, http.StatusUnprocessableEntity, CodeWeakPassword)
+	requireAPIError(t, rec, http.StatusUnprocessableEntity, CodeWeakPassword)
 	require.False(t, e.srv.Claimed())
 
 	// Typed in lower case without dashes, it still works.
@@ -69,28 +69,28 @@ func TestFirstRunClaim(t *testing.T) {
 
 	// The token is burnt: reusing it, or any other, is a conflict.
 	rec = e.json("POST", "/api/v1/first-run", "", `{"token":"`+tok+`","password":"`+goodPassword+`"}`)
-	requireError(t, rec, http.StatusConflict, CodeAlreadyClaimed)
+	requireAPIError(t, rec, http.StatusConflict, CodeAlreadyClaimed)
 	rec = e.json("POST", "/api/v1/first-run", "", `{"token":"","password":"another password!"}`)
-	requireError(t, rec, http.StatusConflict, CodeAlreadyClaimed)
+	requireAPIError(t, rec, http.StatusConflict, CodeAlreadyClaimed)
 
 	// The first-run token is no bearer token.
-	requireError(t, e.do("GET", "/api/v1/status", tok, nil), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("GET", "/api/v1/status", tok, nil), http.StatusUnauthorized, CodeUnauthorized)
 }
 
 func TestFirstRunBadRequests(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	tok := e.firstRunToken()
 	good := `{"token":"` + tok + `","password":"` + goodPassword + `"}`
-	requireError(t, e.do("POST", "/api/v1/first-run", "", strings.NewReader(good)), http.StatusUnsupportedMediaType, CodeUnsupportedMedia)
-	requireError(t, e.do("POST", "/api/v1/first-run", "", strings.NewReader(good), withHeader("Content-Type", "text/plain")),
+	requireAPIError(t, e.do("POST", "/api/v1/first-run", "", strings.NewReader(good)), http.StatusUnsupportedMediaType, CodeUnsupportedMedia)
+	requireAPIError(t, e.do("POST", "/api/v1/first-run", "", strings.NewReader(good), withHeader("Content-Type", "text/plain")),
 		http.StatusUnsupportedMediaType, CodeUnsupportedMedia)
 	for _, body := range []string{``, `[]`, `"x"`, `{`, `{"token":1}`, `{"token":"a","extra":1}`, good + `{}`, good + `x`} {
-		requireError(t, e.json("POST", "/api/v1/first-run", "", body), http.StatusBadRequest, CodeBadRequest)
+		requireAPIError(t, e.json("POST", "/api/v1/first-run", "", body), http.StatusBadRequest, CodeBadRequest)
 	}
 	big := `{"token":"` + strings.Repeat("A", maxJSONBody) + `"}`
-	requireError(t, e.json("POST", "/api/v1/first-run", "", big), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.json("POST", "/api/v1/first-run", "", big), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	rec := e.do("GET", "/api/v1/first-run", "", nil)
-	requireError(t, rec, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
+	requireAPIError(t, rec, http.StatusMethodNotAllowed, CodeMethodNotAllowed)
 	assert.Equal(t, "POST", rec.Header().Get("Allow"))
 	require.False(t, e.srv.Claimed(), "nothing changed")
 	// Charset parameters are fine.
@@ -99,15 +99,15 @@ func TestFirstRunBadRequests(t *testing.T) {
 }
 
 func TestFirstRunTokenBackoff(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bad := `{"token":"AAAA-BBBB-CCCC-DDDD-EEEE-FFFF-GGGG-HHHH","password":"` + goodPassword + `"}`
 	for i := 0; i < freeFailures; i++ {
-		requireError(t, e.json("POST", "/api/v1/first-run", "", bad), http.StatusUnauthorized, CodeBadFirstRunToken)
+		requireAPIError(t, e.json("POST", "/api/v1/first-run", "", bad), http.StatusUnauthorized, CodeBadFirstRunToken)
 	}
 	// Locked out: even the right token is not looked at.
 	good := `{"token":"` + e.firstRunToken() + `","password":"` + goodPassword + `"}`
 	rec := e.json("POST", "/api/v1/first-run", "", good)
-	requireError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
+	requireAPIError(t, rec, http.StatusTooManyRequests, CodeTooManyAttempts)
 	require.False(t, e.srv.Claimed())
 	e.clock.Add(maxLockout)
 	require.Equal(t, http.StatusOK, e.json("POST", "/api/v1/first-run", "", good).Code)
@@ -124,21 +124,21 @@ func TestNormalizeFirstRunToken(t *testing.T) {
 }
 
 func TestRestartWhileUnclaimedReplacesToken(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	old := e.firstRunToken()
 	e.restart()
 	fresh := e.firstRunToken()
 	require.NotEqual(t, old, fresh)
-	requireError(t, e.json("POST", "/api/v1/first-run", "", `{"token":"`+old+`","password":"`+goodPassword+`"}`),
+	requireAPIError(t, e.json("POST", "/api/v1/first-run", "", `{"token":"`+old+`","password":"`+goodPassword+`"}`),
 		http.StatusUnauthorized, CodeBadFirstRunToken)
 	e.claim()
 }
 
 func TestRestartKeepsState(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
 	fp := e.srv.Fingerprint()
-	rec := e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, testLicense(nil))))
+	rec := e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, apiLicense(nil))))
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	printed := e.console.Len()
 
@@ -146,7 +146,7 @@ func TestRestartKeepsState(t *testing.T) {
 	assert.True(t, e.srv.Claimed())
 	assert.Equal(t, fp, e.srv.Fingerprint(), "same certificate")
 	assert.Equal(t, printed, e.console.Len(), "no new first-run token once claimed")
-	requireError(t, e.json("POST", "/api/v1/first-run", "", `{"token":"`+e.firstRunToken()+`","password":"`+goodPassword+`"}`),
+	requireAPIError(t, e.json("POST", "/api/v1/first-run", "", `{"token":"`+e.firstRunToken()+`","password":"`+goodPassword+`"}`),
 		http.StatusConflict, CodeAlreadyClaimed)
 	rec = e.do("GET", "/api/v1/status", bearer, nil)
 	require.Equal(t, http.StatusOK, rec.Code)
@@ -157,7 +157,7 @@ func TestRestartKeepsState(t *testing.T) {
 // A claim cut short after the credential was written leaves a stale
 // first-run hash; the next start removes it and stays claimed.
 func TestRestartRemovesStaleFirstRunHash(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	hash, err := os.ReadFile(filepath.Join(e.o.StateDir, stateFirstRun))
 	require.NoError(t, err)
 	e.claim()

@@ -137,7 +137,7 @@ func (s *LicenseStore) Install(ctx context.Context, r io.Reader) (*LicenseSummar
 	}
 	vo := &license.VerifyOptions{InstanceID: s.inst, MaxSize: s.max, Now: s.now}
 	if s.dir != "" {
-		if err := ensureDir(s.dir); err != nil {
+		if err := ensureStateDir(s.dir); err != nil {
 			return nil, err
 		}
 		vo.State = license.NewFileStore(filepath.Join(s.dir, stateLicState))
@@ -153,7 +153,7 @@ func (s *LicenseStore) Install(ctx context.Context, r io.Reader) (*LicenseSummar
 		return nil, &LicenseError{Code: licenseCode(err), Err: err}
 	}
 	if s.dir != "" {
-		if err := writeAtomic(s.dir, stateLicense, b, 0o600); err != nil {
+		if err := writeStateFile(s.dir, stateLicense, b, 0o600); err != nil {
 			return nil, err
 		}
 	}

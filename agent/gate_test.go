@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-var okHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) })
+var gatedApp = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("app")) })
 
 func gateDo(t *testing.T, h http.Handler) *httptest.ResponseRecorder {
 	t.Helper()
@@ -24,17 +24,17 @@ func gateDo(t *testing.T, h http.Handler) *httptest.ResponseRecorder {
 	return rec
 }
 
-func newStore(t *testing.T, clock *fakeClock, dir string, baked []byte) *LicenseStore {
+func newStore(t *testing.T, clock *apiClock, dir string, baked []byte) *LicenseStore {
 	t.Helper()
-	s, err := NewLicenseStore(&LicenseStoreOptions{Dir: dir, PublicKey: pubPEM(t, testSigner(t, 1)), Baked: baked, Product: testProduct, Now: clock.Now})
+	s, err := NewLicenseStore(&LicenseStoreOptions{Dir: dir, PublicKey: pubPEM(t, licenseSigner(t, 1)), Baked: baked, Product: apiProduct, Now: clock.Now})
 	require.NoError(t, err)
 	return s
 }
 
 func TestGateTransitions(t *testing.T) {
-	clock := newClock()
-	s := newStore(t, clock, "", encodeLicense(t, testSigner(t, 1), testLicense(nil)))
-	h := LicenseGate(s, nil)(okHandler)
+	clock := newAPIClock()
+	s := newStore(t, clock, "", encodeLicense(t, licenseSigner(t, 1), apiLicense(nil)))
+	h := LicenseGate(s, nil)(gatedApp)
 
 	rec := gateDo(t, h)
 	require.Equal(t, http.StatusOK, rec.Code)
@@ -51,49 +51,49 @@ func TestGateTransitions(t *testing.T) {
 	assert.True(t, s.Has("sso"), "features work in grace")
 
 	clock.Add(14 * 24 * time.Hour)
-	requireError(t, gateDo(t, h), http.StatusPaymentRequired, CodeLicenseExpired)
+	requireAPIError(t, gateDo(t, h), http.StatusPaymentRequired, CodeLicenseExpired)
 	assert.Equal(t, LicenseExpired, s.Status())
 	assert.False(t, s.Has("sso"))
 	assert.Equal(t, LicenseExpired, s.Summary().Status)
 }
 
 func TestGateOwnClock(t *testing.T) {
-	clock := newClock()
-	s := newStore(t, clock, "", encodeLicense(t, testSigner(t, 1), testLicense(nil)))
-	late := func() time.Time { return t0.AddDate(2, 0, 0) }
-	requireError(t, gateDo(t, LicenseGate(s, &GateOptions{Now: late})(okHandler)), http.StatusPaymentRequired, CodeLicenseExpired)
-	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(s, nil)(okHandler)).Code)
+	clock := newAPIClock()
+	s := newStore(t, clock, "", encodeLicense(t, licenseSigner(t, 1), apiLicense(nil)))
+	late := func() time.Time { return apiT0.AddDate(2, 0, 0) }
+	requireAPIError(t, gateDo(t, LicenseGate(s, &GateOptions{Now: late})(gatedApp)), http.StatusPaymentRequired, CodeLicenseExpired)
+	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(s, nil)(gatedApp)).Code)
 }
 
 func TestGateRefusals(t *testing.T) {
-	clock := newClock()
-	requireError(t, gateDo(t, LicenseGate(newStore(t, clock, "", nil), nil)(okHandler)), http.StatusPaymentRequired, CodeNoLicense)
-	requireError(t, gateDo(t, LicenseGate(nil, nil)(okHandler)), http.StatusPaymentRequired, CodeNoLicense)
+	clock := newAPIClock()
+	requireAPIError(t, gateDo(t, LicenseGate(newStore(t, clock, "", nil), nil)(gatedApp)), http.StatusPaymentRequired, CodeNoLicense)
+	requireAPIError(t, gateDo(t, LicenseGate(nil, nil)(gatedApp)), http.StatusPaymentRequired, CodeNoLicense)
 
-	s := newStore(t, clock, "", encodeLicense(t, testSigner(t, 1), testLicense(nil)))
-	requireError(t, gateDo(t, LicenseGate(s, &GateOptions{Feature: "ha"})(okHandler)), http.StatusPaymentRequired, CodeFeatureMissing)
-	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(s, &GateOptions{Feature: "sso"})(okHandler)).Code)
+	s := newStore(t, clock, "", encodeLicense(t, licenseSigner(t, 1), apiLicense(nil)))
+	requireAPIError(t, gateDo(t, LicenseGate(s, &GateOptions{Feature: "ha"})(gatedApp)), http.StatusPaymentRequired, CodeFeatureMissing)
+	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(s, &GateOptions{Feature: "sso"})(gatedApp)).Code)
 
 	inUse := 5
 	seats := &GateOptions{Seats: func(*http.Request) int { return inUse }}
-	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(s, seats)(okHandler)).Code, "at the limit is fine")
+	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(s, seats)(gatedApp)).Code, "at the limit is fine")
 	inUse = 6
-	requireError(t, gateDo(t, LicenseGate(s, seats)(okHandler)), http.StatusPaymentRequired, CodeSeatsExceeded)
+	requireAPIError(t, gateDo(t, LicenseGate(s, seats)(gatedApp)), http.StatusPaymentRequired, CodeSeatsExceeded)
 
-	unlimited := newStore(t, clock, "", encodeLicense(t, testSigner(t, 1), testLicense(func(l *license.License) { l.Seats = 0 })))
-	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(unlimited, seats)(okHandler)).Code)
+	unlimited := newStore(t, clock, "", encodeLicense(t, licenseSigner(t, 1), apiLicense(func(l *license.License) { l.Seats = 0 })))
+	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(unlimited, seats)(gatedApp)).Code)
 
-	future := newStore(t, clock, "", encodeLicense(t, testSigner(t, 1), testLicense(func(l *license.License) { l.NotBefore = t0.Add(48 * time.Hour) })))
+	future := newStore(t, clock, "", encodeLicense(t, licenseSigner(t, 1), apiLicense(func(l *license.License) { l.NotBefore = apiT0.Add(48 * time.Hour) })))
 	assert.Equal(t, LicenseNotYetValid, future.Status())
-	requireError(t, gateDo(t, LicenseGate(future, nil)(okHandler)), http.StatusPaymentRequired, CodeLicenseNotYetValid)
+	requireAPIError(t, gateDo(t, LicenseGate(future, nil)(gatedApp)), http.StatusPaymentRequired, CodeLicenseNotYetValid)
 	clock.Add(49 * time.Hour)
-	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(future, nil)(okHandler)).Code)
+	require.Equal(t, http.StatusOK, gateDo(t, LicenseGate(future, nil)(gatedApp)).Code)
 }
 
 func TestLicenseStoreSources(t *testing.T) {
-	clock := newClock()
-	signer := testSigner(t, 1)
-	baked := encodeLicense(t, signer, testLicense(func(l *license.License) { l.ID = "baked" }))
+	clock := newAPIClock()
+	signer := licenseSigner(t, 1)
+	baked := encodeLicense(t, signer, apiLicense(func(l *license.License) { l.ID = "baked" }))
 
 	// Only the baked one.
 	dir := t.TempDir()
@@ -101,7 +101,7 @@ func TestLicenseStoreSources(t *testing.T) {
 
 	// The installed one wins over the baked one.
 	s := newStore(t, clock, dir, baked)
-	_, err := s.Install(t.Context(), bytes.NewReader(encodeLicense(t, signer, testLicense(func(l *license.License) { l.ID = "installed" }))))
+	_, err := s.Install(t.Context(), bytes.NewReader(encodeLicense(t, signer, apiLicense(func(l *license.License) { l.ID = "installed" }))))
 	require.NoError(t, err)
 	assert.Equal(t, "installed", s.License().ID)
 	assert.Equal(t, "installed", newStore(t, clock, dir, baked).License().ID)
@@ -112,11 +112,11 @@ func TestLicenseStoreSources(t *testing.T) {
 
 	// Baked licenses that do not verify are ignored; an expired one is
 	// kept and reported.
-	assert.Nil(t, newStore(t, clock, t.TempDir(), encodeLicense(t, testSigner(t, 2), testLicense(nil))).License())
-	assert.Nil(t, newStore(t, clock, t.TempDir(), encodeLicense(t, signer, testLicense(func(l *license.License) { l.Product = "x" }))).License())
-	old := newStore(t, clock, t.TempDir(), encodeLicense(t, signer, testLicense(func(l *license.License) {
-		exp := t0.Add(-100 * 24 * time.Hour)
-		l.IssuedAt, l.ExpiresAt = t0.AddDate(-1, 0, 0), &exp
+	assert.Nil(t, newStore(t, clock, t.TempDir(), encodeLicense(t, licenseSigner(t, 2), apiLicense(nil))).License())
+	assert.Nil(t, newStore(t, clock, t.TempDir(), encodeLicense(t, signer, apiLicense(func(l *license.License) { l.Product = "x" }))).License())
+	old := newStore(t, clock, t.TempDir(), encodeLicense(t, signer, apiLicense(func(l *license.License) {
+		exp := apiT0.Add(-100 * 24 * time.Hour)
+		l.IssuedAt, l.ExpiresAt = apiT0.AddDate(-1, 0, 0), &exp
 	})))
 	require.NotNil(t, old.License())
 	assert.Equal(t, LicenseExpired, old.Status())
@@ -125,21 +125,21 @@ func TestLicenseStoreSources(t *testing.T) {
 	_, err = s.Install(t.Context(), strings.NewReader("junk"))
 	require.ErrorIs(t, err, ErrLicenseRefused)
 	require.ErrorIs(t, err, license.ErrMalformed)
-	_, err = s.Install(t.Context(), bytes.NewReader(encodeLicense(t, signer, testLicense(func(l *license.License) { l.Product = "x" }))))
+	_, err = s.Install(t.Context(), bytes.NewReader(encodeLicense(t, signer, apiLicense(func(l *license.License) { l.Product = "x" }))))
 	require.ErrorIs(t, err, license.ErrWrongProduct)
 	assert.Equal(t, "installed", s.License().ID)
 
 	_, err = NewLicenseStore(nil)
 	require.ErrorIs(t, err, ErrConfig)
-	_, err = NewLicenseStore(&LicenseStoreOptions{Product: testProduct, PublicKey: []byte("junk")})
+	_, err = NewLicenseStore(&LicenseStoreOptions{Product: apiProduct, PublicKey: []byte("junk")})
 	require.ErrorIs(t, err, ErrConfig)
 }
 
 func TestServerSharesStoreWithGate(t *testing.T) {
-	e := newEnv(t, nil)
+	e := newAPIEnv(t, nil)
 	bearer := e.claim()
-	gate := LicenseGate(e.srv.Licenses(), nil)(okHandler)
-	requireError(t, gateDo(t, gate), http.StatusPaymentRequired, CodeNoLicense)
-	require.Equal(t, http.StatusOK, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, testLicense(nil)))).Code)
+	gate := LicenseGate(e.srv.Licenses(), nil)(gatedApp)
+	requireAPIError(t, gateDo(t, gate), http.StatusPaymentRequired, CodeNoLicense)
+	require.Equal(t, http.StatusOK, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(encodeLicense(t, e.signer, apiLicense(nil)))).Code)
 	require.Equal(t, http.StatusOK, gateDo(t, gate).Code, "the gate sees the new license at once")
 }

@@ -20,32 +20,32 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-const testProduct = "acme-appliance"
+const apiProduct = "acme-appliance"
 
-var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+var apiT0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// fakeClock is a settable clock.
-type fakeClock struct {
+// apiClock is a settable clock.
+type apiClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newClock() *fakeClock { return &fakeClock{t: t0} }
+func newAPIClock() *apiClock { return &apiClock{t: apiT0} }
 
-func (c *fakeClock) Now() time.Time {
+func (c *apiClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Add(d time.Duration) {
+func (c *apiClock) Add(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
 }
 
 // Fixed test keys: seeds, not secrets.
-func testSigner(t testing.TB, seed byte) *sign.Ed25519Signer {
+func licenseSigner(t testing.TB, seed byte) *sign.Ed25519Signer {
 	t.Helper()
 	s, err := sign.NewEd25519Signer(ed25519.NewKeyFromSeed(bytes.Repeat([]byte{seed}, ed25519.SeedSize)), sign.PurposeLicense)
 	require.NoError(t, err)
@@ -59,11 +59,11 @@ func pubPEM(t testing.TB, s *sign.Ed25519Signer) []byte {
 	return b
 }
 
-// testLicense is valid for a year from t0 with a 14-day grace period.
-func testLicense(mut func(*license.License)) *license.License {
-	exp := t0.AddDate(1, 0, 0)
-	l := &license.License{ID: "lic-1", Sequence: 1, Product: testProduct,
-		Customer: license.Customer{ID: "cust-1", Name: "Example Corp"}, IssuedAt: t0.Add(-time.Hour),
+// apiLicense is valid for a year from apiT0 with a 14-day grace period.
+func apiLicense(mut func(*license.License)) *license.License {
+	exp := apiT0.AddDate(1, 0, 0)
+	l := &license.License{ID: "lic-1", Sequence: 1, Product: apiProduct,
+		Customer: license.Customer{ID: "cust-1", Name: "Example Corp"}, IssuedAt: apiT0.Add(-time.Hour),
 		ExpiresAt: &exp, GracePeriod: license.Days(14), Seats: 5, Features: []string{"backup", "sso"}}
 	if mut != nil {
 		mut(l)
@@ -78,8 +78,8 @@ func encodeLicense(t testing.TB, s sign.Signer, l *license.License) []byte {
 	return b.Bytes()
 }
 
-// fakeUpdater records Install calls; install decides the outcome.
-type fakeUpdater struct {
+// apiUpdater records Install calls; install decides the outcome.
+type apiUpdater struct {
 	mu      sync.Mutex
 	calls   int
 	got     []byte
@@ -87,7 +87,7 @@ type fakeUpdater struct {
 	status  UpdateStatus
 }
 
-func (f *fakeUpdater) Install(ctx context.Context, pkg io.ReaderAt, size int64) (*Installed, error) {
+func (f *apiUpdater) Install(ctx context.Context, pkg io.ReaderAt, size int64) (*Installed, error) {
 	b := make([]byte, size)
 	if _, err := pkg.ReadAt(b, 0); err != nil && err != io.EOF {
 		return nil, err
@@ -103,9 +103,9 @@ func (f *fakeUpdater) Install(ctx context.Context, pkg io.ReaderAt, size int64) 
 	return &Installed{Version: "2.0", Sequence: 2, Slot: "b"}, nil
 }
 
-func (f *fakeUpdater) Status() UpdateStatus { return f.status }
+func (f *apiUpdater) Status() UpdateStatus { return f.status }
 
-func (f *fakeUpdater) Calls() int {
+func (f *apiUpdater) Calls() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.calls
@@ -113,23 +113,23 @@ func (f *fakeUpdater) Calls() int {
 
 // env is a server on a temp state directory with a fake clock, console,
 // updater and license key.
-type env struct {
+type apiEnv struct {
 	t       *testing.T
 	o       *ServerOptions
 	srv     *Server
 	h       http.Handler
 	console *bytes.Buffer
-	clock   *fakeClock
-	upd     *fakeUpdater
+	clock   *apiClock
+	upd     *apiUpdater
 	signer  *sign.Ed25519Signer
 	reboots chan struct{}
 }
 
-func newEnv(t *testing.T, mut func(*ServerOptions)) *env {
+func newAPIEnv(t *testing.T, mut func(*ServerOptions)) *apiEnv {
 	t.Helper()
-	e := &env{t: t, console: &bytes.Buffer{}, clock: newClock(), upd: &fakeUpdater{}, signer: testSigner(t, 1),
+	e := &apiEnv{t: t, console: &bytes.Buffer{}, clock: newAPIClock(), upd: &apiUpdater{}, signer: licenseSigner(t, 1),
 		reboots: make(chan struct{}, 4)}
-	e.o = &ServerOptions{StateDir: t.TempDir(), DataDir: t.TempDir(), Product: testProduct, Version: "1.0", Sequence: 1,
+	e.o = &ServerOptions{StateDir: t.TempDir(), DataDir: t.TempDir(), Product: apiProduct, Version: "1.0", Sequence: 1,
 		LicensePublicKey: pubPEM(t, e.signer), Updater: e.upd, Console: e.console, Now: e.clock.Now,
 		Reboot: func() error { e.reboots <- struct{}{}; return nil }}
 	if mut != nil {
@@ -140,7 +140,7 @@ func newEnv(t *testing.T, mut func(*ServerOptions)) *env {
 }
 
 // restart makes a new Server on the same options (and state directory).
-func (e *env) restart() {
+func (e *apiEnv) restart() {
 	e.t.Helper()
 	srv, err := NewServer(e.o)
 	require.NoError(e.t, err)
@@ -150,7 +150,7 @@ func (e *env) restart() {
 var tokenLine = regexp.MustCompile(`first-run token: (\S+)`)
 
 // firstRunToken is the last token printed on the console.
-func (e *env) firstRunToken() string {
+func (e *apiEnv) firstRunToken() string {
 	e.t.Helper()
 	m := tokenLine.FindAllStringSubmatch(e.console.String(), -1)
 	require.NotEmpty(e.t, m, "no first-run token on the console")
@@ -160,7 +160,7 @@ func (e *env) firstRunToken() string {
 const goodPassword = "correct horse battery"
 
 // claim completes first run and returns the admin bearer token.
-func (e *env) claim() string {
+func (e *apiEnv) claim() string {
 	e.t.Helper()
 	rec := e.json("POST", "/api/v1/first-run", "", `{"token":"`+e.firstRunToken()+`","password":"`+goodPassword+`"}`)
 	require.Equal(e.t, http.StatusOK, rec.Code, rec.Body.String())
@@ -175,7 +175,7 @@ type reqOpt func(*http.Request)
 func withHeader(k, v string) reqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
 func fromIP(ip string) reqOpt       { return func(r *http.Request) { r.RemoteAddr = ip + ":40000" } }
 
-func (e *env) do(method, path, token string, body io.Reader, opts ...reqOpt) *httptest.ResponseRecorder {
+func (e *apiEnv) do(method, path, token string, body io.Reader, opts ...reqOpt) *httptest.ResponseRecorder {
 	e.t.Helper()
 	r := httptest.NewRequest(method, path, body)
 	if token != "" {
@@ -189,13 +189,13 @@ func (e *env) do(method, path, token string, body io.Reader, opts ...reqOpt) *ht
 	return rec
 }
 
-func (e *env) json(method, path, token, body string, opts ...reqOpt) *httptest.ResponseRecorder {
+func (e *apiEnv) json(method, path, token, body string, opts ...reqOpt) *httptest.ResponseRecorder {
 	e.t.Helper()
 	return e.do(method, path, token, strings.NewReader(body), append([]reqOpt{withHeader("Content-Type", "application/json")}, opts...)...)
 }
 
-// requireError checks status and the JSON error code.
-func requireError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) {
+// requireAPIError checks status and the JSON error code.
+func requireAPIError(t *testing.T, rec *httptest.ResponseRecorder, status int, code string) {
 	t.Helper()
 	require.Equal(t, status, rec.Code, rec.Body.String())
 	require.Equal(t, "application/json", rec.Header().Get("Content-Type"))
@@ -208,15 +208,15 @@ func requireError(t *testing.T, rec *httptest.ResponseRecorder, status int, code
 	require.NotEmpty(t, body.Error.Message)
 }
 
-// stateFiles returns the concatenated contents of every file under dir.
-func stateFiles(t *testing.T, dir string) []byte {
+// stateDirBytes returns the concatenated contents of every file under dir.
+func stateDirBytes(t *testing.T, dir string) []byte {
 	t.Helper()
 	var all []byte
-	require.NoError(t, walkFiles(dir, func(b []byte) { all = append(all, b...) }))
+	require.NoError(t, walkStateFiles(dir, func(b []byte) { all = append(all, b...) }))
 	return all
 }
 
-func walkFiles(dir string, f func([]byte)) error {
+func walkStateFiles(dir string, f func([]byte)) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return err
@@ -224,7 +224,7 @@ func walkFiles(dir string, f func([]byte)) error {
 	for _, e := range ents {
 		p := dir + "/" + e.Name()
 		if e.IsDir() {
-			if err := walkFiles(p, f); err != nil {
+			if err := walkStateFiles(p, f); err != nil {
 				return err
 			}
 			continue

@@ -22,8 +22,8 @@ const (
 // damaged or planted file cannot make the agent allocate without bound.
 const maxStateFile = 1 << 20
 
-// ensureDir creates dir (0700) when it is missing.
-func ensureDir(dir string) error {
+// ensureStateDir creates dir (0700) when it is missing.
+func ensureStateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
@@ -48,10 +48,10 @@ func readState(dir, name string, max int64) ([]byte, error) {
 	return b, nil
 }
 
-// writeAtomic replaces dir/name with data so that a power cut leaves
+// writeStateFile replaces dir/name with data so that a power cut leaves
 // either the old or the new file, never a mix: a temporary file in the
 // same directory, fsync, rename, fsync of the directory.
-func writeAtomic(dir, name string, data []byte, perm os.FileMode) (err error) {
+func writeStateFile(dir, name string, data []byte, perm os.FileMode) (err error) {
 	f, err := os.CreateTemp(dir, "."+name+".tmp-*")
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrState, err)
@@ -79,19 +79,19 @@ func writeAtomic(dir, name string, data []byte, perm os.FileMode) (err error) {
 	if err = os.Rename(tmp, filepath.Join(dir, name)); err != nil {
 		return err
 	}
-	return syncDir(dir)
+	return syncStateDir(dir)
 }
 
-// removeDurably removes dir/name and syncs the directory; a missing file
+// removeStateFile removes dir/name and syncs the directory; a missing file
 // is not an error.
-func removeDurably(dir, name string) error {
+func removeStateFile(dir, name string) error {
 	if err := os.Remove(filepath.Join(dir, name)); err != nil && !os.IsNotExist(err) {
 		return fmt.Errorf("%w: %w", ErrState, err)
 	}
-	return syncDir(dir)
+	return syncStateDir(dir)
 }
 
-func syncDir(dir string) error {
+func syncStateDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return err

@@ -2,4 +2,4 @@ package agent
 
 import "runtime"
 
-var runtimeLinux = runtime.GOOS == "linux"
+var onLinux = runtime.GOOS == "linux"

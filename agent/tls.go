@@ -71,10 +71,10 @@ func loadOrCreateCert(dir, name string, rand io.Reader, now time.Time) (tls.Cert
 	keyPEM = pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
 	certPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 	// Key first: a certificate without its key is never left behind.
-	if err := writeAtomic(dir, stateTLSKey, keyPEM, 0o600); err != nil {
+	if err := writeStateFile(dir, stateTLSKey, keyPEM, 0o600); err != nil {
 		return tls.Certificate{}, err
 	}
-	if err := writeAtomic(dir, stateTLSCert, certPEM, 0o644); err != nil {
+	if err := writeStateFile(dir, stateTLSCert, certPEM, 0o644); err != nil {
 		return tls.Certificate{}, err
 	}
 	return tls.X509KeyPair(certPEM, keyPEM)
