@@ -628,8 +628,11 @@ func (s *Server) handleLicense(w http.ResponseWriter, r *http.Request) {
 	case errors.As(err, &le):
 		writeError(w, licenseAPIError(le))
 		return
-	case err != nil:
+	case errors.Is(err, ErrState):
 		internalError(w)
+		return
+	case err != nil:
+		writeError(w, &APIError{http.StatusBadRequest, CodeBadRequest, "the upload was cut short"})
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)

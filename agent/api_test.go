@@ -142,6 +142,7 @@ func TestLicensePutOversize(t *testing.T) {
 	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, bytes.NewReader(big)), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	// Without a Content-Length the cap holds while reading.
 	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, io.MultiReader(bytes.NewReader(big))), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, endless{}), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	_, err := os.Stat(filepath.Join(e.o.StateDir, stateLicense))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }
@@ -202,8 +203,10 @@ func TestUpdateOversize(t *testing.T) {
 	bearer := e.claim()
 	big := bytes.Repeat([]byte("x"), 1001)
 	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, bytes.NewReader(big)), http.StatusRequestEntityTooLarge, CodeTooLarge)
-	// Streamed without a length: the cap holds while reading.
+	// Streamed without a length: the cap holds while reading, even for a
+	// body that never ends.
 	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, io.MultiReader(bytes.NewReader(big))), http.StatusRequestEntityTooLarge, CodeTooLarge)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, endless{}), http.StatusRequestEntityTooLarge, CodeTooLarge)
 	assert.Zero(t, e.upd.Calls())
 	spoolEmpty(t, e)
 	// Exactly the cap is fine.
@@ -391,4 +394,28 @@ func TestConsoleAddrs(t *testing.T) {
 		assert.NotContains(t, a, "127.0.0.1")
 	}
 	assert.Equal(t, []string{"/run/x.sock"}, consoleAddrs(&net.UnixAddr{Name: "/run/x.sock", Net: "unix"}))
+}
+
+// endless is a request body that never ends.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+	}
+	return len(p), nil
+}
+
+// failing is a request body that breaks off.
+type failing struct{}
+
+func (failing) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+func TestUploadCutShort(t *testing.T) {
+	e := newAPIEnv(t, nil)
+	bearer := e.claim()
+	requireAPIError(t, e.do("PUT", "/api/v1/license", bearer, failing{}), http.StatusBadRequest, CodeBadRequest)
+	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, failing{}), http.StatusBadRequest, CodeBadRequest)
+	assert.Zero(t, e.upd.Calls())
+	spoolEmpty(t, e)
 }
