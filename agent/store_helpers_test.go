@@ -1,0 +1,5 @@
+package agent
+
+import "runtime"
+
+var onLinux = runtime.GOOS == "linux"
