@@ -1,0 +1,56 @@
+package ext4_test
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/ext4"
+)
+
+// BenchmarkFormat formats sparse files and reports the bytes written.
+func BenchmarkFormat(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{{"20GiB", 20 << 30}, {"2TiB", 2 << 40}} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := sparseFile(b, tc.size)
+			var c counter
+			for b.Loop() {
+				c = counter{w: f}
+				_, err := ext4.Format(b.Context(), &c, tc.size, nil)
+				require.NoError(b, err)
+			}
+			b.ReportMetric(float64(c.bytes), "written-bytes")
+			b.ReportMetric(float64(c.writes), "writes")
+		})
+	}
+}
+
+// TestFormatWritesOnlyMetadata pins the order of magnitude the package
+// promises: a 2 TiB format writes tens of MiB, not GiBs, and a 20 GiB
+// one under a MiB.
+func TestFormatWritesOnlyMetadata(t *testing.T) {
+	for _, tc := range []struct{ size, max int64 }{{20 << 30, 1 << 20}, {2 << 40, 32 << 20}} {
+		c := &counter{}
+		_, err := ext4.Format(t.Context(), c, tc.size, nil)
+		require.NoError(t, err)
+		require.Less(t, c.bytes, tc.max, "size %d", tc.size)
+		t.Logf("%d GiB: %d bytes in %d writes", tc.size>>30, c.bytes, c.writes)
+	}
+}
+
+// TestProgressCountsGroups checks the events Format reports.
+func TestProgressCountsGroups(t *testing.T) {
+	var evs []ext4.Event
+	o := &ext4.Options{NotZeroed: true, Progress: func(e ext4.Event) { evs = append(evs, e) }}
+	_, err := ext4.Format(t.Context(), &counter{}, 20<<30, o)
+	require.NoError(t, err)
+	require.Equal(t, ext4.Event{Stage: "metadata", Done: 160, Total: 160}, evs[len(evs)-1])
+	var journal bool
+	for _, e := range evs {
+		journal = journal || (e.Stage == "journal" && e.Done == e.Total && e.Total == 128<<20-4096)
+	}
+	require.True(t, journal, "%v", evs)
+}
