@@ -29,7 +29,7 @@ func Format(ctx context.Context, w io.WriterAt, size int64, o *Options) (*Info, 
 		return nil, err
 	}
 	f := newFS(l, opts)
-	if err := f.emit(ctx, &writeSink{w: w}); err != nil {
+	if err := f.emit(ctx, &writeSink{ctx: ctx, w: w}); err != nil {
 		return nil, err
 	}
 	return f.info(), nil
@@ -172,6 +172,7 @@ func itoa(v uint64) string {
 
 // writeSink writes to the target.
 type writeSink struct {
+	ctx  context.Context
 	w    io.WriterAt
 	zbuf []byte
 }
@@ -189,6 +190,9 @@ func (s *writeSink) zero(_ string, off, n int64, write bool) error {
 		s.zbuf = make([]byte, 1<<20)
 	}
 	for n > 0 {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
 		k := min(n, int64(len(s.zbuf)))
 		if _, err := s.w.WriteAt(s.zbuf[:k], off); err != nil {
 			return err

@@ -26,7 +26,7 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, o *Options) (*Info, 
 		return nil, err
 	}
 	f := newFS(l, opts)
-	if err := f.emit(ctx, &verifySink{r: r}); err != nil {
+	if err := f.emit(ctx, &verifySink{ctx: ctx, r: r}); err != nil {
 		return nil, err
 	}
 	return f.info(), nil
@@ -36,6 +36,7 @@ var zeros = make([]byte, 1<<20)
 
 // verifySink compares what Format would write with r.
 type verifySink struct {
+	ctx context.Context
 	r   io.ReaderAt
 	buf []byte
 }
@@ -77,6 +78,9 @@ func (s *verifySink) data(region string, off int64, p []byte) error {
 
 func (s *verifySink) zero(region string, off, n int64, _ bool) error {
 	for n > 0 {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
 		k := min(n, 1<<20)
 		got, err := s.read(off, int(k))
 		if err != nil {
