@@ -39,6 +39,9 @@ func TestLinuxMountsAndWritesAFormattedDisk(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(initrd, buf.Bytes(), 0o644))
 
+	// vda: a 1 GiB sparse file, Format relying on zeros. vdb: 64 MiB of
+	// 0xFF bytes formatted with NotZeroed, so the kernel zeroes the inode
+	// tables itself.
 	const size = 1 << 30
 	img := filepath.Join(dir, "data.img")
 	f, err := os.Create(img)
@@ -47,22 +50,38 @@ func TestLinuxMountsAndWritesAFormattedDisk(t *testing.T) {
 	_, err = ext4.Format(t.Context(), f, size, testOpts())
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
+	const dirtySize = 64 << 20
+	dirtyOpts := testOpts()
+	dirtyOpts.NotZeroed = true
+	dirty := newMem(dirtySize)
+	copy(dirty.b, bytes.Repeat([]byte{0xFF}, dirtySize))
+	_, err = ext4.Format(t.Context(), dirty, dirtySize, dirtyOpts)
+	require.NoError(t, err)
+	dirtyImg := filepath.Join(dir, "dirty.img")
+	require.NoError(t, os.WriteFile(dirtyImg, dirty.b, 0o644))
 
 	nonce := testutil.NewNonce()
 	res := testutil.Boot(t, testutil.BootOptions{
 		Kernel: kernel, Initrd: initrd, MemoryMB: 512,
-		Append:  fmt.Sprintf("fogkit.modules=1,0 fogkit.ext4=/dev/vda fogkit.nonce=%s", nonce),
-		Devices: []string{"-drive", "file=" + img + ",if=virtio,format=raw"},
-		Marker:  testutil.BootMarker(nonce),
+		Append: fmt.Sprintf("fogkit.modules=2,0 fogkit.ext4=/dev/vda,/dev/vdb fogkit.nonce=%s", nonce),
+		Devices: []string{"-drive", "file=" + img + ",if=virtio,format=raw",
+			"-drive", "file=" + dirtyImg + ",if=virtio,format=raw"},
+		Marker: testutil.BootMarker(nonce),
 	})
 	console := strings.ReplaceAll(res.Console, "\r", "")
 	require.Contains(t, console, "EXT4 /dev/vda ok", console)
+	require.Contains(t, console, "EXT4 /dev/vdb ok", console)
 	require.Contains(t, console, "EXT4-fs (vda): mounted filesystem", console)
+	require.Contains(t, console, "EXT4-fs (vdb): mounted filesystem", console)
 	require.NotContains(t, console, "EXT4-fs error", console)
 	require.NotContains(t, console, "EXT4-fs warning", console)
 
-	r := testutil.Run(t, "", nil, e2fsck, "-fn", img)
-	require.Zero(t, r.ExitCode, "e2fsck after the kernel wrote:\n%s%s", r.Stdout, r.Stderr)
+	for _, p := range []string{img, dirtyImg} {
+		r := testutil.Run(t, "", nil, e2fsck, "-fn", p)
+		require.Zero(t, r.ExitCode, "e2fsck on %s after the kernel wrote:\n%s%s", filepath.Base(p), r.Stdout, r.Stderr)
+		ls := string(testutil.MustRun(t, "", nil, debugfs, "-R", "ls -l /notes", p))
+		require.Contains(t, ls, "note-with-a-long-name-199.txt")
+	}
 	ls := string(testutil.MustRun(t, "", nil, debugfs, "-R", "ls -l /notes", img))
 	require.Contains(t, ls, "note-with-a-long-name-199.txt")
 	require.Contains(t, ls, "big.bin")

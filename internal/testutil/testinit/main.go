@@ -9,8 +9,8 @@
 //	                    "MODULE <path> ok|error=…", wait (60 s at most) for D disks and N
 //	                    network interfaces to appear, then print "BLOCK <devices>" and
 //	                    "NET <interfaces>"
-//	fogkit.ext4=DEV     mount DEV as ext4 read-write at /mnt, write files and a
-//	                    directory, fsync and unmount; print "EXT4 DEV ok" or
+//	fogkit.ext4=D1,D2   mount each device as ext4 read-write at /mnt, write files
+//	                    and a directory, fsync and unmount; print "EXT4 DEV ok" or
 //	                    "EXT4 DEV error=…" (after fogkit.modules, which loads ext4)
 //	fogkit.nonce=N      print "FOGKIT-BOOT-OK N" last
 //
@@ -68,7 +68,7 @@ func main() {
 		fmt.Sscanf(v, "%d,%d", &disks, &nics)
 		loadModules(out, disks, nics)
 	}
-	if dev := args["fogkit.ext4"]; dev != "" {
+	for _, dev := range split(args["fogkit.ext4"]) {
 		if err := writeExt4(dev); err != nil {
 			fmt.Fprintf(out, "EXT4 %s error=%v\n", dev, err)
 		} else {
