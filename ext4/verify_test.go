@@ -79,3 +79,31 @@ func TestVerifyAndFormatStopOnErrorsAndCancellation(t *testing.T) {
 	_, err = ext4.Format(t.Context(), &mem{b: make([]byte, 4096)}, ext4.MinSize, nil)
 	require.ErrorIs(t, err, io.ErrShortWrite)
 }
+
+// failAt fails its n-th write and every one after it.
+type failAt struct {
+	m    *mem
+	n, i int
+}
+
+func (f *failAt) WriteAt(p []byte, off int64) (int, error) {
+	f.i++
+	if f.i >= f.n {
+		return 0, errors.New("power cut")
+	}
+	return f.m.WriteAt(p, off)
+}
+
+// TestInterruptedFormatIsNoFileSystem cuts Format short before its last
+// write: the primary superblock goes last, so Probe must not find a file
+// system (the appliance would otherwise mount a half-made data disk).
+func TestInterruptedFormatIsNoFileSystem(t *testing.T) {
+	c := &counter{}
+	_, err := ext4.Format(t.Context(), c, 200<<20, testOpts())
+	require.NoError(t, err)
+	w := &failAt{m: newMem(200 << 20), n: int(c.writes)}
+	_, err = ext4.Format(t.Context(), w, 200<<20, testOpts())
+	require.ErrorContains(t, err, "power cut")
+	_, err = ext4.Probe(w.m)
+	require.ErrorIs(t, err, ext4.ErrNotExt4)
+}
