@@ -58,3 +58,21 @@ func TestProgressCountsGroups(t *testing.T) {
 	}
 	require.True(t, journal, "%v", evs)
 }
+
+// BenchmarkVerify verifies sparse files Format wrote.
+func BenchmarkVerify(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		size int64
+	}{{"20GiB", 20 << 30}, {"2TiB", 2 << 40}} {
+		b.Run(tc.name, func(b *testing.B) {
+			f := sparseFile(b, tc.size)
+			_, err := ext4.Format(b.Context(), f, tc.size, nil)
+			require.NoError(b, err)
+			for b.Loop() {
+				_, err := ext4.Verify(b.Context(), f, tc.size, nil)
+				require.NoError(b, err)
+			}
+		})
+	}
+}
