@@ -67,7 +67,8 @@ type Spec struct {
 
 	CPUs      int   `json:"cpus"`      // default 2
 	MemoryMiB int64 `json:"memoryMiB"` // default 1024
-	// DataSize is the capacity of the empty data disk; default 20 GiB.
+	// DataSize is the capacity of the data disk, shipped as an empty ext4
+	// file system (16 MiB to 32 TiB); default 20 GiB.
 	DataSize int64 `json:"dataSize"`
 	// DataLabel is the data disk's file system label, by which the
 	// appliance finds it (ext4.Probe, /dev/disk/by-label); default

@@ -12,9 +12,6 @@ const (
 	compatDirIndex   = 0x20
 
 	incompatFiletype = 0x2
-	incompatRecover  = 0x4
-	incompatJournDev = 0x8
-	incompatMetaBG   = 0x10
 	incompatExtents  = 0x40
 	incompat64bit    = 0x80
 	incompatFlexBG   = 0x200
@@ -22,7 +19,6 @@ const (
 	roSparseSuper  = 0x1
 	roLargeFile    = 0x2
 	roHugeFile     = 0x8
-	roGdtCsum      = 0x10
 	roDirNlink     = 0x20
 	roExtraIsize   = 0x40
 	roMetadataCsum = 0x400
@@ -221,14 +217,14 @@ func (f *fs) blockBitmap(g uint64) []byte {
 	if hasSuper(g) {
 		set(extent{start, 1 + l.gdtBlocks})
 	}
-	// Only flex groups whose metadata can reach this group matter, but
-	// every placed block is checked against the group's range by set.
+	// The metadata of g's flex group lies in the flex group's first
+	// group; set keeps only what falls inside g.
 	for h := g / flexGroups * flexGroups; h < min(l.groups, g/flexGroups*flexGroups+flexGroups); h++ {
 		set(extent{l.bbitmap[h], 1})
 		set(extent{l.ibitmap[h], 1})
 		set(extent{l.itable[h], l.itb})
 	}
-	if g < flexGroups+2 { // the first groups hold flex 0's tail, directories and journal
+	if g < flexGroups+2 { // the directories and journal follow flex 0's metadata in groups 0-2
 		for h := range min(l.groups, flexGroups) {
 			set(extent{l.bbitmap[h], 1})
 			set(extent{l.ibitmap[h], 1})
