@@ -475,17 +475,10 @@ func (b *builder) stageVMDK(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dataName := b.s.Name + "-data.vmdk"
-	dataOpts := &vmdk.Options{FileName: dataName}
-	if err := b.writeOutput(dataName, func(w io.Writer) error {
-		var err error
-		b.data, err = vmdk.WriteEmpty(ctx, w, b.s.DataSize, dataOpts)
-		return err
-	}); err != nil {
+	if err := b.writeDataDisk(ctx); err != nil {
 		return err
 	}
 	b.rec.Options["vmdkBoot"] = bootOpts
-	b.rec.Options["vmdkData"] = dataOpts
 	return nil
 }
 

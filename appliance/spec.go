@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/ext4"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
@@ -66,8 +67,13 @@ type Spec struct {
 
 	CPUs      int   `json:"cpus"`      // default 2
 	MemoryMiB int64 `json:"memoryMiB"` // default 1024
-	// DataSize is the capacity of the empty data disk; default 20 GiB.
+	// DataSize is the capacity of the data disk, shipped as an empty ext4
+	// file system (16 MiB to 32 TiB); default 20 GiB.
 	DataSize int64 `json:"dataSize"`
+	// DataLabel is the data disk's file system label, by which the
+	// appliance finds it (ext4.Probe, /dev/disk/by-label); default
+	// DefaultDataLabel. 1-16 letters, digits, '.', '_' and '-'.
+	DataLabel string `json:"dataLabel"`
 	// Compression of the initramfs; default none (the VMDK compresses it,
 	// and diff updates of an uncompressed initramfs are far smaller).
 	Compression rootfs.Compression `json:"compression"`
@@ -195,6 +201,14 @@ func (s *Spec) withDefaults(o *Options) (*Spec, error) {
 	}
 	if c.CPUs < 0 || c.MemoryMiB < 0 || c.DataSize < 0 {
 		bad("CPUs, MemoryMiB and DataSize must not be negative")
+	} else if c.DataSize < ext4.MinSize || c.DataSize > ext4.MaxSize {
+		bad("DataSize %d: the data disk is formatted as ext4, which takes %d MiB to %d TiB", c.DataSize, ext4.MinSize>>20, ext4.MaxSize>>40)
+	}
+	if c.DataLabel == "" {
+		c.DataLabel = DefaultDataLabel
+	}
+	if len(c.DataLabel) > ext4.MaxLabel || !safeComponent(c.DataLabel) {
+		bad("DataLabel %q: use 1-%d letters, digits, '.', '_' and '-', not starting with '.' or '-'", c.DataLabel, ext4.MaxLabel)
 	}
 	if c.Compression == "" {
 		c.Compression = rootfs.CompressNone

@@ -9,6 +9,9 @@
 //	                    "MODULE <path> ok|error=…", wait (60 s at most) for D disks and N
 //	                    network interfaces to appear, then print "BLOCK <devices>" and
 //	                    "NET <interfaces>"
+//	fogkit.ext4=D1,D2   mount each device as ext4 read-write at /mnt, write files
+//	                    and a directory, fsync and unmount; print "EXT4 DEV ok" or
+//	                    "EXT4 DEV error=…" (after fogkit.modules, which loads ext4)
 //	fogkit.nonce=N      print "FOGKIT-BOOT-OK N" last
 //
 // and powers the machine off. Output goes to /dev/console (the serial port).
@@ -65,6 +68,13 @@ func main() {
 		fmt.Sscanf(v, "%d,%d", &disks, &nics)
 		loadModules(out, disks, nics)
 	}
+	for _, dev := range split(args["fogkit.ext4"]) {
+		if err := writeExt4(dev); err != nil {
+			fmt.Fprintf(out, "EXT4 %s error=%v\n", dev, err)
+		} else {
+			fmt.Fprintf(out, "EXT4 %s ok\n", dev)
+		}
+	}
 	if n := args["fogkit.nonce"]; n != "" {
 		fmt.Fprintf(out, "FOGKIT-BOOT-OK %s\n", n)
 	}
@@ -107,4 +117,53 @@ func loadModules(out *os.File, disks, nics int) {
 	}
 	fmt.Fprintf(out, "BLOCK %s\n", strings.Join(blocks, " "))
 	fmt.Fprintf(out, "NET %s\n", strings.Join(nets, " "))
+}
+
+// writeExt4 proves the kernel takes a file system read-write: it writes
+// a small file, a directory with enough entries to need more than one
+// block, and a 3 MiB file, then syncs and unmounts so that the host's
+// e2fsck sees what the kernel left.
+func writeExt4(dev string) error {
+	if err := os.MkdirAll("/mnt", 0o755); err != nil {
+		return err
+	}
+	if err := syscall.Mount(dev, "/mnt", "ext4", 0, ""); err != nil {
+		return fmt.Errorf("mount: %w", err)
+	}
+	err := func() error {
+		if err := os.WriteFile("/mnt/hello.txt", []byte("hello from the guest\n"), 0o644); err != nil {
+			return err
+		}
+		if err := os.Mkdir("/mnt/notes", 0o755); err != nil {
+			return err
+		}
+		for i := range 200 {
+			name := fmt.Sprintf("/mnt/notes/note-with-a-long-name-%03d.txt", i)
+			if err := os.WriteFile(name, []byte(name), 0o600); err != nil {
+				return err
+			}
+		}
+		big := make([]byte, 3<<20)
+		for i := range big {
+			big[i] = byte(i * 7)
+		}
+		f, err := os.Create("/mnt/notes/big.bin")
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(big); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
+		return f.Close()
+	}()
+	syscall.Sync()
+	if uerr := syscall.Unmount("/mnt", 0); err == nil && uerr != nil {
+		err = fmt.Errorf("unmount: %w", uerr)
+	}
+	return err
 }

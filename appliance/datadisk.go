@@ -1,0 +1,51 @@
+package appliance
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/fogkit/fogkit/ext4"
+	"github.com/fogkit/fogkit/vmdk"
+)
+
+// DefaultDataLabel is the data disk's label when Spec.DataLabel is empty.
+const DefaultDataLabel = "fogkit-data"
+
+// writeDataDisk ships the data disk pre-formatted: an empty ext4 file
+// system, formatted into a sparse temporary file in the output directory
+// and written as a VMDK from it (the writer skips the zero grains, so the
+// VMDK holds little more than the metadata). The seed is the appliance
+// Name, so every version of an appliance formats its data disk the same
+// way, and the agent can format a blank disk identically on first boot.
+func (b *builder) writeDataDisk(ctx context.Context) error {
+	fsOpts := &ext4.Options{Label: b.s.DataLabel, Seed: b.s.Name, ModTime: b.s.Epoch}
+	raw := b.path("data.raw.partial")
+	defer os.Remove(raw) // an intermediate: the VMDK holds it
+	f, err := os.OpenFile(raw, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// A fresh file of this size is sparse and reads as zeros, which is
+	// what ext4.Format assumes by default.
+	if err := f.Truncate(b.s.DataSize); err != nil {
+		return err
+	}
+	if _, err := ext4.Format(ctx, f, b.s.DataSize, fsOpts); err != nil {
+		return err
+	}
+	dataName := b.s.Name + "-data.vmdk"
+	progress := func(e vmdk.Event) { b.event(Event{Stage: "vmdk", File: dataName, Done: e.Done, Total: e.Total}) }
+	dataOpts := &vmdk.Options{FileName: dataName, Progress: progress}
+	if err := b.writeOutput(dataName, func(w io.Writer) error {
+		var err error
+		b.data, err = vmdk.Write(ctx, w, f, b.s.DataSize, dataOpts)
+		return err
+	}); err != nil {
+		return err
+	}
+	b.rec.Options["ext4Data"] = fsOpts
+	b.rec.Options["vmdkData"] = dataOpts
+	return nil
+}
