@@ -135,8 +135,9 @@ type verifier struct {
 // two zero blocks at the end), that the manifest covers exactly the
 // descriptor and its References, ovf:size against tar sizes, every digest,
 // the .cert (only its signature line and CERTIFICATE PEM blocks), its
-// signature over the exact .mf bytes, and the certificate (chain to
-// VerifyOptions.Roots when given).
+// signature over the exact .mf bytes, the certificate (chain to
+// VerifyOptions.Roots when given), and, as Write does, every VMDK's header
+// and descriptor against the OVF (ErrDiskMismatch).
 //
 // Verify fails closed: an archive without .cert is ErrUnsigned unless
 // VerifyOptions.AllowUnsigned is set. Without Roots, any certificate that
@@ -360,7 +361,17 @@ func (v *verifier) fileMember(h header, e *Entry) error {
 		alg = l.Algorithm
 	}
 	hs := alg.New()
-	n, err := pump(v.ctx, hs, &v.tr, h.Size, v.buf1(h.Size), func(done int64) { v.event(h.Name, done, h.Size) })
+	var dst io.Writer = hs
+	var head *headBuffer
+	var disk *diskExpect
+	if listed {
+		disk = v.refs[idx].Disk
+	}
+	if disk != nil {
+		head = &headBuffer{}
+		dst = io.MultiWriter(hs, head)
+	}
+	n, err := pump(v.ctx, dst, &v.tr, h.Size, v.buf1(h.Size), func(done int64) { v.event(h.Name, done, h.Size) })
 	if err != nil {
 		if err == context.Canceled || err == context.DeadlineExceeded {
 			return err
@@ -369,6 +380,11 @@ func (v *verifier) fileMember(h header, e *Entry) error {
 	}
 	if n != h.Size {
 		return fileErr(h.Name, ErrFormat, "archive truncated inside the member")
+	}
+	if disk != nil {
+		if err := checkDisk(h.Name, disk, head.b); err != nil {
+			v.problem(err)
+		}
 	}
 	sum := hex.EncodeToString(hs.Sum(nil))
 	e.Algorithm, e.Digest = alg, sum

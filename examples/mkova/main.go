@@ -54,7 +54,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var disks diskList
 	name := fs.String("name", "", "appliance name (VM name and base name of the .ovf/.mf/.cert)")
-	fs.Var(&disks, "disk", "streamOptimized VMDK to include (repeat for more disks, boot disk first)")
+	fs.Var(&disks, "disk", "streamOptimized VMDK to include (repeat for more disks, boot disk first); the N-th disk's extent must be named NAME-diskN.vmdk (mkvmdk -o NAME-diskN.vmdk), as ova.Write checks")
 	cpus := fs.Int("cpus", 2, "virtual CPUs")
 	memory := fs.Int64("memory", 2048, "memory in MiB")
 	firmware := fs.String("firmware", "bios", "firmware: bios or efi")
