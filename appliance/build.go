@@ -573,7 +573,7 @@ func (b *builder) stageOVA(ctx context.Context) error {
 func (b *builder) stageUpdate(ctx context.Context) error {
 	to := update.Tree{Version: b.s.Version, Sequence: b.s.Sequence, FS: os.DirFS(b.path(BootTreeDir))}
 	base := update.BuildOptions{Vendor: b.s.Vendor, Product: b.s.Product, Version: b.s.Version,
-		Sequence: b.s.Sequence, Time: b.s.Epoch}
+		Sequence: b.s.Sequence, ModTime: b.s.Epoch}
 	full := base
 	full.Kind = update.KindFull
 	b.rec.Options["updateFull"] = &full

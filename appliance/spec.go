@@ -116,8 +116,8 @@ type Options struct {
 type Event struct {
 	Stage   string `json:"stage"`
 	File    string `json:"file,omitempty"`
-	Done    int64  `json:"done,omitempty"`
-	Total   int64  `json:"total,omitempty"`
+	Done    int64  `json:"done"`
+	Total   int64  `json:"total"`
 	Message string `json:"message,omitempty"`
 }
 

@@ -83,8 +83,8 @@ type Options struct {
 	// members (<Name>.ovf, <Name>.mf, <Name>.cert); "appliance" when empty.
 	Name string `json:"name,omitempty"`
 	// ModTime is every member's modification time; the zero time means
-	// Unix 0 (see SourceDateEpoch).
-	ModTime time.Time `json:"mod_time,omitzero"`
+	// Unix 0 (rootfs.SourceDateEpoch reads SOURCE_DATE_EPOCH).
+	ModTime time.Time `json:"modTime,omitzero"`
 	// Digest is the manifest algorithm; SHA256 when empty. The .cert line
 	// uses the same algorithm.
 	Digest Digest `json:"digest,omitempty"`
@@ -101,24 +101,13 @@ type Options struct {
 	// right after the descriptor (OVF 2 allows both places), so every file
 	// is read exactly once and hashed while it is written; File.Size must
 	// then be known for every file.
-	ManifestLast bool `json:"manifest_last,omitempty"`
+	ManifestLast bool `json:"manifestLast,omitempty"`
 	// NoDescriptorCheck skips checking that the descriptor's References
 	// list exactly the files, in order, with matching ovf:size. Leave it
 	// off unless the descriptor is not one the ovf package parses.
-	NoDescriptorCheck bool `json:"no_descriptor_check,omitempty"`
+	NoDescriptorCheck bool `json:"noDescriptorCheck,omitempty"`
 	// Progress, when set, is called synchronously as work advances.
 	Progress func(Event) `json:"-"`
-}
-
-// SourceDateEpoch returns the time in the SOURCE_DATE_EPOCH environment
-// variable, or the zero time when it is unset or not a number. It reads
-// the environment only when called.
-func SourceDateEpoch() time.Time {
-	var sec int64
-	if _, err := fmt.Sscanf(os.Getenv("SOURCE_DATE_EPOCH"), "%d", &sec); err != nil {
-		return time.Time{}
-	}
-	return time.Unix(sec, 0).UTC()
 }
 
 // Stage names what an Event reports on.

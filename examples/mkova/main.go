@@ -24,6 +24,7 @@ import (
 
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
+	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/vmdk"
 )
@@ -124,7 +125,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("descriptor: %w", err)
 	}
 
-	opt := &ova.Options{Name: *name, ModTime: ova.SourceDateEpoch(), Digest: ova.Digest(strings.ToUpper(*digest))}
+	mtime, _, err := rootfs.SourceDateEpoch()
+	if err != nil {
+		return err
+	}
+	opt := &ova.Options{Name: *name, ModTime: mtime, Digest: ova.Digest(strings.ToUpper(*digest))}
 	if *keyFile != "" {
 		keyPEM, err := os.ReadFile(*keyFile)
 		if err != nil {
