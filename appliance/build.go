@@ -251,7 +251,7 @@ func (b *builder) stageLicense(ctx context.Context) error {
 }
 
 func (b *builder) stageRootfs(ctx context.Context) error {
-	opts := &rootfs.Options{ModTime: b.s.Epoch, Compression: b.s.Compression}
+	opts := &rootfs.Options{ModTime: b.s.Epoch, Compression: b.s.Compression, Workers: b.o.Workers}
 	b.rec.Options["rootfs"] = opts
 	r := rootfs.New(opts)
 	release := fmt.Sprintf("NAME=%q\nVERSION=%q\nPRODUCT=%q\nVENDOR=%q\nSEQUENCE=%d\n", b.s.Name, b.s.Version, b.s.Product, b.s.Vendor, b.s.Sequence)
@@ -453,7 +453,7 @@ func writeTreeFile(root, rel string, data []byte, t time.Time) error {
 func (b *builder) stageVMDK(ctx context.Context) error {
 	bootName := b.s.Name + "-boot.vmdk"
 	progress := func(e vmdk.Event) { b.event(Event{Stage: "vmdk", File: bootName, Done: e.Done, Total: e.Total}) }
-	bootOpts := &vmdk.Options{FileName: bootName, Progress: progress}
+	bootOpts := &vmdk.Options{FileName: bootName, Workers: b.o.Workers, Progress: progress}
 	err := b.writeOutput(bootName, func(w io.Writer) error {
 		var err error
 		if b.bootRaw == "" {
@@ -476,7 +476,7 @@ func (b *builder) stageVMDK(ctx context.Context) error {
 		return err
 	}
 	dataName := b.s.Name + "-data.vmdk"
-	dataOpts := &vmdk.Options{FileName: dataName}
+	dataOpts := &vmdk.Options{FileName: dataName, Workers: b.o.Workers}
 	if err := b.writeOutput(dataName, func(w io.Writer) error {
 		var err error
 		b.data, err = vmdk.WriteEmpty(ctx, w, b.s.DataSize, dataOpts)
