@@ -47,7 +47,7 @@
 //	Now               the injectable clock: a field Now func() time.Time,    license.VerifyOptions{Now: func() time.Time {…}}
 //	                  nil means time.Now                                     ova.VerifyOptions.Now
 //	ModTime           the one timestamp option of a writer (time.Time; the   rootfs.Options.ModTime, ova.Options.ModTime,
-//	                  zero time means Unix 0); appliance.Spec.Epoch feeds    update.BuildOptions.ModTime, disk.Spec.ModTime
+//	                  zero time means Unix 0); appliance.Spec.Epoch feeds    update.BuildOptions.ModTime, disk.Options.ModTime
 //	                  every writer's ModTime in a build
 //	SourceDateEpoch   the one reader of SOURCE_DATE_EPOCH, called only when  t, ok, err := rootfs.SourceDateEpoch()
 //	                  the caller asks

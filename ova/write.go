@@ -125,7 +125,7 @@ const (
 // is -1 while a first hashing pass does not know the size yet.
 type Event struct {
 	Stage Stage  `json:"stage"`
-	File  string `json:"file"`
+	File  string `json:"file,omitempty"`
 	Done  int64  `json:"done"`
 	Total int64  `json:"total"`
 }

@@ -41,11 +41,11 @@ type Options struct {
 
 // Event reports write progress.
 type Event struct {
-	Stage   string `json:"stage"`   // always "write"
-	File    string `json:"file"`    // path of the entry just written
-	Done    int64  `json:"done"`    // entries written so far
-	Total   int64  `json:"total"`   // entries in the archive (without the trailer)
-	Written int64  `json:"written"` // uncompressed archive bytes written so far
+	Stage   string `json:"stage"`          // always "write"
+	File    string `json:"file,omitempty"` // path of the entry just written
+	Done    int64  `json:"done"`           // entries written so far
+	Total   int64  `json:"total"`          // entries in the archive (without the trailer)
+	Written int64  `json:"written"`        // uncompressed archive bytes written so far
 }
 
 // Stats summarises a written archive.
