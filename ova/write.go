@@ -103,8 +103,9 @@ type Options struct {
 	// then be known for every file.
 	ManifestLast bool `json:"manifestLast,omitempty"`
 	// NoDescriptorCheck skips checking that the descriptor's References
-	// list exactly the files, in order, with matching ovf:size. Leave it
-	// off unless the descriptor is not one the ovf package parses.
+	// list exactly the files, in order, with matching ovf:size, and that
+	// each VMDK agrees with its Disk (ErrDiskMismatch). Leave it off unless
+	// the descriptor is not one the ovf package parses.
 	NoDescriptorCheck bool `json:"noDescriptorCheck,omitempty"`
 	// Progress, when set, is called synchronously as work advances.
 	Progress func(Event) `json:"-"`
