@@ -60,7 +60,7 @@ type Assets struct {
 	Modules string `json:"modules"` // the lib/modules/<release> directory
 	// SystemdBoot is systemd-bootx64.efi; Stub is linuxx64.efi.stub (for
 	// unified kernel images).
-	SystemdBoot string    `json:"systemd_boot"`
+	SystemdBoot string    `json:"systemdBoot"`
 	Stub        string    `json:"stub"`
 	Packages    []Package `json:"packages"`
 }

@@ -251,7 +251,7 @@ func (b *builder) stageLicense(ctx context.Context) error {
 }
 
 func (b *builder) stageRootfs(ctx context.Context) error {
-	opts := &rootfs.Options{ModTime: b.s.Epoch, Compression: b.s.Compression}
+	opts := &rootfs.Options{ModTime: b.s.Epoch, Compression: b.s.Compression, Workers: b.o.Workers}
 	b.rec.Options["rootfs"] = opts
 	r := rootfs.New(opts)
 	release := fmt.Sprintf("NAME=%q\nVERSION=%q\nPRODUCT=%q\nVENDOR=%q\nSEQUENCE=%d\n", b.s.Name, b.s.Version, b.s.Product, b.s.Vendor, b.s.Sequence)
@@ -453,7 +453,7 @@ func writeTreeFile(root, rel string, data []byte, t time.Time) error {
 func (b *builder) stageVMDK(ctx context.Context) error {
 	bootName := b.s.Name + "-boot.vmdk"
 	progress := func(e vmdk.Event) { b.event(Event{Stage: "vmdk", File: bootName, Done: e.Done, Total: e.Total}) }
-	bootOpts := &vmdk.Options{FileName: bootName, Progress: progress}
+	bootOpts := &vmdk.Options{FileName: bootName, Workers: b.o.Workers, Progress: progress}
 	err := b.writeOutput(bootName, func(w io.Writer) error {
 		var err error
 		if b.bootRaw == "" {
@@ -566,7 +566,7 @@ func (b *builder) stageOVA(ctx context.Context) error {
 func (b *builder) stageUpdate(ctx context.Context) error {
 	to := update.Tree{Version: b.s.Version, Sequence: b.s.Sequence, FS: os.DirFS(b.path(BootTreeDir))}
 	base := update.BuildOptions{Vendor: b.s.Vendor, Product: b.s.Product, Version: b.s.Version,
-		Sequence: b.s.Sequence, Time: b.s.Epoch}
+		Sequence: b.s.Sequence, ModTime: b.s.Epoch}
 	full := base
 	full.Kind = update.KindFull
 	b.rec.Options["updateFull"] = &full

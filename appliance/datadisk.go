@@ -37,7 +37,7 @@ func (b *builder) writeDataDisk(ctx context.Context) error {
 	}
 	dataName := b.s.Name + "-data.vmdk"
 	progress := func(e vmdk.Event) { b.event(Event{Stage: "vmdk", File: dataName, Done: e.Done, Total: e.Total}) }
-	dataOpts := &vmdk.Options{FileName: dataName, Progress: progress}
+	dataOpts := &vmdk.Options{FileName: dataName, Workers: b.o.Workers, Progress: progress}
 	if err := b.writeOutput(dataName, func(w io.Writer) error {
 		var err error
 		b.data, err = vmdk.Write(ctx, w, f, b.s.DataSize, dataOpts)

@@ -203,7 +203,7 @@ func (r *Record) verifyOVA(ctx context.Context, f io.Reader) error {
 	if len(certs) == 0 {
 		return errors.New("the record holds no OVA certificate")
 	}
-	rep, err := ova.Verify(ctx, f, &ova.VerifyOptions{Roots: certs[len(certs)-1:], Now: r.Spec.Epoch})
+	rep, err := ova.Verify(ctx, f, &ova.VerifyOptions{Roots: certs[len(certs)-1:], Now: func() time.Time { return r.Spec.Epoch }})
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -84,7 +86,10 @@ type Spec struct {
 	// Previous lists earlier builds' output directories: a diff update
 	// package is made from each (their records name version and sequence).
 	Previous []string `json:"previous,omitempty"`
-	// Epoch is every timestamp the build writes. Required: use
+	// Epoch is every timestamp the build writes: the build's single time
+	// input, handed to every writer as its ModTime (and to the license and
+	// update packages as their issue time). It keeps the name Epoch because
+	// it is more than a modification time. Required: use
 	// rootfs.SourceDateEpoch for the SOURCE_DATE_EPOCH convention.
 	Epoch time.Time `json:"epoch"`
 }
@@ -113,6 +118,10 @@ type Options struct {
 	FetchAssets bool
 	// Assets configures the fetch; nil means defaults.
 	Assets *AssetOptions
+	// Workers bounds the goroutines of each parallel stage (initramfs
+	// compression, VMDK grains); 0 means GOMAXPROCS. The outputs are the
+	// same for any value.
+	Workers int
 	// Progress, when set, receives stage starts and byte counts.
 	Progress func(Event)
 }
@@ -122,8 +131,8 @@ type Options struct {
 type Event struct {
 	Stage   string `json:"stage"`
 	File    string `json:"file,omitempty"`
-	Done    int64  `json:"done,omitempty"`
-	Total   int64  `json:"total,omitempty"`
+	Done    int64  `json:"done"`
+	Total   int64  `json:"total"`
 	Message string `json:"message,omitempty"`
 }
 
@@ -155,9 +164,20 @@ func safeComponent(s string) bool {
 	return true
 }
 
+// Validate reports, in one SpecError, every problem of the fields a
+// command line sets (names, version, sequence, loader, sizes, epoch,
+// license product), so a tool can refuse bad usage before it makes keys
+// or builds an /init. Build checks these and also Init and Options.
+func (s *Spec) Validate() error {
+	_, err := s.check(nil, false)
+	return err
+}
+
 // withDefaults returns a copy of s with defaults filled in, or a
 // SpecError naming every problem.
-func (s *Spec) withDefaults(o *Options) (*Spec, error) {
+func (s *Spec) withDefaults(o *Options) (*Spec, error) { return s.check(o, true) }
+
+func (s *Spec) check(o *Options, full bool) (*Spec, error) {
 	if s == nil {
 		return nil, &SpecError{Problems: []string{"spec: nil"}}
 	}
@@ -181,7 +201,7 @@ func (s *Spec) withDefaults(o *Options) (*Spec, error) {
 	if c.AppPrefix == "" {
 		c.AppPrefix = "/opt/app"
 	}
-	if len(c.Init) == 0 {
+	if len(c.Init) == 0 && full {
 		bad("Init: give the appliance's /init (a static linux/amd64 program)")
 	}
 	if c.Loader == "" {
@@ -216,10 +236,17 @@ func (s *Spec) withDefaults(o *Options) (*Spec, error) {
 	if c.Epoch.IsZero() {
 		bad("Epoch: set the build time (rootfs.SourceDateEpoch reads SOURCE_DATE_EPOCH)")
 	}
+	for i, d := range c.Previous {
+		if _, err := os.Stat(filepath.Join(d, RecordFile)); err != nil {
+			bad("Previous[%d]: %s holds no %s (name an earlier build's output directory)", i, d, RecordFile)
+		}
+	}
 	if c.License != nil && c.License.Product != "" && c.License.Product != c.Product {
 		bad("License.Product %q differs from Product %q", c.License.Product, c.Product)
 	}
-	if o == nil {
+	if !full {
+		// Validate: the caller's Options come later.
+	} else if o == nil {
 		bad("options: nil (Dir and Keys are required)")
 	} else {
 		if o.Dir == "" {

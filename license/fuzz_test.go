@@ -112,7 +112,7 @@ func FuzzDecodePayload(f *testing.F) {
 // disk can be edited); it must decode or fail with ErrState, and what
 // decodes must survive a write and re-read.
 func FuzzStateFile(f *testing.F) {
-	f.Add([]byte(`{"last_seen":"2026-01-01T00:00:00Z","sequences":{"c":3},"revoked":["l1"]}`))
+	f.Add([]byte(`{"lastSeen":"2026-01-01T00:00:00Z","sequences":{"c":3},"revoked":["l1"]}`))
 	f.Add([]byte(`{}`))
 	f.Add([]byte(`{"revoked":["a","a","b"]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -31,17 +31,17 @@ type License struct {
 	Product  string   `json:"product"`
 	Customer Customer `json:"customer"`
 	// IssuedAt is when the license was made (required).
-	IssuedAt time.Time `json:"issued_at"`
+	IssuedAt time.Time `json:"issuedAt"`
 	// NotBefore is the start of validity; Encode sets zero to IssuedAt.
-	NotBefore time.Time `json:"not_before"`
+	NotBefore time.Time `json:"notBefore"`
 	// ExpiresAt is the end of validity; nil means perpetual.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	// GracePeriod is how long after ExpiresAt the license still works,
 	// reported as "in grace" so the host can warn or degrade.
-	GracePeriod Duration `json:"grace_period,omitempty"`
+	GracePeriod Duration `json:"gracePeriod,omitempty"`
 	// UpdatesUntil is the last release date the license covers; nil means
 	// every release.
-	UpdatesUntil *time.Time `json:"updates_until,omitempty"`
+	UpdatesUntil *time.Time `json:"updatesUntil,omitempty"`
 	Trial        bool       `json:"trial,omitempty"`
 	// Seats is the number of licensed users; 0 means unlimited.
 	Seats int `json:"seats"`
@@ -51,7 +51,7 @@ type License struct {
 	Limits map[string]int64 `json:"limits,omitempty"`
 	// InstanceID binds the license to one installation (e.g. its first-boot
 	// random token); empty means any installation.
-	InstanceID string `json:"instance_id,omitempty"`
+	InstanceID string `json:"instanceId,omitempty"`
 	// Metadata is free-form text the vendor wants to carry along.
 	Metadata map[string]string `json:"metadata,omitempty"`
 }
@@ -172,26 +172,26 @@ func (l *License) validate() error {
 			return err
 		}
 	}
-	if err := checkIdent("instance_id", l.InstanceID, false); err != nil {
+	if err := checkIdent("instanceId", l.InstanceID, false); err != nil {
 		return err
 	}
 	if err := checkText("customer.name", l.Customer.Name); err != nil {
 		return err
 	}
 	if l.IssuedAt.IsZero() {
-		return &FieldError{"issued_at", "missing"}
+		return &FieldError{"issuedAt", "missing"}
 	}
 	if l.NotBefore.IsZero() {
-		return &FieldError{"not_before", "missing"}
+		return &FieldError{"notBefore", "missing"}
 	}
 	if l.ExpiresAt != nil && !l.ExpiresAt.After(l.NotBefore) {
-		return &FieldError{"expires_at", "not after not_before"}
+		return &FieldError{"expiresAt", "not after notBefore"}
 	}
 	if l.GracePeriod < 0 {
-		return &FieldError{"grace_period", "negative"}
+		return &FieldError{"gracePeriod", "negative"}
 	}
 	if l.ExpiresAt != nil && l.ExpiresAt.Add(time.Duration(l.GracePeriod)).Before(*l.ExpiresAt) {
-		return &FieldError{"grace_period", "too long"}
+		return &FieldError{"gracePeriod", "too long"}
 	}
 	if l.Seats < 0 {
 		return &FieldError{"seats", "negative"}

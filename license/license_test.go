@@ -44,7 +44,7 @@ func TestRoundTripEveryField(t *testing.T) {
 
 	// The payload is plain, human-readable JSON.
 	require.Contains(t, string(u.Payload), `"name": "Example Corp <ops> & \"friends\" ✓"`)
-	require.Contains(t, string(u.Payload), `"grace_period": "14d"`)
+	require.Contains(t, string(u.Payload), `"gracePeriod": "14d"`)
 }
 
 func TestEncodeNormalizes(t *testing.T) {

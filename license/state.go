@@ -21,7 +21,7 @@ import (
 // one. It only ever grows: see Store.Merge.
 type State struct {
 	// LastSeen is the latest clock reading any verification saw.
-	LastSeen time.Time `json:"last_seen"`
+	LastSeen time.Time `json:"lastSeen"`
 	// Sequences holds the highest license sequence accepted per customer id.
 	Sequences map[string]uint64 `json:"sequences,omitempty"`
 	// Revoked lists revoked license ids, sorted.

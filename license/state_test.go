@@ -38,7 +38,7 @@ func TestFileStore(t *testing.T) {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.Equal(t, `{
-  "last_seen": "2026-01-01T01:00:00Z",
+  "lastSeen": "2026-01-01T01:00:00Z",
   "sequences": {
     "c": 4,
     "d": 1
@@ -73,7 +73,7 @@ func TestFileStoreCorrupt(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"garbage":  "not json",
-		"unknown":  `{"last_seen":"2026-01-01T00:00:00Z","extra":1}`,
+		"unknown":  `{"lastSeen":"2026-01-01T00:00:00Z","extra":1}`,
 		"trailing": `{} {}`,
 		"huge":     `{"revoked":["` + string(bytes.Repeat([]byte("a"), MaxStateSize)) + `"]}`,
 	} {

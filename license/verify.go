@@ -25,11 +25,11 @@ const DefaultSkew = 5 * time.Minute
 type VerifyOptions struct {
 	// InstanceID is this installation's id. A license bound to an instance
 	// verifies only when it matches; an unbound license verifies anywhere.
-	InstanceID string `json:"instance_id,omitempty"`
+	InstanceID string `json:"instanceId,omitempty"`
 	// Skew is the allowed clock skew: 0 means DefaultSkew, negative none.
 	Skew time.Duration `json:"skew,omitempty"`
 	// MaxSize caps the bytes read: 0 means DefaultMaxSize.
-	MaxSize int64 `json:"max_size,omitempty"`
+	MaxSize int64 `json:"maxSize,omitempty"`
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// State, when set, guards against clock rollback, superseded and

@@ -213,7 +213,7 @@ func TestPayloadStrictness(t *testing.T) {
 		require.NoError(t, err)
 		return writeFile(s.KeyID(), "ed25519", []byte(payload), sig)
 	}
-	base := `"id":"l1","sequence":0,"product":"p","customer":{"id":"c","name":""},"issued_at":"2026-01-01T00:00:00Z","not_before":"2026-01-01T00:00:00Z","seats":0`
+	base := `"id":"l1","sequence":0,"product":"p","customer":{"id":"c","name":""},"issuedAt":"2026-01-01T00:00:00Z","notBefore":"2026-01-01T00:00:00Z","seats":0`
 	// The same license in Encode's layout verifies; compact JSON does not.
 	canonical, err := marshalPayload((&License{ID: "l1", Product: "p", Customer: Customer{ID: "c"}, IssuedAt: t0}).normalized())
 	require.NoError(t, err)
@@ -235,7 +235,7 @@ func TestPayloadStrictness(t *testing.T) {
 		"not an object":   {`[1]`, ErrMalformed},
 		"null":            {`null`, ErrMalformed},
 		"bad seats":       {`{"format":1,` + strings.Replace(base, `"seats":0`, `"seats":-1`, 1) + `}`, ErrMalformed},
-		"bad grace":       {`{"format":1,` + base + `,"grace_period":5}`, ErrMalformed},
+		"bad grace":       {`{"format":1,` + base + `,"gracePeriod":5}`, ErrMalformed},
 		"unsorted":        {`{"format":1,` + base + `,"features":["b","a"]}`, ErrMalformed},
 	} {
 		t.Run(name, func(t *testing.T) {

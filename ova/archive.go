@@ -14,10 +14,10 @@ import (
 // OpenOptions bound the work Open does. Nil means defaults.
 type OpenOptions struct {
 	// MaxEntries caps the number of members; 1024 when 0.
-	MaxEntries int `json:"max_entries,omitempty"`
+	MaxEntries int `json:"maxEntries,omitempty"`
 	// ForeignHeaders accepts OVAs other tar writers made (ovftool,
 	// VirtualBox, GNU tar, bsdtar), as VerifyOptions.ForeignHeaders does.
-	ForeignHeaders bool `json:"foreign_headers,omitempty"`
+	ForeignHeaders bool `json:"foreignHeaders,omitempty"`
 }
 
 // Archive is an OVA opened for random access: its member list, descriptor
@@ -197,7 +197,7 @@ func (a *Archive) Member(name string) (*io.SectionReader, error) {
 // ExtractOptions control Extract. Nil means defaults.
 type ExtractOptions struct {
 	// MaxSize caps the total bytes written; 1 TiB when 0.
-	MaxSize int64 `json:"max_size,omitempty"`
+	MaxSize int64 `json:"maxSize,omitempty"`
 	// Progress, when set, is called synchronously as members are written.
 	Progress func(Event) `json:"-"`
 }

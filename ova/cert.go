@@ -163,16 +163,16 @@ func parseCertFile(name string, data []byte) (*certFile, error) {
 type SignerInfo struct {
 	Subject     string `json:"subject"`
 	Issuer      string `json:"issuer"`
-	Serial      string `json:"serial"`                 // hex
-	NotBefore   string `json:"not_before"`             // RFC 3339, UTC
-	NotAfter    string `json:"not_after"`              // RFC 3339, UTC
-	KeyType     string `json:"key_type"`               // "RSA-3072", "ECDSA-P256"
-	Fingerprint string `json:"fingerprint"`            // SHA-256 of the DER certificate, hex
-	Algorithm   Digest `json:"algorithm"`              // of the .cert line
-	Chain       int    `json:"chain"`                  // certificates in the .cert
-	SelfSigned  bool   `json:"self_signed"`            // the leaf signs itself
-	Trusted     bool   `json:"trusted"`                // chains to VerifyOptions.Roots
-	TrustedRoot string `json:"trusted_root,omitempty"` // subject of the root it chains to
+	Serial      string `json:"serial"`                // hex
+	NotBefore   string `json:"notBefore"`             // RFC 3339, UTC
+	NotAfter    string `json:"notAfter"`              // RFC 3339, UTC
+	KeyType     string `json:"keyType"`               // "RSA-3072", "ECDSA-P256"
+	Fingerprint string `json:"fingerprint"`           // SHA-256 of the DER certificate, hex
+	Algorithm   Digest `json:"algorithm"`             // of the .cert line
+	Chain       int    `json:"chain"`                 // certificates in the .cert
+	SelfSigned  bool   `json:"selfSigned"`            // the leaf signs itself
+	Trusted     bool   `json:"trusted"`               // chains to VerifyOptions.Roots
+	TrustedRoot string `json:"trustedRoot,omitempty"` // subject of the root it chains to
 }
 
 func signerInfo(cf *certFile) *SignerInfo {

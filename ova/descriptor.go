@@ -15,6 +15,9 @@ type reference struct {
 	ID   string
 	Href string
 	Size int64 // -1 when the descriptor gives no ovf:size
+	// Disk is what the descriptor says about the VMDK in this file; nil
+	// when the file is not a VMDK disk of the DiskSection.
+	Disk *diskExpect
 }
 
 // descriptorReferences parses descriptor with the ovf package and returns
@@ -26,6 +29,7 @@ func descriptorReferences(descriptor []byte) ([]reference, error) {
 		return nil, fmt.Errorf("%w: %w", ErrDescriptor, err)
 	}
 	refs := make([]reference, 0, len(env.References))
+	disks := descriptorDisks(env)
 	seen := map[string]bool{}
 	for _, f := range env.References {
 		if f.ChunkSize > 0 {
@@ -38,7 +42,7 @@ func descriptorReferences(descriptor []byte) ([]reference, error) {
 			return nil, fileErr(f.Href, ErrDuplicate, "References lists the href twice")
 		}
 		seen[f.Href] = true
-		refs = append(refs, reference{ID: f.ID, Href: f.Href, Size: f.Size})
+		refs = append(refs, reference{ID: f.ID, Href: f.Href, Size: f.Size, Disk: disks[f.Href]})
 	}
 	return refs, nil
 }

@@ -373,7 +373,7 @@ func TestDifferentialMutations(t *testing.T) {
 	base, res := smallOVA(t)
 	roots := testSigner(t).Certificates()[:1]
 	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	_, err := Verify(t.Context(), bytes.NewReader(base), &VerifyOptions{Roots: roots, Now: now})
+	_, err := Verify(t.Context(), bytes.NewReader(base), &VerifyOptions{Roots: roots, Now: func() time.Time { return now }})
 	require.NoError(t, err)
 
 	rng := rand.New(rand.NewPCG(13, 2026))
@@ -407,10 +407,10 @@ func TestDifferentialMutations(t *testing.T) {
 		seen[key] = true
 		// Write's headers only (the default), then other writers' too.
 		foreign := false
-		_, err := Verify(t.Context(), bytes.NewReader(m.data), &VerifyOptions{Roots: roots, Now: now})
+		_, err := Verify(t.Context(), bytes.NewReader(m.data), &VerifyOptions{Roots: roots, Now: func() time.Time { return now }})
 		if err != nil {
 			foreign = true
-			_, err = Verify(t.Context(), bytes.NewReader(m.data), &VerifyOptions{Roots: roots, Now: now, ForeignHeaders: true})
+			_, err = Verify(t.Context(), bytes.NewReader(m.data), &VerifyOptions{Roots: roots, Now: func() time.Time { return now }, ForeignHeaders: true})
 		}
 		if err != nil {
 			refused++

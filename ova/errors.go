@@ -54,7 +54,29 @@ var (
 	// ErrUnsupported: a feature this package does not implement (chunked
 	// files, a digest or key algorithm it does not know).
 	ErrUnsupported = errors.New("ova: unsupported")
+	// ErrDiskMismatch: a VMDK's own header and descriptor disagree with
+	// what the OVF descriptor says about it (extent file name, capacity,
+	// adapter type against the disk's controller), or a file the OVF calls
+	// a VMDK is not a sparse VMDK (see DiskMismatchError).
+	ErrDiskMismatch = errors.New("ova: disk does not match the descriptor")
 )
+
+// DiskMismatchError says which VMDK disagrees with the OVF descriptor, in
+// which field ("name", "capacity", "adapterType", "extent" or "format"),
+// and both sides' values. It matches ErrDiskMismatch.
+type DiskMismatchError struct {
+	File  string // the member name (References/File href)
+	Field string
+	OVF   string // what the OVF descriptor says
+	VMDK  string // what the VMDK's header and descriptor say
+}
+
+func (e *DiskMismatchError) Error() string {
+	return fmt.Sprintf("ova: disk does not match the descriptor: %s: %s: OVF says %s, VMDK has %s", e.File, e.Field, e.OVF, e.VMDK)
+}
+
+// Is makes a DiskMismatchError match ErrDiskMismatch.
+func (e *DiskMismatchError) Is(target error) bool { return target == ErrDiskMismatch }
 
 // DigestError says which member failed its manifest digest. It matches
 // ErrDigestMismatch.

@@ -15,8 +15,8 @@ import (
 // checking the change.
 func TestGolden(t *testing.T) {
 	files := []File{
-		BytesFile("golden-disk1.vmdk", testutil.TextBytes(3, 3000)),
-		BytesFile("golden-disk2.vmdk", testutil.RandomBytes(4, 1025)),
+		vmdkFile("golden-disk1.vmdk", testutil.TextBytes(3, 3000)),
+		vmdkFile("golden-disk2.vmdk", testutil.RandomBytes(4, 1025)),
 	}
 	var b bytes.Buffer
 	_, err := Write(t.Context(), &b, testDescriptor("golden", files), files, &Options{

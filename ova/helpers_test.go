@@ -17,11 +17,37 @@ import (
 
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/vmdk"
 	"github.com/stretchr/testify/require"
 )
 
+// testCapacity is the capacity of the disks testDescriptor declares and
+// testVMDK makes.
+const testCapacity = 1 << 20
+
+// testVMDK returns a real streamOptimized VMDK of testCapacity bytes whose
+// raw disk starts with data, with the extent named name and the given
+// ddb.adapterType ("" for lsilogic).
+func testVMDK(name string, data []byte, adapter string) []byte {
+	raw := make([]byte, max(testCapacity, len(data)))
+	copy(raw, data)
+	var b bytes.Buffer
+	_, err := vmdk.Write(context.Background(), &b, bytes.NewReader(raw), int64(len(raw)),
+		&vmdk.Options{FileName: name, AdapterType: adapter, Workers: 1})
+	if err != nil {
+		panic(err)
+	}
+	return b.Bytes()
+}
+
+// vmdkFile is a File holding testVMDK(name, data, "").
+func vmdkFile(name string, data []byte) File {
+	return BytesFile(name, testVMDK(name, data, ""))
+}
+
 // testDescriptor returns a small OVF 1.x envelope whose References list
-// files (href, id, ovf:size) in order, each with a disk.
+// files (href, id, ovf:size) in order, each with a streamOptimized disk of
+// testCapacity bytes (so the files must be VMDKs such as vmdkFile makes).
 func testDescriptor(name string, files []File) []byte {
 	var b strings.Builder
 	b.WriteString(`<?xml version="1.0" encoding="UTF-8"?>
@@ -33,7 +59,7 @@ func testDescriptor(name string, files []File) []byte {
 	}
 	b.WriteString("  </References>\n  <DiskSection>\n    <Info>Virtual disks</Info>\n")
 	for i := range files {
-		fmt.Fprintf(&b, "    <Disk ovf:capacity=\"1073741824\" ovf:capacityAllocationUnits=\"byte\" ovf:diskId=\"vmdisk%d\" ovf:fileRef=\"file%d\" ovf:format=\"http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized\"/>\n", i+1, i+1)
+		fmt.Fprintf(&b, "    <Disk ovf:capacity=\"%d\" ovf:capacityAllocationUnits=\"byte\" ovf:diskId=\"vmdisk%d\" ovf:fileRef=\"file%d\" ovf:format=\"http://www.vmware.com/interfaces/specifications/vmdk.html#streamOptimized\"/>\n", testCapacity, i+1, i+1)
 	}
 	fmt.Fprintf(&b, `  </DiskSection>
   <VirtualSystem ovf:id="%s">
@@ -89,11 +115,20 @@ func testSigner(t testing.TB) *sign.X509Signer {
 	return keySigner
 }
 
-// testFiles returns two disk-like files of awkward sizes.
+var (
+	testFilesOnce sync.Once
+	testFilesData [2][]byte
+)
+
+// testFiles returns two VMDKs of awkward sizes.
 func testFiles() []File {
+	testFilesOnce.Do(func() {
+		testFilesData[0] = testVMDK("app-disk1.vmdk", testutil.RandomBytes(1, 70_001), "")
+		testFilesData[1] = testVMDK("app-disk2.vmdk", testutil.TextBytes(2, 4_096), "")
+	})
 	return []File{
-		BytesFile("app-disk1.vmdk", testutil.RandomBytes(1, 70_001)),
-		BytesFile("app-disk2.vmdk", testutil.TextBytes(2, 4_096)),
+		BytesFile("app-disk1.vmdk", testFilesData[0]),
+		BytesFile("app-disk2.vmdk", testFilesData[1]),
 	}
 }
 

@@ -23,13 +23,13 @@ type VerifyOptions struct {
 	// AllowUnsigned accepts an archive without .cert, reporting it with an
 	// "unsigned" finding. By default Verify fails closed: an unsigned
 	// archive is ErrUnsigned.
-	AllowUnsigned bool `json:"allow_unsigned,omitempty"`
+	AllowUnsigned bool `json:"allowUnsigned,omitempty"`
 	// RequireSignature is what Verify does by default; it is kept so that
 	// existing callers compile, and contradicts AllowUnsigned (both set is
 	// ErrInvalid).
 	//
 	// Deprecated: signatures are required unless AllowUnsigned is set.
-	RequireSignature bool `json:"require_signature,omitempty"`
+	RequireSignature bool `json:"requireSignature,omitempty"`
 	// ForeignHeaders accepts OVAs that other tools made (ovftool,
 	// VirtualBox, GNU tar, bsdtar, a re-exported appliance). By default
 	// Verify accepts only the tar headers Write writes (listed in the
@@ -45,15 +45,14 @@ type VerifyOptions struct {
 	// realsize, isextended, atime, ctime), PAX records, type flags other
 	// than '0', prefixes, link names, device numbers, setuid/setgid/sticky
 	// bits and non-zero reserved bytes.
-	ForeignHeaders bool `json:"foreign_headers,omitempty"`
-	// Now is the time certificates are judged at; the zero time means the
-	// current time. Expired and not-yet-valid certificates are findings,
-	// not errors.
-	Now time.Time `json:"now,omitzero"`
+	ForeignHeaders bool `json:"foreignHeaders,omitempty"`
+	// Now is the clock certificates are judged by; nil means time.Now.
+	// Expired and not-yet-valid certificates are findings, not errors.
+	Now func() time.Time `json:"-"`
 	// TrailingDigest is the algorithm files are hashed with when the .mf
 	// comes after them (Options.ManifestLast); SHA256 when empty. A
 	// trailing manifest in another algorithm gives ErrUnsupported.
-	TrailingDigest Digest `json:"trailing_digest,omitempty"`
+	TrailingDigest Digest `json:"trailingDigest,omitempty"`
 	// Progress, when set, is called synchronously as members are read.
 	Progress func(Event) `json:"-"`
 }
@@ -135,8 +134,9 @@ type verifier struct {
 // two zero blocks at the end), that the manifest covers exactly the
 // descriptor and its References, ovf:size against tar sizes, every digest,
 // the .cert (only its signature line and CERTIFICATE PEM blocks), its
-// signature over the exact .mf bytes, and the certificate (chain to
-// VerifyOptions.Roots when given).
+// signature over the exact .mf bytes, the certificate (chain to
+// VerifyOptions.Roots when given), and, as Write does, every VMDK's header
+// and descriptor against the OVF (ErrDiskMismatch).
 //
 // Verify fails closed: an archive without .cert is ErrUnsigned unless
 // VerifyOptions.AllowUnsigned is set. Without Roots, any certificate that
@@ -162,9 +162,6 @@ func Verify(ctx context.Context, r io.Reader, o *VerifyOptions) (*Report, error)
 	}
 	if v.opt.AllowUnsigned && v.opt.RequireSignature {
 		return v.rep, fileErr("", ErrInvalid, "AllowUnsigned and RequireSignature contradict each other")
-	}
-	if v.opt.Now.IsZero() {
-		v.opt.Now = time.Now()
 	}
 	v.tr.r = r
 	v.tr.foreign = v.opt.ForeignHeaders
@@ -360,7 +357,17 @@ func (v *verifier) fileMember(h header, e *Entry) error {
 		alg = l.Algorithm
 	}
 	hs := alg.New()
-	n, err := pump(v.ctx, hs, &v.tr, h.Size, v.buf1(h.Size), func(done int64) { v.event(h.Name, done, h.Size) })
+	var dst io.Writer = hs
+	var head *headBuffer
+	var disk *diskExpect
+	if listed {
+		disk = v.refs[idx].Disk
+	}
+	if disk != nil {
+		head = &headBuffer{}
+		dst = io.MultiWriter(hs, head)
+	}
+	n, err := pump(v.ctx, dst, &v.tr, h.Size, v.buf1(h.Size), func(done int64) { v.event(h.Name, done, h.Size) })
 	if err != nil {
 		if err == context.Canceled || err == context.DeadlineExceeded {
 			return err
@@ -369,6 +376,11 @@ func (v *verifier) fileMember(h header, e *Entry) error {
 	}
 	if n != h.Size {
 		return fileErr(h.Name, ErrFormat, "archive truncated inside the member")
+	}
+	if disk != nil {
+		if err := checkDisk(h.Name, disk, head.b); err != nil {
+			v.problem(err)
+		}
 	}
 	sum := hex.EncodeToString(hs.Sum(nil))
 	e.Algorithm, e.Digest = alg, sum
@@ -476,7 +488,10 @@ func (v *verifier) checkCertificate(mfName string) {
 	if cf.Algorithm == SHA1 {
 		v.finding(FindingWeakDigest, v.certName, "the signature uses SHA1")
 	}
-	now := v.opt.Now
+	now := time.Now()
+	if v.opt.Now != nil {
+		now = v.opt.Now()
+	}
 	lo, hi := cf.Chain[0].NotBefore, cf.Chain[0].NotAfter
 	for _, c := range cf.Chain {
 		if now.Before(c.NotBefore) {

@@ -68,7 +68,7 @@ func tamperCases() []tamperCase {
 
 func TestVerifyGood(t *testing.T) {
 	ova, res := buildOVA(t, nil)
-	rep, err := Verify(t.Context(), bytes.NewReader(ova), &VerifyOptions{Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
+	rep, err := Verify(t.Context(), bytes.NewReader(ova), &VerifyOptions{Now: func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) }})
 	require.NoError(t, err)
 	assert.Equal(t, "app", rep.Name)
 	assert.Equal(t, int64(len(ova)), rep.Size)
@@ -232,17 +232,17 @@ func TestVerifyCertificates(t *testing.T) {
 	good, _ := buildOVA(t, nil)
 	leaf := s.Certificates()[0]
 
-	rep, err := Verify(t.Context(), bytes.NewReader(good), &VerifyOptions{Roots: []*x509.Certificate{leaf}, Now: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)})
+	rep, err := Verify(t.Context(), bytes.NewReader(good), &VerifyOptions{Roots: []*x509.Certificate{leaf}, Now: func() time.Time { return time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC) }})
 	require.NoError(t, err)
 	assert.True(t, rep.Signer.Trusted)
 	assert.False(t, rep.Finding(FindingSelfSigned))
 
-	rep, err = Verify(t.Context(), bytes.NewReader(good), &VerifyOptions{Now: time.Date(2041, 1, 1, 0, 0, 0, 0, time.UTC), Roots: []*x509.Certificate{leaf}})
+	rep, err = Verify(t.Context(), bytes.NewReader(good), &VerifyOptions{Now: func() time.Time { return time.Date(2041, 1, 1, 0, 0, 0, 0, time.UTC) }, Roots: []*x509.Certificate{leaf}})
 	require.NoError(t, err, "expiry is a finding")
 	assert.True(t, rep.Finding(FindingExpired))
 	assert.True(t, rep.Signer.Trusted)
 
-	rep, err = Verify(t.Context(), bytes.NewReader(good), &VerifyOptions{Now: time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC)})
+	rep, err = Verify(t.Context(), bytes.NewReader(good), &VerifyOptions{Now: func() time.Time { return time.Date(2019, 1, 1, 0, 0, 0, 0, time.UTC) }})
 	require.NoError(t, err)
 	assert.True(t, rep.Finding(FindingNotYetValid))
 

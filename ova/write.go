@@ -83,8 +83,8 @@ type Options struct {
 	// members (<Name>.ovf, <Name>.mf, <Name>.cert); "appliance" when empty.
 	Name string `json:"name,omitempty"`
 	// ModTime is every member's modification time; the zero time means
-	// Unix 0 (see SourceDateEpoch).
-	ModTime time.Time `json:"mod_time,omitzero"`
+	// Unix 0 (rootfs.SourceDateEpoch reads SOURCE_DATE_EPOCH).
+	ModTime time.Time `json:"modTime,omitzero"`
 	// Digest is the manifest algorithm; SHA256 when empty. The .cert line
 	// uses the same algorithm.
 	Digest Digest `json:"digest,omitempty"`
@@ -101,24 +101,14 @@ type Options struct {
 	// right after the descriptor (OVF 2 allows both places), so every file
 	// is read exactly once and hashed while it is written; File.Size must
 	// then be known for every file.
-	ManifestLast bool `json:"manifest_last,omitempty"`
+	ManifestLast bool `json:"manifestLast,omitempty"`
 	// NoDescriptorCheck skips checking that the descriptor's References
-	// list exactly the files, in order, with matching ovf:size. Leave it
-	// off unless the descriptor is not one the ovf package parses.
-	NoDescriptorCheck bool `json:"no_descriptor_check,omitempty"`
+	// list exactly the files, in order, with matching ovf:size, and that
+	// each VMDK agrees with its Disk (ErrDiskMismatch). Leave it off unless
+	// the descriptor is not one the ovf package parses.
+	NoDescriptorCheck bool `json:"noDescriptorCheck,omitempty"`
 	// Progress, when set, is called synchronously as work advances.
 	Progress func(Event) `json:"-"`
-}
-
-// SourceDateEpoch returns the time in the SOURCE_DATE_EPOCH environment
-// variable, or the zero time when it is unset or not a number. It reads
-// the environment only when called.
-func SourceDateEpoch() time.Time {
-	var sec int64
-	if _, err := fmt.Sscanf(os.Getenv("SOURCE_DATE_EPOCH"), "%d", &sec); err != nil {
-		return time.Time{}
-	}
-	return time.Unix(sec, 0).UTC()
 }
 
 // Stage names what an Event reports on.
@@ -136,7 +126,7 @@ const (
 // is -1 while a first hashing pass does not know the size yet.
 type Event struct {
 	Stage Stage  `json:"stage"`
-	File  string `json:"file"`
+	File  string `json:"file,omitempty"`
 	Done  int64  `json:"done"`
 	Total int64  `json:"total"`
 }
@@ -199,8 +189,16 @@ type writeState struct {
 // the same bytes.
 //
 // Everything that can be checked before writing (names, sizes, digests of
-// the first pass, descriptor References, signer) is checked before the
-// first byte goes out. ctx is checked between chunks of every file.
+// the first pass, descriptor References, signer, VMDKs) is checked before
+// the first byte goes out. Every file the descriptor's DiskSection gives a
+// VMDK format must start with a sparse extent header whose descriptor
+// agrees with the OVF: one extent named like the file, extent sectors ×
+// 512 equal to the Disk's capacity × allocation units, and a
+// ddb.adapterType that suits the controller the disk hangs under;
+// otherwise Write returns a *DiskMismatchError (ErrDiskMismatch). Only the
+// first 64 KiB of a disk are read for this: during the hashing pass when
+// there is one, otherwise by opening the file before writing and keeping
+// it open for the write pass (Open is still called once). ctx is checked between chunks of every file.
 func Write(ctx context.Context, w io.Writer, descriptor []byte, files []File, o *Options) (*Result, error) {
 	var opt Options
 	if o != nil {
@@ -269,17 +267,47 @@ func Write(ctx context.Context, w io.Writer, descriptor []byte, files []File, o 
 	st := &writeState{ctx: ctx, w: w, opt: opt, mtime: mtime, buf: make([]byte, copyBufSize), res: &Result{}}
 	sizes := make([]int64, len(files))
 	digests := make([][]byte, len(files))
+	// Files already opened to check a VMDK's head, handed to the write
+	// pass so that each is opened once when it has a single pass.
+	pre := make([]io.ReadCloser, len(files))
+	defer func() {
+		for _, rc := range pre {
+			if rc != nil {
+				rc.Close()
+			}
+		}
+	}()
 	for i, f := range files {
 		sizes[i], digests[i] = f.Size, f.Digest
+		var disk *diskExpect
+		if refs != nil {
+			disk = refs[i].Disk
+		}
 		if f.Digest != nil || opt.ManifestLast {
+			if disk != nil {
+				rc, err := peekDisk(f, disk)
+				if err != nil {
+					return nil, err
+				}
+				pre[i] = rc
+			}
 			continue
 		}
-		n, sum, err := st.hashFile(f)
+		var head *headBuffer
+		if disk != nil {
+			head = &headBuffer{}
+		}
+		n, sum, err := st.hashFile(f, head)
 		if err != nil {
 			return nil, err
 		}
 		if f.Size != 0 && n != f.Size {
 			return nil, fileErr(f.Name, ErrSizeMismatch, "declared %d bytes, read %d", f.Size, n)
+		}
+		if disk != nil {
+			if err := checkDisk(f.Name, disk, head.b); err != nil {
+				return nil, err
+			}
 		}
 		sizes[i], digests[i] = n, sum
 	}
@@ -308,7 +336,9 @@ func Write(ctx context.Context, w io.Writer, descriptor []byte, files []File, o 
 		// that changed since then must not yield an archive whose manifest
 		// no longer matches it. A caller-supplied Digest is trusted as is
 		// (the caller vouches for it), so that path copies without hashing.
-		sum, err := st.writeFile(f, sizes[i], f.Digest == nil)
+		rc := pre[i]
+		pre[i] = nil // writeFile closes it
+		sum, err := st.writeFile(f, rc, sizes[i], f.Digest == nil)
 		if err != nil {
 			return nil, err
 		}
@@ -395,18 +425,22 @@ func (st *writeState) event(stage Stage, name string, done, total int64) {
 
 // hashFile is the first pass: it reads f to the end, returning its size
 // and digest.
-func (st *writeState) hashFile(f File) (int64, []byte, error) {
+func (st *writeState) hashFile(f File, head *headBuffer) (int64, []byte, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return 0, nil, &FileError{File: f.Name, Err: ErrInvalid, Detail: "open: " + err.Error()}
 	}
 	defer rc.Close()
 	h := st.opt.Digest.New()
+	var dst io.Writer = h
+	if head != nil {
+		dst = io.MultiWriter(h, head)
+	}
 	total := f.Size
 	if total == 0 {
 		total = -1 // not known until the pass ends
 	}
-	n, err := pump(st.ctx, h, rc, -1, st.buf, func(done int64) { st.event(StageHash, f.Name, done, total) })
+	n, err := pump(st.ctx, dst, rc, -1, st.buf, func(done int64) { st.event(StageHash, f.Name, done, total) })
 	if err == nil && total < 0 {
 		st.event(StageHash, f.Name, n, n)
 	}
@@ -497,17 +531,47 @@ func (st *writeState) writeBytes(name string, kind Kind, data, digest []byte) er
 	return st.pad(int64(len(data)))
 }
 
-// writeFile writes one file member of exactly size bytes, hashing it when
-// hashing is set.
-func (st *writeState) writeFile(f File, size int64, hashing bool) ([]byte, error) {
-	if err := st.ctx.Err(); err != nil {
-		return nil, err
-	}
+// peekDisk opens f, reads the head of its VMDK and checks it against the
+// descriptor. It returns the file positioned at its start again (the head
+// replayed from memory), for the write pass.
+func peekDisk(f File, disk *diskExpect) (io.ReadCloser, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return nil, &FileError{File: f.Name, Err: ErrInvalid, Detail: "open: " + err.Error()}
 	}
+	head := make([]byte, min(int64(vmdkHeadMax), max(f.Size, vmdkSector)))
+	n, err := io.ReadFull(rc, head)
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		rc.Close()
+		return nil, wrapRead(f.Name, err)
+	}
+	head = head[:n]
+	if err := checkDisk(f.Name, disk, head); err != nil {
+		rc.Close()
+		return nil, err
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(head), rc), rc}, nil
+}
+
+// writeFile writes one file member of exactly size bytes, hashing it when
+// hashing is set. rc, when not nil, is the file already opened.
+func (st *writeState) writeFile(f File, rc io.ReadCloser, size int64, hashing bool) ([]byte, error) {
+	if rc == nil {
+		if err := st.ctx.Err(); err != nil {
+			return nil, err
+		}
+		var err error
+		if rc, err = f.Open(); err != nil {
+			return nil, &FileError{File: f.Name, Err: ErrInvalid, Detail: "open: " + err.Error()}
+		}
+	}
 	defer rc.Close()
+	if err := st.ctx.Err(); err != nil {
+		return nil, err
+	}
 	if err := st.header(f.Name, KindFile, size); err != nil {
 		return nil, err
 	}

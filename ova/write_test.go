@@ -138,7 +138,7 @@ func countingFile(f File, opens *int) File {
 }
 
 func TestWritePasses(t *testing.T) {
-	data := bytes.Repeat([]byte("fogkit"), 10000)
+	data := testVMDK("d.vmdk", bytes.Repeat([]byte("fogkit"), 10000), "")
 	sum := sha256.Sum256(data)
 	ctx := context.Background()
 	cases := []struct {
@@ -183,15 +183,15 @@ func TestWritePasses(t *testing.T) {
 func TestWriteSizeMismatch(t *testing.T) {
 	data := []byte("hello")
 	ctx := context.Background()
-	desc := testDescriptor("x", []File{{Name: "d.vmdk", Size: 5}})
+	desc := smallDescriptor([]File{{Name: "d.vmdk", Size: 5}})
 	// Declared larger than the reader.
-	_, err := Write(ctx, io.Discard, testDescriptor("x", []File{{Name: "d.vmdk", Size: 6}}), []File{ReaderFile("d.vmdk", 6, nil, bytes.NewReader(data))}, &Options{Name: "x", ManifestLast: true})
+	_, err := Write(ctx, io.Discard, smallDescriptor([]File{{Name: "d.vmdk", Size: 6}}), []File{ReaderFile("d.vmdk", 6, nil, bytes.NewReader(data))}, &Options{Name: "x", ManifestLast: true})
 	assertFileErr(t, err, ErrSizeMismatch, "d.vmdk")
 	// Declared smaller than the reader.
-	_, err = Write(ctx, io.Discard, testDescriptor("x", []File{{Name: "d.vmdk", Size: 4}}), []File{ReaderFile("d.vmdk", 4, nil, bytes.NewReader(data))}, &Options{Name: "x", ManifestLast: true})
+	_, err = Write(ctx, io.Discard, smallDescriptor([]File{{Name: "d.vmdk", Size: 4}}), []File{ReaderFile("d.vmdk", 4, nil, bytes.NewReader(data))}, &Options{Name: "x", ManifestLast: true})
 	assertFileErr(t, err, ErrSizeMismatch, "d.vmdk")
 	// Descriptor ovf:size differs from the file.
-	_, err = Write(ctx, io.Discard, testDescriptor("x", []File{{Name: "d.vmdk", Size: 9}}), []File{BytesFile("d.vmdk", data)}, &Options{Name: "x"})
+	_, err = Write(ctx, io.Discard, smallDescriptor([]File{{Name: "d.vmdk", Size: 9}}), []File{BytesFile("d.vmdk", data)}, &Options{Name: "x"})
 	assertFileErr(t, err, ErrSizeMismatch, "d.vmdk")
 	// A one-shot reader without digest cannot be hashed in a first pass.
 	_, err = Write(ctx, io.Discard, desc, []File{ReaderFile("d.vmdk", 5, nil, bytes.NewReader(data))}, &Options{Name: "x"})
@@ -302,7 +302,7 @@ func TestWriteSourceChangedBetweenPasses(t *testing.T) {
 		}
 		return io.NopCloser(bytes.NewReader(second)), nil
 	}}
-	desc := testDescriptor("x", []File{{Name: "d.vmdk", Size: int64(len(first))}})
+	desc := smallDescriptor([]File{{Name: "d.vmdk", Size: int64(len(first))}})
 	_, err := Write(t.Context(), io.Discard, desc, []File{f}, &Options{Name: "x"})
 	require.Equal(t, 2, opens)
 	assertFileErr(t, err, ErrDigestMismatch, "d.vmdk")

@@ -43,11 +43,11 @@ const (
 // MaxSize: the parser expands no entities beyond XML's predefined ones and
 // character references, which only shrink.
 type ParseOptions struct {
-	MaxSize            int64 `json:"max_size,omitempty"`             // bytes of XML
-	MaxElements        int   `json:"max_elements,omitempty"`         // elements in the document
-	MaxDepth           int   `json:"max_depth,omitempty"`            // element nesting (at most 4096)
-	MaxAttributes      int   `json:"max_attributes,omitempty"`       // attributes of one element
-	MaxTotalAttributes int   `json:"max_total_attributes,omitempty"` // attributes in the document
+	MaxSize            int64 `json:"maxSize,omitempty"`            // bytes of XML
+	MaxElements        int   `json:"maxElements,omitempty"`        // elements in the document
+	MaxDepth           int   `json:"maxDepth,omitempty"`           // element nesting (at most 4096)
+	MaxAttributes      int   `json:"maxAttributes,omitempty"`      // attributes of one element
+	MaxTotalAttributes int   `json:"maxTotalAttributes,omitempty"` // attributes in the document
 }
 
 func (o *ParseOptions) limits() treeLimits {

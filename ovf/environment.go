@@ -20,9 +20,9 @@ const (
 // Environment is the OVF environment document (ovf-env.xml) that carries
 // the deployer's property values to the guest.
 type Environment struct {
-	ID        string    `json:"id,omitempty"`         // oe:id: the virtual system's ovf:id
-	VCenterID string    `json:"vcenter_id,omitempty"` // ve:vCenterId, set by vCenter
-	ESXID     string    `json:"esx_id,omitempty"`     // ve:esxId, set by ESXi
+	ID        string    `json:"id,omitempty"`        // oe:id: the virtual system's ovf:id
+	VCenterID string    `json:"vcenterId,omitempty"` // ve:vCenterId, set by vCenter
+	ESXID     string    `json:"esxId,omitempty"`     // ve:esxId, set by ESXi
 	Platform  *Platform `json:"platform,omitempty"`
 	// Properties in document order; keys are unique.
 	Properties []EnvProperty `json:"properties,omitempty"`
@@ -49,7 +49,7 @@ type EnvProperty struct {
 type EnvAdapter struct {
 	MAC        string `json:"mac"`
 	Network    string `json:"network,omitempty"`
-	UnitNumber int    `json:"unit_number,omitempty"`
+	UnitNumber int    `json:"unitNumber,omitempty"`
 }
 
 // Value returns the value of the property key.

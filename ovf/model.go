@@ -69,11 +69,11 @@ type Options struct {
 	// only place VirtualBox reads EFI firmware from. The descriptor then
 	// validates against the DMTF schema only with the vbox:Machine
 	// extension (ovf-plus-ext.xsd).
-	VirtualBoxMachine bool `json:"virtualbox_machine,omitempty"`
+	VirtualBoxMachine bool `json:"virtualboxMachine,omitempty"`
 	// MaxViolations caps the violations Validate and Envelope.Validate
 	// list (0 means DefaultMaxViolations); past it the list ends with one
 	// RuleTruncated violation that counts the rest.
-	MaxViolations int `json:"max_violations,omitempty"`
+	MaxViolations int `json:"maxViolations,omitempty"`
 }
 
 // DefaultMaxViolations is the violation cap when Options.MaxViolations is 0.
@@ -106,7 +106,7 @@ type VirtualSystem struct {
 	Product    *Product `json:"product,omitempty"`
 	OS         OS       `json:"os"`
 	CPUs       int      `json:"cpus"`
-	MemoryMiB  int64    `json:"memory_mib"`
+	MemoryMiB  int64    `json:"memoryMib"`
 	Firmware   Firmware `json:"firmware,omitempty"` // "" means BIOS
 	// Controller is the disk controller every disk attaches to, in order
 	// (SCSI unit 7 is skipped); "" means the profile's default.
@@ -115,7 +115,7 @@ type VirtualSystem struct {
 	NICs       []NIC      `json:"nics,omitempty"`
 	Networks   []Network  `json:"networks,omitempty"`
 	// HardwareVersion is vssd:VirtualSystemType; "" means vmx-13.
-	HardwareVersion string `json:"hardware_version,omitempty"`
+	HardwareVersion string `json:"hardwareVersion,omitempty"`
 	// CDROM adds an IDE CD-ROM drive (required by the iso transport).
 	CDROM bool `json:"cdrom,omitempty"`
 }
@@ -124,7 +124,7 @@ type VirtualSystem struct {
 type OS struct {
 	// CIMID is the numeric CIM operating system id, e.g. 101 (Linux 64-bit)
 	// or 96 (Debian 64-bit). VirtualBox refuses descriptors without it.
-	CIMID int `json:"cim_id"`
+	CIMID int `json:"cimId"`
 	// VMware is the vmw:osType guest id, e.g. "debian11_64Guest".
 	VMware string `json:"vmware"`
 	// VirtualBox is VirtualBox's OS type id, e.g. "Debian_64".
@@ -147,9 +147,9 @@ type Product struct {
 	Product     string `json:"product,omitempty"`
 	Vendor      string `json:"vendor,omitempty"`
 	Version     string `json:"version,omitempty"`
-	FullVersion string `json:"full_version,omitempty"`
-	ProductURL  string `json:"product_url,omitempty"`
-	VendorURL   string `json:"vendor_url,omitempty"`
+	FullVersion string `json:"fullVersion,omitempty"`
+	ProductURL  string `json:"productUrl,omitempty"`
+	VendorURL   string `json:"vendorUrl,omitempty"`
 	// Properties are offered to the deployer and delivered to the guest
 	// through the Transports.
 	Properties []Property  `json:"properties,omitempty"`
@@ -166,27 +166,27 @@ type Property struct {
 	// `ValueMap{"dhcp","static"}`.
 	Qualifiers string `json:"qualifiers,omitempty"`
 	// VMwareQualifiers is vmw:qualifiers, e.g. "Ip" for an IP address.
-	VMwareQualifiers string `json:"vmware_qualifiers,omitempty"`
+	VMwareQualifiers string `json:"vmwareQualifiers,omitempty"`
 	Default          string `json:"default,omitempty"`
 	Label            string `json:"label,omitempty"`
 	Description      string `json:"description,omitempty"`
 	// Category groups properties in the deployment wizard.
 	Category         string `json:"category,omitempty"`
-	UserConfigurable bool   `json:"user_configurable,omitempty"`
+	UserConfigurable bool   `json:"userConfigurable,omitempty"`
 	Password         bool   `json:"password,omitempty"`
 }
 
 // Disk is one virtual disk and the file that holds it.
 type Disk struct {
-	ID     string `json:"id,omitempty"`      // ovf:diskId; "" means vmdisk<N>
-	FileID string `json:"file_id,omitempty"` // References/File ovf:id; "" means file<N>
-	Href   string `json:"href"`              // file name inside the OVA
+	ID     string `json:"id,omitempty"`     // ovf:diskId; "" means vmdisk<N>
+	FileID string `json:"fileId,omitempty"` // References/File ovf:id; "" means file<N>
+	Href   string `json:"href"`             // file name inside the OVA
 	// FileSize is the exact size in bytes of the file in the OVA.
-	FileSize int64 `json:"file_size"`
+	FileSize int64 `json:"fileSize"`
 	// Capacity is the virtual disk size in bytes (a multiple of 512).
 	Capacity int64 `json:"capacity"`
 	// PopulatedSize is the number of bytes actually used; 0 omits it.
-	PopulatedSize int64  `json:"populated_size,omitempty"`
+	PopulatedSize int64  `json:"populatedSize,omitempty"`
 	Format        string `json:"format,omitempty"` // "" means streamOptimized VMDK
 }
 

@@ -18,40 +18,41 @@ import (
 type Options struct {
 	// ModTime is every entry's mtime. Zero means Unix 0 (1970-01-01); see
 	// SourceDateEpoch for the usual reproducible-builds convention.
-	ModTime time.Time `json:"mod_time"`
+	ModTime time.Time `json:"modTime"`
 	// Compression of the output: CompressNone (or ""), CompressGzip or CompressZstd.
 	Compression Compression `json:"compression,omitempty"`
 	// Level is the compression level: gzip 1–9 (default 6), zstd 1–22
 	// (default 3, mapped to klauspost/compress's nearest encoder level).
 	Level int `json:"level,omitempty"`
-	// Concurrency bounds the compression workers (0 = GOMAXPROCS). The
+	// Workers bounds the compression workers (0 = GOMAXPROCS). The
 	// output bytes never depend on it.
-	Concurrency int `json:"concurrency,omitempty"`
+	Workers int `json:"workers,omitempty"`
 	// AllowNoInit turns off the check that /init exists and is executable
 	// (for overlays meant to be concatenated onto a base).
-	AllowNoInit bool `json:"allow_no_init,omitempty"`
+	AllowNoInit bool `json:"allowNoInit,omitempty"`
 	// OmitParents leaves out the 0755 root directories otherwise added for
 	// missing parents: for overlays whose directories come from a base
 	// archive (an implied parent would reset the base's mode and owner).
 	// The kernel silently drops entries whose parent does not exist.
-	OmitParents bool `json:"omit_parents,omitempty"`
+	OmitParents bool `json:"omitParents,omitempty"`
 	// Progress, when set, is called synchronously after each entry is written.
 	Progress func(Event) `json:"-"`
 }
 
 // Event reports write progress.
 type Event struct {
-	Path    string // entry just written
-	Done    int    // entries written so far
-	Total   int    // entries in the archive (without the trailer)
-	Written int64  // uncompressed archive bytes written so far
+	Stage   string `json:"stage"`          // always "write"
+	File    string `json:"file,omitempty"` // path of the entry just written
+	Done    int64  `json:"done"`           // entries written so far
+	Total   int64  `json:"total"`          // entries in the archive (without the trailer)
+	Written int64  `json:"written"`        // uncompressed archive bytes written so far
 }
 
 // Stats summarises a written archive.
 type Stats struct {
-	Entries      int   `json:"entries"`       // entries written, implied parents included, trailer excluded
-	ArchiveBytes int64 `json:"archive_bytes"` // uncompressed cpio bytes, padding included
-	Bytes        int64 `json:"bytes"`         // bytes written to the io.Writer
+	Entries      int   `json:"entries"`      // entries written, implied parents included, trailer excluded
+	ArchiveBytes int64 `json:"archiveBytes"` // uncompressed cpio bytes, padding included
+	Bytes        int64 `json:"bytes"`        // bytes written to the io.Writer
 }
 
 // SourceDateEpoch reads the SOURCE_DATE_EPOCH environment variable. It
@@ -273,7 +274,7 @@ type TreeOptions struct {
 	Prefix string `json:"prefix,omitempty"`
 	// KeepOwners keeps the host uid/gid (when the file system reports
 	// them); otherwise every entry is owned by 0:0.
-	KeepOwners bool `json:"keep_owners,omitempty"`
+	KeepOwners bool `json:"keepOwners,omitempty"`
 	// Hook, when set, sees each entry before it is added and may change its
 	// mode, owner or path (not its type). Returning false skips the entry (and, for a
 	// directory, everything below it).

@@ -46,7 +46,7 @@ type compressor interface {
 }
 
 func newCompressor(w io.Writer, o *Options) (compressor, error) {
-	workers := o.Concurrency
+	workers := o.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}

@@ -61,7 +61,7 @@ func hostTree(t *testing.T, dir string, reverse bool, mtime time.Time, umask int
 
 func buildHost(t *testing.T, dir string, c rootfs.Compression, workers int, reverseAdds bool) []byte {
 	t.Helper()
-	b := rootfs.New(&rootfs.Options{ModTime: epoch, Compression: c, Concurrency: workers})
+	b := rootfs.New(&rootfs.Options{ModTime: epoch, Compression: c, Workers: workers})
 	extra := []rootfs.Entry{
 		{Path: "/dev/console", Type: rootfs.TypeChar, Mode: 0o600, Major: 5, Minor: 1},
 		{Path: "/tmp", Type: rootfs.TypeDir, Mode: 0o1777},
@@ -138,7 +138,7 @@ func TestCompressionIndependentOfWorkers(t *testing.T) {
 		t.Run(string(c), func(t *testing.T) {
 			var sums []string
 			for _, w := range []int{1, 2, 5} {
-				b := rootfs.New(&rootfs.Options{Compression: c, Concurrency: w, AllowNoInit: true})
+				b := rootfs.New(&rootfs.Options{Compression: c, Workers: w, AllowNoInit: true})
 				require.NoError(t, b.AddFile(rootfs.Entry{Path: "/big", Mode: 0o644}, content))
 				var buf bytes.Buffer
 				_, err := b.WriteTo(&buf)

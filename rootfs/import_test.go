@@ -46,8 +46,8 @@ func TestAddArchiveLayers(t *testing.T) {
 	assert.Equal(t, "new", string(data["/etc/motd"]))
 	require.Len(t, events, st.Entries)
 	last := events[len(events)-1]
-	assert.Equal(t, st.Entries, last.Done)
-	assert.Equal(t, st.Entries, last.Total)
+	assert.Equal(t, int64(st.Entries), last.Done)
+	assert.Equal(t, int64(st.Entries), last.Total)
 }
 
 func TestInspect(t *testing.T) {

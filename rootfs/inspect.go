@@ -14,7 +14,7 @@ type Report struct {
 	// Paths counts distinct paths after layering (later members win).
 	Paths int `json:"paths"`
 	// DataBytes sums regular file data.
-	DataBytes int64 `json:"data_bytes"`
+	DataBytes int64 `json:"dataBytes"`
 	// Init reports whether /init resolves, through symlinks, to an
 	// executable regular file, as the kernel needs to run it.
 	Init bool `json:"init"`

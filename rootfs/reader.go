@@ -35,21 +35,21 @@ type Header struct {
 // below; a limit that is hit yields a *LimitError (matching ErrLimit).
 type ReaderOptions struct {
 	// MaxEntries caps the number of entries (default 1<<20).
-	MaxEntries int `json:"max_entries,omitempty"`
+	MaxEntries int `json:"maxEntries,omitempty"`
 	// MaxBytes caps the uncompressed bytes read over all members
 	// (default 16 GiB; AddArchive: DefaultArchiveMaxBytes).
-	MaxBytes int64 `json:"max_bytes,omitempty"`
+	MaxBytes int64 `json:"maxBytes,omitempty"`
 	// MaxPadding caps one run of zero padding between archives or members
 	// (default DefaultMaxPadding). The kernel skips any amount, but real
 	// archives pad to 4 or 512 bytes, and a compressed member of nothing
 	// but zeros would otherwise be read in full.
-	MaxPadding int64 `json:"max_padding,omitempty"`
+	MaxPadding int64 `json:"maxPadding,omitempty"`
 	// MaxNameBytes caps the bytes of names (paths, stored names, symlink
 	// targets) that List, Inspect and AddArchive keep in memory (default
 	// DefaultMaxNameBytes). A Reader on its own keeps none.
-	MaxNameBytes int64 `json:"max_name_bytes,omitempty"`
+	MaxNameBytes int64 `json:"maxNameBytes,omitempty"`
 	// MaxOrphans caps the orphans Inspect lists (default DefaultMaxOrphans).
-	MaxOrphans int `json:"max_orphans,omitempty"`
+	MaxOrphans int `json:"maxOrphans,omitempty"`
 }
 
 // Reader limits used when the ReaderOptions field is zero.

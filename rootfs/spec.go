@@ -19,7 +19,7 @@ type SpecOptions struct {
 	Expand func(name string) (value string, ok bool) `json:"-"`
 	// BaseDir is where relative file locations are found (default: the
 	// working directory).
-	BaseDir string `json:"base_dir,omitempty"`
+	BaseDir string `json:"baseDir,omitempty"`
 }
 
 // SpecLine is one parsed line of a gen_init_cpio list.

@@ -234,7 +234,7 @@ func (b *Builder) Write(ctx context.Context, w io.Writer) (Stats, error) {
 			return st, err
 		}
 		if b.opts.Progress != nil {
-			b.opts.Progress(Event{Path: pl.Path, Done: i + 1, Total: len(plan), Written: nw.n})
+			b.opts.Progress(Event{Stage: "write", File: pl.Path, Done: int64(i + 1), Total: int64(len(plan)), Written: nw.n})
 		}
 	}
 	if err := nw.finish(); err != nil {

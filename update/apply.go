@@ -56,9 +56,9 @@ type State struct {
 	// back after MaxAttempts.
 	Pending     bool `json:"pending,omitempty"`
 	Attempts    int  `json:"attempts,omitempty"`
-	MaxAttempts int  `json:"max_attempts,omitempty"`
+	MaxAttempts int  `json:"maxAttempts,omitempty"`
 	// RolledBack is the last slot abandoned by a rollback.
-	RolledBack *Slot `json:"rolled_back,omitempty"`
+	RolledBack *Slot `json:"rolledBack,omitempty"`
 	// HighestSequence is the highest sequence ever installed in the
 	// target: the replay floor. A rollback or a failed boot switches back
 	// to an older slot but never lowers it, so Apply keeps refusing the
@@ -66,7 +66,7 @@ type State struct {
 	// ApplyOptions.AllowDowngrade). State files written before the field
 	// existed lack it; ReadState then derives it from the slots the file
 	// names (current, previous, rolled back).
-	HighestSequence uint64 `json:"highest_sequence,omitempty"`
+	HighestSequence uint64 `json:"highestSequence,omitempty"`
 }
 
 // floor returns the highest sequence the state knows of: the recorded
@@ -87,23 +87,23 @@ type ApplyOptions struct {
 	VerifyOptions
 	// AllowReinstall accepts a package whose sequence equals the installed
 	// one (and re-stages it).
-	AllowReinstall bool `json:"allow_reinstall,omitempty"`
+	AllowReinstall bool `json:"allowReinstall,omitempty"`
 	// AllowDowngrade accepts a package older than the highest sequence
 	// ever installed (State.HighestSequence), even older than the current
 	// slot: an explicit downgrade. The floor itself stays where it was.
-	AllowDowngrade bool `json:"allow_downgrade,omitempty"`
+	AllowDowngrade bool `json:"allowDowngrade,omitempty"`
 	// MaxBootAttempts for the new pending slot (default 3).
-	MaxBootAttempts int `json:"max_boot_attempts,omitempty"`
+	MaxBootAttempts int `json:"maxBootAttempts,omitempty"`
 	// Confirmed commits the new slot as good right away. A first install
 	// (no current slot) is always committed as good: there is nothing to
 	// roll back to.
 	Confirmed bool `json:"confirmed,omitempty"`
 	// NoLinks copies unchanged files instead of hard-linking them.
-	NoLinks bool `json:"no_links,omitempty"`
+	NoLinks bool `json:"noLinks,omitempty"`
 	// WaitLock makes Apply wait (until ctx ends) for the target's lock
 	// while another operation holds it, instead of failing at once with
 	// ErrBusy.
-	WaitLock bool `json:"wait_lock,omitempty"`
+	WaitLock bool `json:"waitLock,omitempty"`
 }
 
 // ApplyReport says what Apply did.
@@ -506,7 +506,7 @@ func checkBase(ctx context.Context, fsys FS, dir string, b *Base, progress func(
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		emit(progress, Event{Phase: "verify", Name: f.Path, Done: int64(i + 1), Total: int64(len(b.Files))})
+		emit(progress, Event{Stage: "verify", File: f.Path, Done: int64(i + 1), Total: int64(len(b.Files))})
 		p := dir + "/" + f.Path
 		info, err := fsys.Lstat(p)
 		if err != nil || !info.Mode().IsRegular() {
@@ -691,7 +691,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	if err := writeFileAtomic(fsys, JournalFile, jb); err != nil {
 		return err
 	}
-	emit(o.Progress, Event{Phase: "commit", Name: slot.Name})
+	emit(o.Progress, Event{Stage: "commit", File: slot.Name})
 	// A first install has nothing to roll back to, so it is never pending:
 	// BootAttempt would otherwise count it down to a dead end.
 	ns := &State{Format: FormatVersion, Vendor: m.Vendor, Product: m.Product, Channel: m.Channel, Current: slot,
@@ -710,7 +710,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 		return err
 	}
 	committed = true
-	emit(o.Progress, Event{Phase: "cleanup", Name: slot.Name})
+	emit(o.Progress, Event{Stage: "cleanup", File: slot.Name})
 	if _, err := recoverTarget(context.WithoutCancel(ctx), fsys); err != nil {
 		return fmt.Errorf("update: applied, but cleaning up failed: %w", err)
 	}
@@ -741,7 +741,7 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		emit(o.Progress, Event{Phase: "stage", Name: f.Path, Done: int64(i + 1), Total: int64(len(s.Files))})
+		emit(o.Progress, Event{Stage: "stage", File: f.Path, Done: int64(i + 1), Total: int64(len(s.Files))})
 		dst := out + "/" + f.Path
 		switch f.Type {
 		case TypeDir:
@@ -838,7 +838,7 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 		return err
 	}
 	// Verify what was written: every file's hash and the tree digest.
-	emit(o.Progress, Event{Phase: "check", Name: s.Version})
+	emit(o.Progress, Event{Stage: "check", File: s.Version})
 	entries, err := scanSlot(ctx, fsys, out)
 	if err != nil {
 		return err

@@ -45,23 +45,23 @@ type BuildOptions struct {
 	Kind     Kind   `json:"kind,omitempty"`
 	// MaxPatchFileSize: files above it are carried whole (default 256 MiB;
 	// the differ holds both versions and a suffix array in memory).
-	MaxPatchFileSize int64 `json:"max_patch_file_size,omitempty"`
+	MaxPatchFileSize int64 `json:"maxPatchFileSize,omitempty"`
 	// PatchRatio: a patch is used only if it is at most this fraction of
 	// the file's size (default 0.9).
-	PatchRatio float64 `json:"patch_ratio,omitempty"`
+	PatchRatio float64 `json:"patchRatio,omitempty"`
 	// FullIfLarger makes Build write a full package when a diff or bundle
 	// payload would be larger than a full one.
-	FullIfLarger bool `json:"full_if_larger,omitempty"`
+	FullIfLarger bool `json:"fullIfLarger,omitempty"`
 	// Nested packages to carry (KindNested).
 	Nested []NestedInput `json:"nested,omitempty"`
 	// Encrypt, when set, encrypts the payload (for example to the
 	// product's OpenPGP key through sign.Encrypt).
 	Encrypt Encrypter `json:"-"`
-	// Time is the modification time of the tar members (zero: Unix 0).
-	Time time.Time `json:"time,omitempty"`
+	// ModTime is the modification time of the tar members (zero: Unix 0).
+	ModTime time.Time `json:"modTime,omitzero"`
 	// TempDir, when set, spools the payload to a temporary file there
 	// instead of memory.
-	TempDir  string      `json:"temp_dir,omitempty"`
+	TempDir  string      `json:"tempDir,omitempty"`
 	Progress func(Event) `json:"-"`
 }
 
@@ -160,7 +160,7 @@ func (b *builder) build(signers []sign.Signer, to Tree, from []Tree, w io.Writer
 			trees = append(trees, scanned{t: t})
 			continue
 		}
-		emit(o.Progress, Event{Phase: "scan", Name: t.Version})
+		emit(o.Progress, Event{Stage: "scan", File: t.Version})
 		e, err := ScanTree(t.FS)
 		if err != nil {
 			return nil, err
@@ -281,8 +281,8 @@ func (b *builder) build(signers []sign.Signer, to Tree, from []Tree, w io.Writer
 	cw := &countWriter{w: w}
 	out := tar.NewWriter(cw)
 	put := func(name string, size int64, r io.Reader) error {
-		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: o.Time, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
-		if o.Time.IsZero() {
+		hdr := &tar.Header{Name: name, Mode: 0o644, Size: size, ModTime: o.ModTime, Typeflag: tar.TypeReg, Format: tar.FormatUSTAR}
+		if o.ModTime.IsZero() {
 			hdr.ModTime = time.Unix(0, 0)
 		}
 		if size >= 8<<30 {
@@ -383,7 +383,7 @@ func (b *builder) fullStep(tw *tar.Writer, t scanned, rep *BuildReport) (Step, e
 			rep.Whole++
 		}
 		s.Files = append(s.Files, f)
-		emit(b.o.Progress, Event{Phase: "build", Name: e.Path, Done: int64(i + 1), Total: int64(len(t.entries))})
+		emit(b.o.Progress, Event{Stage: "build", File: e.Path, Done: int64(i + 1), Total: int64(len(t.entries))})
 	}
 	return s, nil
 }
@@ -467,7 +467,7 @@ func (b *builder) diffStep(tw *tar.Writer, idx int, base, next scanned, rep *Bui
 			}
 		}
 		s.Files = append(s.Files, f)
-		emit(b.o.Progress, Event{Phase: "build", Name: e.Path, Done: int64(i + 1), Total: int64(len(next.entries))})
+		emit(b.o.Progress, Event{Stage: "build", File: e.Path, Done: int64(i + 1), Total: int64(len(next.entries))})
 	}
 	for _, e := range base.entries {
 		if !inNew[e.Path] {

@@ -59,7 +59,7 @@ type Manifest struct {
 	// Payload describes the payload member, as stored (encrypted or not).
 	Payload Payload `json:"payload"`
 	// SpaceNeeded is the free space, in bytes, an apply may use.
-	SpaceNeeded int64 `json:"space_needed"`
+	SpaceNeeded int64 `json:"spaceNeeded"`
 }
 
 // Step turns one tree into the next.
@@ -95,8 +95,8 @@ type File struct {
 	Op Op `json:"op,omitempty"` // files only
 	// DataSize and DataSHA256 describe the payload member (whole file or
 	// patch) for OpData and OpPatch.
-	DataSize   int64  `json:"data_size,omitempty"`
-	DataSHA256 string `json:"data_sha256,omitempty"`
+	DataSize   int64  `json:"dataSize,omitempty"`
+	DataSHA256 string `json:"dataSha256,omitempty"`
 }
 
 // Nested is another product's package carried unchanged.
@@ -357,13 +357,13 @@ func (s *Step) validate(kind Kind, l Limits) error {
 
 // Limits bound what a reader accepts. Zero fields take the defaults.
 type Limits struct {
-	MaxManifestSize  int64 `json:"max_manifest_size,omitempty"`   // default 32 MiB
-	MaxPayloadSize   int64 `json:"max_payload_size,omitempty"`    // default 64 GiB
-	MaxFileSize      int64 `json:"max_file_size,omitempty"`       // default 16 GiB
-	MaxPatchFileSize int64 `json:"max_patch_file_size,omitempty"` // default 512 MiB: patched files are held in memory
-	MaxEntries       int   `json:"max_entries,omitempty"`         // default 1,000,000 per step
-	MaxSteps         int   `json:"max_steps,omitempty"`           // default 64
-	MaxSignatures    int   `json:"max_signatures,omitempty"`      // default 8
+	MaxManifestSize  int64 `json:"maxManifestSize,omitempty"`  // default 32 MiB
+	MaxPayloadSize   int64 `json:"maxPayloadSize,omitempty"`   // default 64 GiB
+	MaxFileSize      int64 `json:"maxFileSize,omitempty"`      // default 16 GiB
+	MaxPatchFileSize int64 `json:"maxPatchFileSize,omitempty"` // default 512 MiB: patched files are held in memory
+	MaxEntries       int   `json:"maxEntries,omitempty"`       // default 1,000,000 per step
+	MaxSteps         int   `json:"maxSteps,omitempty"`         // default 64
+	MaxSignatures    int   `json:"maxSignatures,omitempty"`    // default 8
 }
 
 func (l *Limits) orDefault() Limits {

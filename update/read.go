@@ -48,7 +48,7 @@ type VerifyOptions struct {
 	Channel string `json:"channel,omitempty"`
 	// MinSequence, when set, requires a sequence greater than it (Apply
 	// takes it from the installed state).
-	MinSequence uint64 `json:"min_sequence,omitempty"`
+	MinSequence uint64 `json:"minSequence,omitempty"`
 	// Decrypt, when set, lets Verify check the content of an encrypted
 	// payload member by member.
 	Decrypt Decrypter `json:"-"`
@@ -56,16 +56,16 @@ type VerifyOptions struct {
 	// SpoolDir is where a payload larger than 64 MiB is copied (and
 	// verified) before it is decrypted or used; os.TempDir() when empty.
 	// Smaller payloads are held in memory. The package is read only once.
-	SpoolDir string      `json:"spool_dir,omitempty"`
+	SpoolDir string      `json:"spoolDir,omitempty"`
 	Progress func(Event) `json:"-"`
 }
 
 // Event reports progress of long work.
 type Event struct {
-	Phase string // "verify", "content", "stage", "check", "commit", "cleanup", "recover"
-	Name  string // file or member, when there is one
-	Done  int64  // units done in this phase
-	Total int64  // units in this phase, 0 when unknown
+	Stage string `json:"stage"`          // "scan", "build", "verify", "content", "stage", "check", "commit", "cleanup", "recover"
+	File  string `json:"file,omitempty"` // file or member, when there is one
+	Done  int64  `json:"done"`           // units done in this stage
+	Total int64  `json:"total"`          // units in this stage, 0 when unknown
 }
 
 // Report is the result of Verify.
@@ -329,7 +329,7 @@ func spoolPayload(ctx context.Context, tr *tar.Reader, head *pkgHead, progress f
 	}
 	h := sha256.New()
 	n, err := copyCtx(ctx, io.MultiWriter(h, w), io.LimitReader(tr, head.payloadSize), func(done int64) {
-		emit(progress, Event{Phase: "verify", Name: MemberPayload, Done: done, Total: head.payloadSize})
+		emit(progress, Event{Stage: "verify", File: MemberPayload, Done: done, Total: head.payloadSize})
 	})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -558,7 +558,7 @@ func checkContent(ctx context.Context, sp *spool, o *VerifyOptions, head *pkgHea
 		total := int64(len(head.manifest.members()))
 		return payloadMembers(ctx, plain, head.manifest, func(mem member, _ io.Reader) error {
 			done++
-			emit(o.Progress, Event{Phase: "content", Name: mem.name, Done: done, Total: total})
+			emit(o.Progress, Event{Stage: "content", File: mem.name, Done: done, Total: total})
 			return nil
 		})
 	})

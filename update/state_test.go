@@ -70,7 +70,7 @@ func TestRollbackKeepsReplayFloor(t *testing.T) {
 	}
 }
 
-// TestOldStateFileDerivesFloor: a state file without highest_sequence (as
+// TestOldStateFileDerivesFloor: a state file without highestSequence (as
 // written before the field existed) still reads, and its floor comes from
 // the slots it names.
 func TestOldStateFileDerivesFloor(t *testing.T) {
@@ -81,8 +81,8 @@ func TestOldStateFileDerivesFloor(t *testing.T) {
 	require.NoError(t, err)
 	var raw map[string]any
 	require.NoError(t, json.Unmarshal(b, &raw))
-	require.Contains(t, raw, "highest_sequence")
-	delete(raw, "highest_sequence")
+	require.Contains(t, raw, "highestSequence")
+	delete(raw, "highestSequence")
 	old, err := json.Marshal(raw)
 	require.NoError(t, err)
 	require.NoError(t, writeFileAtomic(m, StateFile, old))
@@ -134,8 +134,8 @@ func TestReadStateValidates(t *testing.T) {
 		"current version":      func(r map[string]any) { r["current"] = slot(func(s map[string]any) { s["version"] = "" }) },
 		"current sequence 0":   func(r map[string]any) { r["current"] = slot(func(s map[string]any) { s["sequence"] = 0 }) },
 		"previous is current":  func(r map[string]any) { r["previous"] = slot(func(map[string]any) {}) },
-		"bad rolled back":      func(r map[string]any) { r["rolled_back"] = slot(func(s map[string]any) { s["name"] = "a/b" }) },
-		"fractional floor":     func(r map[string]any) { r["highest_sequence"] = 0.5 },
+		"bad rolled back":      func(r map[string]any) { r["rolledBack"] = slot(func(s map[string]any) { s["name"] = "a/b" }) },
+		"fractional floor":     func(r map[string]any) { r["highestSequence"] = 0.5 },
 		"attempts":             func(r map[string]any) { r["attempts"] = -1 },
 	}
 	for name, edit := range cases {
@@ -166,7 +166,7 @@ func TestReadStateValidates(t *testing.T) {
 		m := installed(t, k, ring, 2)
 		raw := good()
 		raw["current"] = slot(func(s map[string]any) { s["sequence"] = 5 })
-		raw["highest_sequence"] = 3
+		raw["highestSequence"] = 3
 		b, err := json.Marshal(raw)
 		require.NoError(t, err)
 		require.NoError(t, writeFileAtomic(m, StateFile, b))

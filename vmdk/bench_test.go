@@ -47,12 +47,12 @@ func BenchmarkRead(b *testing.B) {
 	}
 }
 
-func BenchmarkInspect(b *testing.B) {
+func BenchmarkVerify(b *testing.B) {
 	raw := benchRaw()
 	v, _ := toVMDK(b, raw, nil)
 	b.SetBytes(int64(len(v)))
 	for b.Loop() {
-		if _, err := vmdk.Inspect(context.Background(), bytes.NewReader(v), nil); err != nil {
+		if _, err := vmdk.Verify(context.Background(), bytes.NewReader(v), nil); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -17,26 +17,26 @@ func gdMarkerAt(v []byte) int {
 	return int(binary.LittleEndian.Uint64(v[len(v)-1024+56:]))*512 - 512
 }
 
-// TestInspectGDMarkerOverflow: a grain-directory marker whose sector count
+// TestVerifyGDMarkerOverflow: a grain-directory marker whose sector count
 // overflows when multiplied by 512 is rejected, not read as a short (or
 // empty) directory.
-func TestInspectGDMarkerOverflow(t *testing.T) {
+func TestVerifyGDMarkerOverflow(t *testing.T) {
 	v := tinyStream(tinyOpts{})
 	at := gdMarkerAt(v)
 	require.Equal(t, uint32(vmdk.MarkerGD), binary.LittleEndian.Uint32(v[at+12:]))
 	for _, val := range []uint64{1 << 55, 1<<55 + 1, 1<<63 + 1, 1 << 20} {
 		c := bytes.Clone(v)
 		binary.LittleEndian.PutUint64(c[at:], val)
-		_, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+		_, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 		require.ErrorIs(t, err, vmdk.ErrCorrupt, "marker value %d", val)
 	}
 }
 
-// TestInspectCapacityClaimAllocation: what Inspect allocates does not grow
+// TestVerifyCapacityClaimAllocation: what Verify allocates does not grow
 // with the capacity a header claims. A stream of a few KiB whose header
-// claims the largest capacity with small grains used to make Inspect
+// claims the largest capacity with small grains used to make Verify
 // allocate a 32 MiB per-block table (8M blocks) at its first grain table.
-func TestInspectCapacityClaimAllocation(t *testing.T) {
+func TestVerifyCapacityClaimAllocation(t *testing.T) {
 	v := tinyStream(tinyOpts{GrainSectors: 16, GTEs: 1024, Grains: 3, Fill: []int{0, 2}})
 	le := binary.LittleEndian
 	const sectors = vmdk.MaxCapacity / vmdk.SectorSize
@@ -48,9 +48,9 @@ func TestInspectCapacityClaimAllocation(t *testing.T) {
 		return m.TotalAlloc
 	}
 	// The claim needs a 32 MiB directory, far beyond what this stream
-	// holds: Inspect must stop or report without allocating for it.
+	// holds: Verify must stop or report without allocating for it.
 	before := alloc()
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(v), nil)
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(v), nil)
 	used := alloc() - before
 	require.NotNil(t, rep)
 	if err != nil {
@@ -58,7 +58,7 @@ func TestInspectCapacityClaimAllocation(t *testing.T) {
 	} else {
 		require.False(t, rep.OK())
 	}
-	require.Less(t, used, uint64(4<<20), "Inspect allocated %d bytes for a %d-byte stream", used, len(v))
+	require.Less(t, used, uint64(4<<20), "Verify allocated %d bytes for a %d-byte stream", used, len(v))
 }
 
 // TestOpenDirectoryAllocation: Open holds the grain directory once; it
@@ -79,19 +79,19 @@ func TestOpenDirectoryAllocation(t *testing.T) {
 	require.Equal(t, tinyGrain(4*tables-1, 4096), raw[4096:])
 }
 
-// TestInspectReusesReadBuffer: Inspect pools its 256 KiB read buffer and
+// TestVerifyReusesReadBuffer: Verify pools its 256 KiB read buffer and
 // its zlib reader, so inspecting many small streams does not allocate
 // (and clear) them on every call.
-func TestInspectReusesReadBuffer(t *testing.T) {
+func TestVerifyReusesReadBuffer(t *testing.T) {
 	v := tinyStream(tinyOpts{})
 	const calls = 50
 	var m0, m1 runtime.MemStats
 	runtime.ReadMemStats(&m0)
 	for range calls {
-		_, err := vmdk.Inspect(context.Background(), bytes.NewReader(v), nil)
+		_, err := vmdk.Verify(context.Background(), bytes.NewReader(v), nil)
 		require.NoError(t, err)
 	}
 	runtime.ReadMemStats(&m1)
 	per := (m1.TotalAlloc - m0.TotalAlloc) / calls
-	require.Less(t, per, uint64(128<<10), "Inspect allocated %d bytes per call of a %d-byte stream", per, len(v))
+	require.Less(t, per, uint64(128<<10), "Verify allocated %d bytes per call of a %d-byte stream", per, len(v))
 }

@@ -41,29 +41,29 @@ func (r *endlessReader) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// TestInspectCancelAfterEOS: Inspect drains what follows the end-of-stream
+// TestVerifyCancelAfterEOS: Verify drains what follows the end-of-stream
 // marker; a stream that never ends must still stop on cancellation.
-func TestInspectCancelAfterEOS(t *testing.T) {
+func TestVerifyCancelAfterEOS(t *testing.T) {
 	v := tinyStream(tinyOpts{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := &endlessReader{prefix: v, cancel: cancel, cancelAfter: 3}
-	rep, err := vmdk.Inspect(ctx, r, nil)
+	rep, err := vmdk.Verify(ctx, r, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, errReadAfterCancel)
 	require.True(t, rep.EndOfStream)
 }
 
-// TestInspectCancelInSkip: skipping a huge overHead (up to 512 MiB of
+// TestVerifyCancelInSkip: skipping a huge overHead (up to 512 MiB of
 // filler) stops on cancellation too.
-func TestInspectCancelInSkip(t *testing.T) {
+func TestVerifyCancelInSkip(t *testing.T) {
 	v := tinyStream(tinyOpts{})
 	hdr := bytes.Clone(v[:2*512]) // header and descriptor
 	binary.LittleEndian.PutUint64(hdr[64:], 1<<20)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	r := &endlessReader{prefix: hdr, cancel: cancel, cancelAfter: 3}
-	_, err := vmdk.Inspect(ctx, r, nil)
+	_, err := vmdk.Verify(ctx, r, nil)
 	require.ErrorIs(t, err, context.Canceled)
 	require.NotErrorIs(t, err, errReadAfterCancel)
 }

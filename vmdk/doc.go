@@ -32,7 +32,7 @@
 //
 // Open reads a streamOptimized VMDK (this package's, qemu-img's, and the
 // footer-less layout with the directory offset in the header) as an
-// io.ReaderAt of the raw disk. Inspect walks a whole stream and reports the
+// io.ReaderAt of the raw disk. Verify walks a whole stream and reports the
 // header, descriptor, counts, and every violation of the layout rules.
 // Hostile input gets typed errors (ErrBadMagic, ErrTruncated, ErrCorrupt,
 // ErrUnsupported, ErrTooLarge) and bounded allocation.
@@ -46,7 +46,7 @@
 //     numGTEsPerGT: 1 to 4096 (ErrCorrupt otherwise).
 //   - grain directory: at most 32 MiB, i.e. 8 Mi grain tables (ErrTooLarge
 //     above). Open holds it in memory, decoded in 64 KiB chunks, and only
-//     after checking it lies inside the file; Inspect reads it in 64 KiB
+//     after checking it lies inside the file; Verify reads it in 64 KiB
 //     chunks and keeps one entry per grain table it has seen, whatever the
 //     capacity claims. A grain-directory marker may announce at most
 //     32 MiB + one sector, a grain-table marker at most 2048 sectors
@@ -54,10 +54,10 @@
 //   - a compressed grain: at most grain + grain/8 + 4 KiB bytes, and it
 //     must inflate to at most one grain (ErrCorrupt).
 //   - descriptor: at most 2048 sectors (1 MiB) in Open and ParseDescriptor.
-//     Inspect reads a descriptor only at an offset up to 2^20 sectors and
+//     Verify reads a descriptor only at an offset up to 2^20 sectors and
 //     fails on overHead or a footer-marker value above 2^20 sectors
 //     (512 MiB of filler).
-//   - Inspect keeps at most InspectOptions.MaxFindings findings (100 by
+//   - Verify keeps at most VerifyOptions.MaxFindings findings (100 by
 //     default) and counts the rest; it checks its context every 64
 //     records and every 1 MiB it skips or drains after the end-of-stream
 //     marker, so an endless stream stops on cancellation.
@@ -67,6 +67,6 @@
 //
 // So Open holds at most the directory (proportional to the file), one
 // grain table, and one grain with its compressed form (about 2.2 MiB);
-// Inspect a 256 KiB read buffer, one grain and grain record, one grain
+// Verify a 256 KiB read buffer, one grain and grain record, one grain
 // table, and a few bytes per grain table read.
 package vmdk

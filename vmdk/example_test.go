@@ -46,13 +46,13 @@ func ExampleWriteEmpty() {
 	// Output: 70144 21474836480 640
 }
 
-// Inspect checks a stream against the streamOptimized layout rules.
-func ExampleInspect() {
+// Verify checks a stream against the streamOptimized layout rules.
+func ExampleVerify() {
 	var out bytes.Buffer
 	if _, err := vmdk.WriteEmpty(context.Background(), &out, 1<<30, nil); err != nil {
 		panic(err)
 	}
-	rep, err := vmdk.Inspect(context.Background(), &out, nil)
+	rep, err := vmdk.Verify(context.Background(), &out, nil)
 	if err != nil {
 		panic(err)
 	}
@@ -61,7 +61,7 @@ func ExampleInspect() {
 	// A stream cut short (an interrupted write) is not accepted.
 	out.Reset()
 	vmdk.WriteEmpty(context.Background(), &out, 1<<30, nil)
-	_, err = vmdk.Inspect(context.Background(), bytes.NewReader(out.Bytes()[:out.Len()-1536]), nil)
+	_, err = vmdk.Verify(context.Background(), bytes.NewReader(out.Bytes()[:out.Len()-1536]), nil)
 	fmt.Println(err != nil)
 	// Output:
 	// true streamOptimized 0 1

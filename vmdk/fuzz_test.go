@@ -56,9 +56,9 @@ func checkErr(t *testing.T, err error) {
 	}
 }
 
-func inspectBounded(t *testing.T, b []byte) *vmdk.Report {
+func verifyBounded(t *testing.T, b []byte) *vmdk.Report {
 	t.Helper()
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(b), &vmdk.InspectOptions{MaxFindings: 10})
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(b), &vmdk.VerifyOptions{MaxFindings: 10})
 	if rep == nil {
 		t.Fatal("nil report")
 	}
@@ -95,15 +95,15 @@ func readSome(t *testing.T, b []byte) {
 	}
 }
 
-// FuzzInspect fuzzes Inspect on streams built by expandOps from a header,
+// FuzzVerify fuzzes Verify on streams built by expandOps from a header,
 // a descriptor and a list of records.
-func FuzzInspect(f *testing.F) {
+func FuzzVerify(f *testing.F) {
 	quietGC()
 	for _, s := range streamSeeds() {
 		f.Add(s[0], s[1], s[2])
 	}
 	f.Fuzz(func(t *testing.T, hdr, desc, ops []byte) {
-		inspectBounded(t, expandOps(hdr, desc, ops))
+		verifyBounded(t, expandOps(hdr, desc, ops))
 	})
 }
 
@@ -119,7 +119,7 @@ func FuzzReader(f *testing.F) {
 }
 
 // FuzzHeader fuzzes the header sector on its own: decoding, re-encoding,
-// and Open and Inspect of a stream that is just that sector. Inputs
+// and Open and Verify of a stream that is just that sector. Inputs
 // shorter than a sector are zero-filled, so the seeds (and what the
 // fuzzer keeps) are the 79 bytes that hold fields.
 func FuzzHeader(f *testing.F) {
@@ -147,7 +147,7 @@ func FuzzHeader(f *testing.F) {
 			t.Fatalf("header does not round-trip")
 		}
 		readSome(t, b)
-		inspectBounded(t, b)
+		verifyBounded(t, b)
 	})
 }
 

@@ -56,10 +56,10 @@ func readAll(t testing.TB, v []byte) []byte {
 	return raw
 }
 
-// inspectOK runs Inspect and requires no finding.
-func inspectOK(t testing.TB, v []byte) *vmdk.Report {
+// verifyOK runs Verify and requires no finding.
+func verifyOK(t testing.TB, v []byte) *vmdk.Report {
 	t.Helper()
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(v), nil)
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(v), nil)
 	require.NoError(t, err)
 	require.Empty(t, rep.Findings, "findings: %v", rep.Findings)
 	require.True(t, rep.OK())

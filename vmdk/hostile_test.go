@@ -53,7 +53,7 @@ func TestTruncated(t *testing.T) {
 		cut := v[:n]
 		err := readDisk(cut, 1<<30)
 		require.ErrorIs(t, err, vmdk.ErrTruncated, "cut at %d", n)
-		rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(cut), nil)
+		rep, err := vmdk.Verify(context.Background(), bytes.NewReader(cut), nil)
 		require.ErrorIs(t, err, vmdk.ErrTruncated, "inspect cut at %d", n)
 		require.NotNil(t, rep)
 	}
@@ -67,18 +67,18 @@ const (
 	// but if Open accepts the file the disk must still read back exactly.
 	//   - the descriptor sectors (1–20): free text and NUL fill; the keys
 	//     that matter (CID, createType, extent) are covered by
-	//     TestInspectFindings, a flip in a comment is harmless;
+	//     TestVerifyFindings, a flip in a comment is harmless;
 	//   - sectors 21 to overHead-1: fill between descriptor and first grain;
 	//   - bytes 16–511 of the grain-table, grain-directory and footer
 	//     markers: the spec's pad[496].
 	mayPass flipClass = iota
-	// mustDetect: Open (a typed error) or Inspect (a typed error or at
+	// mustDetect: Open (a typed error) or Verify (a typed error or at
 	// least one finding) must report the flip:
 	//   - the header sector, every byte: magic, version, flags, capacity,
 	//     grainSize, gdOffset and compressAlgorithm fail Open or are
 	//     findings; the fields Open does not need (descriptor offset and
 	//     size, numGTEsPerGT, rgdOffset, overHead, uncleanShutdown, newline
-	//     test) and the padding are Inspect findings;
+	//     test) and the padding are Verify findings;
 	//   - grain markers' LBA and size, and the grain record's zero fill;
 	//   - metadata markers' value, size and type (bytes 0–15);
 	//   - grain-table and grain-directory sectors, unused entries included;
@@ -88,7 +88,7 @@ const (
 	mustDetect
 	// grainData: compressed bytes of a grain. Zlib's header check, the
 	// deflate decoder or Adler-32 must reject the flip when Open().ReadAt
-	// reads that grain back, and Inspect must report it.
+	// reads that grain back, and Verify must report it.
 	grainData
 )
 
@@ -196,7 +196,7 @@ func TestBitFlips(t *testing.T) {
 			var fe *vmdk.FormatError
 			require.ErrorAs(t, openErr, &fe, what)
 		}
-		rep, inspErr := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+		rep, inspErr := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 		require.NotNil(t, rep, what)
 		if inspErr != nil {
 			require.True(t, isTyped(inspErr), "%s: inspect: untyped error %v", what, inspErr)
@@ -209,11 +209,11 @@ func TestBitFlips(t *testing.T) {
 				require.True(t, bytes.Equal(raw, got), "%s: accepted but reads back different data", what)
 			}
 		case mustDetect:
-			require.True(t, openErr != nil || inspected, "%s: neither Open nor Inspect noticed", what)
+			require.True(t, openErr != nil || inspected, "%s: neither Open nor Verify noticed", what)
 		case grainData:
 			require.ErrorIs(t, openErr, vmdk.ErrCorrupt, "%s: reading the grain back", what)
 			require.NoError(t, inspErr, what)
-			require.False(t, rep.OK(), "%s: Inspect found nothing", what)
+			require.False(t, rep.OK(), "%s: Verify found nothing", what)
 			rules := map[string]bool{}
 			for _, fd := range rep.Findings {
 				rules[fd.Rule] = true
@@ -226,12 +226,12 @@ func TestBitFlips(t *testing.T) {
 	}
 
 	// A flipped bit inside grain data is always caught: by the reader
-	// (zlib checksum) and by Inspect.
+	// (zlib checksum) and by Verify.
 	c := bytes.Clone(v)
 	c[128*512+200] ^= 0x10
 	err := readDisk(c, 1<<30)
 	require.ErrorIs(t, err, vmdk.ErrCorrupt)
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 	require.NoError(t, err)
 	require.False(t, rep.OK())
 	require.Equal(t, "grain.zlib", rep.Findings[0].Rule)
@@ -239,7 +239,7 @@ func TestBitFlips(t *testing.T) {
 
 // TestGrainLength: a grain marker whose size overstates the zlib stream
 // (the extra byte is the record's zero fill, so the data still inflates) is
-// an Inspect finding; the reader still reads the grain correctly.
+// an Verify finding; the reader still reads the grain correctly.
 func TestGrainLength(t *testing.T) {
 	raw, v := sample(t)
 	c := bytes.Clone(v)
@@ -250,7 +250,7 @@ func TestGrainLength(t *testing.T) {
 	got, err := readBack(c)
 	require.NoError(t, err)
 	require.Equal(t, raw, got)
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 	require.NoError(t, err)
 	require.Equal(t, "grain.length", rep.Findings[0].Rule, "%v", rep.Findings)
 }
@@ -261,7 +261,7 @@ func TestFooterPadding(t *testing.T) {
 	_, v := sample(t)
 	c := bytes.Clone(v)
 	c[len(c)-1024+400] = 1
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 	require.NoError(t, err)
 	require.Len(t, rep.Findings, 1)
 	require.Equal(t, "footer.header", rep.Findings[0].Rule)
@@ -309,7 +309,7 @@ func TestHostileHeaders(t *testing.T) {
 			require.ErrorIs(t, err, tc.want)
 			var fe *vmdk.FormatError
 			require.ErrorAs(t, err, &fe)
-			rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(tc.v), nil)
+			rep, err := vmdk.Verify(context.Background(), bytes.NewReader(tc.v), nil)
 			require.NotNil(t, rep)
 			if err != nil {
 				require.True(t, isTyped(err), "%v", err)
@@ -320,8 +320,8 @@ func TestHostileHeaders(t *testing.T) {
 	}
 }
 
-// TestInspectFindings breaks single rules and checks Inspect names them.
-func TestInspectFindings(t *testing.T) {
+// TestVerifyFindings breaks single rules and checks Verify names them.
+func TestVerifyFindings(t *testing.T) {
 	_, v := sample(t)
 	le := binary.LittleEndian
 	cases := []struct {
@@ -350,7 +350,7 @@ func TestInspectFindings(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.rule, func(t *testing.T) {
 			c := tc.mod(bytes.Clone(v))
-			rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+			rep, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 			require.NoError(t, err)
 			var rules []string
 			for _, f := range rep.Findings {
@@ -367,26 +367,26 @@ func TestInspectFindings(t *testing.T) {
 	good, _ := toVMDK(t, raw, nil)
 	c := bytes.Clone(good)
 	c[128*512+12] = 0x00 // not a zlib header
-	rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+	rep, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 	require.NoError(t, err)
 	require.Equal(t, "grain.zlib", rep.Findings[0].Rule)
 }
 
-func TestInspectCancel(t *testing.T) {
+func TestVerifyCancel(t *testing.T) {
 	_, v := sample(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := vmdk.Inspect(ctx, bytes.NewReader(v), nil)
+	_, err := vmdk.Verify(ctx, bytes.NewReader(v), nil)
 	require.ErrorIs(t, err, context.Canceled)
 }
 
-func TestInspectHugeOffsets(t *testing.T) {
+func TestVerifyHugeOffsets(t *testing.T) {
 	_, v := sample(t)
 	for _, off := range []int{28, 36, 64} { // descriptorOffset, descriptorSize, overHead
 		for _, val := range []uint64{1<<64 - 10, 1 << 63, 1 << 40, 0} {
 			c := bytes.Clone(v)
 			binary.LittleEndian.PutUint64(c[off:], val)
-			rep, err := vmdk.Inspect(context.Background(), bytes.NewReader(c), nil)
+			rep, err := vmdk.Verify(context.Background(), bytes.NewReader(c), nil)
 			require.NotNil(t, rep)
 			if err != nil {
 				require.True(t, isTyped(err), "field %d = %d: %v", off, val, err)

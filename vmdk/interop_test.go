@@ -117,7 +117,7 @@ func TestQemuCompare(t *testing.T) {
 
 			fh, err := os.Open(out)
 			require.NoError(t, err)
-			rep, err := vmdk.Inspect(t.Context(), fh, nil)
+			rep, err := vmdk.Verify(t.Context(), fh, nil)
 			require.NoError(t, err)
 			require.Empty(t, rep.Findings)
 			require.Equal(t, res.Grains, rep.Grains)
@@ -162,9 +162,9 @@ func TestReadQemuStream(t *testing.T) {
 	raw, err := os.ReadFile(in)
 	require.NoError(t, err)
 	require.Equal(t, raw, readAll(t, v))
-	// Inspect walks it without failing; qemu's layout differs from ours
+	// Verify walks it without failing; qemu's layout differs from ours
 	// (directory in the header, no footer), which it reports as findings.
-	rep, err := vmdk.Inspect(t.Context(), bytes.NewReader(v), nil)
+	rep, err := vmdk.Verify(t.Context(), bytes.NewReader(v), nil)
 	require.NoError(t, err)
 	require.Positive(t, rep.Grains)
 	require.False(t, rep.OK())
@@ -215,7 +215,7 @@ func TestHugeSparseFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, int64(size), res.Capacity)
 	require.Equal(t, int64(1+2+1), res.Grains) // the 100000 bytes at size/3 span 2 grains
-	rep := inspectOK(t, out.Bytes())
+	rep := verifyOK(t, out.Bytes())
 	require.Equal(t, int64(3), rep.GrainTables)
 	d, err := vmdk.Open(bytes.NewReader(out.Bytes()), int64(out.Len()))
 	require.NoError(t, err)

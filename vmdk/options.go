@@ -37,10 +37,12 @@ type Options struct {
 
 // Event reports progress of a write.
 type Event struct {
-	Done    int64 `json:"done"`    // bytes of the raw disk covered so far
-	Total   int64 `json:"total"`   // capacity in bytes
-	Written int64 `json:"written"` // VMDK bytes written so far
-	Grains  int64 `json:"grains"`  // grains written so far
+	Stage   string `json:"stage"`          // always "write"
+	File    string `json:"file,omitempty"` // Options.FileName (the extent name)
+	Done    int64  `json:"done"`           // bytes of the raw disk covered so far
+	Total   int64  `json:"total"`          // capacity in bytes
+	Written int64  `json:"written"`        // VMDK bytes written so far
+	Grains  int64  `json:"grains"`         // grains written so far
 }
 
 type config struct {

@@ -76,7 +76,7 @@ func tinyStream(o tinyOpts) []byte {
 	h, _ := hdr.MarshalBinary()
 	out.Write(h)
 	cyl := (capacity + 16064) / 16065
-	// A terse descriptor with every key Inspect checks.
+	// A terse descriptor with every key Verify checks.
 	sector(fmt.Appendf(nil, "CID=1234abcd\nparentCID=ffffffff\ncreateType=\"streamOptimized\"\n"+
 		"RW %d SPARSE \"t.vmdk\"\nddb.adapterType=\"lsilogic\"\nddb.geometry.cylinders=\"%d\"\n"+
 		"ddb.geometry.heads=\"255\"\nddb.geometry.sectors=\"63\"\nddb.toolsVersion=\"1\"\n"+

@@ -386,7 +386,7 @@ func write(ctx context.Context, w io.Writer, c *config, src source, size int64, 
 			return err
 		}
 		if c.progress != nil {
-			c.progress(Event{Done: min((b.first+int64(b.n))*GrainSize, res.Capacity), Total: res.Capacity,
+			c.progress(Event{Stage: "write", File: c.fileName, Done: min((b.first+int64(b.n))*GrainSize, res.Capacity), Total: res.Capacity,
 				Written: cw.n + int64(bw.Buffered()), Grains: res.Grains})
 		}
 		return nil
@@ -426,7 +426,7 @@ func write(ctx context.Context, w io.Writer, c *config, src source, size int64, 
 	res.Size = cw.n
 	res.SHA256 = cw.h.Sum(nil)
 	if c.progress != nil {
-		c.progress(Event{Done: res.Capacity, Total: res.Capacity, Written: res.Size, Grains: res.Grains})
+		c.progress(Event{Stage: "write", File: c.fileName, Done: res.Capacity, Total: res.Capacity, Written: res.Size, Grains: res.Grains})
 	}
 	return res, nil
 }

@@ -86,7 +86,7 @@ func TestHeaderAndTailBytes(t *testing.T) {
 	gtData := u32(v, int(gdPos)*512)
 	require.Equal(t, marker(4, 1), sec(int(gtData)-1), "GT marker")
 
-	rep := inspectOK(t, v)
+	rep := verifyOK(t, v)
 	require.Equal(t, res.Grains, rep.Grains)
 	require.Equal(t, int64(1), rep.GrainTables)
 	require.Equal(t, int64(1), rep.Directories)
@@ -105,7 +105,7 @@ func TestAllZeroDisk(t *testing.T) {
 	// header + descriptor + padding, GD marker + 1 GD sector, footer marker, footer, EOS.
 	require.Equal(t, int64((128+1+1+3)*512), res.Size)
 	v := empty.Bytes()
-	rep := inspectOK(t, v)
+	rep := verifyOK(t, v)
 	require.Zero(t, rep.Grains)
 	require.Zero(t, rep.GrainTables)
 	require.Equal(t, int64(1), rep.Directories)
@@ -142,7 +142,7 @@ func TestWorkersAndRunsIdentical(t *testing.T) {
 		require.Equal(t, first, v, "workers=%d", workers)
 		require.Equal(t, firstRes, res)
 	}
-	rep := inspectOK(t, first)
+	rep := verifyOK(t, first)
 	require.Equal(t, int64(2), rep.GrainTables)
 	require.Equal(t, firstRes.Grains, rep.Grains)
 	sum := sha256.Sum256(first)
@@ -163,7 +163,7 @@ func TestLevels(t *testing.T) {
 	var prev int64
 	for _, l := range []int{1, 6, 9} {
 		v, res := toVMDK(t, raw, &vmdk.Options{Level: l})
-		inspectOK(t, v)
+		verifyOK(t, v)
 		require.Equal(t, raw, readAll(t, v))
 		if l == 1 {
 			prev = res.Size
@@ -274,7 +274,7 @@ func TestUnalignedSize(t *testing.T) {
 	require.Len(t, got, 1024)
 	require.Equal(t, raw, got[:1000])
 	require.Equal(t, make([]byte, 24), got[1000:])
-	inspectOK(t, v)
+	verifyOK(t, v)
 }
 
 func TestShortInput(t *testing.T) {
@@ -311,7 +311,7 @@ func TestDescriptorOptions(t *testing.T) {
 		`ddb.virtualHWVersion = "7"`, `ddb.toolsVersion = "12345"`, `RW 2097152 SPARSE "data-disk.vmdk"`} {
 		require.Contains(t, desc, s)
 	}
-	inspectOK(t, b.Bytes())
+	verifyOK(t, b.Bytes())
 	d, err := vmdk.Open(bytes.NewReader(b.Bytes()), int64(b.Len()))
 	require.NoError(t, err)
 	require.Equal(t, "ide", d.Descriptor().DDB["ddb.adapterType"])
@@ -321,7 +321,7 @@ func TestDescriptorOptions(t *testing.T) {
 	_, err = vmdk.WriteEmpty(t.Context(), &b, 20<<30, &vmdk.Options{AdapterType: "buslogic"})
 	require.NoError(t, err)
 	require.Contains(t, string(b.Bytes()[512:21*512]), `ddb.geometry.cylinders = "2611"`)
-	inspectOK(t, b.Bytes())
+	verifyOK(t, b.Bytes())
 }
 
 func TestProgressAndCancel(t *testing.T) {
@@ -347,7 +347,7 @@ func TestProgressAndCancel(t *testing.T) {
 	require.ErrorIs(t, err, context.Canceled)
 	_, err = vmdk.Open(bytes.NewReader(out.Bytes()), int64(out.Len()))
 	require.ErrorIs(t, err, vmdk.ErrTruncated)
-	_, err = vmdk.Inspect(t.Context(), bytes.NewReader(out.Bytes()), nil)
+	_, err = vmdk.Verify(t.Context(), bytes.NewReader(out.Bytes()), nil)
 	require.Error(t, err)
 }
 

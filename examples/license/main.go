@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/fogkit/fogkit/license"
+	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
 )
 
@@ -271,12 +272,8 @@ func issueTime(flagValue string) (time.Time, error) {
 		}
 		return t, nil
 	}
-	if env := os.Getenv("SOURCE_DATE_EPOCH"); env != "" {
-		n, err := strconv.ParseInt(env, 10, 64)
-		if err != nil {
-			return time.Time{}, fmt.Errorf("SOURCE_DATE_EPOCH=%q: want Unix seconds", env)
-		}
-		return time.Unix(n, 0).UTC(), nil
+	if t, ok, err := rootfs.SourceDateEpoch(); err != nil || ok {
+		return t, err
 	}
 	return time.Now().UTC().Truncate(time.Second), nil
 }

@@ -150,7 +150,7 @@ func TestStateFileRollback(t *testing.T) {
 	require.Contains(t, r.stderr, "clock went backwards")
 	state, err := os.ReadFile(filepath.Join(dir, "state.json"))
 	require.NoError(t, err)
-	require.Contains(t, string(state), `"last_seen": "2026-06-01T00:00:00Z"`)
+	require.Contains(t, string(state), `"lastSeen": "2026-06-01T00:00:00Z"`)
 }
 
 func TestIssueReproducible(t *testing.T) {

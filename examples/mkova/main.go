@@ -24,6 +24,7 @@ import (
 
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
+	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/vmdk"
 )
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var disks diskList
 	name := fs.String("name", "", "appliance name (VM name and base name of the .ovf/.mf/.cert)")
-	fs.Var(&disks, "disk", "streamOptimized VMDK to include (repeat for more disks, boot disk first)")
+	fs.Var(&disks, "disk", "streamOptimized VMDK to include (repeat for more disks, boot disk first); the N-th disk's extent must be named NAME-diskN.vmdk (mkvmdk -o NAME-diskN.vmdk), as ova.Write checks")
 	cpus := fs.Int("cpus", 2, "virtual CPUs")
 	memory := fs.Int64("memory", 2048, "memory in MiB")
 	firmware := fs.String("firmware", "bios", "firmware: bios or efi")
@@ -124,7 +125,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("descriptor: %w", err)
 	}
 
-	opt := &ova.Options{Name: *name, ModTime: ova.SourceDateEpoch(), Digest: ova.Digest(strings.ToUpper(*digest))}
+	mtime, _, err := rootfs.SourceDateEpoch()
+	if err != nil {
+		return err
+	}
+	opt := &ova.Options{Name: *name, ModTime: mtime, Digest: ova.Digest(strings.ToUpper(*digest))}
 	if *keyFile != "" {
 		keyPEM, err := os.ReadFile(*keyFile)
 		if err != nil {

@@ -25,11 +25,13 @@ func fixtures(t *testing.T, dir string) (boot, data, key, cert string) {
 	raw := testutil.RandomBytes(7, 4<<20)
 	boot, data = filepath.Join(dir, "boot.vmdk"), filepath.Join(dir, "data.vmdk")
 	var b bytes.Buffer
-	_, err := vmdk.Write(ctx, &b, bytes.NewReader(raw), int64(len(raw)), nil)
+	// mkova names the members app-disk1.vmdk, app-disk2.vmdk, and ova.Write
+	// checks that each VMDK's extent says the same.
+	_, err := vmdk.Write(ctx, &b, bytes.NewReader(raw), int64(len(raw)), &vmdk.Options{FileName: "app-disk1.vmdk"})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(boot, b.Bytes(), 0o644))
 	b.Reset()
-	_, err = vmdk.WriteEmpty(ctx, &b, 1<<30, nil)
+	_, err = vmdk.WriteEmpty(ctx, &b, 1<<30, &vmdk.Options{FileName: "app-disk2.vmdk"})
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(data, b.Bytes(), 0o644))
 

@@ -291,12 +291,12 @@ func requireTree(t *testing.T, target, want string) {
 // The record must round-trip as JSON: later builds read it for -previous.
 func TestParseSize(t *testing.T) {
 	for in, want := range map[string]int64{"20G": 20 << 30, "20GB": 20 << 30, "20GiB": 20 << 30, "512m": 512 << 20, "4096": 4096} {
-		got, err := parseSize(in)
+		got, err := appliance.ParseSize(in)
 		require.NoError(t, err, in)
 		require.Equal(t, want, got, in)
 	}
 	for _, in := range []string{"", "G", "-1G", "1X", "20 G B"} {
-		_, err := parseSize(in)
+		_, err := appliance.ParseSize(in)
 		require.Error(t, err, in)
 	}
 }
@@ -305,7 +305,7 @@ func TestRecordJSON(t *testing.T) {
 	cfg, err := parseFlags([]string{"-epoch", "1700000000", "-data-size", "2G"})
 	require.NoError(t, err)
 	b, err := json.Marshal(&appliance.Record{Format: appliance.RecordFormat,
-		Spec: &appliance.Spec{Epoch: time.Unix(cfg.Epoch, 0).UTC(), DataSize: cfg.DataSize}})
+		Spec: &appliance.Spec{Epoch: cfg.spec.Epoch, DataSize: cfg.spec.DataSize}})
 	require.NoError(t, err)
 	var r appliance.Record
 	require.NoError(t, json.Unmarshal(b, &r))

@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		prog = func(e update.Event) {
 			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
 				last = now
-				fmt.Fprintf(os.Stderr, "\r%-8s %d/%d %-50.50s", e.Phase, e.Done, e.Total, e.Name)
+				fmt.Fprintf(os.Stderr, "\r%-8s %d/%d %-50.50s", e.Stage, e.Done, e.Total, e.File)
 			}
 		}
 		defer fmt.Fprintln(os.Stderr)

@@ -14,8 +14,8 @@ import (
 	"github.com/klauspost/compress/zlib"
 )
 
-// InspectOptions tune Inspect. A nil *InspectOptions means the defaults.
-type InspectOptions struct {
+// VerifyOptions tune Verify. A nil *VerifyOptions means the defaults.
+type VerifyOptions struct {
 	// SkipInflate skips decompressing grains: faster, but damaged zlib data
 	// and wrong grain lengths go unnoticed.
 	SkipInflate bool `json:"skipInflate,omitempty"`
@@ -33,7 +33,7 @@ type Finding struct {
 
 func (f Finding) String() string { return fmt.Sprintf("%d: %s: %s", f.Offset, f.Rule, f.Detail) }
 
-// Report is what Inspect found.
+// Report is what Verify found.
 type Report struct {
 	Header          Header      `json:"header"`
 	Footer          *Header     `json:"footer,omitempty"`
@@ -53,7 +53,7 @@ type Report struct {
 // OK reports whether the walk found no violation.
 func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
 
-// Inspect reads a streamOptimized VMDK from r to its end and checks it
+// Verify reads a streamOptimized VMDK from r to its end and checks it
 // against the layout FORMATS.md describes (header fields, descriptor keys,
 // ascending zlib grains that each inflate to one full grain, a grain table
 // after each block with grains and none for blocks without, a directory
@@ -63,7 +63,7 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 && r.Omitted == 0 }
 // when the walk cannot go on (ErrBadMagic, ErrTruncated, ErrCorrupt,
 // ErrUnsupported, ErrTooLarge, I/O or context errors), and the report then
 // holds what was found so far.
-func Inspect(ctx context.Context, r io.Reader, opts *InspectOptions) (*Report, error) {
+func Verify(ctx context.Context, r io.Reader, opts *VerifyOptions) (*Report, error) {
 	br := readers.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() {
@@ -85,7 +85,7 @@ func Inspect(ctx context.Context, r io.Reader, opts *InspectOptions) (*Report, e
 	return w.rep, err
 }
 
-// readers pools Inspect's 256 KiB read buffers: allocating and clearing
+// readers pools Verify's 256 KiB read buffers: allocating and clearing
 // one per call dominated the cost of inspecting small streams.
 var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 256<<10) }}
 

@@ -1,0 +1,114 @@
+package fogkit_test
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+
+	"github.com/fogkit/fogkit/appliance"
+	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/license"
+	"github.com/fogkit/fogkit/ova"
+	"github.com/fogkit/fogkit/ovf"
+	"github.com/fogkit/fogkit/rootfs"
+	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update"
+	"github.com/fogkit/fogkit/vmdk"
+)
+
+// The conventions table of the package doc, checked on the types.
+
+// Every progress Event has Stage, File, Done and Total with the same types
+// and JSON names.
+func TestEventFields(t *testing.T) {
+	want := map[string][2]string{
+		"Stage": {"string", "stage"}, "File": {"string", "file,omitempty"},
+		"Done": {"int64", "done"}, "Total": {"int64", "total"},
+	}
+	for _, ev := range []any{appliance.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, update.Event{}, vmdk.Event{}} {
+		ty := reflect.TypeOf(ev)
+		for name, w := range want {
+			f, ok := ty.FieldByName(name)
+			if !assert.True(t, ok, "%s has no %s", ty, name) {
+				continue
+			}
+			got := f.Type.String()
+			if f.Type.Kind() == reflect.String {
+				got = "string" // ova.Stage is a string type
+			}
+			assert.Equal(t, w[0], got, "%s.%s type", ty, name)
+			assert.Equal(t, w[1], f.Tag.Get("json"), "%s.%s JSON tag", ty, name)
+		}
+	}
+}
+
+// JSON tags are camelCase in every option, report and on-disk type.
+func TestJSONCamelCase(t *testing.T) {
+	roots := []any{
+		appliance.Record{}, appliance.Spec{},
+		disk.Spec{}, disk.Options{}, license.License{}, license.VerifyOptions{}, license.Status{},
+		ova.Options{}, ova.VerifyOptions{}, ova.Report{}, ova.Result{},
+		ovf.VirtualSystem{}, ovf.Options{}, ovf.ParseOptions{},
+		rootfs.Options{}, rootfs.ReaderOptions{}, rootfs.Report{}, rootfs.Stats{},
+		update.BuildOptions{}, update.ApplyOptions{}, update.VerifyOptions{}, update.Manifest{}, update.State{},
+		vmdk.Options{}, vmdk.VerifyOptions{}, vmdk.Report{},
+		sign.OpenPGPOptions{},
+	}
+	seen := map[reflect.Type]bool{}
+	var walk func(reflect.Type, string)
+	walk = func(ty reflect.Type, path string) {
+		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Slice || ty.Kind() == reflect.Map || ty.Kind() == reflect.Array {
+			ty = ty.Elem()
+		}
+		if ty.Kind() != reflect.Struct || seen[ty] || ty.PkgPath() == "time" {
+			return
+		}
+		seen[ty] = true
+		for i := range ty.NumField() {
+			f := ty.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			assert.NotContains(t, name, "_", "%s.%s", path, f.Name)
+			if name != "" && name != "-" {
+				assert.Equal(t, strings.ToLower(name[:1]), name[:1], "%s.%s starts lower case", path, f.Name)
+			}
+			walk(f.Type, path+"."+f.Name)
+		}
+	}
+	for _, r := range roots {
+		walk(reflect.TypeOf(r), reflect.TypeOf(r).String())
+	}
+}
+
+// One clock type: every injectable clock is a Now func() time.Time.
+func TestNowIsOneType(t *testing.T) {
+	want := reflect.TypeOf(func() time.Time { return time.Time{} })
+	for _, o := range []any{ova.VerifyOptions{}, license.VerifyOptions{}} {
+		f, ok := reflect.TypeOf(o).FieldByName("Now")
+		if assert.True(t, ok) {
+			assert.Equal(t, want, f.Type, "%T.Now", o)
+		}
+	}
+}
+
+// ModTime is the timestamp option of every writer; Workers its parallelism.
+func TestModTimeAndWorkers(t *testing.T) {
+	tt := reflect.TypeOf(time.Time{})
+	for _, o := range []any{disk.Options{}, ova.Options{}, rootfs.Options{}, update.BuildOptions{}} {
+		f, ok := reflect.TypeOf(o).FieldByName("ModTime")
+		if assert.True(t, ok, "%T.ModTime", o) {
+			assert.Equal(t, tt, f.Type)
+		}
+	}
+	for _, o := range []any{appliance.Options{}, rootfs.Options{}, vmdk.Options{}} {
+		f, ok := reflect.TypeOf(o).FieldByName("Workers")
+		if assert.True(t, ok, "%T.Workers", o) {
+			assert.Equal(t, reflect.Int, f.Type.Kind())
+		}
+	}
+}
