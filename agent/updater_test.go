@@ -93,8 +93,8 @@ func (a *appliance) write(name string, data []byte) {
 func (a *appliance) updater() *agent.ESPUpdater {
 	u, err := agent.NewESPUpdater(&agent.ESPUpdaterOptions{ESPDir: a.espDir, StateDir: a.state, UpdateKey: a.key,
 		Vendor: "acme", Product: "demo", Version: version(a.running),
-		Cmdline: "console=ttyS0 " + esp.SlotParam + "=" + fmt.Sprint(a.running),
-		Now:     func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) },
+		Cmdline:  "console=ttyS0 " + esp.SlotParam + "=" + fmt.Sprint(a.running),
+		Now:      func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) },
 		Progress: func(e agent.UpdateEvent) { a.events = append(a.events, e.String()) }})
 	require.NoError(a.t, err)
 	a.t.Cleanup(func() { u.Close() })
