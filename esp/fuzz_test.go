@@ -2,6 +2,7 @@ package esp_test
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/fogkit/fogkit/esp"
@@ -50,9 +51,16 @@ func FuzzCheckEntry(f *testing.F) {
 		if err != nil && !errors.Is(err, esp.ErrMalformed) && !errors.Is(err, esp.ErrTooLarge) {
 			t.Fatalf("untyped error: %v", err)
 		}
-		if err == nil {
-			if s, ok := esp.SlotOfCmdline(string(text)); !ok || s == 0 {
-				_ = s // options may sit among other keys; the checker saw it
+		if err != nil {
+			return
+		}
+		for _, line := range strings.Split(string(text), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 2 && (f[0] == "linux" || f[0] == "initrd") {
+				name, ok := strings.CutPrefix(f[1], "/"+esp.SlotDir(seq)+"/")
+				if _, known := files[name]; !ok || !known {
+					t.Fatalf("accepted %s %q outside slot %d", f[0], f[1], seq)
+				}
 			}
 		}
 	})
