@@ -55,7 +55,9 @@ func TestRealSystemdBootChooses(t *testing.T) {
 		t.Run(c.newEntry, func(t *testing.T) {
 			nonce := testutil.NewNonce()
 			cmdline := "console=ttyS0 no_timer_check fogkit.nonce=" + nonce
-			text := func(seq uint64) string { return esp.EntryText(fmt.Sprint("slot ", seq), seq, cmdline+"-"+fmt.Sprint(seq)) }
+			text := func(seq uint64) string {
+				return esp.EntryText(fmt.Sprint("slot ", seq), seq, cmdline+"-"+fmt.Sprint(seq))
+			}
 			spec := &disk.Spec{Loader: disk.SystemdBoot, EFI: disk.File{Path: efi},
 				Kernel:     disk.File{Path: kernel, Name: esp.SlotDir(9) + "/" + esp.KernelFile},
 				Initrds:    []disk.File{{Path: initrdPath, Name: esp.SlotDir(9) + "/" + esp.InitrdFile}},
@@ -88,5 +90,3 @@ func TestRealSystemdBootChooses(t *testing.T) {
 		})
 	}
 }
-
-
