@@ -397,19 +397,20 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 				return &res, fmt.Errorf("%w: %w", ErrUnhealthy, herr)
 			}
 		}
-		// The ESP first: a cut between the two leaves the target pending
-		// and the next boot blesses again (Bless is idempotent).
+		// The ESP first, then the result, then the target: a cut before
+		// Confirm leaves the target pending and the next boot does all of
+		// it again (Bless is idempotent), so the result is never lost.
 		if err := esp.Bless(u.esp, cur.Sequence); err != nil {
+			return nil, err
+		}
+		res := UpdateResult{Version: cur.Version, Sequence: cur.Sequence, Result: ResultBlessed, Time: u.o.Now().UTC()}
+		if err := u.record(&res); err != nil {
 			return nil, err
 		}
 		if _, err := update.Confirm(ctx, u.target); err != nil {
 			return nil, busy(err)
 		}
 		if err := u.prune(running, st.Previous); err != nil {
-			return nil, err
-		}
-		res := UpdateResult{Version: cur.Version, Sequence: cur.Sequence, Result: ResultBlessed, Time: u.o.Now().UTC()}
-		if err := u.record(&res); err != nil {
 			return nil, err
 		}
 		u.emit(UpdateEvent{Step: "blessed", Version: cur.Version, Sequence: cur.Sequence})
@@ -419,15 +420,17 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 		if st.Previous == nil || st.Previous.Sequence != running {
 			return nil, fmt.Errorf("%w: running slot %d, pending %d", ErrSlotMismatch, running, cur.Sequence)
 		}
+		// The result first: a cut before the rollback makes the next boot
+		// find and record the same failure again.
 		reason := u.whyNotBooted(cur.Sequence, running)
+		res := UpdateResult{Version: cur.Version, Sequence: cur.Sequence, Result: ResultFailed, Error: reason, Time: u.o.Now().UTC()}
+		if err := u.record(&res); err != nil {
+			return nil, err
+		}
 		if _, err := update.Rollback(ctx, u.target); err != nil {
 			return nil, busy(err)
 		}
 		if err := esp.Remove(u.esp, cur.Sequence); err != nil && !errors.Is(err, esp.ErrNotFound) {
-			return nil, err
-		}
-		res := UpdateResult{Version: cur.Version, Sequence: cur.Sequence, Result: ResultFailed, Error: reason, Time: u.o.Now().UTC()}
-		if err := u.record(&res); err != nil {
 			return nil, err
 		}
 		u.emit(UpdateEvent{Step: "failed", Version: cur.Version, Sequence: cur.Sequence, Message: reason})
@@ -442,15 +445,22 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 	if err != nil {
 		return nil, err
 	}
+	// Counted entries of other slots are leftovers of a failed update
+	// whose Boot was cut short: they go. Blessed ones stay until the next
+	// bless prunes to the running and previous versions.
 	for _, e := range ents {
-		if e.Seq == running && e.Counted {
+		switch {
+		case e.Seq == running && e.Counted:
 			if err := esp.Bless(u.esp, running); err != nil {
 				return nil, err
 			}
-			break
+		case e.Seq != running && e.Counted:
+			if err := esp.Remove(u.esp, e.Seq); err != nil && !errors.Is(err, esp.ErrNotFound) {
+				return nil, err
+			}
 		}
 	}
-	return nil, u.prune(running, st.Previous)
+	return nil, nil
 }
 
 // whyNotBooted says why the pending slot is not the one running.

@@ -363,3 +363,40 @@ func TestUpdaterOptions(t *testing.T) {
 	_, err = u.Boot(context.Background(), nil)
 	require.ErrorIs(t, err, agent.ErrNoSlot)
 }
+
+// TestUpdaterBootResumes: a Boot cut short (after blessing the ESP but
+// before confirming the target; after rolling back but before the ESP
+// removal) is finished by the next boot's Boot.
+func TestUpdaterBootResumes(t *testing.T) {
+	s, pub := signer(t, 1)
+	a := newAppliance(t, pub)
+	_, err := install(t, a.updater(), pkg(t, s, 2, 1))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, a.reboot())
+	fsys, err := esp.DirFS(a.espDir)
+	require.NoError(t, err)
+	defer fsys.Close()
+	require.NoError(t, esp.Bless(fsys, 2)) // then the power went
+	require.EqualValues(t, 2, a.reboot())
+	u := a.updater()
+	res, err := u.Boot(context.Background(), healthy)
+	require.NoError(t, err)
+	require.Equal(t, agent.ResultBlessed, res.Result)
+	require.Empty(t, u.Status().PendingSlot)
+
+	_, err = install(t, u, pkg(t, s, 3, 2))
+	require.NoError(t, err)
+	for range 3 {
+		require.EqualValues(t, 3, a.reboot())
+	}
+	require.EqualValues(t, 2, a.reboot())
+	tfs, err := update.NewOSFS(filepath.Join(a.state, agent.UpdateTargetDir))
+	require.NoError(t, err)
+	_, err = update.Rollback(context.Background(), tfs) // then the power went
+	require.NoError(t, err)
+	tfs.Close()
+	res, err = a.updater().Boot(context.Background(), healthy)
+	require.NoError(t, err)
+	require.Nil(t, res)
+	require.Equal(t, []string{"fogkit-1.conf", "fogkit-2.conf"}, a.entries(), "the failed slot leaves the ESP")
+}
