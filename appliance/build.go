@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/esp"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
@@ -358,22 +359,42 @@ func (b *builder) stageRootfs(ctx context.Context) error {
 	return nil
 }
 
-// stageDisk lays out the boot disk and exports its files as the boot
-// tree that update packages carry. Without a kernel or loader it makes no
-// disk image (the vmdk stage writes an empty boot disk) and the boot tree
-// holds the initrd and a note, so the OVA and update package stay valid.
+// stageDisk lays out the boot disk and exports the boot tree that update
+// packages carry. With systemd-boot the ESP has package esp's layout: the
+// version's kernel, initrd and entry text in fogkit/<sequence>/, an
+// uncounted entry loader/entries/fogkit-<sequence>.conf (the shipped
+// version is known good) and esp.LoaderConf; the boot tree is exactly
+// that slot directory, which an update installs beside it. With UKI the
+// boot tree is the whole ESP. Without a kernel or loader it makes no disk
+// image (the vmdk stage writes an empty boot disk) and the boot tree holds
+// the initrd and a note, so the OVA and update package stay valid.
 func (b *builder) stageDisk(ctx context.Context) error {
+	title := b.s.Name + " " + b.s.Version
 	spec := &disk.Spec{
 		Loader:  b.s.Loader,
-		Title:   b.s.Name + " " + b.s.Version,
+		Title:   title,
 		Cmdline: b.s.Cmdline,
 		Initrds: []disk.File{{Path: b.initrd}},
 		BIOS:    b.s.BIOS,
 	}
 	opts := &disk.Options{ModTime: b.s.Epoch, Seed: b.s.Name + "/" + b.s.Version}
+	slotDir := ""
+	if b.s.Loader == disk.SystemdBoot {
+		seq := b.s.Sequence
+		slotDir = esp.SlotDir(seq)
+		text := esp.EntryText(title, seq, b.s.Cmdline)
+		spec.Cmdline = esp.KernelOptions(b.s.Cmdline, seq) // the syslinux config's too
+		spec.Initrds[0].Name = slotDir + "/" + esp.InitrdFile
+		spec.Entry = &disk.Entry{ID: esp.EntryID(seq), Text: text}
+		spec.LoaderConf = esp.LoaderConf
+		spec.Extra = []disk.File{{Name: slotDir + "/" + esp.EntryFile, R: strings.NewReader(text), Size: int64(len(text))}}
+	}
+	if b.s.ESPSize > 0 {
+		opts.DiskSize = b.s.ESPSize + 2<<20 // the ESP fills the disk but for 1 MiB at each end
+	}
 	b.rec.Options["disk"] = opts
 	recSpec := *spec
-	recSpec.Initrds = []disk.File{{Path: "initrd.img"}}
+	recSpec.Initrds = []disk.File{{Name: spec.Initrds[0].Name, Path: "initrd.img"}}
 	b.rec.Options["diskSpec"] = &recSpec
 	treeDir := b.path(BootTreeDir)
 	if err := os.RemoveAll(treeDir); err != nil {
@@ -393,6 +414,9 @@ func (b *builder) stageDisk(ctx context.Context) error {
 		return nil
 	}
 	spec.Kernel = disk.File{Path: b.kernel}
+	if slotDir != "" {
+		spec.Kernel.Name = slotDir + "/" + esp.KernelFile
+	}
 	spec.EFI = disk.File{Path: b.efi}
 	b.bootRaw = b.path("boot.raw.partial")
 	res, err := disk.BuildFile(ctx, spec, b.bootRaw, opts)
@@ -414,11 +438,18 @@ func (b *builder) stageDisk(ctx context.Context) error {
 		return err
 	}
 	for _, fi := range res.Files {
+		rel := fi.Path
+		if slotDir != "" {
+			var ok bool
+			if rel, ok = strings.CutPrefix(fi.Path, slotDir+"/"); !ok {
+				continue
+			}
+		}
 		data, err := img.ReadFile(fi.Path)
 		if err != nil {
 			return err
 		}
-		if err := writeTreeFile(treeDir, filepath.FromSlash(fi.Path), data, b.s.Epoch); err != nil {
+		if err := writeTreeFile(treeDir, filepath.FromSlash(rel), data, b.s.Epoch); err != nil {
 			return err
 		}
 	}

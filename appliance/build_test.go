@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/esp"
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/sign"
@@ -181,8 +183,11 @@ func sha256hex(b []byte) string {
 }
 
 // TestBootTreeIsTheESP builds a bootable appliance and checks that the
-// exported boot tree, which update packages carry, is exactly the ESP of
-// the boot VMDK, read through vmdk.Open, disk.Open and Image.ESP.
+// exported boot tree, which update packages carry, is exactly the
+// version's slot directory on the ESP of the boot VMDK (read through
+// vmdk.Open, disk.Open and Image.ESP): fogkit/<sequence>/ with the kernel,
+// the initrd and the entry text, which the uncounted loader entry repeats;
+// loader.conf is package esp's and the ESP has room for more versions.
 func TestBootTreeIsTheESP(t *testing.T) {
 	kernel := testutil.TestKernel(t)
 	efi := testutil.RequireFile(t, "systemd-boot", "/usr/lib/systemd/boot/efi/systemd-bootx64.efi")
@@ -191,7 +196,7 @@ func TestBootTreeIsTheESP(t *testing.T) {
 	}
 	dir := t.TempDir()
 	s := testSpec()
-	s.Kernel, s.EFI, s.Modules = kernel, efi, []string{}
+	s.Kernel, s.EFI, s.Modules, s.Sequence, s.Cmdline = kernel, efi, []string{}, 7, "console=ttyS0"
 	rec := build(t, dir, s)
 	require.True(t, rec.Bootable)
 	f, err := os.Open(filepath.Join(dir, "acme-boot.vmdk"))
@@ -203,12 +208,33 @@ func TestBootTreeIsTheESP(t *testing.T) {
 	require.NoError(t, err)
 	img, err := disk.Open(vd, vd.Size())
 	require.NoError(t, err)
-	fromESP, err := update.ScanTree(img.ESP())
+	slot, err := fs.Sub(img.ESP(), esp.SlotDir(7))
 	require.NoError(t, err)
-	fromDir, err := update.ScanTree(os.DirFS(filepath.Join(dir, appliance.BootTreeDir)))
+	fromESP, err := update.ScanTree(slot)
+	require.NoError(t, err)
+	treeDir := filepath.Join(dir, appliance.BootTreeDir)
+	fromDir, err := update.ScanTree(os.DirFS(treeDir))
 	require.NoError(t, err)
 	require.Equal(t, update.TreeDigest(fromDir), update.TreeDigest(fromESP))
-	require.NotEmpty(t, fromESP)
+	var names []string
+	sizes := map[string]int64{}
+	for _, e := range fromDir {
+		names = append(names, e.Path)
+		sizes[e.Path] = e.Size
+	}
+	require.Equal(t, []string{esp.EntryFile, esp.InitrdFile, esp.KernelFile}, names)
+
+	entry, err := img.ReadFile(esp.EntriesDir + "/fogkit-7.conf")
+	require.NoError(t, err)
+	own, err := os.ReadFile(filepath.Join(treeDir, esp.EntryFile))
+	require.NoError(t, err)
+	require.Equal(t, string(own), string(entry))
+	require.NoError(t, esp.CheckEntry(7, entry, sizes))
+	require.Contains(t, string(entry), "options console=ttyS0 fogkit.slot=7 panic=5\n")
+	conf, err := img.ReadFile(esp.LoaderConfFile)
+	require.NoError(t, err)
+	require.Equal(t, esp.LoaderConf, string(conf))
+	require.GreaterOrEqual(t, img.Layout.Partitions[0].Size, int64(appliance.DefaultESPSize))
 }
 
 // A record whose keys were blanked is an error, never a panic.

@@ -66,6 +66,11 @@ type Spec struct {
 	// BIOS makes a hybrid disk that also boots under legacy BIOS.
 	BIOS    *disk.BIOS `json:"bios,omitempty"`
 	Cmdline string     `json:"cmdline"`
+	// ESPSize is the boot disk's ESP in bytes (systemd-boot: default
+	// DefaultESPSize, room for the running, previous and pending versions;
+	// unused space costs nothing in the VMDK). UKI: default the content's
+	// size.
+	ESPSize int64 `json:"espSize,omitempty"`
 
 	CPUs      int   `json:"cpus"`      // default 2
 	MemoryMiB int64 `json:"memoryMiB"` // default 1024
@@ -93,6 +98,10 @@ type Spec struct {
 	// rootfs.SourceDateEpoch for the SOURCE_DATE_EPOCH convention.
 	Epoch time.Time `json:"epoch"`
 }
+
+// DefaultESPSize is the ESP of a systemd-boot appliance: three versions
+// (running, previous, pending) of kernel and initramfs fit with room.
+const DefaultESPSize = 512 << 20
 
 // DefaultModules are the drivers an appliance needs to see its disks and
 // network on VMware (pvscsi, LSI SPI/SAS, vmxnet3, e1000/e1000e),
@@ -209,6 +218,12 @@ func (s *Spec) check(o *Options, full bool) (*Spec, error) {
 	}
 	if c.Loader != disk.SystemdBoot && c.Loader != disk.UKI {
 		bad("Loader %q: use disk.SystemdBoot or disk.UKI", c.Loader)
+	}
+	if c.ESPSize == 0 && c.Loader == disk.SystemdBoot {
+		c.ESPSize = DefaultESPSize
+	}
+	if c.ESPSize < 0 || c.ESPSize > disk.MaxESPSize {
+		bad("ESPSize %d: use 0 (default) up to %d bytes", c.ESPSize, disk.MaxESPSize)
 	}
 	if c.CPUs == 0 {
 		c.CPUs = 2

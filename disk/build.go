@@ -220,12 +220,25 @@ func prepare(spec *Spec, o *Options) (*plan, error) {
 	}
 
 	// Files on the ESP, in the order they are written.
-	entryID := entryName(title)
+	entryID, entryText := entryName(title), ""
+	if e := spec.Entry; e != nil {
+		if e.ID == "" || entryName(e.ID) != e.ID || e.Text == "" || len(e.Text) > 64<<10 {
+			return nil, fmt.Errorf("%w: entry %q: want an id of [a-z0-9._-] and a text of 1 byte to 64 KiB", ErrInvalidSpec, e.ID)
+		}
+		entryID, entryText = e.ID, e.Text
+	}
 	switch spec.Loader {
 	case SystemdBoot:
+		if entryText == "" {
+			entryText = p.entry(title)
+		}
+		conf := spec.LoaderConf
+		if conf == "" {
+			conf = fmt.Sprintf("timeout 0\ndefault %s.conf\neditor no\n", entryID)
+		}
 		p.files = append(p.files, p.loader,
-			generated("loader/loader.conf", []byte(fmt.Sprintf("timeout 0\ndefault %s.conf\neditor no\n", entryID))),
-			generated("loader/entries/"+entryID+".conf", []byte(p.entry(title))))
+			generated("loader/loader.conf", []byte(conf)),
+			generated("loader/entries/"+entryID+".conf", []byte(entryText)))
 	case UKI:
 		stub, err := p.loader.readAll(maxStubSize)
 		if err != nil {

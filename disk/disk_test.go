@@ -622,3 +622,28 @@ func TestUKIWithBIOS(t *testing.T) {
 	require.NotNil(t, rd)
 	assert.Equal(t, uint32(100<<10+5000), rd.VirtualSize)
 }
+
+// TestEntryAndLoaderConf: a given entry and loader.conf replace the
+// generated ones, and the kernel and initrd go where their Name says.
+func TestEntryAndLoaderConf(t *testing.T) {
+	spec := smallSpec()
+	spec.Kernel.Name, spec.Initrds = "fogkit/7/vmlinuz", spec.Initrds[:1]
+	spec.Initrds[0].Name = "fogkit/7/initrd.img"
+	spec.Entry = &Entry{ID: "fogkit-7", Text: "title x\nlinux /fogkit/7/vmlinuz\ninitrd /fogkit/7/initrd.img\noptions fogkit.slot=7\n"}
+	spec.LoaderConf = "timeout 0\ndefault fogkit-*\n"
+	_, res := buildTemp(t, spec, &Options{Seed: "s1"})
+	got := map[string]string{}
+	for _, f := range res.Files {
+		got[f.Path] = f.SHA256
+	}
+	assert.Equal(t, sha([]byte(spec.Entry.Text)), got["loader/entries/fogkit-7.conf"])
+	assert.Equal(t, sha([]byte(spec.LoaderConf)), got["loader/loader.conf"])
+	assert.Contains(t, got, "fogkit/7/vmlinuz")
+	assert.Contains(t, got, "fogkit/7/initrd.img")
+	assert.NotContains(t, got, "loader/entries/acme-appliance.conf")
+
+	bad := smallSpec()
+	bad.Entry = &Entry{ID: "Fogkit+3", Text: "x"}
+	_, err := BuildFile(t.Context(), bad, filepath.Join(t.TempDir(), "d.raw"), nil)
+	assert.ErrorIs(t, err, ErrInvalidSpec)
+}

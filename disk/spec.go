@@ -50,6 +50,19 @@ type Spec struct {
 	BIOS *BIOS `json:"bios,omitempty"`
 	// Extra files copied to the ESP at their Name.
 	Extra []File `json:"extra,omitempty"`
+	// Entry, when set, replaces the generated systemd-boot loader entry
+	// (SystemdBoot only): ID names the file, loader/entries/<ID>.conf,
+	// and Text is written as it is (package esp makes the appliance's).
+	Entry *Entry `json:"entry,omitempty"`
+	// LoaderConf, when non-empty, replaces the generated
+	// loader/loader.conf ("timeout 0", the entry as default, "editor no").
+	LoaderConf string `json:"loaderConf,omitempty"`
+}
+
+// Entry is a systemd-boot loader entry given whole.
+type Entry struct {
+	ID   string `json:"id"`
+	Text string `json:"text"`
 }
 
 // BIOS configures the legacy-BIOS half of a hybrid disk: gptmbr.bin goes

@@ -48,10 +48,10 @@
 // digest, and switched to by one atomic replacement of the state file, so
 // a crash at any point leaves exactly the old or exactly the new tree
 // (Recover cleans up). A new slot is pending until Confirm; BootAttempt
-// counts boots and rolls back after MaxAttempts. BootEntryName and friends
-// name and bless systemd-boot's boot-counted loader entries
-// (name+LEFT-DONE.conf) for the same scheme on an ESP; installing a slot's
-// kernel and initrd onto the ESP is the host's job.
+// counts boots and rolls back after MaxAttempts. Package esp installs a
+// slot's boot tree onto an ESP as a systemd-boot boot-counted entry and
+// blesses it; Adopt records a tree that came with the appliance (not from
+// a package) as the installed version, so diff packages apply to it.
 //
 // Unchanged files are hard-linked from the current slot into the new one
 // only when every other name of the file is Apply's own (the same path in

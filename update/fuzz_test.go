@@ -695,30 +695,3 @@ func FuzzState(f *testing.F) {
 		}
 	})
 }
-
-// FuzzBootEntryName parses loader entry file names (read from the ESP):
-// no panic, and a counted name re-encodes to one that parses the same.
-func FuzzBootEntryName(f *testing.F) {
-	for _, s := range []string{"demo+3.conf", "demo+1-2.conf", "demo.conf", "a+b+2.conf", "+1.conf", ".conf", "x+99999.conf"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		if len(s) > 255 {
-			return // longer than a FAT long file name
-		}
-		name, left, done, counted, err := ParseBootEntryName(s)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("untyped error: %v", err)
-			}
-			return
-		}
-		if !counted {
-			return
-		}
-		n2, l2, d2, c2, err := ParseBootEntryName(BootEntryName(name, left, done))
-		if err != nil || !c2 || n2 != name || l2 != left || d2 != done {
-			t.Fatalf("%q parses as (%q, %d, %d) but re-encodes to something else", s, name, left, done)
-		}
-	})
-}
