@@ -743,6 +743,7 @@ func updateAPIError(err error) *APIError {
 		{update.ErrNotInstalled, http.StatusConflict, CodeNotApplicable},
 		{update.ErrPending, http.StatusConflict, CodeNotApplicable},
 		{update.ErrBusy, http.StatusConflict, CodeUpdateInProgress},
+		{ErrBusy, http.StatusConflict, CodeUpdateInProgress},
 		{update.ErrNoSpace, http.StatusInsufficientStorage, CodeNoSpace},
 	} {
 		if errors.Is(err, m.sentinel) {

@@ -84,11 +84,11 @@ type ESPUpdaterOptions struct {
 
 // UpdateEvent reports a step of Install or Boot.
 type UpdateEvent struct {
-	// Step: "adopt", "apply" (Phase says which part: verify, stage, ...),
+	// Step: "adopt", "apply" (Stage says which part: verify, stage, ...),
 	// "esp" (ESP says which), "installed", "boot", "blessed", "failed".
 	Step     string     `json:"step"`
-	Phase    string     `json:"phase,omitempty"`
-	Name     string     `json:"name,omitempty"`
+	Stage    string     `json:"stage,omitempty"`
+	File     string     `json:"file,omitempty"`
 	Done     int64      `json:"done,omitempty"`
 	Total    int64      `json:"total,omitempty"`
 	Version  string     `json:"version,omitempty"`
@@ -103,7 +103,7 @@ func (e UpdateEvent) String() string {
 	case e.ESP != nil:
 		return "update: " + e.ESP.String()
 	case e.Step == "apply":
-		return fmt.Sprintf("update: apply %s %d/%d %s", e.Phase, e.Done, e.Total, e.Name)
+		return fmt.Sprintf("update: apply %s %d/%d %s", e.Stage, e.Done, e.Total, e.File)
 	default:
 		s := "update: " + e.Step
 		if e.Version != "" {
@@ -269,7 +269,7 @@ func (u *ESPUpdater) lock() error {
 	return nil
 }
 
-func busy(err error) error {
+func wrapBusy(err error) error {
 	if errors.Is(err, update.ErrBusy) && !errors.Is(err, ErrBusy) {
 		return fmt.Errorf("%w: %w", ErrBusy, err)
 	}
@@ -294,7 +294,7 @@ func (u *ESPUpdater) adopt(ctx context.Context) (*update.State, error) {
 		FileMode: esp.FileMode, DirMode: esp.DirMode, MaxSize: 2 << 30, MaxFiles: 64,
 	})
 	if err != nil {
-		return nil, busy(fmt.Errorf("agent: adopting the running slot %s: %w", esp.SlotDir(seq), err))
+		return nil, wrapBusy(fmt.Errorf("agent: adopting the running slot %s: %w", esp.SlotDir(seq), err))
 	}
 	u.emit(UpdateEvent{Step: "adopt", Version: st.Current.Version, Sequence: st.Current.Sequence})
 	return st, nil
@@ -319,12 +319,12 @@ func (u *ESPUpdater) Install(ctx context.Context, pkg io.ReaderAt, size int64) (
 		VerifyOptions: update.VerifyOptions{Keyring: u.ring, Vendor: u.o.Vendor, Product: u.o.Product, Channel: u.o.Channel,
 			SpoolDir: filepath.Join(u.o.StateDir, UpdateSpoolDir),
 			Progress: func(e update.Event) {
-				u.emit(UpdateEvent{Step: "apply", Phase: e.Phase, Name: e.Name, Done: e.Done, Total: e.Total})
+				u.emit(UpdateEvent{Step: "apply", Stage: e.Stage, File: e.File, Done: e.Done, Total: e.Total})
 			}},
 		MaxBootAttempts: u.o.Tries,
 	})
 	if err != nil {
-		return nil, busy(err)
+		return nil, wrapBusy(err)
 	}
 	m := rep.Manifest
 	if rep.AlreadyInstalled {
@@ -378,7 +378,7 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 		return nil, err
 	}
 	if _, err := update.Recover(ctx, u.target); err != nil {
-		return nil, busy(err)
+		return nil, wrapBusy(err)
 	}
 	st, err := u.adopt(ctx)
 	if err != nil {
@@ -408,7 +408,7 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 			return nil, err
 		}
 		if _, err := update.Confirm(ctx, u.target); err != nil {
-			return nil, busy(err)
+			return nil, wrapBusy(err)
 		}
 		if err := u.prune(running, st.Previous); err != nil {
 			return nil, err
@@ -428,7 +428,7 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 			return nil, err
 		}
 		if _, err := update.Rollback(ctx, u.target); err != nil {
-			return nil, busy(err)
+			return nil, wrapBusy(err)
 		}
 		if err := esp.Remove(u.esp, cur.Sequence); err != nil && !errors.Is(err, esp.ErrNotFound) {
 			return nil, err

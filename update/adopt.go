@@ -160,7 +160,7 @@ func Adopt(ctx context.Context, fsys FS, tree fs.FS, o *AdoptOptions) (*State, e
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		emit(opt.Progress, Event{Phase: "stage", Name: it.path, Done: int64(i + 1), Total: int64(len(items))})
+		emit(opt.Progress, Event{Stage: "stage", File: it.path, Done: int64(i + 1), Total: int64(len(items))})
 		dst := stage + "/" + it.path
 		if it.dir {
 			if err := fsys.Mkdir(dst, 0o700); err != nil {
@@ -188,7 +188,7 @@ func Adopt(ctx context.Context, fsys FS, tree fs.FS, o *AdoptOptions) (*State, e
 	if err := fsys.SyncDir(stage); err != nil {
 		return nil, err
 	}
-	emit(opt.Progress, Event{Phase: "check", Name: opt.Version})
+	emit(opt.Progress, Event{Stage: "check", File: opt.Version})
 	entries, err := scanSlot(ctx, fsys, stage)
 	if err != nil {
 		return nil, err
@@ -214,7 +214,7 @@ func Adopt(ctx context.Context, fsys FS, tree fs.FS, o *AdoptOptions) (*State, e
 	}
 	st := &State{Format: FormatVersion, Vendor: opt.Vendor, Product: opt.Product, Channel: opt.Channel,
 		Current: slot, HighestSequence: opt.Sequence}
-	emit(opt.Progress, Event{Phase: "commit", Name: slot.Name})
+	emit(opt.Progress, Event{Stage: "commit", File: slot.Name})
 	if err := writeState(fsys, st); err != nil {
 		return nil, err
 	}
