@@ -184,6 +184,20 @@ func checkISO(r io.ReaderAt, size int64) error {
 			if pathTable > isoMetaMax || rootLen > isoMetaMax {
 				return &OVFEnvError{Err: fmt.Errorf("volume descriptor %d: path table %d or root directory %d bytes exceeds %d", i, pathTable, rootLen, isoMetaMax)}
 			}
+			// The library takes the root directory's size from the
+			// directory's own first record, found through the path table
+			// or the root record: bound both.
+			locs := []uint32{binary.LittleEndian.Uint32(vd[156+2:])}
+			var pt [8]byte
+			if _, err := r.ReadAt(pt[:], int64(binary.LittleEndian.Uint32(vd[140:]))*isoSector); err == nil {
+				locs = append(locs, binary.LittleEndian.Uint32(pt[2:]))
+			}
+			for _, loc := range locs {
+				var sz [4]byte
+				if _, err := r.ReadAt(sz[:], int64(loc)*isoSector+10); err == nil && binary.LittleEndian.Uint32(sz[:]) > isoMetaMax {
+					return &OVFEnvError{Err: fmt.Errorf("volume descriptor %d: a root directory record of %d bytes exceeds %d", i, binary.LittleEndian.Uint32(sz[:]), isoMetaMax)}
+				}
+			}
 		}
 	}
 	if size < 17*isoSector {
