@@ -43,7 +43,7 @@ func chooseHostname(explicit string, env *ovf.Environment, releaseName, sysRoot 
 	if nics := candidateNICs(sysRoot); len(nics) > 0 {
 		mac := strings.ReplaceAll(sysLine(filepath.Join(sysRoot, "class", "net", nics[0]), "address"), ":", "")
 		if len(mac) == 12 {
-			base = strings.TrimRight(base[:min(len(base), maxHostname-7)], "-") + "-" + strings.ToLower(mac[6:])
+			base = strings.TrimRight(base[:min(len(base), 63-7)], "-") + "-" + strings.ToLower(mac[6:])
 		}
 	}
 	return base, HostnameFromRelease

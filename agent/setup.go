@@ -92,7 +92,7 @@ func (r *SetupReport) String() string {
 		case !s.OK:
 			state = "FAILED"
 		}
-		fmt.Fprintf(&b, "setup %-8s %s", s.Step+":", state)
+		fmt.Fprintf(&b, "setup %-9s %s", s.Step+":", state)
 		if s.Detail != "" {
 			b.WriteString(" " + s.Detail)
 		}
