@@ -194,8 +194,15 @@ func checkISO(r io.ReaderAt, size int64) error {
 			}
 			for _, loc := range locs {
 				var sz [4]byte
-				if _, err := r.ReadAt(sz[:], int64(loc)*isoSector+10); err == nil && binary.LittleEndian.Uint32(sz[:]) > isoMetaMax {
-					return &OVFEnvError{Err: fmt.Errorf("volume descriptor %d: a root directory record of %d bytes exceeds %d", i, binary.LittleEndian.Uint32(sz[:]), isoMetaMax)}
+				if _, err := r.ReadAt(sz[:], int64(loc)*isoSector+10); err != nil {
+					continue // the library reports what it cannot read
+				}
+				n := binary.LittleEndian.Uint32(sz[:])
+				if n > isoMetaMax {
+					return &OVFEnvError{Err: fmt.Errorf("volume descriptor %d: a root directory record of %d bytes exceeds %d", i, n, isoMetaMax)}
+				}
+				if err := checkRootDir(r, loc, n); err != nil {
+					return &OVFEnvError{Err: fmt.Errorf("volume descriptor %d: root directory: %w", i, err)}
 				}
 			}
 		}
@@ -204,6 +211,81 @@ func checkISO(r io.ReaderAt, size int64) error {
 		return ErrNoOVFEnvironment
 	}
 	return &OVFEnvError{Err: errors.New("no volume descriptor set terminator")}
+}
+
+// checkRootDir walks the root directory's records before the library
+// does: each must fit its directory, no "SP" may set a skip count, and
+// every System Use continuation ("CE") chain must stay within one sector
+// per area and end within maxCEHops areas. The library follows CE chains
+// without bounds (a CE pointing at itself loops forever, a large one
+// allocates gigabytes); Rock Ridge writers use one short area on the
+// root's own record.
+func checkRootDir(r io.ReaderAt, loc, size uint32) error {
+	b := make([]byte, size)
+	if _, err := r.ReadAt(b, int64(loc)*isoSector); err != nil {
+		return nil // unreadable: the library reports it
+	}
+	for i := 0; i < len(b); {
+		l := int(b[i])
+		if l == 0 {
+			i += isoSector - i%isoSector
+			continue
+		}
+		if l < 34 || i+l > len(b) {
+			return fmt.Errorf("record at %d of %d bytes does not fit", i, l)
+		}
+		rec := b[i : i+l]
+		su := 33 + int(rec[32])
+		if rec[32]%2 == 0 {
+			su++
+		}
+		if err := checkSUSP(r, rec[min(su, len(rec)):], 0); err != nil {
+			return err
+		}
+		i += l
+	}
+	return nil
+}
+
+// maxCEHops bounds a System Use continuation chain.
+const maxCEHops = 8
+
+// checkSUSP scans System Use entries, following continuation areas.
+func checkSUSP(r io.ReaderAt, su []byte, hops int) error {
+	for len(su) >= 4 {
+		sig, n := string(su[:2]), int(su[2])
+		if n < 4 || n > len(su) {
+			return nil // the library stops here too
+		}
+		switch sig {
+		case "SP":
+			if n >= 7 && su[6] != 0 {
+				return errors.New("a System Use skip count is not supported")
+			}
+		case "CE":
+			if n < 28 {
+				return errors.New("short continuation entry")
+			}
+			if hops >= maxCEHops {
+				return fmt.Errorf("more than %d continuation areas", maxCEHops)
+			}
+			loc := binary.LittleEndian.Uint32(su[4:])
+			off := binary.LittleEndian.Uint32(su[12:])
+			size := binary.LittleEndian.Uint32(su[20:])
+			if off >= isoSector || size > isoSector-off {
+				return fmt.Errorf("continuation area of %d bytes at offset %d leaves its sector", size, off)
+			}
+			area := make([]byte, size)
+			if _, err := r.ReadAt(area, int64(loc)*isoSector+int64(off)); err != nil {
+				return nil // unreadable: the library reports it
+			}
+			if err := checkSUSP(r, area, hops+1); err != nil {
+				return err
+			}
+		}
+		su = su[n:]
+	}
+	return nil
 }
 
 // readISOFile finds the environment file in the root directory and reads
