@@ -29,12 +29,16 @@ func (e *MountError) Unwrap() []error { return []error{ErrMount, e.Err} }
 // systemMounts are the file systems every appliance needs before anything
 // else: the kernel's views (/proc, /sys), device nodes (/dev, which
 // devtmpfs fills as drivers bind) and the two RAM-backed scratch areas.
-var systemMounts = []struct{ source, target, fstype, data string }{
-	{"proc", "/proc", "proc", ""},
-	{"sysfs", "/sys", "sysfs", ""},
-	{"devtmpfs", "/dev", "devtmpfs", "mode=0755"},
-	{"tmpfs", "/run", "tmpfs", "mode=0755,nosuid,nodev"},
-	{"tmpfs", "/tmp", "tmpfs", "mode=1777,nosuid,nodev"},
+var systemMounts = []struct {
+	source, target, fstype string
+	flags                  uintptr // nosuid and nodev are flags: tmpfs refuses them as options
+	data                   string
+}{
+	{"proc", "/proc", "proc", msNosuid | msNodev | msNoexec, ""},
+	{"sysfs", "/sys", "sysfs", msNosuid | msNodev | msNoexec, ""},
+	{"devtmpfs", "/dev", "devtmpfs", msNosuid, "mode=0755"},
+	{"tmpfs", "/run", "tmpfs", msNosuid | msNodev, "mode=0755"},
+	{"tmpfs", "/tmp", "tmpfs", msNosuid | msNodev, "mode=1777"},
 }
 
 // MountSystem mounts /proc, /sys, /dev (devtmpfs), /run and /tmp (tmpfs),
@@ -59,7 +63,7 @@ func mountSystem(root string, mount mounter) error {
 			errs = append(errs, &MountError{Target: target, FSType: m.fstype, Err: err})
 			continue
 		}
-		if err := mount(m.source, target, m.fstype, 0, m.data); err != nil {
+		if err := mount(m.source, target, m.fstype, m.flags, m.data); err != nil {
 			errs = append(errs, &MountError{Target: target, FSType: m.fstype, Err: err})
 		}
 	}

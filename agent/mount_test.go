@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -13,6 +14,9 @@ type mountCall struct{ source, target, fstype, data string }
 
 func recordMounts(calls *[]mountCall, fail string) mounter {
 	return func(source, target, fstype string, flags uintptr, data string) error {
+		if fstype == "tmpfs" && (flags&msNosuid == 0 || flags&msNodev == 0 || strings.Contains(data, "nosuid")) {
+			return errors.New("tmpfs takes nosuid and nodev as flags, and refuses them as options")
+		}
 		*calls = append(*calls, mountCall{source, target, fstype, data})
 		if fstype == fail {
 			return errors.New("no such device")
@@ -49,8 +53,8 @@ func TestMountSystemIsIdempotent(t *testing.T) {
 	var calls []mountCall
 	require.NoError(t, mountSystem(root, recordMounts(&calls, "")))
 	require.Equal(t, []mountCall{
-		{"tmpfs", filepath.Join(root, "run"), "tmpfs", "mode=0755,nosuid,nodev"},
-		{"tmpfs", filepath.Join(root, "tmp"), "tmpfs", "mode=1777,nosuid,nodev"},
+		{"tmpfs", filepath.Join(root, "run"), "tmpfs", "mode=0755"},
+		{"tmpfs", filepath.Join(root, "tmp"), "tmpfs", "mode=1777"},
 	}, calls)
 	m, err := mountPoints(filepath.Join(root, "proc", "self", "mountinfo"))
 	require.NoError(t, err)

@@ -154,7 +154,7 @@ func setup(ctx context.Context, opts *SetupOptions, env setupEnv) (*SetupReport,
 		detail, err := f()
 		r := StepResult{Step: step, OK: err == nil, Detail: detail, Duration: time.Since(start)}
 		if err != nil {
-			r.Error = err.Error()
+			r.Error = strings.ReplaceAll(err.Error(), "\n", "; ") // one console line a step
 			errs = append(errs, &StepError{Step: step, Err: err})
 		}
 		rep.Steps = append(rep.Steps, r)
