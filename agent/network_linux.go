@@ -4,12 +4,38 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/insomniacslk/dhcp/dhcpv4/nclient4"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
+
+// errNoEntropy: the kernel's random pool did not initialise in time.
+var errNoEntropy = errors.New("the kernel's random pool is not initialised (no RDRAND or hardware RNG: add a virtio-rng device)")
+
+func waitEntropy(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	var b [1]byte
+	for {
+		if _, err := unix.Getrandom(b[:], unix.GRND_NONBLOCK); err == nil {
+			return nil
+		} else if !errors.Is(err, unix.EAGAIN) {
+			return nil // no getrandom(2): let the library find out
+		}
+		if !time.Now().Before(deadline) {
+			return errNoEntropy
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %w", errNoEntropy, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 // sysNetOps configures the kernel through rtnetlink (vishvananda/netlink).
 var sysNetOps netOps = linuxNet{}
@@ -46,9 +72,20 @@ func (linuxNet) configure(name string, c *NetworkConfig) error {
 	return nil
 }
 
+// entropyWait bounds the wait for the kernel's random pool.
+const entropyWait = 30 * time.Second
+
 // dhcp runs the DHCP exchange on the interface's raw socket (the
 // interface has no address yet).
 func (linuxNet) dhcp(ctx context.Context, name string, o *NetworkOptions) (*NetworkConfig, error) {
+	// The DHCP library draws its transaction IDs from getrandom(2)
+	// without a deadline: before the kernel's random pool is initialised
+	// (early boot on a CPU without RDRAND and no virtio-rng, as under
+	// qemu TCG) it spins until it is. Wait here instead, bounded, and say
+	// why when it never comes.
+	if err := waitEntropy(ctx, entropyWait); err != nil {
+		return nil, err
+	}
 	c, err := nclient4.New(name, dhcpClientOptions(o)...)
 	if err != nil {
 		return nil, err
