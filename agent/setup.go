@@ -181,10 +181,11 @@ func setup(ctx context.Context, opts *SetupOptions, env setupEnv) (*SetupReport,
 		return d, err
 	})
 	run(StepOVFEnv, func() (string, error) {
-		eo := OVFEnvOptions{SysRoot: o.SysRoot, DevRoot: o.DevRoot, Wait: time.Second}
+		eo := OVFEnvOptions{Wait: time.Second}
 		if o.OVFEnv != nil {
 			eo = *o.OVFEnv
 		}
+		eo.SysRoot, eo.DevRoot = or(eo.SysRoot, o.SysRoot), or(eo.DevRoot, o.DevRoot)
 		e, err := ReadOVFEnvironment(ctx, &eo)
 		if errors.Is(err, ErrNoOVFEnvironment) {
 			return "none", nil
@@ -211,10 +212,11 @@ func setup(ctx context.Context, opts *SetupOptions, env setupEnv) (*SetupReport,
 		return h + " (from " + src + ")", env.setHostname(h)
 	})
 	run(StepNetwork, func() (string, error) {
-		no := NetworkOptions{SysRoot: o.SysRoot, ResolvConf: filepath.Join(o.Root, "etc", "resolv.conf")}
+		var no NetworkOptions
 		if o.Network != nil {
 			no = *o.Network
 		}
+		no.SysRoot, no.ResolvConf = or(no.SysRoot, o.SysRoot), or(no.ResolvConf, filepath.Join(o.Root, "etc", "resolv.conf"))
 		if no.Environment == nil {
 			no.Environment = envOf(rep.OVFEnv)
 		}
@@ -229,13 +231,14 @@ func setup(ctx context.Context, opts *SetupOptions, env setupEnv) (*SetupReport,
 		return c.String(), err
 	})
 	run(StepData, func() (string, error) {
-		do := DataOptions{SysRoot: o.SysRoot, DevRoot: o.DevRoot, ProcRoot: o.ProcRoot, Mountpoint: filepath.Join(o.Root, "data"),
-			Wait: 3 * time.Second, Mount: env.mount}
+		do := DataOptions{Wait: 3 * time.Second}
 		if o.Data != nil {
 			do = *o.Data
-			if do.Mount == nil {
-				do.Mount = env.mount
-			}
+		}
+		do.SysRoot, do.DevRoot, do.ProcRoot = or(do.SysRoot, o.SysRoot), or(do.DevRoot, o.DevRoot), or(do.ProcRoot, o.ProcRoot)
+		do.Mountpoint = or(do.Mountpoint, filepath.Join(o.Root, "data"))
+		if do.Mount == nil {
+			do.Mount = env.mount
 		}
 		d, err := MountData(ctx, &do)
 		rep.Data = d
@@ -249,6 +252,14 @@ func setup(ctx context.Context, opts *SetupOptions, env setupEnv) (*SetupReport,
 		return s, err
 	})
 	return rep, errors.Join(errs...)
+}
+
+// or returns a, or b when a is empty.
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func envOf(e *OVFEnv) *ovf.Environment {

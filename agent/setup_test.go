@@ -40,9 +40,8 @@ func TestSetupRunsEveryStepAndReports(t *testing.T) {
 	require.NoError(t, os.MkdirAll(filepath.Join(root, "etc", "fogkit"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(root, "etc", "fogkit", "release"), []byte("NAME=Fogkit Demo\n"), 0o644))
 	f := &fakeSetupEnv{net: &fakeNet{dhcpErr: errors.New("no DHCPOFFER")}}
-	do := dataOpts(ft, &f.mounts)
-	do.Mount = nil
-	rep, err := setup(t.Context(), &SetupOptions{Root: root, Data: do}, f.env())
+	// Only the probe is given: the roots and the mounter come from Setup.
+	rep, err := setup(t.Context(), &SetupOptions{Root: root, Data: &DataOptions{Probe: labelProbe}}, f.env())
 	require.ErrorIs(t, err, ErrStep)
 	require.ErrorIs(t, err, ErrNetwork)
 	var se *StepError
