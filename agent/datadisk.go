@@ -1,7 +1,6 @@
 package agent
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -309,7 +308,7 @@ func formatBlank(ctx context.Context, o DataOptions, c dataCandidate) (*ext4.Inf
 	}
 	// The disk is only known to be zero at its ends: Format must write
 	// every metadata block it relies on, not assume zeroed space.
-	info, err := o.Format(ctx, f, c.dev.size, &ext4.Options{Label: o.Label, Seed: seed, ModTime: mt})
+	info, err := o.Format(ctx, f, c.dev.size, &ext4.Options{Label: o.Label, Seed: seed, ModTime: mt, NotZeroed: true})
 	if err != nil {
 		return nil, fmt.Errorf("%w: format %s: %w", ErrDataDisk, c.path, err)
 	}
@@ -385,30 +384,8 @@ func hasESP(r io.ReaderAt) (bool, error) {
 			}
 		}
 	}
-	for _, sector := range []int64{512, 4096} {
-		var h [92]byte
-		if _, err := r.ReadAt(h[:], sector); err != nil || string(h[:8]) != "EFI PART" {
-			continue
-		}
-		lba := binary.LittleEndian.Uint64(h[72:])
-		n := binary.LittleEndian.Uint32(h[80:])
-		esz := binary.LittleEndian.Uint32(h[84:])
-		// Bounded: the GPT's own limits are 128 entries of 128 bytes in
-		// practice; allow a generous 1024 entries of up to 512 bytes.
-		if esz < 128 || esz > 512 || n > 1024 || lba > 1<<40 {
-			continue
-		}
-		entries := make([]byte, int(n)*int(esz))
-		if _, err := r.ReadAt(entries, int64(lba)*sector); err != nil && !errors.Is(err, io.EOF) {
-			continue
-		}
-		for i := 0; i+int(esz) <= len(entries); i += int(esz) {
-			if bytes.Equal(entries[i:i+16], espGUID) {
-				return true, nil
-			}
-		}
-	}
-	return false, nil
+	esps, err := gptESPs(r)
+	return len(esps) > 0, err
 }
 
 // blockDev is what sysfs says about one block device.

@@ -10,3 +10,8 @@ const (
 	msNosuid  = unix.MS_NOSUID
 	msNoexec  = unix.MS_NOEXEC
 )
+
+const (
+	msRdonly  = unix.MS_RDONLY
+	msRemount = unix.MS_REMOUNT
+)

@@ -9,3 +9,8 @@ const (
 	msNosuid  = 0x2
 	msNoexec  = 0x8
 )
+
+const (
+	msRdonly  = 0x1
+	msRemount = 0x20
+)

@@ -115,6 +115,7 @@ func TestMountDataFormatsOnlyABlankDisk(t *testing.T) {
 		require.Equal(t, DefaultDataLabel, fo.Label)
 		require.NotEmpty(t, fo.Seed)
 		require.False(t, fo.ModTime.IsZero())
+		require.True(t, fo.NotZeroed, "a blank disk is known to be zero only at its ends")
 		_, err := w.WriteAt([]byte("LABEL:"+fo.Label), 0)
 		return &ext4.Info{Label: fo.Label, UUID: "new-uuid", Size: size}, err
 	}

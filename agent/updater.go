@@ -77,6 +77,14 @@ type ESPUpdaterOptions struct {
 	Tries int `json:"tries,omitempty"`
 	// Now stamps results; default time.Now.
 	Now func() time.Time `json:"-"`
+	// ESPWritable, when set, is called with true before the updater writes
+	// the ESP and with false once it is done, so the ESP can stay mounted
+	// read-only otherwise (see ESPMount.SetWritable). Linux marks a FAT
+	// volume dirty for as long as it is mounted read-write, and a power cut
+	// in that time leaves a volume fsck.fat reports; keeping the writable
+	// windows to the ESP writes themselves keeps the cut that lands outside
+	// them harmless.
+	ESPWritable func(writable bool) error `json:"-"`
 	// Progress, when set, is called synchronously with every step; ESP
 	// steps are reported once durable (see esp.InstallOptions.Progress).
 	Progress func(UpdateEvent) `json:"-"`
@@ -269,6 +277,21 @@ func (u *ESPUpdater) lock() error {
 	return nil
 }
 
+// writeESP runs f inside a writable window of the ESP.
+func (u *ESPUpdater) writeESP(f func() error) error {
+	if u.o.ESPWritable == nil {
+		return f()
+	}
+	if err := u.o.ESPWritable(true); err != nil {
+		return fmt.Errorf("agent: making the ESP writable: %w", err)
+	}
+	err := f()
+	if rerr := u.o.ESPWritable(false); rerr != nil && err == nil {
+		err = fmt.Errorf("agent: making the ESP read-only again: %w", rerr)
+	}
+	return err
+}
+
 func wrapBusy(err error) error {
 	if errors.Is(err, update.ErrBusy) && !errors.Is(err, ErrBusy) {
 		return fmt.Errorf("%w: %w", ErrBusy, err)
@@ -331,8 +354,10 @@ func (u *ESPUpdater) Install(ctx context.Context, pkg io.ReaderAt, size int64) (
 		return nil, fmt.Errorf("%w: version %s (sequence %d) is the installed one", update.ErrDowngrade, m.Version, m.Sequence)
 	}
 	slotDir := filepath.Join(u.o.StateDir, UpdateTargetDir, filepath.FromSlash(rep.To.Dir()))
-	err = esp.Install(ctx, u.esp, rep.To.Sequence, os.DirFS(slotDir), &esp.InstallOptions{Tries: u.o.Tries,
-		Progress: func(e esp.Event) { u.emit(UpdateEvent{Step: "esp", ESP: &e, Version: m.Version, Sequence: m.Sequence}) }})
+	err = u.writeESP(func() error {
+		return esp.Install(ctx, u.esp, rep.To.Sequence, os.DirFS(slotDir), &esp.InstallOptions{Tries: u.o.Tries,
+			Progress: func(e esp.Event) { u.emit(UpdateEvent{Step: "esp", ESP: &e, Version: m.Version, Sequence: m.Sequence}) }})
+	})
 	if err != nil {
 		// The ESP holds nothing of it (esp.Install cleans up, Recover
 		// does after a crash): take the target back too.
@@ -370,7 +395,7 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 		return nil, err
 	}
 	defer u.mu.Unlock()
-	if _, err := esp.Recover(u.esp); err != nil {
+	if err := u.writeESP(func() error { _, err := esp.Recover(u.esp); return err }); err != nil {
 		return nil, err
 	}
 	running, err := u.running()
@@ -400,7 +425,7 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 		// The ESP first, then the result, then the target: a cut before
 		// Confirm leaves the target pending and the next boot does all of
 		// it again (Bless is idempotent), so the result is never lost.
-		if err := esp.Bless(u.esp, cur.Sequence); err != nil {
+		if err := u.writeESP(func() error { return esp.Bless(u.esp, cur.Sequence) }); err != nil {
 			return nil, err
 		}
 		res := UpdateResult{Version: cur.Version, Sequence: cur.Sequence, Result: ResultBlessed, Time: u.o.Now().UTC()}
@@ -410,7 +435,7 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 		if _, err := update.Confirm(ctx, u.target); err != nil {
 			return nil, wrapBusy(err)
 		}
-		if err := u.prune(running, st.Previous); err != nil {
+		if err := u.writeESP(func() error { return u.prune(running, st.Previous) }); err != nil {
 			return nil, err
 		}
 		u.emit(UpdateEvent{Step: "blessed", Version: cur.Version, Sequence: cur.Sequence})
@@ -430,7 +455,12 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 		if _, err := update.Rollback(ctx, u.target); err != nil {
 			return nil, wrapBusy(err)
 		}
-		if err := esp.Remove(u.esp, cur.Sequence); err != nil && !errors.Is(err, esp.ErrNotFound) {
+		if err := u.writeESP(func() error {
+			if err := esp.Remove(u.esp, cur.Sequence); err != nil && !errors.Is(err, esp.ErrNotFound) {
+				return err
+			}
+			return nil
+		}); err != nil {
 			return nil, err
 		}
 		u.emit(UpdateEvent{Step: "failed", Version: cur.Version, Sequence: cur.Sequence, Message: reason})
@@ -448,19 +478,27 @@ func (u *ESPUpdater) Boot(ctx context.Context, health func(context.Context) erro
 	// Counted entries of other slots are leftovers of a failed update
 	// whose Boot was cut short: they go. Blessed ones stay until the next
 	// bless prunes to the running and previous versions.
+	var stale []esp.Entry
 	for _, e := range ents {
-		switch {
-		case e.Seq == running && e.Counted:
-			if err := esp.Bless(u.esp, running); err != nil {
-				return nil, err
-			}
-		case e.Seq != running && e.Counted:
-			if err := esp.Remove(u.esp, e.Seq); err != nil && !errors.Is(err, esp.ErrNotFound) {
-				return nil, err
-			}
+		if e.Counted {
+			stale = append(stale, e)
 		}
 	}
-	return nil, nil
+	if len(stale) == 0 {
+		return nil, nil
+	}
+	return nil, u.writeESP(func() error {
+		for _, e := range stale {
+			if e.Seq == running {
+				if err := esp.Bless(u.esp, running); err != nil {
+					return err
+				}
+			} else if err := esp.Remove(u.esp, e.Seq); err != nil && !errors.Is(err, esp.ErrNotFound) {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // whyNotBooted says why the pending slot is not the one running.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -71,6 +72,8 @@ type appliance struct {
 	key     []byte
 	running uint64
 	events  []string
+	// writable, when set, is the updater's ESPWritable.
+	writable func(bool) error
 }
 
 func newAppliance(t *testing.T, key []byte) *appliance {
@@ -93,9 +96,10 @@ func (a *appliance) write(name string, data []byte) {
 func (a *appliance) updater() *agent.ESPUpdater {
 	u, err := agent.NewESPUpdater(&agent.ESPUpdaterOptions{ESPDir: a.espDir, StateDir: a.state, UpdateKey: a.key,
 		Vendor: "acme", Product: "demo", Version: version(a.running),
-		Cmdline:  "console=ttyS0 " + esp.SlotParam + "=" + fmt.Sprint(a.running),
-		Now:      func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) },
-		Progress: func(e agent.UpdateEvent) { a.events = append(a.events, e.String()) }})
+		Cmdline:     "console=ttyS0 " + esp.SlotParam + "=" + fmt.Sprint(a.running),
+		Now:         func() time.Time { return time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC) },
+		Progress:    func(e agent.UpdateEvent) { a.events = append(a.events, e.String()) },
+		ESPWritable: a.writable})
 	require.NoError(a.t, err)
 	a.t.Cleanup(func() { u.Close() })
 	return u
@@ -399,4 +403,84 @@ func TestUpdaterBootResumes(t *testing.T) {
 	require.NoError(t, err)
 	require.Nil(t, res)
 	require.Equal(t, []string{"fogkit-1.conf", "fogkit-2.conf"}, a.entries(), "the failed slot leaves the ESP")
+}
+
+// espSnapshot is every file and directory of the ESP with its content.
+func espSnapshot(t *testing.T, dir string) map[string]string {
+	m := map[string]string{}
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		if d.IsDir() {
+			m[rel] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		m[rel] = string(b)
+		return err
+	}))
+	return m
+}
+
+// TestUpdaterWritesTheESPOnlyInsideWritableWindows: every change the
+// updater makes to the ESP (install, bless, prune, fallback clean-up)
+// happens between ESPWritable(true) and ESPWritable(false), so an ESP
+// mounted read-only otherwise is never dirty when the power goes.
+func TestUpdaterWritesTheESPOnlyInsideWritableWindows(t *testing.T) {
+	s, pub := signer(t, 1)
+	a := newAppliance(t, pub)
+	open, windows := false, 0
+	last := espSnapshot(t, a.espDir)
+	a.writable = func(w bool) error {
+		require.NotEqual(t, open, w, "windows neither nest nor close twice")
+		if w {
+			require.Equal(t, last, espSnapshot(t, a.espDir), "the ESP changed outside a writable window")
+			windows++
+		} else {
+			last = espSnapshot(t, a.espDir)
+		}
+		open = w
+		return nil
+	}
+	check := func() {
+		t.Helper()
+		require.False(t, open)
+		require.Equal(t, last, espSnapshot(t, a.espDir), "the ESP changed outside a writable window")
+	}
+	u := a.updater()
+	_, err := u.Boot(context.Background(), healthy)
+	require.NoError(t, err)
+	_, err = install(t, u, pkg(t, s, 2, 1))
+	require.NoError(t, err)
+	check()
+	a.reboot()
+	last = espSnapshot(t, a.espDir) // the loader's own counting
+	res, err := a.updater().Boot(context.Background(), healthy)
+	require.NoError(t, err)
+	require.Equal(t, agent.ResultBlessed, res.Result)
+	check()
+	_, err = install(t, a.updater(), pkg(t, s, 3, 2))
+	require.NoError(t, err)
+	for range 4 {
+		a.reboot()
+	}
+	last = espSnapshot(t, a.espDir)
+	res, err = a.updater().Boot(context.Background(), healthy)
+	require.NoError(t, err)
+	require.Equal(t, agent.ResultFailed, res.Result)
+	check()
+	require.Greater(t, windows, 4)
+
+	// A window that cannot open stops the write.
+	a.writable = func(w bool) error {
+		if w {
+			return errors.New("read-only file system")
+		}
+		return nil
+	}
+	_, err = install(t, a.updater(), pkg(t, s, 3, 2))
+	require.ErrorContains(t, err, "making the ESP writable")
+	check()
 }

@@ -107,11 +107,15 @@ const DefaultESPSize = 512 << 20
 // network on VMware (pvscsi, LSI SPI/SAS, vmxnet3, e1000/e1000e),
 // VirtualBox (AHCI, e1000) and KVM/qemu (virtio), the SCSI disk driver
 // those controllers hand their disks to, FAT for the ESP and ext4 for the
-// data disk (crc32c_generic provides ext4's "crypto-crc32c").
+// data disk (crc32c_generic provides ext4's "crypto-crc32c"), virtio's
+// random source (a guest on a CPU without RDRAND otherwise waits long for
+// the entropy DHCP's transaction ids need) and efivarfs (the agent reads
+// which ESP the loader booted from).
 var DefaultModules = []string{
 	"mptspi", "mptsas", "vmw_pvscsi", "vmxnet3", "e1000", "e1000e",
 	"ahci", "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "sd_mod",
 	"vfat", "nls_cp437", "nls_iso8859-1", "ext4", "crc32c_generic",
+	"virtio_rng", "efivarfs",
 }
 
 // Options says how to build: where outputs go, which keys sign them.
