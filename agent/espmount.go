@@ -60,6 +60,10 @@ const loaderVendorGUID = "4a67b082-0a4c-41cf-b6c7-440b29bb8c4f"
 // only GPT partition of type EFI system on any disk; several without the
 // variable are refused rather than guessed (ErrESPAmbiguous).
 //
+// The I/O character set is ISO 8859-1, whose module the build ships by
+// default: kernels differ in their compiled-in default (Debian's "ascii"
+// needs nls_ascii), and the ESP's names are ASCII anyway.
+//
 // Read-only is the resting state on purpose: Linux marks a FAT volume
 // dirty for as long as it is mounted read-write, so a power cut at any
 // other moment than an update's own ESP writes leaves the volume clean.
@@ -137,8 +141,8 @@ func MountESP(ctx context.Context, opts *ESPMountOptions) (*ESPMount, error) {
 	if err := os.MkdirAll(o.Mountpoint, 0o755); err != nil {
 		return nil, &MountError{Target: o.Mountpoint, Err: err}
 	}
-	if err := o.Mount(m.Device, o.Mountpoint, "vfat", msRdonly|msNodev|msNosuid|msNoexec, "umask=0077,shortname=mixed,errors=remount-ro"); err != nil {
-		return nil, &MountError{Target: o.Mountpoint, Err: err}
+	if err := o.Mount(m.Device, o.Mountpoint, "vfat", msRdonly|msNodev|msNosuid|msNoexec, "umask=0077,shortname=mixed,iocharset=iso8859-1,errors=remount-ro"); err != nil {
+		return nil, &MountError{Target: o.Mountpoint, FSType: "vfat", Err: err}
 	}
 	return m, nil
 }
@@ -151,7 +155,7 @@ func (m *ESPMount) SetWritable(writable bool) error {
 	if !writable {
 		flags |= msRdonly
 	}
-	if err := m.mount(m.Device, m.Mountpoint, "vfat", flags, "umask=0077,shortname=mixed,errors=remount-ro"); err != nil {
+	if err := m.mount(m.Device, m.Mountpoint, "vfat", flags, "umask=0077,shortname=mixed,iocharset=iso8859-1,errors=remount-ro"); err != nil {
 		return &MountError{Target: m.Mountpoint, Err: err}
 	}
 	return nil

@@ -55,7 +55,7 @@ func TestMountESP(t *testing.T) {
 	require.Equal(t, filepath.Join(ft.dev, "vda1"), got.Device)
 	require.Equal(t, "11111111-1111-1111-1111-111111111111", got.PartUUID)
 	require.False(t, got.Booted)
-	require.Equal(t, []mountCall{{filepath.Join(ft.dev, "vda1"), mp, "vfat", "umask=0077,shortname=mixed,errors=remount-ro"}}, m.calls)
+	require.Equal(t, []mountCall{{filepath.Join(ft.dev, "vda1"), mp, "vfat", "umask=0077,shortname=mixed,iocharset=iso8859-1,errors=remount-ro"}}, m.calls)
 	require.NotZero(t, m.flags&msRdonly, "mounted read-only at rest")
 
 	require.NoError(t, got.SetWritable(true))

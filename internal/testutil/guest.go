@@ -91,7 +91,10 @@ func startGuest(t testing.TB, qemu, scratch string, o GuestOptions) (*Guest, err
 		"-serial", "stdio", "-monitor", "none",
 		"-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + OVMFCode,
 		"-drive", "if=pflash,format=raw,unit=1,file=" + vars,
-		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0"}
+		"-netdev", netdev, "-device", "virtio-net-pci,netdev=n0",
+		// TCG's default CPU has no RDRAND: without a random source the
+		// guest waits long for the entropy its DHCP client needs.
+		"-device", "virtio-rng-pci"}
 	for _, d := range o.Disks {
 		format := "raw"
 		if strings.HasSuffix(d, ".vmdk") {

@@ -1,14 +1,25 @@
 //go:build linux
 
-// Command demoinit is the /init of fogkit's demo appliance. It mounts /proc,
-// /sys and /dev, prints a banner with the product and version, loads the
-// kernel modules in the initramfs (agent.LoadModules) and lists the disks
-// and network interfaces it then sees, verifies the
-// license baked into the image with the license package and prints its
-// customer, seats and expiry, generates and prints a first-boot token (the
-// appliance's instance id), and then either powers off (when the kernel
-// command line holds fogkit.test) or idles as an appliance would while its
-// application runs.
+// Command demoinit is the /init of fogkit's demo appliance, built on
+// package agent. At each boot it:
+//
+//   - brings the system up (agent.Setup: mounts, kernel modules, hostname,
+//     network by DHCP or the OVF environment, the data disk at /data) and
+//     prints what it found;
+//   - mounts the ESP read-only (agent.MountESP) and opens the ESP updater;
+//   - starts the admin API on :9443 (first-run token and certificate
+//     fingerprint on the console) and the demo app on :8080 behind the
+//     license gate (GET / answers the version and license status, POST
+//     /notes stores a line on /data, GET /notes returns them);
+//   - checks its own health (the data disk is mounted and the app
+//     answers) and lets the updater bless a new version or record that the
+//     loader fell back from a failed one.
+//
+// With fogkit.test on the kernel command line it powers off after the
+// setup lines (the pipeline's boot tests); with fogkit.demo.fail it exits
+// before blessing, which panics the kernel and, with panic= on the
+// command line, reboots into the loader's next try (the lifecycle test's
+// broken version).
 //
 // The pipeline example builds it as a static binary:
 //
@@ -17,81 +28,157 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/agent"
-	"github.com/fogkit/fogkit/license"
-	"github.com/fogkit/fogkit/sign"
 )
 
-// Where the pipeline puts the appliance's identity and license.
+// Where the build puts the appliance's identity, keys and license, and
+// where the demo keeps its state on the data disk.
 const (
 	releaseFile    = "/etc/fogkit/release"
 	licenseFile    = "/etc/fogkit/license.lic"
 	licenseKeyFile = "/etc/fogkit/license.pub"
-	instanceFile   = "/var/lib/fogkit/instance-id"
+	updateKeyFile  = "/etc/fogkit/update.pub"
+	dataDir        = "/data"
+	espDir         = "/boot/efi"
 )
 
 func main() {
-	mountAll()
+	ctx := context.Background()
+	_ = agent.MountSystem()
 	out := console()
 	release := readRelease()
+	cmdline := readCmdline()
 	fmt.Fprintf(out, "\n=== %s %s (fogkit demo appliance) ===\n", release["NAME"], release["VERSION"])
-	fmt.Fprintln(out, driversLine())
-	fmt.Fprintln(out, licenseLine(release["PRODUCT"]))
-	token, err := firstBootToken()
+
+	rep, err := agent.Setup(ctx, &agent.SetupOptions{Data: &agent.DataOptions{Wait: 15 * time.Second}})
+	fmt.Fprint(out, rep.String())
+	fmt.Fprintln(out, driversLine(rep))
 	if err != nil {
-		fmt.Fprintf(out, "first-boot token: error: %v\n", err)
-	} else {
-		fmt.Fprintf(out, "first-boot token: %s\n", token)
+		fmt.Fprintln(out, "setup: the appliance runs degraded (see the failed steps above)")
 	}
-	cmdline, _ := os.ReadFile("/proc/cmdline")
-	for _, f := range strings.Fields(string(cmdline)) {
+	for _, f := range strings.Fields(cmdline) {
 		if n, ok := strings.CutPrefix(f, "fogkit.nonce="); ok {
 			fmt.Fprintf(out, "FOGKIT-BOOT-OK %s\n", n)
 		}
 	}
-	fmt.Fprintln(out, "fogkit-demo: ready")
-	if hasField(string(cmdline), "fogkit.test") {
-		syscall.Sync()
-		_ = syscall.Reboot(syscall.LINUX_REBOOT_CMD_POWER_OFF)
+	if hasField(cmdline, "fogkit.test") {
+		fmt.Fprintln(out, "fogkit-demo: ready")
+		shutdown(syscall.LINUX_REBOOT_CMD_POWER_OFF)
 	}
+	if hasField(cmdline, "fogkit.demo.fail") {
+		// The broken version of the lifecycle test: exit before blessing.
+		fmt.Fprintln(out, "fogkit-demo: fogkit.demo.fail is set: /init exits before blessing this version")
+		os.Exit(1)
+	}
+	mounted := rep.Data != nil
+
+	espMount, err := agent.MountESP(ctx, &agent.ESPMountOptions{Mountpoint: espDir})
+	if err != nil {
+		fmt.Fprintf(out, "esp: %v (updates are off)\n", err)
+	}
+	var upd *agent.ESPUpdater
+	if espMount != nil && mounted {
+		upd, err = newUpdater(out, espMount)
+		if err != nil {
+			fmt.Fprintf(out, "update: %v (updates are off)\n", err)
+		}
+	}
+
+	srv, err := newServer(out, release, upd)
+	if err != nil {
+		fmt.Fprintf(out, "admin API: %v\n", err)
+		idle()
+	}
+	go serve(out, "admin API", func(ln net.Listener) error { return srv.Serve(ctx, ln) }, fmt.Sprintf(":%d", agent.DefaultPort))
+	app := &demoApp{version: release["VERSION"], notes: dataDir + "/demo/notes.txt",
+		license: func() any { return srv.Licenses().Summary() }}
+	gate := agent.LicenseGate(srv.Licenses(), nil)
+	go serve(out, "demo app", func(ln net.Listener) error { return http.Serve(ln, gate(app.routes())) }, ":8080")
+
+	if upd != nil {
+		res, err := upd.Boot(ctx, func(ctx context.Context) error { return health(ctx, mounted) })
+		switch {
+		case err != nil:
+			fmt.Fprintf(out, "update: boot check: %v\n", err)
+		case res != nil:
+			fmt.Fprintf(out, "update: %s %s\n", res.Version, res.Result)
+		}
+	}
+	fmt.Fprintln(out, "fogkit-demo: ready")
+	idle()
+}
+
+// health is the demo's check that a new version works: the data disk is
+// mounted and the app answers on its port.
+func health(ctx context.Context, mounted bool) error {
+	if !mounted {
+		return errors.New("the data disk is not mounted")
+	}
+	c := &http.Client{Timeout: 5 * time.Second}
+	var last error
+	for range 20 {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:8080/notes", nil)
+		resp, err := c.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			// 402 is a healthy app refusing an unlicensed request.
+			if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusPaymentRequired {
+				return nil
+			}
+			err = fmt.Errorf("the app answers %s", resp.Status)
+		}
+		last = err
+		time.Sleep(250 * time.Millisecond)
+	}
+	return last
+}
+
+func serve(out io.Writer, what string, run func(net.Listener) error, addr string) {
+	ln, err := net.Listen("tcp", addr)
+	if err == nil {
+		err = run(ln)
+	}
+	fmt.Fprintf(out, "%s stopped: %v\n", what, err)
+}
+
+// shutdown syncs, unmounts the disks (so the ESP's FAT is marked clean
+// and ext4 needs no journal replay) and powers off or restarts.
+func shutdown(cmd int) {
+	syscall.Sync()
+	for _, m := range []string{espDir, dataDir} {
+		_ = syscall.Unmount(m, 0)
+	}
+	syscall.Sync()
+	_ = syscall.Reboot(cmd)
+	idle()
+}
+
+func idle() {
 	for {
 		time.Sleep(time.Hour)
 	}
 }
 
-// driversLine loads the kernel modules the build put in the initramfs
-// and says what the appliance then sees.
-func driversLine() string {
-	rep, err := agent.LoadModules(context.Background(), nil)
-	if err != nil {
-		return "drivers: none loaded (" + err.Error() + ")"
+func console() io.Writer {
+	if f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0); err == nil {
+		return f
 	}
-	failed := rep.Failed()
-	// Drivers probe asynchronously: give devices a moment to appear.
-	var disks, nics []string
-	for i := 0; i < 30; i++ {
-		disks, _ = agent.BlockDevices()
-		nics, _ = agent.NetInterfaces()
-		if len(disks) > 0 && len(nics) > 0 {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	s := fmt.Sprintf("drivers: %d loaded, %d failed; disks: %s; network: %s", len(rep.Modules)-len(failed), len(failed),
-		strings.Join(disks, " "), strings.Join(nics, " "))
-	for _, f := range failed {
-		s += fmt.Sprintf("\ndriver %s failed: %s", f.Path, f.Error)
-	}
-	return s
+	return os.Stdout
+}
+
+func readCmdline() string {
+	b, _ := os.ReadFile("/proc/cmdline")
+	return string(b)
 }
 
 // hasField reports whether the kernel command line holds the word f.
@@ -102,23 +189,6 @@ func hasField(cmdline, f string) bool {
 		}
 	}
 	return false
-}
-
-func mountAll() {
-	for _, d := range []string{"/proc", "/sys", "/dev", "/run", "/tmp"} {
-		_ = os.MkdirAll(d, 0o755)
-	}
-	_ = syscall.Mount("proc", "/proc", "proc", 0, "")
-	_ = syscall.Mount("sysfs", "/sys", "sysfs", 0, "")
-	_ = syscall.Mount("devtmpfs", "/dev", "devtmpfs", 0, "")
-	_ = syscall.Mount("tmpfs", "/run", "tmpfs", 0, "mode=0755")
-}
-
-func console() io.Writer {
-	if f, err := os.OpenFile("/dev/console", os.O_WRONLY, 0); err == nil {
-		return f
-	}
-	return os.Stdout
 }
 
 func readRelease() map[string]string {
@@ -135,65 +205,15 @@ func readRelease() map[string]string {
 	return m
 }
 
-// licenseLine verifies the baked-in license and describes it in one line.
-// A failed check degrades the appliance; it never stops the boot.
-func licenseLine(product string) string {
-	pub, err := os.ReadFile(licenseKeyFile)
-	if err != nil {
-		return "license: no license key in the image"
+// driversLine says what the drivers Setup loaded let the appliance see.
+func driversLine(rep *agent.SetupReport) string {
+	n, failed := 0, 0
+	if rep.Modules != nil {
+		failed = len(rep.Modules.Failed())
+		n = len(rep.Modules.Modules) - failed
 	}
-	key, err := sign.LoadPublicKey(pub, sign.PurposeLicense)
-	if err != nil {
-		return "license: bad license key: " + err.Error()
-	}
-	ring, err := sign.NewKeyring(key)
-	if err != nil {
-		return "license: " + err.Error()
-	}
-	f, err := os.Open(licenseFile)
-	if err != nil {
-		return "license: none installed"
-	}
-	defer f.Close()
-	st, err := license.Verify(context.Background(), f, ring, product, nil)
-	if st == nil {
-		return "license: INVALID: " + err.Error()
-	}
-	l := st.License
-	state := "valid"
-	switch {
-	case err != nil:
-		state = "INVALID (" + err.Error() + ")"
-	case st.InGrace:
-		state = "valid, in grace period"
-	}
-	seats := "unlimited"
-	if l.Seats > 0 {
-		seats = fmt.Sprint(l.Seats)
-	}
-	expiry := "never"
-	if l.ExpiresAt != nil {
-		expiry = l.ExpiresAt.UTC().Format("2006-01-02")
-	}
-	return fmt.Sprintf("license: %s; customer %s (%s); seats %s; expires %s",
-		state, l.Customer.ID, l.Customer.Name, seats, expiry)
-}
-
-// firstBootToken returns the instance id, making it when none is stored. A
-// license can be bound to it (license.License.InstanceID). The demo keeps
-// it on the initramfs, which lives in RAM, so it is new on every boot; a
-// real appliance stores it on its data disk once and keeps it.
-func firstBootToken() (string, error) {
-	if b, err := os.ReadFile(instanceFile); err == nil && len(b) > 0 {
-		return strings.TrimSpace(string(b)), nil
-	}
-	var raw [16]byte
-	if _, err := rand.Read(raw[:]); err != nil {
-		return "", err
-	}
-	token := hex.EncodeToString(raw[:])
-	if err := os.MkdirAll("/var/lib/fogkit", 0o755); err != nil {
-		return "", err
-	}
-	return token, os.WriteFile(instanceFile, []byte(token+"\n"), 0o600)
+	disks, _ := agent.BlockDevices()
+	nics, _ := agent.NetInterfaces()
+	return fmt.Sprintf("drivers: %d loaded, %d failed; disks: %s; network: %s", n, failed,
+		strings.Join(disks, " "), strings.Join(nics, " "))
 }
