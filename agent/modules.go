@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 )
 
 // ErrModules: the module tree for the running kernel is missing or its
@@ -34,6 +35,10 @@ type ModuleResult struct {
 	Loaded bool `json:"loaded"`
 	// Error says why the kernel refused it ("" when loaded).
 	Error string `json:"error,omitempty"`
+	// NoDevice is true when the kernel refused it with ENODEV: the module
+	// has nothing to drive on this machine (efivarfs on a BIOS boot), which
+	// Failed does not count.
+	NoDevice bool `json:"noDevice,omitempty"`
 }
 
 // ModuleReport lists what LoadModules did, in load order.
@@ -42,11 +47,12 @@ type ModuleReport struct {
 	Modules []ModuleResult `json:"modules"`
 }
 
-// Failed returns the modules the kernel refused.
+// Failed returns the modules the kernel refused, except those with no
+// device to drive here (NoDevice).
 func (r *ModuleReport) Failed() []ModuleResult {
 	var out []ModuleResult
 	for _, m := range r.Modules {
-		if !m.Loaded {
+		if !m.Loaded && !m.NoDevice {
 			out = append(out, m)
 		}
 	}
@@ -89,7 +95,7 @@ func LoadModules(ctx context.Context, opts *ModuleOptions) (*ModuleReport, error
 		}
 		res := ModuleResult{Path: p, Loaded: true}
 		if err := loadHook(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
-			res.Loaded, res.Error = false, err.Error()
+			res.Loaded, res.Error, res.NoDevice = false, err.Error(), errors.Is(err, syscall.ENODEV)
 		}
 		rep.Modules = append(rep.Modules, res)
 	}

@@ -3,8 +3,10 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -40,6 +42,24 @@ func TestLoadModulesInOrderAndReportsFailures(t *testing.T) {
 	require.Equal(t, []string{"kernel/a.ko", "kernel/b.ko", "kernel/c.ko"}, loaded, "in order, each once, and a failure does not stop the rest")
 	require.Equal(t, []ModuleResult{{Path: "kernel/b.ko", Error: "exec format error"}}, rep.Failed())
 	require.Len(t, rep.Modules, 3)
+}
+
+// TestLoadModulesNoDevice: a module the kernel refuses with ENODEV (such
+// as efivarfs on a BIOS boot) has nothing to drive here; it is reported,
+// not counted as failed.
+func TestLoadModulesNoDevice(t *testing.T) {
+	root := fakeRoot(t, "kernel/a.ko\nkernel/efivarfs.ko\n")
+	withLoader(t, func(p string) error {
+		if filepath.Base(p) == "efivarfs.ko" {
+			return fmt.Errorf("finit_module: %w", syscall.ENODEV)
+		}
+		return nil
+	})
+	rep, err := LoadModules(context.Background(), &ModuleOptions{Root: root, Release: "6.1.0-test"})
+	require.NoError(t, err)
+	require.Empty(t, rep.Failed())
+	require.True(t, rep.Modules[1].NoDevice)
+	require.False(t, rep.Modules[1].Loaded)
 }
 
 func TestLoadModulesRefusesBadInput(t *testing.T) {

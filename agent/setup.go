@@ -174,7 +174,16 @@ func setup(ctx context.Context, opts *SetupOptions, env setupEnv) (*SetupReport,
 			return "", err
 		}
 		failed := m.Failed()
-		d := fmt.Sprintf("%d loaded, %d failed", len(m.Modules)-len(failed), len(failed))
+		loaded := 0
+		for _, r := range m.Modules {
+			if r.Loaded {
+				loaded++
+			}
+		}
+		d := fmt.Sprintf("%d loaded, %d failed", loaded, len(failed))
+		if n := len(m.Modules) - loaded - len(failed); n > 0 {
+			d += fmt.Sprintf(", %d with no device here", n)
+		}
 		for _, f := range failed {
 			d += fmt.Sprintf("; %s: %s", filepath.Base(f.Path), f.Error)
 		}
