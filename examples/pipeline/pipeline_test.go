@@ -163,7 +163,7 @@ func TestEndToEnd(t *testing.T) {
 		Marker: "fogkit-demo: ready", Timeout: 240 * time.Second})
 	require.Contains(t, boot.Console, "=== fogdemo 1.0.0 (fogkit demo appliance) ===")
 	require.Contains(t, boot.Console, "license: valid; customer ACME-001 (Acme Corporation); seats 25")
-	require.Regexp(t, regexp.MustCompile(`first-boot token: [0-9a-f]{32}`), boot.Console)
+	require.Regexp(t, regexp.MustCompile(`admin API first-run token: [A-Z2-7]{4}(-[A-Z2-7]{4}){7}`), boot.Console)
 
 	// Version 2 with a changed app and a diff from version 1.
 	app := filepath.Join(dir, "app")

@@ -66,31 +66,26 @@ func main() {
 	if err != nil {
 		fmt.Fprintln(out, "setup: the appliance runs degraded (see the failed steps above)")
 	}
-	for _, f := range strings.Fields(cmdline) {
-		if n, ok := strings.CutPrefix(f, "fogkit.nonce="); ok {
-			fmt.Fprintf(out, "FOGKIT-BOOT-OK %s\n", n)
-		}
-	}
-	if hasField(cmdline, "fogkit.test") {
-		fmt.Fprintln(out, "fogkit-demo: ready")
-		shutdown(syscall.LINUX_REBOOT_CMD_POWER_OFF)
-	}
 	if hasField(cmdline, "fogkit.demo.fail") {
 		// The broken version of the lifecycle test: exit before blessing.
 		fmt.Fprintln(out, "fogkit-demo: fogkit.demo.fail is set: /init exits before blessing this version")
 		os.Exit(1)
 	}
+	testBoot := hasField(cmdline, "fogkit.test")
 	mounted := rep.Data != nil
 
-	espMount, err := agent.MountESP(ctx, &agent.ESPMountOptions{Mountpoint: espDir})
-	if err != nil {
-		fmt.Fprintf(out, "esp: %v (updates are off)\n", err)
-	}
 	var upd *agent.ESPUpdater
-	if espMount != nil && mounted {
-		upd, err = newUpdater(out, espMount)
-		if err != nil {
-			fmt.Fprintf(out, "update: %v (updates are off)\n", err)
+	if !testBoot {
+		espMount, err := agent.MountESP(ctx, &agent.ESPMountOptions{Mountpoint: espDir})
+		switch {
+		case err != nil:
+			fmt.Fprintf(out, "esp: %v (updates are off)\n", err)
+		case !mounted:
+			fmt.Fprintln(out, "esp: no data disk to stage updates on (updates are off)")
+		default:
+			if upd, err = newUpdater(out, espMount); err != nil {
+				fmt.Fprintf(out, "update: %v (updates are off)\n", err)
+			}
 		}
 	}
 
@@ -98,6 +93,16 @@ func main() {
 	if err != nil {
 		fmt.Fprintf(out, "admin API: %v\n", err)
 		idle()
+	}
+	fmt.Fprintln(out, licenseLine(srv.Licenses().Summary()))
+	for _, f := range strings.Fields(cmdline) {
+		if n, ok := strings.CutPrefix(f, "fogkit.nonce="); ok {
+			fmt.Fprintf(out, "FOGKIT-BOOT-OK %s\n", n)
+		}
+	}
+	if testBoot {
+		fmt.Fprintln(out, "fogkit-demo: ready")
+		shutdown(syscall.LINUX_REBOOT_CMD_POWER_OFF)
 	}
 	go serve(out, "admin API", func(ln net.Listener) error { return srv.Serve(ctx, ln) }, fmt.Sprintf(":%d", agent.DefaultPort))
 	app := &demoApp{version: release["VERSION"], notes: dataDir + "/demo/notes.txt",
@@ -108,6 +113,11 @@ func main() {
 	if upd != nil {
 		res, err := upd.Boot(ctx, func(ctx context.Context) error { return health(ctx, mounted) })
 		switch {
+		case errors.Is(err, agent.ErrUnhealthy):
+			// Not blessed: reboot, so the loader spends another try and
+			// falls back by itself after the last.
+			fmt.Fprintf(out, "update: %v: rebooting\n", err)
+			shutdown(syscall.LINUX_REBOOT_CMD_RESTART)
 		case err != nil:
 			fmt.Fprintf(out, "update: boot check: %v\n", err)
 		case res != nil:
@@ -210,10 +220,30 @@ func driversLine(rep *agent.SetupReport) string {
 	n, failed := 0, 0
 	if rep.Modules != nil {
 		failed = len(rep.Modules.Failed())
-		n = len(rep.Modules.Modules) - failed
+		for _, m := range rep.Modules.Modules {
+			if m.Loaded {
+				n++
+			}
+		}
 	}
 	disks, _ := agent.BlockDevices()
 	nics, _ := agent.NetInterfaces()
 	return fmt.Sprintf("drivers: %d loaded, %d failed; disks: %s; network: %s", n, failed,
 		strings.Join(disks, " "), strings.Join(nics, " "))
+}
+
+// licenseLine describes the license in force in one console line.
+func licenseLine(l agent.LicenseSummary) string {
+	if l.Status == agent.LicenseNone {
+		return "license: none installed"
+	}
+	seats := "unlimited"
+	if l.Seats > 0 {
+		seats = fmt.Sprint(l.Seats)
+	}
+	expiry := "never"
+	if l.NotAfter != nil {
+		expiry = l.NotAfter.UTC().Format("2006-01-02")
+	}
+	return fmt.Sprintf("license: %s; customer %s (%s); seats %s; expires %s", l.Status, l.CustomerID, l.Customer, seats, expiry)
 }
