@@ -86,6 +86,11 @@ type ServerOptions struct {
 	MaxUpdateSize int64 `json:"maxUpdateSize,omitempty"`
 	// MaxLicenseSize caps a license file: 0 means DefaultMaxLicenseSize.
 	MaxLicenseSize int64 `json:"maxLicenseSize,omitempty"`
+	// CertHosts are host names and IP addresses put in the TLS certificate
+	// beside localhost when it is first made (the hostname and addresses
+	// Setup configured); later starts keep the certificate as it is, so
+	// its fingerprint stays the one the admin noted.
+	CertHosts []string `json:"certHosts,omitempty"`
 	// SpoolDir receives uploads while they stream in; "" means
 	// StateDir/incoming. It should be on the data disk: an update package
 	// may be larger than memory.
@@ -205,7 +210,7 @@ func NewServer(o *ServerOptions) (*Server, error) {
 		}
 		s.firstHash = h
 	}
-	if s.cert, err = loadOrCreateCert(o.StateDir, o.Product, s.rand, s.now()); err != nil {
+	if s.cert, err = loadOrCreateCert(o.StateDir, o.Product, o.CertHosts, s.rand, s.now()); err != nil {
 		return nil, err
 	}
 	s.fp = Fingerprint(s.cert.Certificate[0])

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -418,4 +419,22 @@ func TestUploadCutShort(t *testing.T) {
 	requireAPIError(t, e.do("POST", "/api/v1/update", bearer, failing{}), http.StatusBadRequest, CodeBadRequest)
 	assert.Zero(t, e.upd.Calls())
 	spoolEmpty(t, e)
+}
+
+// TestCertificateNamesTheAppliance: the hosts given when the certificate
+// is first made join localhost in it; a later start keeps it unchanged.
+func TestCertificateNamesTheAppliance(t *testing.T) {
+	dir := t.TempDir()
+	s, err := NewServer(&ServerOptions{StateDir: dir, Product: "p", CertHosts: []string{"fogdemo-5e1f0a", "10.0.2.15", "bad host", ""}})
+	require.NoError(t, err)
+	c, err := x509.ParseCertificate(s.Certificate().Certificate[0])
+	require.NoError(t, err)
+	require.Equal(t, []string{"localhost", "fogdemo-5e1f0a"}, c.DNSNames)
+	require.Len(t, c.IPAddresses, 3)
+	require.True(t, c.IPAddresses[2].Equal(net.ParseIP("10.0.2.15")))
+	require.NoError(t, c.VerifyHostname("10.0.2.15"))
+
+	s2, err := NewServer(&ServerOptions{StateDir: dir, Product: "p", CertHosts: []string{"other"}})
+	require.NoError(t, err)
+	require.Equal(t, s.Fingerprint(), s2.Fingerprint())
 }

@@ -20,8 +20,10 @@ import (
 
 // loadOrCreateCert returns the admin API's certificate from dir, creating
 // an ECDSA P-256 self-signed one (key 0600) on the first start. Clients
-// trust it by the fingerprint printed on the console, not by a CA.
-func loadOrCreateCert(dir, name string, rand io.Reader, now time.Time) (tls.Certificate, error) {
+// trust it by the fingerprint printed on the console, not by a CA. hosts
+// (names and IP addresses the appliance answers on) join localhost in the
+// certificate, so a client that pinned it can also check the name.
+func loadOrCreateCert(dir, name string, hosts []string, rand io.Reader, now time.Time) (tls.Certificate, error) {
 	keyPEM, kerr := readState(dir, stateTLSKey, maxStateFile)
 	certPEM, cerr := readState(dir, stateTLSCert, maxStateFile)
 	if kerr == nil && cerr == nil {
@@ -59,6 +61,14 @@ func loadOrCreateCert(dir, name string, rand io.Reader, now time.Time) (tls.Cert
 		BasicConstraintsValid: true,
 		DNSNames:              []string{"localhost"},
 		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
+	}
+	for _, h := range hosts {
+		switch ip := net.ParseIP(h); {
+		case ip != nil:
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		case h != "" && len(h) <= 253 && !strings.ContainsAny(h, " /\\:@\x00"):
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
 	}
 	der, err := x509.CreateCertificate(rand, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {

@@ -89,7 +89,7 @@ func main() {
 		}
 	}
 
-	srv, err := newServer(out, release, upd)
+	srv, err := newServer(out, release, upd, certHosts(rep))
 	if err != nil {
 		fmt.Fprintf(out, "admin API: %v\n", err)
 		idle()
@@ -246,4 +246,17 @@ func licenseLine(l agent.LicenseSummary) string {
 		expiry = l.NotAfter.UTC().Format("2006-01-02")
 	}
 	return fmt.Sprintf("license: %s; customer %s (%s); seats %s; expires %s", l.Status, l.CustomerID, l.Customer, seats, expiry)
+}
+
+// certHosts are the names the admin API's certificate carries when it is
+// first made: the hostname and the address Setup configured.
+func certHosts(rep *agent.SetupReport) []string {
+	var hosts []string
+	if rep.Hostname != "" {
+		hosts = append(hosts, rep.Hostname)
+	}
+	if rep.Network != nil && rep.Network.Address.IsValid() {
+		hosts = append(hosts, rep.Network.Address.Addr().String())
+	}
+	return hosts
 }

@@ -29,14 +29,14 @@ func newUpdater(out io.Writer, m *agent.ESPMount) (*agent.ESPUpdater, error) {
 
 // newServer makes the admin API. Its state (credentials, certificate,
 // installed license) lives on the data disk.
-func newServer(out io.Writer, release map[string]string, upd *agent.ESPUpdater) (*agent.Server, error) {
+func newServer(out io.Writer, release map[string]string, upd *agent.ESPUpdater, hosts []string) (*agent.Server, error) {
 	pub, _ := os.ReadFile(licenseKeyFile)
 	baked, _ := os.ReadFile(licenseFile)
 	seq, _ := strconv.ParseUint(release["SEQUENCE"], 10, 64)
 	o := &agent.ServerOptions{
 		StateDir: dataDir + "/fogkit/admin", DataDir: dataDir,
 		Product: release["PRODUCT"], Version: release["VERSION"], Sequence: seq,
-		LicensePublicKey: pub, BakedLicense: baked, Console: out,
+		LicensePublicKey: pub, BakedLicense: baked, Console: out, CertHosts: hosts,
 		Reboot: func() error { go shutdown(syscall.LINUX_REBOOT_CMD_RESTART); return nil },
 	}
 	if upd != nil { // a nil *ESPUpdater in the interface would not be nil
