@@ -613,7 +613,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	defer func() {
 		if err != nil && !committed {
 			// Best effort: a crash here is handled by Recover later.
-			if _, rerr := recoverTarget(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
+			if _, rerr := recoverTarget(context.WithoutCancel(ctx), fsys); rerr != nil {
 				err = fmt.Errorf("%w (and cleaning up failed: %v)", err, rerr)
 			}
 		}
@@ -891,11 +891,11 @@ func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool
 		return &BaseError{File: f.Path, Want: "regular file", Got: info.Mode().Type().String()}
 	}
 	if !noLinks && modeBits(info.Mode()) == f.Mode && linkable(fsys, info, rel, others) {
+		// A failed link (no hard links on this FS) falls back to a copy;
+		// an FS that has failed altogether fails the copy too.
 		if err := fsys.Link(src, dst); err == nil {
 			rep.Reused++
 			return nil
-		} else if errors.Is(err, ErrCrashed) {
-			return err
 		}
 	}
 	rc, err := fsys.Open(src)

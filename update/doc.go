@@ -41,8 +41,8 @@
 // decryption, member checks and staging read only that verified copy. Allow
 // that much temporary space for large packages.
 //
-// Apply works through the small FS interface (OSFS on a directory, MemFS
-// in memory with crash injection). The target holds versioned slots under
+// Apply works through the small FS interface (OSFS on a directory;
+// update/updatetest has MemFS, in memory with crash injection, for tests). The target holds versioned slots under
 // slots/ and a state file naming the current and previous slot; the new
 // version is staged in a new slot, verified file by file and by tree
 // digest, and switched to by one atomic replacement of the state file, so
@@ -74,8 +74,8 @@
 // Every operation that changes the target (Apply, Confirm, BootAttempt,
 // Rollback, Recover) holds the target's exclusive lock for its whole run:
 // with OSFS a flock(2) on LockFile ("update.lock" in the target
-// directory), which the kernel releases when the holder dies; with MemFS
-// an in-memory lock. A second caller, in the same process or another,
+// directory), which the kernel releases when the holder dies; with
+// updatetest.MemFS an in-memory lock. A second caller, in the same process or another,
 // fails at once with an error matching ErrBusy and changes nothing;
 // ApplyOptions.WaitLock makes Apply wait for the lock until its context
 // ends instead.
