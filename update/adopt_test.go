@@ -9,6 +9,8 @@ import (
 	"testing/fstest"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/update/updatetest"
 )
 
 // adoptTree is a version's tree without symlinks (an ESP has none).
@@ -28,7 +30,7 @@ func TestAdoptThenDiff(t *testing.T) {
 	ctx := context.Background()
 	signer := testSigner(t, 1)
 	ring := testRing(t, signer)
-	m := NewMemFS()
+	m := updatetest.NewMemFS()
 	st, err := Adopt(ctx, m, adoptTree(1), adoptOpts(1))
 	require.NoError(t, err)
 	require.Equal(t, treeDigestOf(t, adoptTree(1)), st.Current.Tree)
@@ -66,7 +68,7 @@ func TestAdoptRefusals(t *testing.T) {
 		"few files":   {adoptTree(1), func(o *AdoptOptions) { o.MaxFiles = 2 }, ErrTooLarge},
 		"hostile dir": {fstest.MapFS{"a\\b": {Data: []byte("x")}}, nil, ErrUnsafeEntry},
 	} {
-		m := NewMemFS()
+		m := updatetest.NewMemFS()
 		o := adoptOpts(1)
 		if c.o != nil {
 			c.o(o)
@@ -87,7 +89,7 @@ func TestAdoptModes(t *testing.T) {
 	got := fstest.MapFS{"d": {Mode: fs.ModeDir | 0o700}, "d/f": {Data: []byte("x"), Mode: 0o755}, "g": {Data: []byte("y"), Mode: 0o755}}
 	o := adoptOpts(1)
 	o.FileMode, o.DirMode, o.Tree = 0o644, 0o755, treeDigestOf(t, want)
-	st, err := Adopt(context.Background(), NewMemFS(), got, o)
+	st, err := Adopt(context.Background(), updatetest.NewMemFS(), got, o)
 	require.NoError(t, err)
 	require.Equal(t, o.Tree, st.Current.Tree)
 }
@@ -98,7 +100,7 @@ func TestAdoptCrash(t *testing.T) {
 	ctx := context.Background()
 	want := treeDigestOf(t, adoptTree(1))
 	for k := 0; ; k++ {
-		m := NewMemFS()
+		m := updatetest.NewMemFS()
 		m.CrashAfter(k)
 		_, err := Adopt(ctx, m, adoptTree(1), adoptOpts(1))
 		r := m.Reboot()
@@ -116,6 +118,6 @@ func TestAdoptCrash(t *testing.T) {
 		if err == nil {
 			break
 		}
-		require.ErrorIs(t, err, ErrCrashed)
+		require.ErrorIs(t, err, updatetest.ErrCrashed)
 	}
 }

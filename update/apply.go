@@ -10,77 +10,20 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"path"
 	"strconv"
-	"strings"
 
 	"github.com/fogkit/fogkit/update/bsdiff"
 )
 
-// Layout of a target directory.
-const (
-	// StateFile records the installed slots; replacing it (temp file,
-	// fsync, rename, directory fsync) is the one atomic switch.
-	StateFile = "state.json"
-	// JournalFile records an apply in progress.
-	JournalFile = "journal.json"
-	// SlotsDir holds one directory per installed version.
-	SlotsDir = "slots"
-)
-
-// DefaultMaxBootAttempts is how many boots a pending slot gets.
-const DefaultMaxBootAttempts = 3
-
-// Slot is one installed tree.
-type Slot struct {
-	Name     string `json:"name"` // directory under slots/
-	Version  string `json:"version"`
-	Sequence uint64 `json:"sequence"`
-	Tree     string `json:"tree"`
-}
-
-// Dir returns the slot's directory relative to the target.
-func (s Slot) Dir() string { return SlotsDir + "/" + s.Name }
-
-// State is the content of the state file.
-type State struct {
-	Format  int    `json:"format"`
-	Vendor  string `json:"vendor"`
-	Product string `json:"product"`
-	Channel string `json:"channel"`
-	// Current is the slot to boot.
-	Current Slot `json:"current"`
-	// Previous is the slot to fall back to.
-	Previous *Slot `json:"previous,omitempty"`
-	// Pending is set until Confirm; BootAttempt counts Attempts and rolls
-	// back after MaxAttempts.
-	Pending     bool `json:"pending,omitempty"`
-	Attempts    int  `json:"attempts,omitempty"`
-	MaxAttempts int  `json:"maxAttempts,omitempty"`
-	// RolledBack is the last slot abandoned by a rollback.
-	RolledBack *Slot `json:"rolledBack,omitempty"`
-	// HighestSequence is the highest sequence ever installed in the
-	// target: the replay floor. A rollback or a failed boot switches back
-	// to an older slot but never lowers it, so Apply keeps refusing the
-	// packages older than the newest one that was ever installed (unless
-	// ApplyOptions.AllowDowngrade). State files written before the field
-	// existed lack it; ReadState then derives it from the slots the file
-	// names (current, previous, rolled back).
-	HighestSequence uint64 `json:"highestSequence,omitempty"`
-}
-
-// floor returns the highest sequence the state knows of: the recorded
-// HighestSequence or, when higher (or the field is missing), the
-// sequence of any slot it names.
-func (s *State) floor() uint64 {
-	f := s.HighestSequence
-	for _, sl := range []*Slot{&s.Current, s.Previous, s.RolledBack} {
-		if sl != nil && sl.Sequence > f {
-			f = sl.Sequence
-		}
-	}
-	return f
-}
+// Apply is the one place where the two roles of this package meet. It
+// reads a package through read.go's unexported steps, the same ones Verify
+// runs: openPackage (outer structure, manifest, signatures, policy),
+// spoolPayload and checkContent (the payload copied once, its digest and
+// every member checked before anything is written), withPayload and
+// memberIter (the verified copy decrypted again and streamed member by
+// member, a patch's own hash checked before the patcher sees it). Those
+// steps carry ordering guarantees that a public API would have to keep
+// for every caller; until one exists, slots and state stay in this package.
 
 // ApplyOptions configure Apply.
 type ApplyOptions struct {
@@ -123,228 +66,6 @@ type ApplyReport struct {
 	Copied           int // unchanged files copied
 	BytesWritten     int64
 	Recovered        *RecoverReport // what recovery cleaned before applying
-}
-
-// journal is the content of the journal file.
-type journal struct {
-	Op    string `json:"op"`
-	Slot  string `json:"slot"`
-	Phase string `json:"phase"`
-}
-
-// ReadState returns the target's state; ErrNotInstalled when there is none.
-// The state is validated like a manifest: vendor, product and channel
-// must be well-formed labels (an empty one would silently disable Apply's
-// check against the package), slot names plain names, versions labels,
-// trees sha256 digests. Anything else is ErrState. A missing
-// HighestSequence (a state file from before the field) is derived from
-// the slots.
-func ReadState(fsys FS) (*State, error) {
-	b, err := readFileFS(fsys, StateFile, 1<<20)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNotInstalled
-	}
-	if err != nil {
-		if errors.Is(err, ErrTooLarge) {
-			return nil, fmt.Errorf("%w: %w", ErrState, err)
-		}
-		return nil, err
-	}
-	return parseState(b)
-}
-
-// parseState decodes and validates state file bytes.
-func parseState(b []byte) (*State, error) {
-	var st State
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrState, err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data", ErrState)
-	}
-	if st.Format != FormatVersion {
-		return nil, fmt.Errorf("%w: format %d (want %d)", ErrState, st.Format, FormatVersion)
-	}
-	for _, f := range []struct{ n, v string }{{"vendor", st.Vendor}, {"product", st.Product}, {"channel", st.Channel}} {
-		if err := checkLabel(f.n, f.v, true); err != nil {
-			return nil, fmt.Errorf("%w: %v", ErrState, err)
-		}
-	}
-	for _, s := range []struct {
-		n  string
-		sl *Slot
-	}{{"current", &st.Current}, {"previous", st.Previous}, {"rolled back", st.RolledBack}} {
-		if s.sl == nil {
-			continue
-		}
-		if err := checkSlot(s.sl); err != nil {
-			return nil, fmt.Errorf("%w: bad %s slot: %v", ErrState, s.n, err)
-		}
-	}
-	if st.Previous != nil && st.Previous.Name == st.Current.Name {
-		return nil, fmt.Errorf("%w: previous and current slot are both %s", ErrState, st.Current.Name)
-	}
-	if st.Attempts < 0 || st.MaxAttempts < 0 {
-		return nil, fmt.Errorf("%w: negative boot attempts", ErrState)
-	}
-	if f := st.floor(); st.HighestSequence == 0 {
-		st.HighestSequence = f
-	} else if st.HighestSequence < f {
-		return nil, fmt.Errorf("%w: highest sequence %d is below an installed slot's %d", ErrState, st.HighestSequence, f)
-	}
-	return &st, nil
-}
-
-// checkSlot validates one slot of a state file.
-func checkSlot(s *Slot) error {
-	if s.Name == "" || checkPath(s.Name) != nil || path.Base(s.Name) != s.Name || isStagingDir(s.Name) {
-		return fmt.Errorf("name %q", s.Name)
-	}
-	if err := checkLabel("version", s.Version, true); err != nil {
-		return err
-	}
-	if s.Sequence == 0 {
-		return errors.New("sequence 0")
-	}
-	return checkDigest("tree", s.Tree)
-}
-
-// removeIfExists removes name when it exists, writing nothing otherwise.
-func removeIfExists(fsys FS, name string) error {
-	if _, err := fsys.Lstat(name); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	return fsys.Remove(name)
-}
-
-func writeState(fsys FS, st *State) error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(fsys, StateFile, append(b, '\n'))
-}
-
-// RecoverReport says what Recover cleaned.
-type RecoverReport struct {
-	// Interrupted is the slot of an apply that did not finish ("" if none).
-	Interrupted string
-	// Removed lists slot directories removed (unreferenced or half-staged).
-	Removed []string
-}
-
-// Recover brings a target back to a consistent state after a crash: it
-// removes a half-written state file, every slot directory the state does
-// not reference (half-staged updates, rolled-back slots) and the journal.
-// The state file itself is only ever replaced atomically, so the current
-// slot is exactly the old or exactly the new tree. Apply, Confirm,
-// BootAttempt and Rollback recover first; hosts may call it at boot. It
-// holds the target's lock (ErrBusy when another operation has it).
-//
-// Without a state file (nothing installed yet, or the state file was
-// lost), only staging directories are removed: those named by the journal
-// and those with the staging name "<slot>.step<N>". Any other slot
-// directory may be an installed tree, so Recover then changes nothing and
-// returns an error matching ErrState.
-func Recover(ctx context.Context, fsys FS) (*RecoverReport, error) {
-	unlock, err := lockTarget(ctx, fsys, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	return recoverTarget(ctx, fsys)
-}
-
-// recoverTarget is Recover for a caller that holds the lock.
-func recoverTarget(ctx context.Context, fsys FS) (*RecoverReport, error) {
-	rep := &RecoverReport{}
-	if b, err := readFileFS(fsys, JournalFile, 1<<16); err == nil {
-		var j journal
-		if json.Unmarshal(b, &j) == nil && j.Slot != "" && checkPath(j.Slot) == nil && path.Base(j.Slot) == j.Slot {
-			rep.Interrupted = j.Slot
-		}
-	}
-	st, err := ReadState(fsys)
-	if err != nil && !errors.Is(err, ErrNotInstalled) {
-		return nil, err
-	}
-	keep := map[string]bool{}
-	if st != nil {
-		keep[st.Current.Name] = true
-		if st.Previous != nil {
-			keep[st.Previous.Name] = true
-		}
-		if _, err := fsys.Lstat(st.Current.Dir()); err != nil {
-			return nil, fmt.Errorf("%w: current slot %s: %v", ErrState, st.Current.Name, err)
-		}
-	}
-	ents, err := fsys.ReadDir(SlotsDir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	// Decide everything before changing anything.
-	var remove []string
-	for _, e := range ents {
-		name := e.Name()
-		if keep[name] {
-			continue
-		}
-		if st == nil && !isStagingDir(name) && name != rep.Interrupted {
-			return nil, fmt.Errorf("%w: no state file, but slot %s may be an installed tree; restore %s or remove the slot", ErrState, name, StateFile)
-		}
-		remove = append(remove, name)
-	}
-	for _, tmp := range []string{StateFile + ".tmp", JournalFile + ".tmp"} {
-		if err := removeIfExists(fsys, tmp); err != nil {
-			return nil, err
-		}
-	}
-	for _, name := range remove {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if err := removeAll(fsys, SlotsDir+"/"+name); err != nil {
-			return nil, err
-		}
-		rep.Removed = append(rep.Removed, name)
-	}
-	if len(rep.Removed) > 0 {
-		if err := fsys.SyncDir(SlotsDir); err != nil {
-			return nil, err
-		}
-	}
-	if _, err := fsys.Lstat(JournalFile); err == nil {
-		if err := fsys.Remove(JournalFile); err != nil {
-			return nil, err
-		}
-		if err := fsys.SyncDir("."); err != nil {
-			return nil, err
-		}
-	}
-	return rep, nil
-}
-
-// isStagingDir reports whether name is a step directory of an apply in
-// progress ("<slot>.step<N>"), a name no installed slot has.
-func isStagingDir(name string) bool {
-	i := strings.LastIndex(name, ".step")
-	if i <= 0 {
-		return false
-	}
-	digits := name[i+len(".step"):]
-	if digits == "" {
-		return false
-	}
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
 }
 
 // Apply verifies a package completely, then installs it into the target
@@ -613,7 +334,7 @@ func stageAndCommit(ctx context.Context, fsys FS, sp *spool, vo *VerifyOptions, 
 	defer func() {
 		if err != nil && !committed {
 			// Best effort: a crash here is handled by Recover later.
-			if _, rerr := recoverTarget(context.WithoutCancel(ctx), fsys); rerr != nil && !errors.Is(err, ErrCrashed) {
+			if _, rerr := recoverTarget(context.WithoutCancel(ctx), fsys); rerr != nil {
 				err = fmt.Errorf("%w (and cleaning up failed: %v)", err, rerr)
 			}
 		}
@@ -891,11 +612,11 @@ func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool
 		return &BaseError{File: f.Path, Want: "regular file", Got: info.Mode().Type().String()}
 	}
 	if !noLinks && modeBits(info.Mode()) == f.Mode && linkable(fsys, info, rel, others) {
+		// A failed link (no hard links on this FS) falls back to a copy;
+		// an FS that has failed altogether fails the copy too.
 		if err := fsys.Link(src, dst); err == nil {
 			rep.Reused++
 			return nil
-		} else if errors.Is(err, ErrCrashed) {
-			return err
 		}
 	}
 	rc, err := fsys.Open(src)
@@ -908,95 +629,4 @@ func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool
 	}
 	rep.Copied++
 	return nil
-}
-
-// Confirm marks the pending slot good after a successful boot.
-func Confirm(ctx context.Context, fsys FS) (*State, error) {
-	unlock, err := lockTarget(ctx, fsys, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := recoveredState(ctx, fsys)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Pending {
-		return st, nil
-	}
-	st.Pending, st.Attempts = false, 0
-	if err := writeState(fsys, st); err != nil {
-		return nil, err
-	}
-	return st, nil
-}
-
-// BootAttempt records one boot of a pending slot; the host calls it early
-// in every boot. After MaxAttempts boots without Confirm, the slot is
-// rolled back to the previous one. It returns the state to boot from.
-func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
-	unlock, err := lockTarget(ctx, fsys, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := recoveredState(ctx, fsys)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Pending {
-		return st, nil
-	}
-	st.Attempts++
-	if st.Attempts > st.MaxAttempts {
-		return rollback(ctx, fsys, st)
-	}
-	if err := writeState(fsys, st); err != nil {
-		return nil, err
-	}
-	return st, nil
-}
-
-// Rollback switches back to the previous slot now.
-func Rollback(ctx context.Context, fsys FS) (*State, error) {
-	unlock, err := lockTarget(ctx, fsys, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := recoveredState(ctx, fsys)
-	if err != nil {
-		return nil, err
-	}
-	return rollback(ctx, fsys, st)
-}
-
-// recoveredState finishes or undoes any interrupted apply, then reads the
-// state: every host call that acts on slots starts from a clean target.
-func recoveredState(ctx context.Context, fsys FS) (*State, error) {
-	if _, err := recoverTarget(ctx, fsys); err != nil {
-		return nil, err
-	}
-	return ReadState(fsys)
-}
-
-func rollback(ctx context.Context, fsys FS, st *State) (*State, error) {
-	if st.Previous == nil {
-		return nil, fmt.Errorf("%w: no previous slot to roll back to", ErrNotApplicable)
-	}
-	if info, err := fsys.Lstat(st.Previous.Dir()); err != nil || !info.IsDir() {
-		return nil, fmt.Errorf("%w: previous slot %s is missing", ErrState, st.Previous.Name)
-	}
-	failed := st.Current
-	// The failed slot's sequence stays the floor: rolling back must not
-	// reopen the door to the versions between the two slots.
-	ns := &State{Format: FormatVersion, Vendor: st.Vendor, Product: st.Product, Channel: st.Channel,
-		Current: *st.Previous, RolledBack: &failed, HighestSequence: st.floor()}
-	if err := writeState(fsys, ns); err != nil {
-		return nil, err
-	}
-	if _, err := recoverTarget(ctx, fsys); err != nil {
-		return nil, err
-	}
-	return ns, nil
 }

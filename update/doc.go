@@ -1,5 +1,15 @@
 // Package update builds, verifies and applies offline update packages for
-// fogkit appliances.
+// fogkit appliances. It has two roles, each in its own files: the package
+// format (building, reading and verifying a package) and the slots and
+// state of a target it is applied to. Installing a slot's boot tree on an
+// ESP with systemd-boot's boot counting is package esp; a crash-injecting
+// in-memory FS for tests is package update/updatetest.
+//
+// # Package format
+//
+// Files: manifest.go (Manifest, Step, File, Limits, ParseManifest),
+// tree.go (Entry, TreeDigest, ScanTree), build.go (Build), read.go
+// (Verify, ExtractNested, and the reading Apply shares), openpgp.go.
 //
 // A package is one tar with a fixed member order: a version marker
 // ("fogkit-update"), the canonical JSON manifest ("manifest.json"), one or
@@ -41,17 +51,29 @@
 // decryption, member checks and staging read only that verified copy. Allow
 // that much temporary space for large packages.
 //
-// Apply works through the small FS interface (OSFS on a directory, MemFS
-// in memory with crash injection). The target holds versioned slots under
-// slots/ and a state file naming the current and previous slot; the new
-// version is staged in a new slot, verified file by file and by tree
-// digest, and switched to by one atomic replacement of the state file, so
-// a crash at any point leaves exactly the old or exactly the new tree
-// (Recover cleans up). A new slot is pending until Confirm; BootAttempt
-// counts boots and rolls back after MaxAttempts. Package esp installs a
-// slot's boot tree onto an ESP as a systemd-boot boot-counted entry and
-// blesses it; Adopt records a tree that came with the appliance (not from
-// a package) as the installed version, so diff packages apply to it.
+// # Slots and state
+//
+// Files: fs.go (FS, WriteFile, OSFS), state.go (State, Slot, ReadState,
+// the target's layout), apply.go (Apply), confirm.go (Confirm,
+// BootAttempt, Rollback), recover.go (Recover), adopt.go (Adopt), lock.go
+// (Locker, LockFile), links.go (when an unchanged file may be
+// hard-linked). Apply reads a package through the same steps as Verify
+// (open and check the head, spool and check the payload, then stream its
+// members, each hash checked before its bytes are used), so it stays in
+// this package: those steps are not exported API.
+//
+// Apply works through the small FS interface (OSFS on a directory;
+// updatetest.MemFS in memory with crash injection, for tests). The target
+// holds versioned slots under slots/ and a state file naming the current
+// and previous slot; the new version is staged in a new slot, verified file
+// by file and by tree digest, and switched to by one atomic replacement of
+// the state file, so a crash at any point leaves exactly the old or exactly
+// the new tree (Recover cleans up). A new slot is pending until Confirm;
+// BootAttempt counts boots and rolls back after MaxAttempts. Package esp
+// installs a slot's boot tree onto an ESP as a systemd-boot boot-counted
+// entry and blesses it; Adopt records a tree that came with the appliance
+// (not from a package) as the installed version, so diff packages apply to
+// it.
 //
 // Unchanged files are hard-linked from the current slot into the new one
 // only when every other name of the file is Apply's own (the same path in
@@ -74,9 +96,9 @@
 // Every operation that changes the target (Apply, Confirm, BootAttempt,
 // Rollback, Recover) holds the target's exclusive lock for its whole run:
 // with OSFS a flock(2) on LockFile ("update.lock" in the target
-// directory), which the kernel releases when the holder dies; with MemFS
-// an in-memory lock. A second caller, in the same process or another,
-// fails at once with an error matching ErrBusy and changes nothing;
-// ApplyOptions.WaitLock makes Apply wait for the lock until its context
-// ends instead.
+// directory), which the kernel releases when the holder dies; with
+// updatetest.MemFS an in-memory lock. A second caller, in the same
+// process or another, fails at once with an error matching ErrBusy and
+// changes nothing; ApplyOptions.WaitLock makes Apply wait for the lock
+// until its context ends instead.
 package update

@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/update/updatetest"
 )
 
 // TestCrashMatrixDoubleFault: a crash during apply after k operations,
@@ -28,7 +30,7 @@ func TestCrashMatrixDoubleFault(t *testing.T) {
 				m := installed(t, k, ring, 1)
 				m.CrashAfter(n)
 				_, err := apply(t.Context(), m, tc.pkg, applyOpts(ring))
-				require.ErrorIs(t, err, ErrCrashed, "crash after %d ops", n)
+				require.ErrorIs(t, err, updatetest.ErrCrashed, "crash after %d ops", n)
 				booted := m.Reboot()
 
 				// How many operations an undisturbed Recover makes here.
@@ -42,7 +44,7 @@ func TestCrashMatrixDoubleFault(t *testing.T) {
 					r := booted.Reboot() // a fresh copy of the same durable state
 					r.CrashAfter(j)
 					_, err := Recover(t.Context(), r)
-					require.ErrorIs(t, err, ErrCrashed, "apply crash %d, recover crash %d", n, j)
+					require.ErrorIs(t, err, updatetest.ErrCrashed, "apply crash %d, recover crash %d", n, j)
 					r2 := r.Reboot()
 					_, err = Recover(t.Context(), r2)
 					require.NoError(t, err, "apply crash %d, recover crash %d", n, j)

@@ -3,6 +3,8 @@ package update
 import (
 	"errors"
 	"fmt"
+
+	"github.com/fogkit/fogkit/update/internal/lockerr"
 )
 
 // Sentinel errors; every error this package returns for bad input, policy
@@ -50,9 +52,7 @@ var (
 	// ErrBusy: another operation (in this process or another) holds the
 	// target's lock (LockFile); try again later, or set
 	// ApplyOptions.WaitLock.
-	ErrBusy = errors.New("update: target is busy with another operation")
-	// ErrCrashed: the in-memory filesystem simulated a crash.
-	ErrCrashed = errors.New("update: simulated crash")
+	ErrBusy = lockerr.ErrBusy
 	// ErrUnsupported: the input holds something this package cannot carry
 	// (device nodes, sockets, FIFOs in a tree).
 	ErrUnsupported = errors.New("update: unsupported input")

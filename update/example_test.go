@@ -10,6 +10,7 @@ import (
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update"
+	"github.com/fogkit/fogkit/update/updatetest"
 )
 
 func Example() {
@@ -45,7 +46,7 @@ func Example() {
 		[]update.Tree{{Version: "1.0", Sequence: 1, FS: v1}})
 
 	// The appliance: a target directory (here in memory) with slots.
-	target := update.NewMemFS()
+	target := updatetest.NewMemFS()
 	opts := &update.ApplyOptions{VerifyOptions: update.VerifyOptions{Keyring: ring, Product: "appliance"}}
 	first := *opts
 	first.Confirmed = true

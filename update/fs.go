@@ -10,9 +10,9 @@ import (
 
 // FS is the small filesystem interface Apply works through. Names are
 // slash-separated paths relative to the target directory ("." is the
-// target itself). OSFS implements it on a real directory; MemFS is an
-// in-memory implementation that injects crashes and loses unsynced
-// writes, for tests.
+// target itself). OSFS implements it on a real directory; package
+// update/updatetest has an in-memory one that injects crashes and loses
+// unsynced writes, for tests.
 type FS interface {
 	Open(name string) (io.ReadCloser, error)
 	// Create makes a new file (failing if it exists) for writing.
@@ -36,8 +36,10 @@ type FS interface {
 	Free() (int64, error)
 }
 
-// WriteFile is a file being written.
-type WriteFile interface {
+// WriteFile is a file being written. It is an alias of an interface
+// literal, so an FS implementation can return it without importing this
+// package (update/updatetest does not, so this package's tests can use it).
+type WriteFile = interface {
 	io.Writer
 	Chmod(mode fs.FileMode) error
 	// Sync makes the content and mode durable.

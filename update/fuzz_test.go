@@ -18,6 +18,7 @@ import (
 
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update/updatetest"
 )
 
 // The fuzz targets take compact inputs (a base selector and a short edit
@@ -81,7 +82,7 @@ type fuzzFixtures struct {
 	bases  []fuzzBase
 	// target holds version 1 installed, confirmed and durable; Reboot
 	// gives each execution its own copy.
-	target    *MemFS
+	target    *updatetest.MemFS
 	installed string // its tree digest
 }
 
@@ -117,7 +118,7 @@ func fixtures(t testing.TB) *fuzzFixtures {
 		diff := fx.bases[1].pkg
 		mk("nested", Tree{Version: "3", Sequence: 3}, nil, &BuildOptions{Kind: KindNested,
 			Nested: []NestedInput{{Name: "node.fup", Data: bytes.NewReader(diff), Size: int64(len(diff))}}})
-		fx.target = NewMemFS()
+		fx.target = updatetest.NewMemFS()
 		o := applyOpts(fx.ring)
 		o.Confirmed = true
 		if _, err := Apply(context.Background(), fx.target, bytes.NewReader(fx.bases[0].pkg), int64(len(fx.bases[0].pkg)), o); err != nil {

@@ -22,6 +22,7 @@ import (
 
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update/updatetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -143,9 +144,9 @@ func currentDigest(t testing.TB, fsys FS) string {
 }
 
 // installed returns a MemFS with version v installed, confirmed and durable.
-func installed(t testing.TB, signer sign.Signer, ring *sign.Keyring, v int) *MemFS {
+func installed(t testing.TB, signer sign.Signer, ring *sign.Keyring, v int) *updatetest.MemFS {
 	t.Helper()
-	m := NewMemFS()
+	m := updatetest.NewMemFS()
 	key := fmt.Sprintf("%s/%d", signer.KeyID(), v)
 	pkgAny, ok := fullCache.Load(key)
 	if !ok {

@@ -18,22 +18,28 @@ import (
 // slot is exactly the tree the package describes. A file whose link count
 // cannot be read (an FS without that information) is copied too.
 
+// linkInfo is implemented by the Lstat results of an FS that is not the
+// operating system's (an in-memory one such as updatetest.MemFS) to give
+// what os.SameFile and the link count read from syscall types otherwise.
+type linkInfo interface {
+	// LinkCount returns how many names the file has, when known.
+	LinkCount() (uint64, bool)
+	// SameFile reports whether other describes the same file.
+	SameFile(other fs.FileInfo) bool
+}
+
 // linkCount returns how many names the file of info has, when known.
 func linkCount(info fs.FileInfo) (uint64, bool) {
-	if mi, ok := info.(memInfo); ok {
-		if mi.m == nil {
-			return 0, false
-		}
-		return mi.m.links(mi.n), true
+	if li, ok := info.(linkInfo); ok {
+		return li.LinkCount()
 	}
 	return sysLinkCount(info)
 }
 
 // sameFile reports whether two Lstat results describe the same inode.
 func sameFile(a, b fs.FileInfo) bool {
-	if ma, ok := a.(memInfo); ok {
-		mb, ok := b.(memInfo)
-		return ok && ma.n == mb.n
+	if la, ok := a.(linkInfo); ok {
+		return la.SameFile(b)
 	}
 	return os.SameFile(a, b)
 }

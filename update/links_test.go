@@ -8,6 +8,7 @@ import (
 	"testing/fstest"
 
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update/updatetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -106,7 +107,7 @@ func TestHardLinkedBaseIsCopiedMemFS(t *testing.T) {
 	k := testSigner(t, 1)
 	ring := testRing(t, k)
 	full, diff, _ := linkPackages(t, k)
-	m := NewMemFS()
+	m := updatetest.NewMemFS()
 	o := applyOpts(ring)
 	o.Confirmed = true
 	_, err := apply(t.Context(), m, full, o)

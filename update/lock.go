@@ -19,8 +19,8 @@ import (
 const LockFile = "update.lock"
 
 // Locker is implemented by an FS that can lock its target against other
-// writers, in this process or others. OSFS (on Unix) and MemFS implement
-// it; on an FS without it, the operations run unlocked.
+// writers, in this process or others. OSFS (on Unix) and updatetest.MemFS
+// implement it; on an FS without it, the operations run unlocked.
 type Locker interface {
 	// TryLock takes the target's exclusive lock without waiting. When
 	// another holder has it, it returns an error matching ErrBusy. The

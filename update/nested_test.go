@@ -10,6 +10,7 @@ import (
 	"testing/fstest"
 
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update/updatetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -59,7 +60,7 @@ func TestNested(t *testing.T) {
 		}
 
 		// The node verifies and applies its own package end to end.
-		nodeFS := NewMemFS()
+		nodeFS := updatetest.NewMemFS()
 		var nodeFull bytes.Buffer
 		_, err = Build(t.Context(), &nodeFull, []sign.Signer{vendor}, tree(1), nil,
 			&BuildOptions{Vendor: "acme", Product: "node", Version: "1.1", Sequence: 1})
@@ -100,7 +101,7 @@ func TestLongAndUnicodeNames(t *testing.T) {
 	_, err = Build(t.Context(), &diff, []sign.Signer{k}, Tree{Version: "2", FS: v2}, []Tree{{Version: "1", FS: v1}},
 		&BuildOptions{Vendor: "acme", Product: "demo", Version: "2", Sequence: 2, Kind: KindDiff})
 	require.NoError(t, err)
-	m := NewMemFS()
+	m := updatetest.NewMemFS()
 	o := applyOpts(ring)
 	o.Confirmed = true
 	_, err = apply(t.Context(), m, full.Bytes(), o)

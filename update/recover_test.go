@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/update/updatetest"
 )
 
 // TestRecoverWithoutStateKeepsSlots: a lost state file never makes
@@ -43,7 +45,7 @@ func TestRecoverWithoutStateKeepsSlots(t *testing.T) {
 // TestRecoverWithoutStateRemovesStaging: an interrupted first install (no
 // state file yet) is cleaned: the journal's slot and step directories go.
 func TestRecoverWithoutStateRemovesStaging(t *testing.T) {
-	fsys := NewMemFS()
+	fsys := updatetest.NewMemFS()
 	require.NoError(t, fsys.Mkdir(SlotsDir, 0o755))
 	for _, d := range []string{"1-aaaa", "1-aaaa.step0", "7-bbbb.step12"} {
 		require.NoError(t, fsys.Mkdir(SlotsDir+"/"+d, 0o700))

@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/update/updatetest"
 )
 
 // rolledBackTarget returns a target where 1.2 was confirmed, 1.4 applied
 // and then abandoned by rollback (through Rollback or exhausted boots).
-func rolledBackTarget(t *testing.T, viaBoots bool) *MemFS {
+func rolledBackTarget(t *testing.T, viaBoots bool) *updatetest.MemFS {
 	t.Helper()
 	k := testSigner(t, 1)
 	ring := testRing(t, k)

@@ -9,13 +9,14 @@ import (
 	"testing"
 
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/update/updatetest"
 	"github.com/stretchr/testify/require"
 )
 
 func TestRoundTripFull(t *testing.T) {
 	k := testSigner(t, 1)
 	ring := testRing(t, k)
-	m := NewMemFS()
+	m := updatetest.NewMemFS()
 	pkg := build(t, k, 2, nil, baseOpts(2, KindFull))
 	rep, err := apply(t.Context(), m, pkg, applyOpts(ring))
 	require.NoError(t, err)
@@ -135,7 +136,7 @@ func TestKeyRotationSignatures(t *testing.T) {
 }
 
 // refused checks that applying pkg fails with want and writes nothing.
-func refused(t *testing.T, m *MemFS, pkg []byte, o *ApplyOptions, want error) error {
+func refused(t *testing.T, m *updatetest.MemFS, pkg []byte, o *ApplyOptions, want error) error {
 	t.Helper()
 	before := currentDigest(t, m)
 	ops := m.Ops()
@@ -182,7 +183,8 @@ func TestWrongBaseNamesFile(t *testing.T) {
 	require.NoError(t, err)
 	// Change one byte of one base file behind the updater's back.
 	p := st.Current.Dir() + "/boot/vmlinuz"
-	data := append([]byte(nil), m.root.kids[SlotsDir].kids[st.Current.Name].kids["boot"].kids["vmlinuz"].data...)
+	data, err := readFileFS(m, p, 1<<20)
+	require.NoError(t, err)
 	data[100] ^= 0xff
 	require.NoError(t, m.Remove(p))
 	f, err := m.Create(p, 0o644)
@@ -364,7 +366,7 @@ func TestCrashMatrix(t *testing.T) {
 				m.CrashAfter(n)
 				_, err := apply(t.Context(), m, tc.pkg, applyOpts(ring))
 				if n < total {
-					require.ErrorIs(t, err, ErrCrashed, "crash after %d ops", n)
+					require.ErrorIs(t, err, updatetest.ErrCrashed, "crash after %d ops", n)
 				}
 				// Restart: unsynced writes are lost.
 				r := m.Reboot()
@@ -421,7 +423,7 @@ func TestCrashDuringRollback(t *testing.T) {
 	ring := testRing(t, k)
 	pkg := build(t, k, 2, []int{1}, baseOpts(2, KindDiff))
 	oldD := treeDigestOf(t, versionTree(1))
-	prepare := func() *MemFS {
+	prepare := func() *updatetest.MemFS {
 		m := installed(t, k, ring, 1)
 		o := applyOpts(ring)
 		o.MaxBootAttempts = 1
@@ -442,7 +444,7 @@ func TestCrashDuringRollback(t *testing.T) {
 		m := prepare()
 		m.CrashAfter(n)
 		_, err := BootAttempt(t.Context(), m)
-		require.ErrorIs(t, err, ErrCrashed)
+		require.ErrorIs(t, err, updatetest.ErrCrashed)
 		r := m.Reboot()
 		st, err := BootAttempt(t.Context(), r) // the next boot finishes the job
 		require.NoError(t, err, "crash after %d", n)

@@ -1,4 +1,11 @@
-package update
+// Package updatetest holds test support for package update: MemFS, an
+// in-memory implementation of update.FS that loses what was not made
+// durable and injects crashes at a chosen operation, for crash-matrix
+// tests of Apply, Confirm, Rollback, Recover and Adopt.
+//
+// It does not import update (update's own tests use it); MemFS satisfies
+// update.FS and update.Locker structurally.
+package updatetest
 
 import (
 	"bytes"
@@ -11,9 +18,23 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/fogkit/fogkit/update/internal/lockerr"
 )
 
-// MemFS is an in-memory FS for tests and simulations. It models a
+// ErrCrashed: the simulated machine lost power; every operation after the
+// scheduled crash fails with it.
+var ErrCrashed = errors.New("updatetest: simulated crash")
+
+// WriteFile is a file being written; the same type as update.WriteFile.
+type WriteFile = interface {
+	io.Writer
+	Chmod(mode fs.FileMode) error
+	Sync() error
+	Close() error
+}
+
+// MemFS is an in-memory update.FS for tests and simulations. It models a
 // filesystem that loses what was not made durable: file content and mode
 // become durable on File.Sync, directory entries (and a directory's mode)
 // on SyncDir of that directory. After CrashAfter(n), the (n+1)-th mutating
@@ -69,13 +90,14 @@ func (m *MemFS) Crashed() bool {
 	return m.crashed
 }
 
-// TryLock takes the in-memory lock of the target (ErrBusy when held); a
-// Reboot starts unlocked, as a restart releases every lock.
+// TryLock takes the in-memory lock of the target (an error matching
+// update.ErrBusy when held); a Reboot starts unlocked, as a restart
+// releases every lock.
 func (m *MemFS) TryLock() (func() error, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.locked {
-		return nil, errBusy()
+		return nil, fmt.Errorf("%w: the in-memory target is locked", lockerr.ErrBusy)
 	}
 	m.locked = true
 	var once sync.Once
@@ -520,4 +542,18 @@ func (i memInfo) ModTime() time.Time { return time.Time{} }
 func (i memInfo) IsDir() bool        { return i.n.mode.IsDir() }
 func (i memInfo) Sys() any           { return nil }
 
-var _ = fmt.Sprintf
+// LinkCount returns how many directory entries name the file (update
+// reads it to decide whether a base file may be hard-linked); unknown for
+// the results of ReadDir.
+func (i memInfo) LinkCount() (uint64, bool) {
+	if i.m == nil {
+		return 0, false
+	}
+	return i.m.links(i.n), true
+}
+
+// SameFile reports whether other is an Lstat result of the same file.
+func (i memInfo) SameFile(other fs.FileInfo) bool {
+	o, ok := other.(memInfo)
+	return ok && i.n == o.n
+}
