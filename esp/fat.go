@@ -362,7 +362,7 @@ func (v *fatVol) fixRanges() {
 		}
 	}
 	if n > 0 {
-		v.problem("%d FAT entries point outside the volume: set to end of chain", n)
+		v.problem("%s pointing outside the volume: set to end of chain", plural(int64(n), "FAT entry"))
 	}
 }
 
@@ -424,16 +424,16 @@ func (v *fatVol) claim(path string, id uint32, start uint32, size int64, setStar
 				break
 			}
 			if o := v.owner[c]; o == id {
-				v.problem("%s: chain loops at cluster %d: ended after %d clusters", path, c, len(kept))
+				v.problem("%s: chain loops at cluster %d: ended after %s", path, c, plural(int64(len(kept)), "cluster"))
 				cut(prev)
 				break
 			} else if o != 0 {
-				v.problem("%s: shares cluster %d with %s: ended before it, after %d clusters", path, c, v.names[o-1], len(kept))
+				v.problem("%s: shares cluster %d with %s: ended before it, after %s", path, c, v.names[o-1], plural(int64(len(kept)), "cluster"))
 				cut(prev)
 				break
 			}
 			if size >= 0 && int64(len(kept))*v.cs >= size {
-				v.problem("%s: %d bytes but its chain is longer than %d clusters: chain cut to the size", path, size, len(kept))
+				v.problem("%s: %d bytes but its chain is longer than %s: chain cut to the size", path, size, plural(int64(len(kept)), "cluster"))
 				cut(prev)
 				break
 			}
@@ -604,7 +604,7 @@ func (v *fatVol) freeLost() {
 		}
 	}
 	if n > 0 {
-		v.problem("%d lost clusters (%d bytes) in %d chains, in use but in no file: freed", n, n*v.cs, max(chains, 1))
+		v.problem("%s (%d bytes) in %s in use but in no file (lost): freed", plural(n, "cluster"), n*v.cs, plural(max(chains, 1), "chain"))
 	}
 }
 
@@ -717,4 +717,14 @@ func (v *fatVol) write(f io.WriterAt) error {
 		}
 	}
 	return nil
+}
+
+func plural(n int64, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	if strings.HasSuffix(what, "y") {
+		return fmt.Sprintf("%d %sies", n, what[:len(what)-1])
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

@@ -366,3 +366,63 @@ func contains(s []string, x string) bool {
 	}
 	return false
 }
+
+// failingWriter fails every write after the first n.
+type failingWriter struct {
+	*os.File
+	n int
+}
+
+var errCut = errors.New("power cut")
+
+func (w *failingWriter) WriteAt(p []byte, off int64) (int, error) {
+	if w.n == 0 {
+		return 0, errCut
+	}
+	w.n--
+	return w.File.WriteAt(p, off)
+}
+
+// A cut after any number of RepairFAT's writes leaves the dirty bit set
+// (so the next boot checks again) and a volume the next RepairFAT
+// repairs to one fsck.fat finds clean, with the intact files intact.
+func TestRepairFATCutAnywhere(t *testing.T) {
+	pristine, data := fatImage(t, 34000, 1)
+	damage := func(img string) {
+		m := openImg(t, img)
+		for _, d := range fatDamages {
+			switch d.name {
+			case "dirty bit", "lost chain", "chain longer than the size", "FAT 2 differs", "cross-linked files":
+				d.damage(m)
+			}
+		}
+	}
+	probe := copyFile(t, pristine)
+	damage(probe)
+	_, total := repairFile(t, probe)
+	require.Greater(t, total, 4)
+	for n := 0; n < total; n++ {
+		img := copyFile(t, pristine)
+		damage(img)
+		f, err := os.OpenFile(img, os.O_RDWR, 0)
+		require.NoError(t, err)
+		st, err := f.Stat()
+		require.NoError(t, err)
+		_, err = RepairFAT(&failingWriter{f, n}, st.Size())
+		require.ErrorIs(t, err, errCut)
+		require.ErrorIs(t, err, ErrFAT)
+		require.NoError(t, f.Close())
+		m := openImg(t, img)
+		require.NotZero(t, m.u32(0x40)&0x100, "cut after %d writes: still dirty", n)
+
+		rep, _ := repairFile(t, img)
+		require.True(t, rep.Repaired)
+		require.Equal(t, 0, fsckFAT(t, img), "cut after %d writes", n)
+		require.True(t, checkFile(t, img).Clean())
+		for name, want := range data {
+			if name != "/A.BIN" && name != "/D.BIN" {
+				require.Equal(t, want, readBack(t, img, name), "%s intact", name)
+			}
+		}
+	}
+}
