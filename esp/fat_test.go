@@ -5,10 +5,12 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,7 +57,10 @@ func fatImage(t *testing.T, kib, spc int) (string, map[string][]byte) {
 	for _, d := range []string{"/EFI", "/EFI/BOOT", "/EFI/Linux", "/loader", "/loader/entries"} {
 		mtools(t, "mmd", "-i", img, "::"+d)
 	}
-	for name, n := range fatFiles {
+	// In name order: the directory order decides which of two
+	// cross-linked files keeps the shared clusters.
+	for _, name := range slices.Sorted(maps.Keys(fatFiles)) {
+		n := fatFiles[name]
 		b := make([]byte, n)
 		for i := range b {
 			b[i] = byte(rng.Uint32())
