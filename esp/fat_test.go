@@ -134,7 +134,8 @@ func (m *fimg) rootEntry(short string) (int64, uint32, uint32) {
 	b := make([]byte, m.v.cs)
 	_, err := m.f.ReadAt(b, base)
 	require.NoError(m.t, err)
-	want := fmt.Sprintf("%-8s%-3s", strings.Split(short, ".")[0], strings.Split(short, ".")[1])
+	base8, ext, _ := strings.Cut(short, ".")
+	want := fmt.Sprintf("%-8s%-3s", strings.ToUpper(base8), ext)
 	for i := 0; i+32 <= len(b); i += 32 {
 		if string(b[i:i+11]) == want {
 			e := b[i:]
@@ -245,6 +246,9 @@ var fatDamages = []struct {
 	{"chain runs into a free cluster", []string{"/A.BIN"}, func(m *fimg) {
 		_, s, _ := m.rootEntry("A.BIN")
 		m.setFAT(m.chain(s)[0], m.freeCluster(5))
+	}},
+	{"subdirectory start cluster beyond the volume", []string{"/loader/entries/fogkit-1.conf"}, func(m *fimg) {
+		m.putStart("LOADER.", m.v.count+100)
 	}},
 	{"zero-length file with a cluster", []string{"/E.BIN"}, func(m *fimg) {
 		x := m.freeCluster(0)
