@@ -16,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/internal/testutil"
 )
 
@@ -434,4 +435,45 @@ func TestRepairFATCutAnywhere(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The ESP package disk builds is clean to CheckFAT and fsck.fat, and a
+// power cut's damage on it is repaired with the files kept.
+func TestRepairFATOnABuiltESP(t *testing.T) {
+	kernel := bytes.Repeat([]byte("kernel "), 40000)
+	copy(kernel, "MZ") // enough of a PE header for package disk
+	binary.LittleEndian.PutUint32(kernel[0x3c:], 0x80)
+	copy(kernel[0x80:], "PE\x00\x00")
+	copy(kernel[0x202:], "HdrS")
+	initrd := bytes.Repeat([]byte("initrd!"), 20000)
+	spec := &disk.Spec{
+		Loader:  disk.SystemdBoot,
+		EFI:     disk.File{R: strings.NewReader("not really systemd-boot"), Size: 23},
+		Kernel:  disk.File{R: bytes.NewReader(kernel), Size: int64(len(kernel))},
+		Initrds: []disk.File{{R: bytes.NewReader(initrd), Size: int64(len(initrd))}},
+		Cmdline: "console=ttyS0",
+	}
+	raw := filepath.Join(t.TempDir(), "disk.raw")
+	res, err := disk.BuildFile(t.Context(), spec, raw, nil)
+	require.NoError(t, err)
+	p := res.Layout.Partitions[0]
+	b, err := os.ReadFile(raw)
+	require.NoError(t, err)
+	img := filepath.Join(t.TempDir(), "esp.img")
+	require.NoError(t, os.WriteFile(img, b[p.Offset:p.Offset+p.Size], 0o644))
+
+	require.True(t, checkFile(t, img).Clean())
+	require.Equal(t, 0, fsckFAT(t, img))
+
+	m := openImg(t, img)
+	m.put(0x41, []byte{1})
+	a, c := m.freeCluster(0), m.freeCluster(1)
+	m.setFAT(c, a)
+	m.setFAT(a, fatEOF)
+	require.Equal(t, 1, fsckFAT(t, img))
+	rep, _ := repairFile(t, img)
+	require.Len(t, rep.Problems, 2, "%q", rep.Problems) // FSInfo says "unknown" on these
+	require.Equal(t, 0, fsckFAT(t, img))
+	require.Equal(t, kernel, readBack(t, img, "/vmlinuz"))
+	require.Equal(t, initrd, readBack(t, img, "/initrd.img"))
 }
