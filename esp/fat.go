@@ -148,7 +148,8 @@ func CheckFAT(r io.ReaderAt, size int64) (*FATReport, error) {
 //     larger than its chain is cut to the chain (a whole number of
 //     clusters);
 //   - a subdirectory left without clusters is removed (with its long
-//     name), as there is nothing in it to keep;
+//     name): there is nothing in it to keep, and where fsck.fat leaves
+//     an entry with start cluster 0, Linux would read that as the root;
 //   - clusters in use that no entry reaches (lost) are freed;
 //   - FSInfo gets the free count recounted from the FAT (unless it is
 //     0xFFFFFFFF, "unknown", which is legal), and a next-free
