@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/fogkit/fogkit/esp"
 )
 
 // DefaultESPMountpoint is where MountESP mounts the ESP by default.
@@ -35,6 +37,12 @@ type ESPMountOptions struct {
 	DevRoot string `json:"devRoot,omitempty"`
 	// Mount is mount(2); nil means the system call. Tests pass a fake.
 	Mount func(source, target, fstype string, flags uintptr, data string) error `json:"-"`
+	// CheckFAT checks the chosen partition before it is mounted and
+	// repairs what a power cut during an update's writes left (see
+	// esp.RepairFAT), returning the repair report's lines, none when
+	// the volume was clean. Nil means CheckESPDevice. Tests with fake
+	// disks pass their own.
+	CheckFAT func(device string) ([]string, error) `json:"-"`
 }
 
 // ESPMount is the mounted ESP. It is mounted read-only; SetWritable opens
@@ -46,6 +54,10 @@ type ESPMount struct {
 	// Booted is true when the loader said it started from this partition
 	// (systemd-boot's LoaderDevicePartUUID EFI variable).
 	Booted bool `json:"booted"`
+	// Repaired lists what the check before the mount found and
+	// repaired on the FAT (a dirty bit, a wrong free count, lost
+	// clusters...), for the /init to print; empty when it was clean.
+	Repaired []string `json:"repaired,omitempty"`
 
 	mount func(source, target, fstype string, flags uintptr, data string) error
 }
@@ -83,6 +95,9 @@ func MountESP(ctx context.Context, opts *ESPMountOptions) (*ESPMount, error) {
 	}
 	if o.Mount == nil {
 		o.Mount = sysMount
+	}
+	if o.CheckFAT == nil {
+		o.CheckFAT = CheckESPDevice
 	}
 	booted := loaderPartUUID(o.SysRoot, o.Mount)
 	devs, err := scanBlock(o.SysRoot)
@@ -141,10 +156,45 @@ func MountESP(ctx context.Context, opts *ESPMountOptions) (*ESPMount, error) {
 	if err := os.MkdirAll(o.Mountpoint, 0o755); err != nil {
 		return nil, &MountError{Target: o.Mountpoint, Err: err}
 	}
+	// Linux never clears a dirty bit it found at mount time, and a cut
+	// during an update's writes leaves one (and maybe lost clusters or a
+	// wrong free count): fix the volume while nothing has it mounted.
+	repaired, err := o.CheckFAT(m.Device)
+	if err != nil {
+		return nil, &MountError{Target: o.Mountpoint, FSType: "vfat", Err: err}
+	}
+	m.Repaired = repaired
 	if err := o.Mount(m.Device, o.Mountpoint, "vfat", msRdonly|msNodev|msNosuid|msNoexec, "umask=0077,shortname=mixed,iocharset=iso8859-1,errors=remount-ro"); err != nil {
 		return nil, &MountError{Target: o.Mountpoint, FSType: "vfat", Err: err}
 	}
 	return m, nil
+}
+
+// CheckESPDevice opens a FAT32 partition read-write, checks it with
+// esp.CheckFAT and, when anything is wrong, repairs it with esp.RepairFAT
+// and syncs it; it returns the report's lines. ESPMountOptions.CheckFAT
+// defaults to it.
+func CheckESPDevice(device string) ([]string, error) {
+	f, err := os.OpenFile(device, os.O_RDWR, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Seek(0, io.SeekEnd) // Stat says 0 for a block device
+	if err != nil {
+		return nil, err
+	}
+	rep, err := esp.CheckFAT(f, size)
+	if err != nil || rep.Clean() {
+		return nil, err
+	}
+	if rep, err = esp.RepairFAT(f, size); err != nil {
+		return nil, err
+	}
+	if err := f.Sync(); err != nil {
+		return nil, err
+	}
+	return rep.Lines(), f.Close()
 }
 
 // SetWritable remounts the ESP read-write (true) or read-only (false).

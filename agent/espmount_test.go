@@ -50,7 +50,7 @@ func TestMountESP(t *testing.T) {
 	ft.block(t, "vdb", "", nil, 8<<20) // data disk, no GPT
 	var m mountRec
 	mp := filepath.Join(t.TempDir(), "esp")
-	got, err := MountESP(t.Context(), &ESPMountOptions{Mountpoint: mp, SysRoot: ft.sys, DevRoot: ft.dev, Mount: m.mount})
+	got, err := MountESP(t.Context(), &ESPMountOptions{Mountpoint: mp, SysRoot: ft.sys, DevRoot: ft.dev, Mount: m.mount, CheckFAT: noFATCheck})
 	require.NoError(t, err)
 	require.Equal(t, filepath.Join(ft.dev, "vda1"), got.Device)
 	require.Equal(t, "11111111-1111-1111-1111-111111111111", got.PartUUID)
@@ -72,7 +72,7 @@ func TestMountESPPrefersTheLoadersPartition(t *testing.T) {
 	ft.block(t, "sdb", "", gptDisk(map[int][]byte{1: guidBytes(0x22)}), 8<<20)
 	ft.block(t, "sdb1", "sdb", nil, 4<<20)
 	var m mountRec
-	o := &ESPMountOptions{Mountpoint: filepath.Join(t.TempDir(), "esp"), SysRoot: ft.sys, DevRoot: ft.dev, Mount: m.mount}
+	o := &ESPMountOptions{Mountpoint: filepath.Join(t.TempDir(), "esp"), SysRoot: ft.sys, DevRoot: ft.dev, Mount: m.mount, CheckFAT: noFATCheck}
 	_, err := MountESP(t.Context(), o)
 	require.ErrorIs(t, err, ErrESPAmbiguous, "two ESPs and no word from the loader")
 	require.Empty(t, m.calls)
@@ -92,13 +92,13 @@ func TestMountESPNone(t *testing.T) {
 	ft.block(t, "vdb", "", nil, 8<<20)
 	ft.block(t, "vdb1", "vdb", nil, 4<<20)
 	var m mountRec
-	_, err := MountESP(t.Context(), &ESPMountOptions{Mountpoint: filepath.Join(t.TempDir(), "esp"), SysRoot: ft.sys, DevRoot: ft.dev, Mount: m.mount})
+	_, err := MountESP(t.Context(), &ESPMountOptions{Mountpoint: filepath.Join(t.TempDir(), "esp"), SysRoot: ft.sys, DevRoot: ft.dev, Mount: m.mount, CheckFAT: noFATCheck})
 	require.ErrorIs(t, err, ErrNoESP)
 
 	m2 := func(string, string, string, uintptr, string) error { return errors.New("no vfat") }
 	ft.block(t, "vda", "", gptDisk(map[int][]byte{1: guidBytes(0x11)}), 8<<20)
 	ft.block(t, "vda1", "vda", nil, 4<<20)
-	_, err = MountESP(t.Context(), &ESPMountOptions{Mountpoint: filepath.Join(t.TempDir(), "esp"), SysRoot: ft.sys, DevRoot: ft.dev, Mount: m2})
+	_, err = MountESP(t.Context(), &ESPMountOptions{Mountpoint: filepath.Join(t.TempDir(), "esp"), SysRoot: ft.sys, DevRoot: ft.dev, Mount: m2, CheckFAT: noFATCheck})
 	require.ErrorIs(t, err, ErrMount)
 }
 
