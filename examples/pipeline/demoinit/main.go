@@ -77,6 +77,11 @@ func main() {
 	var upd *agent.ESPUpdater
 	if !testBoot {
 		espMount, err := agent.MountESP(ctx, &agent.ESPMountOptions{Mountpoint: espDir})
+		if espMount != nil {
+			for _, l := range espMount.Repaired {
+				fmt.Fprintf(out, "esp: %s\n", l)
+			}
+		}
 		switch {
 		case err != nil:
 			fmt.Fprintf(out, "esp: %v (updates are off)\n", err)
