@@ -86,6 +86,9 @@ type ServerOptions struct {
 	MaxUpdateSize int64 `json:"maxUpdateSize,omitempty"`
 	// MaxLicenseSize caps a license file: 0 means DefaultMaxLicenseSize.
 	MaxLicenseSize int64 `json:"maxLicenseSize,omitempty"`
+	// SessionLifetime is how long a bearer token from first-run or login
+	// works; 0 means DefaultSessionLifetime.
+	SessionLifetime time.Duration `json:"sessionLifetime,omitempty"`
 	// CertHosts are host names and IP addresses put in the TLS certificate
 	// beside localhost when it is first made (the hostname and addresses
 	// Setup configured); later starts keep the certificate as it is, so
@@ -312,6 +315,7 @@ type apiRoute struct {
 //	PUT  /api/v1/license    license file         → 200 LicenseSummary
 //	POST /api/v1/update     update package       → 202 Installed
 //	POST /api/v1/reboot                          → 202 {}
+//	POST /api/v1/logout                          → 200 {} (revokes the token)
 func (s *Server) Handler() http.Handler {
 	routes := map[string]apiRoute{
 		"/api/v1/first-run": {method: http.MethodPost, json: true, h: s.handleFirstRun},
@@ -320,6 +324,7 @@ func (s *Server) Handler() http.Handler {
 		"/api/v1/license":   {method: http.MethodPut, auth: true, h: s.handleLicense},
 		"/api/v1/update":    {method: http.MethodPost, auth: true, h: s.handleUpdate},
 		"/api/v1/reboot":    {method: http.MethodPost, auth: true, h: s.handleReboot},
+		"/api/v1/logout":    {method: http.MethodPost, auth: true, h: s.handleLogout},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
@@ -411,7 +416,7 @@ func (s *Server) authorized(r *http.Request) bool {
 	h := tokenHash(tok)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.admin != nil && s.admin.hasSession(h)
+	return s.admin != nil && s.admin.hasSession(h, s.now(), s.lifetime())
 }
 
 // writeError sends {"error":{"code","message"}}.
@@ -527,7 +532,7 @@ func (s *Server) handleFirstRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := &adminState{Password: ph, Claimed: s.now().UTC()}
-	a.addSession(th)
+	a.addSession(th, s.now(), s.lifetime())
 	// The credential is written before the first-run hash is removed: a
 	// power cut in between leaves a claimed appliance (NewServer removes
 	// the stale hash), never an unclaimed one with a burnt token.
@@ -569,8 +574,8 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	a := *s.admin
-	a.Sessions = append([][]byte(nil), s.admin.Sessions...)
-	a.addSession(th)
+	a.Sessions = append([]session(nil), s.admin.Sessions...)
+	a.addSession(th, s.now(), s.lifetime())
 	if err := saveAdmin(s.o.StateDir, &a); err != nil {
 		internalError(w)
 		return
@@ -778,4 +783,27 @@ func (s *Server) handleReboot(w http.ResponseWriter, r *http.Request) {
 			s.rebooting.Store(false)
 		}
 	}()
+}
+
+func (s *Server) lifetime() time.Duration {
+	if s.o.SessionLifetime > 0 {
+		return s.o.SessionLifetime
+	}
+	return DefaultSessionLifetime
+}
+
+// handleLogout revokes the token the request carries.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	tok, _ := bearerToken(r.Header.Get("Authorization"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := *s.admin
+	a.Sessions = append([]session(nil), s.admin.Sessions...)
+	a.removeSession(tokenHash(tok))
+	if err := saveAdmin(s.o.StateDir, &a); err != nil {
+		internalError(w)
+		return
+	}
+	s.admin = &a
+	writeJSON(w, http.StatusOK, struct{}{})
 }

@@ -30,6 +30,17 @@ const (
 // oldest beyond the cap stop working.
 const maxSessions = 16
 
+// DefaultSessionLifetime is how long a bearer token works after it was
+// issued, unless ServerOptions.SessionLifetime says otherwise: a token
+// copied from a script or a shell history stops working by itself.
+const DefaultSessionLifetime = 12 * time.Hour
+
+// session is one live bearer token: its SHA-256 and when it was issued.
+type session struct {
+	Hash   []byte    `json:"hash"`
+	Issued time.Time `json:"issued"`
+}
+
 // kdfParams are Argon2id's parameters, stored with each hash so that they
 // can be raised later without locking anyone out. The defaults follow
 // OWASP's minimum for Argon2id (19 MiB, 2 passes).
@@ -54,7 +65,7 @@ type passwordHash struct {
 // tokens need no slow hash). Nothing in it is a usable secret.
 type adminState struct {
 	Password passwordHash `json:"password"`
-	Sessions [][]byte     `json:"sessions"`
+	Sessions []session    `json:"sessions"`
 	Claimed  time.Time    `json:"claimed"`
 }
 
@@ -127,20 +138,49 @@ func tokenHash(tok string) []byte {
 	return h[:]
 }
 
-// hasSession compares h with every stored hash without stopping early.
-func (a *adminState) hasSession(h []byte) bool {
+// hasSession reports whether h is a live token at now (issued no longer
+// than lifetime ago, and not in the future: a clock set back does not
+// revive or extend a token). It compares with every stored hash without
+// stopping early.
+func (a *adminState) hasSession(h []byte, now time.Time, lifetime time.Duration) bool {
 	ok := 0
 	for _, s := range a.Sessions {
-		ok |= subtle.ConstantTimeCompare(s, h)
+		live := !now.Before(s.Issued) && now.Sub(s.Issued) < lifetime
+		if subtle.ConstantTimeCompare(s.Hash, h) == 1 && live {
+			ok = 1
+		}
 	}
 	return ok == 1
 }
 
-func (a *adminState) addSession(h []byte) {
-	a.Sessions = append(a.Sessions, h)
-	if n := len(a.Sessions); n > maxSessions {
-		a.Sessions = append([][]byte(nil), a.Sessions[n-maxSessions:]...)
+// addSession adds a token issued at now and drops the expired ones and
+// the oldest beyond maxSessions.
+func (a *adminState) addSession(h []byte, now time.Time, lifetime time.Duration) {
+	kept := make([]session, 0, len(a.Sessions)+1)
+	for _, s := range a.Sessions {
+		if !now.Before(s.Issued) && now.Sub(s.Issued) < lifetime {
+			kept = append(kept, s)
+		}
 	}
+	kept = append(kept, session{Hash: h, Issued: now.UTC()})
+	if n := len(kept); n > maxSessions {
+		kept = kept[n-maxSessions:]
+	}
+	a.Sessions = kept
+}
+
+// removeSession drops the token h (logout); it reports whether it was
+// there.
+func (a *adminState) removeSession(h []byte) bool {
+	kept := make([]session, 0, len(a.Sessions))
+	for _, s := range a.Sessions {
+		if subtle.ConstantTimeCompare(s.Hash, h) != 1 {
+			kept = append(kept, s)
+		}
+	}
+	removed := len(kept) != len(a.Sessions)
+	a.Sessions = kept
+	return removed
 }
 
 func loadAdmin(dir string) (*adminState, error) {

@@ -109,12 +109,48 @@ func TestLoginBackoff(t *testing.T) {
 
 func TestSessionsCapped(t *testing.T) {
 	var a adminState
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
 	for i := 0; i < maxSessions+3; i++ {
-		a.addSession(tokenHash(strconv.Itoa(i)))
+		a.addSession(tokenHash(strconv.Itoa(i)), now, time.Hour)
 	}
 	assert.Len(t, a.Sessions, maxSessions)
-	assert.False(t, a.hasSession(tokenHash("0")), "oldest dropped")
-	assert.True(t, a.hasSession(tokenHash(strconv.Itoa(maxSessions+2))))
+	assert.False(t, a.hasSession(tokenHash("0"), now, time.Hour), "oldest dropped")
+	assert.True(t, a.hasSession(tokenHash(strconv.Itoa(maxSessions+2)), now, time.Hour))
+}
+
+// TestSessionsExpire: a bearer token stops working SessionLifetime after
+// it was issued, a clock set back before its issue does not revive it,
+// and a login drops the expired ones.
+func TestSessionsExpire(t *testing.T) {
+	e := newAPIEnv(t, func(o *ServerOptions) { o.SessionLifetime = time.Hour })
+	tok := e.claim()
+	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/status", tok, nil).Code)
+	e.clock.Add(59 * time.Minute)
+	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/status", tok, nil).Code)
+	e.clock.Add(2 * time.Minute)
+	requireAPIError(t, e.do("GET", "/api/v1/status", tok, nil), http.StatusUnauthorized, CodeUnauthorized)
+	e.clock.Add(-3 * time.Hour)
+	requireAPIError(t, e.do("GET", "/api/v1/status", tok, nil), http.StatusUnauthorized, CodeUnauthorized)
+	e.clock.Add(3 * time.Hour)
+	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Len(t, e.srv.admin.Sessions, 1, "the expired token was dropped")
+}
+
+// TestLogout revokes the presented token only, and for good.
+func TestLogout(t *testing.T) {
+	e := newAPIEnv(t, nil)
+	first := e.claim()
+	rec := e.json("POST", "/api/v1/login", "", `{"password":"`+goodPassword+`"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var tr TokenResponse
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &tr))
+	require.Equal(t, http.StatusOK, e.do("POST", "/api/v1/logout", first, nil).Code)
+	requireAPIError(t, e.do("GET", "/api/v1/status", first, nil), http.StatusUnauthorized, CodeUnauthorized)
+	require.Equal(t, http.StatusOK, e.do("GET", "/api/v1/status", tr.Token, nil).Code, "the other session lives")
+	e.restart()
+	requireAPIError(t, e.do("GET", "/api/v1/status", first, nil), http.StatusUnauthorized, CodeUnauthorized)
+	requireAPIError(t, e.do("POST", "/api/v1/logout", "", nil), http.StatusUnauthorized, CodeUnauthorized)
 }
 
 func TestPasswordHashVerify(t *testing.T) {
