@@ -7,53 +7,45 @@ import (
 
 // Confirm marks the pending slot good after a successful boot.
 func Confirm(ctx context.Context, fsys FS) (*State, error) {
-	unlock, err := lockTarget(ctx, fsys, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := recoveredState(ctx, fsys)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Pending {
+	return onState(ctx, fsys, func(st *State) (*State, error) {
+		if !st.Pending {
+			return st, nil
+		}
+		st.Pending, st.Attempts = false, 0
+		if err := writeState(fsys, st); err != nil {
+			return nil, err
+		}
 		return st, nil
-	}
-	st.Pending, st.Attempts = false, 0
-	if err := writeState(fsys, st); err != nil {
-		return nil, err
-	}
-	return st, nil
+	})
 }
 
 // BootAttempt records one boot of a pending slot; the host calls it early
 // in every boot. After MaxAttempts boots without Confirm, the slot is
 // rolled back to the previous one. It returns the state to boot from.
 func BootAttempt(ctx context.Context, fsys FS) (*State, error) {
-	unlock, err := lockTarget(ctx, fsys, false)
-	if err != nil {
-		return nil, err
-	}
-	defer unlock()
-	st, err := recoveredState(ctx, fsys)
-	if err != nil {
-		return nil, err
-	}
-	if !st.Pending {
+	return onState(ctx, fsys, func(st *State) (*State, error) {
+		if !st.Pending {
+			return st, nil
+		}
+		st.Attempts++
+		if st.Attempts > st.MaxAttempts {
+			return rollback(ctx, fsys, st)
+		}
+		if err := writeState(fsys, st); err != nil {
+			return nil, err
+		}
 		return st, nil
-	}
-	st.Attempts++
-	if st.Attempts > st.MaxAttempts {
-		return rollback(ctx, fsys, st)
-	}
-	if err := writeState(fsys, st); err != nil {
-		return nil, err
-	}
-	return st, nil
+	})
 }
 
 // Rollback switches back to the previous slot now.
 func Rollback(ctx context.Context, fsys FS) (*State, error) {
+	return onState(ctx, fsys, func(st *State) (*State, error) { return rollback(ctx, fsys, st) })
+}
+
+// onState runs f on the recovered state while holding the target's lock:
+// the common frame of every host call that changes the state.
+func onState(ctx context.Context, fsys FS, f func(*State) (*State, error)) (*State, error) {
 	unlock, err := lockTarget(ctx, fsys, false)
 	if err != nil {
 		return nil, err
@@ -63,7 +55,7 @@ func Rollback(ctx context.Context, fsys FS) (*State, error) {
 	if err != nil {
 		return nil, err
 	}
-	return rollback(ctx, fsys, st)
+	return f(st)
 }
 
 // recoveredState finishes or undoes any interrupted apply, then reads the
