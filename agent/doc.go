@@ -27,8 +27,9 @@
 //     (ErrDataAmbiguous), and the disk holding an EFI system partition is
 //     never considered.
 //
-// MountESP then mounts the EFI system partition the loader booted from,
-// read-only; ESPMount.SetWritable opens the short windows in which the
+// MountESP then checks (and if a power cut left it damaged, repairs; see
+// esp.RepairFAT and ESPMount.Repaired) and mounts the EFI system partition
+// the loader booted from, read-only; ESPMount.SetWritable opens the short windows in which the
 // updater writes it, so a power cut outside them leaves a clean FAT.
 //
 // # Updates and automatic revert

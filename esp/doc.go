@@ -24,6 +24,13 @@
 // missing is skipped; a missing initrd fails only at boot, which is why
 // Install writes the entry last, after every file is durable.
 //
+// FAT has no journal, and Linux keeps a volume it found dirty marked dirty:
+// CheckFAT and RepairFAT find and fix, the way fsck.fat -a would, what a
+// power cut in the middle of those writes leaves on a FAT32 ESP (the dirty
+// mark, the FSInfo count, FAT copies that differ, lost clusters, chains
+// that disagree with file sizes or cross-link). The appliance runs them
+// before it mounts the ESP.
+//
 // Install, Bless, Remove and Recover work through FS (DirFS on the
 // mounted ESP). Package esptest has an in-memory FS that loses unsynced
 // writes and crashes on demand, and a model of systemd-boot's choice, for
