@@ -22,6 +22,11 @@ var ErrKeyDir = errors.New("sign: bad key directory")
 //	license.key / license.pub   Ed25519 (PKCS#8 / SPKI PEM): licenses
 //	update.key  / update.pub    OpenPGP (armored): update packages
 //	ova.key     / ova.crt       RSA-3072 + self-signed code-signing certificate: OVAs
+//	support.key / support.pub   OpenPGP (armored): support bundles are encrypted to it
+//
+// The support pair is optional when loading, so key directories made
+// before it existed still load (KeySet.Support is then nil); one half
+// without the other is an error.
 const (
 	LicenseKeyFile    = "license.key"
 	LicensePublicFile = "license.pub"
@@ -29,6 +34,8 @@ const (
 	UpdatePublicFile  = "update.pub"
 	OVAKeyFile        = "ova.key"
 	OVACertFile       = "ova.crt"
+	SupportKeyFile    = "support.key"
+	SupportPublicFile = "support.pub"
 )
 
 var keyDirFiles = []string{LicenseKeyFile, LicensePublicFile, UpdateKeyFile, UpdatePublicFile, OVAKeyFile, OVACertFile}
@@ -42,6 +49,11 @@ type KeySet struct {
 	Update        Signer // OpenPGP, PurposeUpdate
 	UpdatePublic  []byte // update.pub (armored)
 	OVA           *X509Signer
+	// Support is the key support bundles are encrypted to (its private
+	// half decrypts them on the vendor's side); nil when the directory
+	// predates it.
+	Support       *OpenPGPSigner
+	SupportPublic []byte // support.pub (armored)
 }
 
 // KeyDirOptions says how CreateKeyDir makes fresh keys.
@@ -100,7 +112,13 @@ func CreateKeyDir(dir string, opts *KeyDirOptions) (*KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
+	sup, err := GenerateOpenPGP(o.Name+" support", "support@"+o.Name+".invalid", PurposeSupport, &OpenPGPOptions{Time: o.Time})
+	if err != nil {
+		return nil, err
+	}
 	enc := map[string]func() ([]byte, error){
+		SupportKeyFile:    func() ([]byte, error) { return EncodePrivateKey(sup, nil) },
+		SupportPublicFile: func() ([]byte, error) { return EncodePublicKey(sup.Public()) },
 		LicenseKeyFile:    func() ([]byte, error) { return EncodePrivateKey(lic, nil) },
 		LicensePublicFile: func() ([]byte, error) { return EncodePublicKey(lic.Public()) },
 		UpdateKeyFile:     func() ([]byte, error) { return EncodePrivateKey(upd, nil) },
@@ -108,7 +126,7 @@ func CreateKeyDir(dir string, opts *KeyDirOptions) (*KeySet, error) {
 		OVAKeyFile:        func() ([]byte, error) { return EncodePrivateKey(ova, nil) },
 		OVACertFile:       func() ([]byte, error) { return EncodeCertificates(ova.Certificates()), nil },
 	}
-	for _, f := range keyDirFiles {
+	for _, f := range append(keyDirFiles, SupportKeyFile, SupportPublicFile) {
 		b, err := enc[f]()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
@@ -151,7 +169,13 @@ func writeNew(p string, b []byte, mode os.FileMode) error {
 // its group or other users can read is refused, as ssh refuses one.
 func LoadKeyDir(dir string) (*KeySet, error) {
 	data := map[string][]byte{}
-	for _, f := range keyDirFiles {
+	files := keyDirFiles
+	_, errKey := os.Lstat(filepath.Join(dir, SupportKeyFile))
+	_, errPub := os.Lstat(filepath.Join(dir, SupportPublicFile))
+	if errKey == nil || errPub == nil {
+		files = append(files[:len(files):len(files)], SupportKeyFile, SupportPublicFile)
+	}
+	for _, f := range files {
 		p := filepath.Join(dir, f)
 		st, err := os.Stat(p)
 		if err != nil {
@@ -180,6 +204,19 @@ func LoadKeyDir(dir string) (*KeySet, error) {
 	}
 	if k.OVA, err = LoadX509Signer(data[OVAKeyFile], data[OVACertFile], PurposeOVA); err != nil {
 		return nil, fmt.Errorf("%w: %s/%s: %w", ErrKeyDir, OVAKeyFile, OVACertFile, err)
+	}
+	if data[SupportKeyFile] != nil {
+		if k.Support, err = LoadOpenPGPSigner(data[SupportKeyFile], PurposeSupport, nil); err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrKeyDir, SupportKeyFile, err)
+		}
+		pk, err := LoadOpenPGPPublicKey(data[SupportPublicFile], PurposeSupport)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrKeyDir, SupportPublicFile, err)
+		}
+		if pk.KeyID() != k.Support.KeyID() {
+			return nil, fmt.Errorf("%w: %s is not the public half of its private key", ErrKeyDir, SupportPublicFile)
+		}
+		k.SupportPublic = data[SupportPublicFile]
 	}
 	// Each public file must be the public half of its private key: a
 	// mismatched pair would bake a key into the image that can verify

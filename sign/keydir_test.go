@@ -1,9 +1,11 @@
 package sign_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -113,4 +115,37 @@ func TestGenerateX509(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, sign.PurposeOVA, s.Purpose())
 	require.Equal(t, "acme code signing", s.Certificates()[0].Subject.CommonName)
+}
+
+func TestKeyDirSupportKey(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "keys")
+	ks, err := sign.CreateKeyDir(dir, &sign.KeyDirOptions{Name: "acme"})
+	require.NoError(t, err)
+	require.NotNil(t, ks.Support)
+	require.Equal(t, sign.PurposeSupport, ks.Support.Purpose())
+	st, err := os.Stat(filepath.Join(dir, sign.SupportKeyFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	// What is encrypted to support.pub opens with support.key.
+	pub, err := sign.LoadOpenPGPPublicKey(ks.SupportPublic, sign.PurposeSupport)
+	require.NoError(t, err)
+	var ct, pt bytes.Buffer
+	require.NoError(t, sign.Encrypt(ctx, &ct, strings.NewReader("bundle"), []*sign.OpenPGPPublicKey{pub}, nil))
+	require.NoError(t, sign.Decrypt(ctx, &pt, &ct, ks.Support, nil))
+	require.Equal(t, "bundle", pt.String())
+
+	// A directory made before the support key existed still loads.
+	require.NoError(t, os.Remove(filepath.Join(dir, sign.SupportKeyFile)))
+	require.NoError(t, os.Remove(filepath.Join(dir, sign.SupportPublicFile)))
+	old, err := sign.LoadKeyDir(dir)
+	require.NoError(t, err)
+	require.Nil(t, old.Support)
+	require.Nil(t, old.SupportPublic)
+
+	// Half a pair is refused.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, sign.SupportPublicFile), ks.SupportPublic, 0o644))
+	_, err = sign.LoadKeyDir(dir)
+	require.ErrorIs(t, err, sign.ErrKeyDir)
 }

@@ -18,6 +18,9 @@ const (
 	PurposeLicense Purpose = "license"
 	PurposeUpdate  Purpose = "update"
 	PurposeOVA     Purpose = "ova"
+	// PurposeSupport marks the vendor's OpenPGP key that support bundles
+	// are encrypted to. It signs nothing; the appliance only encrypts to it.
+	PurposeSupport Purpose = "support"
 )
 
 // Valid reports whether p is a usable purpose: 1 to 32 characters of
