@@ -594,6 +594,7 @@ type ApplianceStatus struct {
 	RunningVersion string         `json:"runningVersion,omitempty"`
 	PendingSlot    string         `json:"pendingSlot,omitempty"`
 	LastUpdate     *UpdateResult  `json:"lastUpdate,omitempty"`
+	UpdateHistory  []UpdateResult `json:"updateHistory,omitempty"`
 	UpdateRunning  bool           `json:"updateRunning"`
 	License        LicenseSummary `json:"license"`
 	Data           DataStatus     `json:"data"`
@@ -607,7 +608,7 @@ func (s *Server) Status() ApplianceStatus {
 		Data: dataStatus(s.o.DataDir), UptimeSeconds: int64(s.now().Sub(s.start) / time.Second)}
 	if s.o.Updater != nil {
 		u := s.o.Updater.Status()
-		st.RunningSlot, st.RunningVersion, st.PendingSlot, st.LastUpdate = u.RunningSlot, u.RunningVersion, u.PendingSlot, u.Last
+		st.RunningSlot, st.RunningVersion, st.PendingSlot, st.LastUpdate, st.UpdateHistory = u.RunningSlot, u.RunningVersion, u.PendingSlot, u.Last, u.History
 	}
 	if s.lic != nil {
 		st.License = s.lic.Summary()

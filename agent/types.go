@@ -31,6 +31,9 @@ type UpdateStatus struct {
 	RunningVersion string        `json:"runningVersion"`
 	PendingSlot    string        `json:"pendingSlot,omitempty"`
 	Last           *UpdateResult `json:"lastUpdate,omitempty"`
+	// History is the updates this appliance took, oldest first, one entry
+	// per update with its final result (at most MaxUpdateHistory).
+	History []UpdateResult `json:"history,omitempty"`
 }
 
 // UpdateResult is the outcome of one update.

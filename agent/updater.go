@@ -136,8 +136,9 @@ type ESPUpdater struct {
 	esp    *esp.OSFS
 	target *update.OSFS
 	mu     sync.Mutex // one Install or Boot at a time
-	smu    sync.Mutex // guards last
+	smu    sync.Mutex // guards last and history
 	last   *UpdateResult
+	hist   []UpdateResult
 }
 
 var _ Updater = (*ESPUpdater)(nil)
@@ -173,11 +174,12 @@ func NewESPUpdater(o *ESPUpdaterOptions) (*ESPUpdater, error) {
 		return nil, err
 	}
 	if b, err := os.ReadFile(filepath.Join(u.o.StateDir, UpdateStatusFile)); err == nil {
-		var s struct {
-			Last *UpdateResult `json:"lastUpdate"`
-		}
+		var s updateStatusFile
 		if json.Unmarshal(b, &s) == nil {
-			u.last = s.Last
+			u.last, u.hist = s.Last, s.History
+			if len(u.hist) > MaxUpdateHistory {
+				u.hist = u.hist[len(u.hist)-MaxUpdateHistory:]
+			}
 		}
 	}
 	return u, nil
@@ -533,11 +535,31 @@ func (u *ESPUpdater) prune(running uint64, prev *update.Slot) error {
 	return nil
 }
 
-// record stores the last result atomically in the status file.
+// MaxUpdateHistory is how many updates UpdateStatus.History keeps.
+const MaxUpdateHistory = 50
+
+// updateStatusFile is the status file's content.
+type updateStatusFile struct {
+	Last    *UpdateResult  `json:"lastUpdate"`
+	History []UpdateResult `json:"history,omitempty"`
+}
+
+// record stores the last result atomically in the status file. The
+// history keeps one entry per update: a result for the same sequence as
+// the newest entry (installed, then blessed or failed) replaces it.
 func (u *ESPUpdater) record(res *UpdateResult) error {
-	b, err := json.MarshalIndent(struct {
-		Last *UpdateResult `json:"lastUpdate"`
-	}{res}, "", "  ")
+	u.smu.Lock()
+	hist := append([]UpdateResult(nil), u.hist...)
+	u.smu.Unlock()
+	if n := len(hist); n > 0 && hist[n-1].Sequence == res.Sequence && hist[n-1].Version == res.Version {
+		hist[n-1] = *res
+	} else {
+		hist = append(hist, *res)
+	}
+	if len(hist) > MaxUpdateHistory {
+		hist = hist[len(hist)-MaxUpdateHistory:]
+	}
+	b, err := json.MarshalIndent(updateStatusFile{Last: res, History: hist}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -547,7 +569,7 @@ func (u *ESPUpdater) record(res *UpdateResult) error {
 	}
 	u.smu.Lock()
 	r := *res
-	u.last = &r
+	u.last, u.hist = &r, hist
 	u.smu.Unlock()
 	return nil
 }
@@ -608,6 +630,7 @@ func (u *ESPUpdater) Status() UpdateStatus {
 		r := *u.last
 		s.Last = &r
 	}
+	s.History = append([]UpdateResult(nil), u.hist...)
 	u.smu.Unlock()
 	return s
 }

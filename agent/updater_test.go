@@ -174,7 +174,8 @@ func TestUpdaterInstallBootBless(t *testing.T) {
 	require.Equal(t, agent.ResultBlessed, res.Result)
 	require.Equal(t, "2.0", res.Version)
 	st = u.Status()
-	require.Equal(t, agent.UpdateStatus{RunningSlot: "fogkit-2", RunningVersion: "2.0", Last: res}, st)
+	require.Equal(t, agent.UpdateStatus{RunningSlot: "fogkit-2", RunningVersion: "2.0", Last: res, History: []agent.UpdateResult{*res}}, st,
+		"the history holds one entry per update, with its final result")
 	require.Equal(t, []string{"fogkit-1.conf", "fogkit-2.conf"}, a.entries())
 
 	_, err = install(t, u, pkg(t, s, 3, 2))
@@ -185,6 +186,11 @@ func TestUpdaterInstallBootBless(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, agent.ResultBlessed, res.Result)
 	require.Equal(t, []string{"fogkit-2.conf", "fogkit-3.conf"}, a.entries(), "running and previous only")
+	hist := u.Status().History
+	require.Len(t, hist, 2)
+	require.Equal(t, "2.0", hist[0].Version)
+	require.Equal(t, "3.0", hist[1].Version)
+	require.Equal(t, agent.ResultBlessed, hist[1].Result)
 	_, err = os.Stat(filepath.Join(a.espDir, "fogkit", "1"))
 	require.ErrorIs(t, err, os.ErrNotExist)
 	// Later boots change nothing.
@@ -212,7 +218,7 @@ func TestUpdaterFallback(t *testing.T) {
 	require.Equal(t, agent.ResultFailed, res.Result)
 	require.Equal(t, "2.0", res.Version)
 	require.Contains(t, res.Error, "3 boot attempts failed")
-	require.Equal(t, agent.UpdateStatus{RunningSlot: "fogkit-1", RunningVersion: "1.0", Last: res}, u.Status())
+	require.Equal(t, agent.UpdateStatus{RunningSlot: "fogkit-1", RunningVersion: "1.0", Last: res, History: []agent.UpdateResult{*res}}, u.Status())
 	require.Equal(t, []string{"fogkit-1.conf"}, a.entries())
 	_, err = os.Stat(filepath.Join(a.espDir, "fogkit", "2"))
 	require.ErrorIs(t, err, os.ErrNotExist)
