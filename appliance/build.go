@@ -31,6 +31,7 @@ const (
 	LicenseFile       = "/etc/fogkit/license.lic"
 	LicenseKeyFile    = "/etc/fogkit/license.pub"
 	UpdateKeyFile     = "/etc/fogkit/update.pub"
+	SupportKeyFile    = "/etc/fogkit/support.pub"
 	RecordFile        = "build.json"
 	BootTreeDir       = "boot-tree"
 	unbootableDiskCap = 64 << 20
@@ -266,6 +267,16 @@ func (b *builder) stageRootfs(ctx context.Context) error {
 		{LicenseKeyFile, 0o644, b.o.Keys.LicensePublic},
 		// The appliance verifies update packages against this key.
 		{UpdateKeyFile, 0o644, b.o.Keys.UpdatePublic},
+	}
+	if len(b.o.Keys.SupportPublic) > 0 {
+		// Support bundles are encrypted to this key (a key set made before
+		// the support key existed has none: the appliance then offers
+		// only bundles the admin keeps).
+		files = append(files, struct {
+			path string
+			mode uint32
+			data []byte
+		}{SupportKeyFile, 0o644, b.o.Keys.SupportPublic})
 	}
 	if b.licFile != nil {
 		files = append(files, struct {

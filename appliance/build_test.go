@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/fogkit/fogkit/esp"
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/license"
+	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update"
 	"github.com/fogkit/fogkit/vmdk"
@@ -235,6 +237,29 @@ func TestBootTreeIsTheESP(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, esp.LoaderConf, string(conf))
 	require.GreaterOrEqual(t, img.Layout.Partitions[0].Size, int64(appliance.DefaultESPSize))
+
+	// The initramfs carries the public keys the agent reads, among them
+	// the support key that bundles are encrypted to.
+	initrd, err := os.Open(filepath.Join(treeDir, esp.InitrdFile))
+	require.NoError(t, err)
+	defer initrd.Close()
+	want := map[string][]byte{appliance.UpdateKeyFile: testKeys(t).UpdatePublic,
+		appliance.LicenseKeyFile: testKeys(t).LicensePublic, appliance.SupportKeyFile: testKeys(t).SupportPublic}
+	rr := rootfs.NewReader(initrd, nil)
+	for {
+		h, err := rr.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		if w, ok := want[h.Path]; ok {
+			got, err := io.ReadAll(rr)
+			require.NoError(t, err)
+			require.Equal(t, string(w), string(got), h.Path)
+			delete(want, h.Path)
+		}
+	}
+	require.Empty(t, want, "missing from the initramfs")
 }
 
 // A record whose keys were blanked is an error, never a panic.

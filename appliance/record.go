@@ -41,9 +41,10 @@ type Artifact struct {
 // RecordKeys are the public keys the build signed with, as the image
 // carries them, so Verify can check the signatures it records.
 type RecordKeys struct {
-	OVACertificates string `json:"ovaCertificates"` // PEM
-	UpdatePublic    string `json:"updatePublic"`    // armored OpenPGP
-	LicensePublic   string `json:"licensePublic"`   // SPKI PEM
+	OVACertificates string `json:"ovaCertificates"`         // PEM
+	UpdatePublic    string `json:"updatePublic"`            // armored OpenPGP
+	LicensePublic   string `json:"licensePublic"`           // SPKI PEM
+	SupportPublic   string `json:"supportPublic,omitempty"` // armored OpenPGP; support bundles are encrypted to it
 }
 
 // Record is the build record, build.json: what made the build (spec,
@@ -71,6 +72,7 @@ func newRecord(s *Spec, k *sign.KeySet) *Record {
 			OVACertificates: string(sign.EncodeCertificates(k.OVACertificates())),
 			UpdatePublic:    string(k.UpdatePublic),
 			LicensePublic:   string(k.LicensePublic),
+			SupportPublic:   string(k.SupportPublic),
 		},
 	}
 }
