@@ -98,6 +98,11 @@ type ServerOptions struct {
 	// StateDir/incoming. It should be on the data disk: an update package
 	// may be larger than memory.
 	SpoolDir string `json:"spoolDir,omitempty"`
+	// Support enables GET /api/v1/support-bundle; nil answers 501.
+	Support *SupportOptions `json:"support,omitempty"`
+	// Backup enables POST /api/v1/backup and /api/v1/restore; nil
+	// answers 501.
+	Backup *BackupOptions `json:"backup,omitempty"`
 }
 
 // Server is the appliance's admin API. Create it with NewServer; serve it
@@ -147,6 +152,7 @@ type Server struct {
 
 	updating  atomic.Bool
 	rebooting atomic.Bool
+	dataOp    sync.Mutex // one support bundle, backup or restore at a time
 }
 
 // NewServer opens (or on the first start, initialises) StateDir: the TLS
@@ -316,15 +322,21 @@ type apiRoute struct {
 //	POST /api/v1/update     update package       → 202 Installed
 //	POST /api/v1/reboot                          → 202 {}
 //	POST /api/v1/logout                          → 200 {} (revokes the token)
+//	GET  /api/v1/support-bundle[?plain=true]     → 200 the bundle (encrypted to the vendor unless plain)
+//	POST /api/v1/backup     BackupRequest        → 200 the backup (encrypted to the customer's choice)
+//	POST /api/v1/restore    backup file          → 200 RestoreResult (passphrase in PassphraseHeader)
 func (s *Server) Handler() http.Handler {
 	routes := map[string]apiRoute{
-		"/api/v1/first-run": {method: http.MethodPost, json: true, h: s.handleFirstRun},
-		"/api/v1/login":     {method: http.MethodPost, json: true, h: s.handleLogin},
-		"/api/v1/status":    {method: http.MethodGet, auth: true, h: s.handleStatus},
-		"/api/v1/license":   {method: http.MethodPut, auth: true, h: s.handleLicense},
-		"/api/v1/update":    {method: http.MethodPost, auth: true, h: s.handleUpdate},
-		"/api/v1/reboot":    {method: http.MethodPost, auth: true, h: s.handleReboot},
-		"/api/v1/logout":    {method: http.MethodPost, auth: true, h: s.handleLogout},
+		"/api/v1/first-run":      {method: http.MethodPost, json: true, h: s.handleFirstRun},
+		"/api/v1/login":          {method: http.MethodPost, json: true, h: s.handleLogin},
+		"/api/v1/status":         {method: http.MethodGet, auth: true, h: s.handleStatus},
+		"/api/v1/license":        {method: http.MethodPut, auth: true, h: s.handleLicense},
+		"/api/v1/update":         {method: http.MethodPost, auth: true, h: s.handleUpdate},
+		"/api/v1/reboot":         {method: http.MethodPost, auth: true, h: s.handleReboot},
+		"/api/v1/logout":         {method: http.MethodPost, auth: true, h: s.handleLogout},
+		"/api/v1/support-bundle": {method: http.MethodGet, auth: true, h: s.handleSupportBundle},
+		"/api/v1/backup":         {method: http.MethodPost, auth: true, json: true, h: s.handleBackup},
+		"/api/v1/restore":        {method: http.MethodPost, auth: true, h: s.handleRestore},
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")

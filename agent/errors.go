@@ -56,6 +56,10 @@ const (
 	CodeInstallFailed      = "install_failed"         // 500: the installer failed for another reason
 	CodeNotSupported       = "not_supported"          // 501: no Updater or no Reboot configured
 	CodeInternal           = "internal"               // 500: the state directory could not be read or written
+	CodeBusy               = "busy"                   // 409: a support bundle, backup or restore is already running
+	CodeBadKey             = "bad_key"                // 422: a backup recipient is not a usable OpenPGP public key
+	CodeBadBackup          = "bad_backup"             // 422: wrong passphrase, or the backup is damaged, changed or not a backup
+	CodeRestoreFailed      = "restore_failed"         // 500: the restore failed for another reason; the data is unchanged
 	CodeNoLicense          = "no_license"             // 402 from the gate: no license installed
 	CodeSeatsExceeded      = "seats_exceeded"         // 402 from the gate: more seats in use than licensed
 	CodeFeatureMissing     = "feature_missing"        // 402 from the gate: the license lacks the feature
