@@ -350,7 +350,33 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, code, "%s", body)
 	l.timed("replay and bad token")
 
-	// 6. A short license: the app answers 402 once it has expired.
+	// 6. Support and backup on A. The vendor opens the support bundle with
+	// the support key; the admin's token is not in it. The backup of the
+	// notes is taken with the customer's passphrase and verifies offline.
+	aNotes := l.notes()
+	require.Contains(t, aNotes, "note from v1")
+	bundle := l.download(http.MethodGet, "/api/v1/support-bundle", nil, "bundle.tar.zst.gpg")
+	opened := filepath.Join(dir, "bundle")
+	res := testutil.Run(t, "", nil, bins["support"], "-key", filepath.Join(keys, sign.SupportKeyFile), "-x", opened, bundle)
+	require.Equal(t, 0, res.ExitCode, "support: %s%s", res.Stdout, res.Stderr)
+	for _, f := range []string{"fogkit/status.json", "system/kernel.log"} {
+		require.FileExists(t, filepath.Join(opened, f))
+		require.Contains(t, res.Stdout, f)
+	}
+	st, err := os.ReadFile(filepath.Join(opened, "fogkit/status.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(st), `"version": "2.0.0"`)
+	require.Contains(t, string(st), `"result": "failed"`, "the update history reaches the vendor")
+	requireTreeLacks(t, opened, l.c.token)
+	passFile := filepath.Join(dir, "backup.pass")
+	require.NoError(t, os.WriteFile(passFile, []byte(backupPassphrase+"\n"), 0o600))
+	bk := l.download(http.MethodPost, "/api/v1/backup", map[string]string{"passphrase": backupPassphrase}, "a.fogbak")
+	res = testutil.Run(t, "", nil, bins["backup"], "verify", "-passphrase-file", passFile, bk)
+	require.Equal(t, 0, res.ExitCode, "backup verify: %s%s", res.Stdout, res.Stderr)
+	require.Contains(t, res.Stdout, "fogdemo 2.0.0")
+	l.timed("support bundle and backup on A")
+
+	// 7. A short license: the app answers 402 once it has expired.
 	short := issueLicense(t, keys, dir, "lic2", 2, time.Now().Add(45*time.Second))
 	code, body = l.c.do(http.MethodPut, l.c.base+"/api/v1/license", "application/octet-stream", bytes.NewReader(short), l.c.token)
 	require.Equal(t, http.StatusOK, code, "%s", body)
@@ -368,6 +394,95 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, "license_expired", errorCode(t, body))
 	l.timed("license expiry")
 	l.guest.SaveConsole("lifecycle.console")
+
+	// 8. A fresh appliance B, from v2's disks (those its OVA carries), is
+	// claimed and licensed and gets a note of its own. A backup with one
+	// flipped byte is refused and B's notes stay; A's backup restores, and
+	// B's notes are A's.
+	l.guest.Kill()
+	l.boot, l.data = filepath.Join(dir, "b-boot.raw"), filepath.Join(dir, "b-data.raw")
+	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v2.out, "fogdemo-boot.vmdk"), l.boot)
+	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v2.out, "fogdemo-data.vmdk"), l.data)
+	l.adminToken = ""
+	require.Equal(t, "2.0.0", l.start())
+	l.timed("boot fresh B")
+	tok, _ = l.guest.MustWaitFor(0, reToken, time.Second)
+	code, body = l.c.api(http.MethodPost, "/api/v1/first-run", map[string]string{"token": tok[1], "password": "another horse battery staple"})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	require.NoError(t, json.Unmarshal(body, &claimed))
+	l.adminToken, l.c.token = claimed.Token, claimed.Token
+	lic = issueLicense(t, keys, dir, "lic3", 3, time.Now().Add(365*24*time.Hour))
+	code, body = l.c.do(http.MethodPut, l.c.base+"/api/v1/license", "application/octet-stream", bytes.NewReader(lic), l.c.token)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	code, body = l.c.do(http.MethodPost, l.c.app+"/notes", "text/plain", strings.NewReader("note from B"), "")
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	bNotes := l.notes()
+
+	damaged, err := os.ReadFile(bk)
+	require.NoError(t, err)
+	damaged[len(damaged)/2] ^= 0x01
+	code, body = l.restore(damaged)
+	require.Equal(t, http.StatusUnprocessableEntity, code, "%s", body)
+	require.Equal(t, "bad_backup", errorCode(t, body))
+	require.Equal(t, bNotes, l.notes(), "a refused restore leaves B's data as it was")
+	good, err := os.ReadFile(bk)
+	require.NoError(t, err)
+	code, body = l.restore(good)
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	require.Contains(t, string(body), `"sequence":2`)
+	require.Equal(t, aNotes, l.notes(), "B holds A's notes")
+	l.timed("restore A's backup into B")
+	l.guest.SaveConsole("lifecycle-b.console")
+}
+
+const backupPassphrase = "customer-chosen backup passphrase"
+
+// notes returns the demo app's notes.
+func (l *lifecycle) notes() string {
+	l.t.Helper()
+	code, body := l.c.do(http.MethodGet, l.c.app+"/notes", "", nil, "")
+	require.Equal(l.t, http.StatusOK, code, "%s", body)
+	return string(body)
+}
+
+// download saves what an admin API endpoint streams back into dir/name.
+func (l *lifecycle) download(method, path string, v any, name string) string {
+	l.t.Helper()
+	code, body := l.c.api(method, path, v)
+	require.Equal(l.t, http.StatusOK, code, "%s", body)
+	p := filepath.Join(l.dir, name)
+	require.NoError(l.t, os.WriteFile(p, body, 0o600))
+	return p
+}
+
+// restore uploads a backup with the customer's passphrase.
+func (l *lifecycle) restore(b []byte) (int, []byte) {
+	l.t.Helper()
+	req, err := http.NewRequestWithContext(l.t.Context(), http.MethodPost, l.c.base+"/api/v1/restore", bytes.NewReader(b))
+	require.NoError(l.t, err)
+	req.Header.Set("Authorization", "Bearer "+l.c.token)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	req.Header.Set("Fogkit-Backup-Passphrase", backupPassphrase)
+	resp, err := l.c.http.Do(req)
+	require.NoError(l.t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(l.t, err)
+	return resp.StatusCode, body
+}
+
+// requireTreeLacks fails if any file under dir contains secret.
+func requireTreeLacks(t *testing.T, dir, secret string) {
+	t.Helper()
+	require.NotEmpty(t, secret)
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		require.NotContains(t, string(b), secret, p)
+		return err
+	}))
 }
 
 func mustOpen(t *testing.T, path string) *os.File {

@@ -35,7 +35,7 @@ func TestMain(m *testing.M) {
 	}
 	code := func() int {
 		defer os.RemoveAll(dir)
-		for _, name := range []string{"pipeline", "verifyova", "license", "update"} {
+		for _, name := range []string{"pipeline", "verifyova", "license", "update", "support", "backup"} {
 			out := filepath.Join(dir, name)
 			cmd := exec.Command("go", "build", "-o", out, "github.com/fogkit/fogkit/examples/"+name)
 			if b, err := cmd.CombinedOutput(); err != nil {

@@ -10,7 +10,9 @@
 //   - starts the admin API on :9443 (first-run token and certificate
 //     fingerprint on the console) and the demo app on :8080 behind the
 //     license gate (GET / answers the version and license status, POST
-//     /notes stores a line on /data, GET /notes returns them);
+//     /notes stores a line on /data, GET /notes returns them); the admin
+//     API also makes support bundles (encrypted to the vendor's support
+//     key) and backs up and restores the notes (/data/demo);
 //   - checks its own health (the data disk is mounted and the app
 //     answers) and lets the updater bless a new version or record that the
 //     loader fell back from a failed one.
@@ -48,6 +50,7 @@ const (
 	licenseFile    = "/etc/fogkit/license.lic"
 	licenseKeyFile = "/etc/fogkit/license.pub"
 	updateKeyFile  = "/etc/fogkit/update.pub"
+	supportKeyFile = "/etc/fogkit/support.pub"
 	dataDir        = "/data"
 	espDir         = "/boot/efi"
 )

@@ -10,6 +10,7 @@ import (
 	"syscall"
 
 	"github.com/fogkit/fogkit/agent"
+	"github.com/fogkit/fogkit/support"
 )
 
 // newUpdater opens the ESP updater: its state lives on the data disk, its
@@ -32,12 +33,22 @@ func newUpdater(out io.Writer, m *agent.ESPMount) (*agent.ESPUpdater, error) {
 func newServer(out io.Writer, release map[string]string, upd *agent.ESPUpdater, hosts []string) (*agent.Server, error) {
 	pub, _ := os.ReadFile(licenseKeyFile)
 	baked, _ := os.ReadFile(licenseFile)
+	supportKey, _ := os.ReadFile(supportKeyFile)
 	seq, _ := strconv.ParseUint(release["SEQUENCE"], 10, 64)
 	o := &agent.ServerOptions{
 		StateDir: dataDir + "/fogkit/admin", DataDir: dataDir,
 		Product: release["PRODUCT"], Version: release["VERSION"], Sequence: seq,
 		LicensePublicKey: pub, BakedLicense: baked, Console: out, CertHosts: hosts,
 		Reboot: func() error { go shutdown(syscall.LINUX_REBOOT_CMD_RESTART); return nil },
+		// Support bundles: the agent's own status, kernel log and system
+		// facts, plus the update state; encrypted to the vendor's key.
+		Support: &agent.SupportOptions{Key: supportKey, Sources: []support.Source{
+			support.Glob("fogkit/update", dataDir+"/fogkit/update/*.json"),
+		}},
+		// Backups hold the customer's data (the notes), never the
+		// appliance's own state under /data/fogkit. The app opens its
+		// file per request, so a restore needs no stop and start.
+		Backup: &agent.BackupOptions{Dir: dataDir + "/demo"},
 	}
 	if upd != nil { // a nil *ESPUpdater in the interface would not be nil
 		o.Updater = upd
