@@ -49,10 +49,20 @@
 //
 // NewServer opens (on the first start, initialises) the admin API's state
 // on the data disk, and Server.Serve serves it over HTTPS on DefaultPort
-// (9443): first-run, login, status, license, update and reboot, described
-// on Server.Handler. LicenseGate is net/http middleware for the vendor's
+// (9443): first-run, login, status, license, update, reboot, support
+// bundle, backup and restore, described on Server.Handler. LicenseGate is
+// net/http middleware for the vendor's
 // app that answers 402 with a stable code unless the license (shared with
 // the API through Server.Licenses) is usable now.
+//
+// With ServerOptions.Support, GET /api/v1/support-bundle streams a bundle
+// made by package support (status and update history, kernel log, system
+// facts and the vendor's sources; capped and redacted) encrypted to the
+// vendor's support key. With ServerOptions.Backup, POST /api/v1/backup
+// streams a backup of the app's data tree (package backup) encrypted to
+// the customer's passphrase or keys, and POST /api/v1/restore checks one
+// completely while staging it and swaps it in atomically. The agent's own
+// state directory is in neither: credentials stay with the appliance.
 //
 // # The order a vendor's /init calls them in
 //
@@ -63,7 +73,9 @@
 //		UpdateKey: updatePub, ESPWritable: m.SetWritable})
 //	srv, err := agent.NewServer(&agent.ServerOptions{StateDir: "/data/fogkit/admin",
 //		DataDir: "/data", Product: product, LicensePublicKey: licensePub,
-//		Updater: upd, Reboot: reboot, Console: console})
+//		Updater: upd, Reboot: reboot, Console: console,
+//		Support: &agent.SupportOptions{Key: supportPub},
+//		Backup: &agent.BackupOptions{Dir: "/data/app"}})
 //	go srv.Serve(ctx, adminListener)                     // :9443
 //	go http.Serve(appListener, agent.LicenseGate(srv.Licenses(), nil)(app))
 //	res, err := upd.Boot(ctx, health)                    // bless, or record the fallback
