@@ -8,13 +8,16 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/fogkit/fogkit/agent"
 	"github.com/fogkit/fogkit/appliance"
+	"github.com/fogkit/fogkit/backup"
 	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
 	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
+	"github.com/fogkit/fogkit/support"
 	"github.com/fogkit/fogkit/update"
 	"github.com/fogkit/fogkit/vmdk"
 )
@@ -28,7 +31,7 @@ func TestEventFields(t *testing.T) {
 		"Stage": {"string", "stage"}, "File": {"string", "file,omitempty"},
 		"Done": {"int64", "done"}, "Total": {"int64", "total"},
 	}
-	for _, ev := range []any{appliance.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, update.Event{}, vmdk.Event{}} {
+	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}} {
 		ty := reflect.TypeOf(ev)
 		for name, w := range want {
 			f, ok := ty.FieldByName(name)
@@ -56,6 +59,9 @@ func TestJSONCamelCase(t *testing.T) {
 		update.BuildOptions{}, update.ApplyOptions{}, update.VerifyOptions{}, update.Manifest{}, update.State{},
 		vmdk.Options{}, vmdk.VerifyOptions{}, vmdk.Report{},
 		sign.OpenPGPOptions{},
+		support.Options{}, support.Index{}, support.OpenOptions{},
+		backup.Options{}, backup.Manifest{}, backup.RestoreOptions{},
+		agent.ServerOptions{}, agent.ApplianceStatus{}, agent.RestoreResult{}, agent.BackupRequest{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type, string)
@@ -88,7 +94,9 @@ func TestJSONCamelCase(t *testing.T) {
 // One clock type: every injectable clock is a Now func() time.Time.
 func TestNowIsOneType(t *testing.T) {
 	want := reflect.TypeOf(func() time.Time { return time.Time{} })
-	for _, o := range []any{ova.VerifyOptions{}, license.VerifyOptions{}} {
+	// Support bundles and backups record the moment they were made: their
+	// time is a clock too.
+	for _, o := range []any{ova.VerifyOptions{}, license.VerifyOptions{}, support.Options{}, backup.Options{}, agent.ServerOptions{}} {
 		f, ok := reflect.TypeOf(o).FieldByName("Now")
 		if assert.True(t, ok) {
 			assert.Equal(t, want, f.Type, "%T.Now", o)
