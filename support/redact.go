@@ -110,12 +110,12 @@ var defaultRules = []rule{
 	{re: regexp.MustCompile(`([A-Za-z0-9_.$-]+)["']?\s*[=:]\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s,;&"'<>(){}\[\]]+))`), group: 2, keyGroup: 1, pre: hasSecretWord},
 }
 
-// secretSubstrings make a key name a secret's wherever they appear in it;
+// secretSubstrings make a key name (Authorization is the header rule's) a secret's wherever they appear in it;
 // secretSegments only as a whole segment between punctuation.
 var (
 	secretSubstrings = []string{"password", "passwd", "passphrase", "secret", "token", "apikey", "api_key", "api-key",
 		"accesskey", "access_key", "access-key", "privatekey", "private_key", "private-key", "credential",
-		"authorization", "sessionid", "session_id", "cookie"}
+		"sessionid", "session_id", "cookie"}
 	secretSegments = []string{"pwd", "pass", "pw", "auth", "psk", "key"}
 )
 
@@ -126,6 +126,10 @@ func isSecretKey(k []byte) bool {
 		if bytes.Contains(lower, []byte(s)) {
 			return true
 		}
+	}
+	// requirepass, smtp_pass, dbpwd.
+	if bytes.HasSuffix(lower, []byte("pass")) || bytes.HasSuffix(lower, []byte("pwd")) {
+		return true
 	}
 	for seg := range bytes.FieldsFuncSeq(lower, func(r rune) bool { return r == '_' || r == '-' || r == '.' || r == '$' }) {
 		if slices.Contains(secretSegments, string(seg)) {
@@ -237,9 +241,10 @@ func startState(s pemState, lines [][]byte) pemState {
 
 // lineRedactor redacts the lines of one file in order.
 type lineRedactor struct {
-	r     *redactor
-	inPEM bool
-	lower []byte
+	r       *redactor
+	inPEM   bool
+	counted bool // the current PEM block has been counted
+	lower   []byte
 }
 
 // line returns line redacted (line itself when nothing matched) and the
@@ -323,12 +328,18 @@ func (lr *lineRedactor) pemLine(line []byte) ([]byte, int) {
 			}
 			if len(bytes.TrimSpace(line[:end])) > 0 {
 				out = append(out, lr.r.mask(bytes.TrimSpace(line[:end]))...)
+				if !lr.counted {
+					// A block whose BEGIN was cut off with the head.
+					lr.counted = true
+					n++
+				}
 			}
 			if m == nil {
 				return out, n
 			}
 			out = append(out, line[m[0]:m[1]]...)
 			lr.inPEM = string(line[m[2]:m[3]]) == "BEGIN"
+			lr.counted = lr.inPEM
 			if lr.inPEM {
 				n++
 			}
@@ -340,7 +351,7 @@ func (lr *lineRedactor) pemLine(line []byte) ([]byte, int) {
 		}
 		out = append(out, line[:m[1]]...)
 		if string(line[m[2]:m[3]]) == "BEGIN" {
-			lr.inPEM = true
+			lr.inPEM, lr.counted = true, true
 			n++
 		}
 		line = line[m[1]:]

@@ -126,7 +126,7 @@ func Reader(name string, open func(context.Context) (io.ReadCloser, error)) Sour
 func Bytes(name string, b []byte) Source {
 	b = bytes.Clone(b)
 	return Source{name: name, kind: "bytes", run: func(ctx context.Context, c *collector) error {
-		return c.storeStream(ctx, name, bytes.NewReader(b))
+		return c.storeReader(ctx, name, bytes.NewReader(b), false)
 	}}
 }
 
@@ -175,8 +175,18 @@ func (c *collector) taken(name string) bool {
 }
 
 // fileCap is the byte cap of the next file: the per-file cap or what the
-// total cap leaves.
-func (c *collector) fileCap() int64 { return min(c.cfg.maxBytes, c.a.remaining()) }
+// total cap leaves; 0 when that is under minFileCap (a few cut lines are
+// worth less than the record that the file was left out).
+func (c *collector) fileCap() int64 {
+	n := min(c.cfg.maxBytes, c.a.remaining())
+	if n < min(c.cfg.maxBytes, minFileCap) {
+		return 0
+	}
+	return n
+}
+
+// streamLimit is how much of a stream is read for a file cap of capBytes.
+func streamLimit(capBytes int64) int64 { return max(streamFactor*capBytes, minStreamRead) }
 
 // capReached records a file left out for the total cap.
 func (c *collector) capReached(p string) {
@@ -192,14 +202,23 @@ func (c *collector) read(ctx context.Context, r io.Reader, capBytes, limit int64
 	return t, err
 }
 
-// storeStream reads r as a stream and stores it as name.
+// storeStream reads r as a stream (up to streamLimit) and stores it as name.
 func (c *collector) storeStream(ctx context.Context, name string, r io.Reader) error {
+	return c.storeReader(ctx, name, r, true)
+}
+
+// storeReader reads r, as a stream when limited, and stores it as name.
+func (c *collector) storeReader(ctx context.Context, name string, r io.Reader, limited bool) error {
 	capBytes := c.fileCap()
 	if capBytes <= 0 {
 		c.capReached(name)
 		return nil
 	}
-	t, err := c.read(ctx, r, capBytes, streamFactor*capBytes, pemOut)
+	limit := int64(0)
+	if limited {
+		limit = streamLimit(capBytes)
+	}
+	t, err := c.read(ctx, r, capBytes, limit, pemOut)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -336,7 +355,7 @@ func (c *collector) runCommand(ctx context.Context, name string, timeout time.Du
 	if dl, ok := cctx.Deadline(); ok {
 		_ = pr.SetReadDeadline(dl)
 	}
-	t, rerr := c.read(ctx, pr, capBytes, streamFactor*capBytes, pemOut)
+	t, rerr := c.read(ctx, pr, capBytes, streamLimit(capBytes), pemOut)
 	if rerr != nil {
 		_ = cmd.Process.Kill()
 	}

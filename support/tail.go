@@ -18,9 +18,17 @@ import (
 // maxLineLen caps one line; longer lines are cut there.
 const maxLineLen = 64 << 10
 
-// streamFactor: a stream (command output, reader, /proc file) is read up
-// to streamFactor times the byte cap, then abandoned as truncated.
-const streamFactor = 4
+// A stream (command output, reader, /proc file) is read up to
+// streamFactor times its byte cap, at least minStreamRead bytes, then
+// abandoned as truncated.
+const (
+	streamFactor  = 4
+	minStreamRead = 16 << 20
+)
+
+// minFileCap: when the total cap leaves less than this (or than MaxBytes
+// when smaller) for a file, the file is skipped.
+const minFileCap = 4 << 10
 
 type tail struct {
 	maxLines int
@@ -82,7 +90,7 @@ func (t *tail) readFrom(ctx context.Context, r io.Reader, limit int64) error {
 				}
 			}
 		}
-		if limit > 0 && read >= limit && err == nil {
+		if limit > 0 && read >= limit && (err == nil || errors.Is(err, bufio.ErrBufferFull)) {
 			err = errReadLimit
 		}
 		switch {

@@ -109,11 +109,16 @@ func Write(ctx context.Context, w io.Writer, o *Options) (*Index, error) {
 	if !opt.Plain {
 		pr, p := io.Pipe()
 		pw, encErr = p, make(chan error, 1)
+		ew := &errWriter{w: w}
 		go func() {
 			// The zero time skips the recipients' expiry checks: an admin
 			// cannot renew the vendor's key, and the vendor can still
 			// decrypt with it.
-			err := sign.Encrypt(ctx, w, pr, opt.Recipients, &sign.EncryptOptions{Rand: opt.Rand})
+			err := sign.Encrypt(ctx, ew, pr, opt.Recipients, &sign.EncryptOptions{Rand: opt.Rand})
+			if err != nil && ew.err != nil {
+				// w's own error, not what the OpenPGP layer made of it.
+				err = ew.err
+			}
 			if err == nil {
 				err = errEncryptDone
 			}
@@ -167,6 +172,20 @@ func Write(ctx context.Context, w io.Writer, o *Options) (*Index, error) {
 		a.progress(Event{Stage: "done", Done: a.total, Total: a.maxTotal})
 	}
 	return a.idx, nil
+}
+
+// errWriter remembers its writer's first error.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil && e.err == nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // errEncryptDone marks a pipe closed after a successful encryption.
