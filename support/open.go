@@ -188,6 +188,8 @@ func readArchive(ctx context.Context, in io.Reader, maxSize int64, progress func
 		switch {
 		case isCapErr(err):
 			return err
+		case errors.Is(err, zstd.ErrDecoderSizeExceeded), errors.Is(err, zstd.ErrWindowSizeExceeded):
+			return fmt.Errorf("%w: %s: %v", ErrTooLarge, what, err)
 		case zf != nil && zf.err != nil:
 			return zf.err
 		case ctx.Err() != nil:
