@@ -98,7 +98,6 @@ func parent() error {
 	return nil
 }
 
-
 // child writes one bundle to $BENCH_OUT and reports its own figures.
 func child(mode, dir string) error {
 	key, err := sign.GenerateOpenPGP("Bench Support", "support@example.com", sign.PurposeSupport, nil)
