@@ -33,6 +33,10 @@ type rule struct {
 	group    int
 	keyGroup int
 	pre      func(line, lower []byte) bool
+	// once: the rule is anchored to the whole line and tried once.
+	once bool
+	// kv: the generic key/value rule, applied by applyKV.
+	kv bool
 }
 
 type redactor struct {
@@ -102,13 +106,21 @@ var defaultRules = []rule{
 	// AWS access key ids.
 	{re: regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), pre: containsExact("AKIA", "ASIA")},
 	// YAML-style `key: value` as a whole line: the value is the rest of it.
-	{re: regexp.MustCompile(`^\s*(?:-\s+)?["']?([A-Za-z0-9_.$-]+)["']?\s*:\s+(\S.*?)\s*$`), group: 2, keyGroup: 1, pre: hasSecretWord},
+	{re: regexp.MustCompile(`^\s*(?:-\s+)?["']?([A-Za-z0-9_.$-]+)["']?\s*:\s+(\S.*?)\s*$`), group: 2, keyGroup: 1, pre: hasSecretWord, once: true},
 	// Config-style `key value` or `key value;` as a whole line (nginx,
 	// redis, sshd...).
-	{re: regexp.MustCompile(`^\s*([A-Za-z0-9_.$-]+)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s;"']+))\s*;?\s*$`), group: 2, keyGroup: 1, pre: hasSecretWord},
-	// key=value, key: value, "key": "value", KEY="value" anywhere.
-	{re: regexp.MustCompile(`([A-Za-z0-9_.$-]+)["']?\s*[=:]\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s,;&"'<>(){}\[\]]+))`), group: 2, keyGroup: 1, pre: hasSecretWord},
+	{re: regexp.MustCompile(`^\s*([A-Za-z0-9_.$-]+)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s;"']+))\s*;?\s*$`), group: 2, keyGroup: 1, pre: hasSecretWord, once: true},
+	// key=value, key: value, "key": "value", KEY="value" anywhere: keyRe
+	// finds the names, valueRe the value right after one.
+	{kv: true, pre: hasSecretWord},
 }
+
+// keyRe finds key names that may name a secret; valueRe matches the
+// separator and value after one (group 1, 2 or 3 by quoting).
+var (
+	keyRe   = regexp.MustCompile(`[A-Za-z0-9_.$-]*(?i:pass|pwd|secret|token|key|credential|auth|pw|psk|cookie|session)[A-Za-z0-9_.$-]*`)
+	valueRe = regexp.MustCompile(`^["']?\s*[=:]\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s,;&"'<>(){}\[\]]+))`)
+)
 
 // secretSubstrings make a key name (Authorization is the header rule's) a secret's wherever they appear in it;
 // secretSegments only as a whole segment between punctuation.
@@ -359,8 +371,51 @@ func (lr *lineRedactor) pemLine(line []byte) ([]byte, int) {
 	return out, n
 }
 
+// applyKV replaces the values of secret keys. Every search starts after
+// the previous key or value, so a line costs linear time whatever it holds.
+func (r *redactor) applyKV(line []byte) ([]byte, int) {
+	var out []byte
+	copied, pos, n := 0, 0, 0
+	for pos < len(line) {
+		k := keyRe.FindIndex(line[pos:])
+		if k == nil {
+			break
+		}
+		ks, ke := pos+k[0], pos+k[1]
+		pos = max(ke, ks+1)
+		if !isSecretKey(line[ks:ke]) {
+			continue
+		}
+		v := valueRe.FindSubmatchIndex(line[ke:])
+		if v == nil {
+			continue
+		}
+		vs, ve := -1, -1
+		for g := 1; g <= 3; g++ {
+			if v[2*g] >= 0 {
+				vs, ve = ke+v[2*g], ke+v[2*g+1]
+				break
+			}
+		}
+		if vs < 0 || bytes.Contains(line[vs:ve], []byte(placeholder)) || slices.Contains(notSecret, string(bytes.ToLower(line[vs:ve]))) {
+			continue
+		}
+		out = append(out, line[copied:vs]...)
+		out = append(out, r.mask(line[vs:ve])...)
+		copied, pos = ve, ve
+		n++
+	}
+	if n == 0 {
+		return line, 0
+	}
+	return append(out, line[copied:]...), n
+}
+
 // apply runs one rule over line.
 func (r *redactor) apply(ru *rule, line []byte) ([]byte, int) {
+	if ru.kv {
+		return r.applyKV(line)
+	}
 	var out []byte
 	copied, pos, n := 0, 0, 0
 	for pos < len(line) {
@@ -383,10 +438,7 @@ func (r *redactor) apply(ru *rule, line []byte) ([]byte, int) {
 		next := m[1]
 		ok := vs >= 0
 		if ok && ru.keyGroup > 0 && !isSecretKey(line[pos+m[2*ru.keyGroup]:pos+m[2*ru.keyGroup+1]]) {
-			// Not a secret's name: look again from the value on, which
-			// may hold a key/value pair itself.
 			ok = false
-			next = vs
 		}
 		if ok {
 			v := line[pos+vs : pos+ve]
@@ -399,6 +451,9 @@ func (r *redactor) apply(ru *rule, line []byte) ([]byte, int) {
 			out = append(out, r.mask(line[pos+vs:pos+ve])...)
 			copied = pos + ve
 			n++
+		}
+		if ru.once {
+			break
 		}
 		pos += max(next, 1)
 	}
