@@ -2,6 +2,7 @@ package support
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,6 +51,7 @@ func TestInteropGPGBsdtar(t *testing.T) {
 	g := newGPGHome(t)
 	bsdtar := testutil.RequireTool(t, "bsdtar")
 	zstdTool := testutil.RequireTool(t, "zstd")
+	gnutar := testutil.RequireTool(t, "tar")
 
 	g.run("--quick-gen-key", "Vendor Support <s@example.com>", "ed25519", "sign", "never")
 	var fpr string
@@ -59,6 +61,11 @@ func TestInteropGPGBsdtar(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, fpr)
+	// Without an encryption subkey the key cannot take a bundle.
+	signOnly, err := sign.LoadOpenPGPPublicKey(g.run("--armor", "--export", fpr), sign.PurposeSupport)
+	require.NoError(t, err)
+	_, err = Write(t.Context(), io.Discard, &Options{Sources: []Source{Bytes("a", []byte("x"))}, Recipients: []*sign.OpenPGPPublicKey{signOnly}})
+	require.ErrorIs(t, err, sign.ErrUnsupported)
 	g.run("--quick-add-key", fpr, "cv25519", "encr", "never")
 	gpgPub, err := sign.LoadOpenPGPPublicKey(g.run("--armor", "--export", fpr), sign.PurposeSupport)
 	require.NoError(t, err)
@@ -89,9 +96,13 @@ func TestInteropGPGBsdtar(t *testing.T) {
 			for _, l := range strings.Split(strings.TrimSpace(string(verbose)), "\n") {
 				assert.True(t, strings.HasPrefix(l, "-rw-r--r--  0 0      0 "), l)
 			}
+			flag := "-z"
 			if comp == CompressionZstd {
 				testutil.MustRun(t, dir, nil, zstdTool, "-q", "-t", plain)
+				flag = "--zstd"
 			}
+			list = testutil.MustRun(t, dir, nil, gnutar, flag, "-tf", plain)
+			assert.Equal(t, want, strings.Split(strings.TrimSuffix(string(list), "\n"), "\n"), "GNU tar")
 			// bsdtar extracts what Open reads.
 			out := filepath.Join(dir, "x")
 			require.NoError(t, os.Mkdir(out, 0o755))

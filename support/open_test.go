@@ -143,6 +143,7 @@ func TestOpenHostile(t *testing.T) {
 	_, _ = gz.Write(tarOf(t, withIndex(good, func(i *Index) { i.Compression = CompressionGzip })))
 	require.NoError(t, gz.Close())
 	skippable := append(bytes.Clone(goodZst), 0x50, 0x2a, 0x4d, 0x18, 4, 0, 0, 0, 1, 2, 3, 4)
+	gzGood := gzBuf.Bytes()
 
 	tests := []struct {
 		name string
@@ -150,7 +151,10 @@ func TestOpenHostile(t *testing.T) {
 		want error
 	}{
 		{"good", goodZst, nil},
-		{"good gzip", gzBuf.Bytes(), nil},
+		{"good gzip", gzGood, nil},
+		{"gzip garbage after member", append(bytes.Clone(gzGood), 1, 2, 3), ErrMalformed},
+		{"gzip second member", append(bytes.Clone(gzGood), gzGood...), ErrMalformed},
+		{"gzip truncated", gzGood[:len(gzGood)-3], ErrMalformed},
 		{"gzip index says zstd", func() []byte {
 			var buf bytes.Buffer
 			gz := gzip.NewWriter(&buf)
