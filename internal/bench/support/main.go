@@ -120,6 +120,7 @@ func child(mode, dir string) error {
 	}
 	defer f.Close()
 	w := bufio.NewWriterSize(f, 1<<20)
+	start := time.Now()
 	idx, err := support.Write(context.Background(), w, &support.Options{
 		Product: "bench", Sources: srcs, Recipients: []*sign.OpenPGPPublicKey{key.Public()},
 		Now: func() time.Time { return time.Unix(1772366400, 0) },
@@ -130,8 +131,8 @@ func child(mode, dir string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "  %s: %d files, %.1f MiB stored, %d redactions, %d truncated, VmHWM %s\n",
-		mode, len(idx.Files), float64(idx.TotalBytes)/(1<<20), idx.Redactions, idx.Truncated, vmHWM())
+	fmt.Fprintf(os.Stderr, "  %s: Write %.2fs, %d files, %.1f MiB stored, %d redactions, %d truncated, VmHWM %s\n",
+		mode, time.Since(start).Seconds(), len(idx.Files), float64(idx.TotalBytes)/(1<<20), idx.Redactions, idx.Truncated, vmHWM())
 	return nil
 }
 
