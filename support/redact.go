@@ -37,6 +37,15 @@ type rule struct {
 	once bool
 	// kv: the generic key/value rule, applied by applyKV.
 	kv bool
+	// secretWord: the rule needs hasSecretWord (computed once a line).
+	secretWord bool
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 type redactor struct {
@@ -53,16 +62,44 @@ var privateKeyWord = []byte("PRIVATE KEY")
 
 // secretWords are the lower-case fragments a key name must contain to be
 // a secret's name; a line without any of them skips the key/value rules.
-var secretWords = [][]byte{[]byte("pass"), []byte("pwd"), []byte("secret"), []byte("token"), []byte("key"),
-	[]byte("credential"), []byte("auth"), []byte("pw"), []byte("psk"), []byte("cookie"), []byte("session")}
+// ("pw" covers "pwd".)
+var secretWords = []string{"pass", "pw", "psk", "secret", "session", "token", "key", "credential", "cookie", "auth"}
 
-func hasSecretWord(_, lower []byte) bool {
-	for _, w := range secretWords {
-		if bytes.Contains(lower, w) {
-			return true
+// nextSecretWord returns the index of the first secret word in lower at
+// or after from, or -1, in one pass.
+func nextSecretWord(lower []byte, from int) int {
+	for i := from; i+1 < len(lower); i++ {
+		var ws []string
+		switch lower[i] {
+		case 'p':
+			ws = secretWords[0:3]
+		case 's':
+			ws = secretWords[3:5]
+		case 't':
+			ws = secretWords[5:6]
+		case 'k':
+			ws = secretWords[6:7]
+		case 'c':
+			ws = secretWords[7:9]
+		case 'a':
+			ws = secretWords[9:10]
+		default:
+			continue
+		}
+		for _, w := range ws {
+			if lower[i+1] == w[1] && len(lower)-i >= len(w) && string(lower[i:i+len(w)]) == w {
+				return i
+			}
 		}
 	}
-	return false
+	return -1
+}
+
+func hasSecretWord(_, lower []byte) bool { return nextSecretWord(lower, 0) >= 0 }
+
+// isKeyChar says whether c can be part of a key name.
+func isKeyChar(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '.' || c == '$' || c == '-'
 }
 
 func containsLower(words ...string) func(line, lower []byte) bool {
@@ -106,21 +143,18 @@ var defaultRules = []rule{
 	// AWS access key ids.
 	{re: regexp.MustCompile(`\b(?:AKIA|ASIA)[A-Z0-9]{16}\b`), pre: containsExact("AKIA", "ASIA")},
 	// YAML-style `key: value` as a whole line: the value is the rest of it.
-	{re: regexp.MustCompile(`^\s*(?:-\s+)?["']?([A-Za-z0-9_.$-]+)["']?\s*:\s+(\S.*?)\s*$`), group: 2, keyGroup: 1, pre: hasSecretWord, once: true},
+	{re: regexp.MustCompile(`^\s*(?:-\s+)?["']?([A-Za-z0-9_.$-]+)["']?\s*:\s+(\S.*?)\s*$`), group: 2, keyGroup: 1, secretWord: true, once: true},
 	// Config-style `key value` or `key value;` as a whole line (nginx,
 	// redis, sshd...).
-	{re: regexp.MustCompile(`^\s*([A-Za-z0-9_.$-]+)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s;"']+))\s*;?\s*$`), group: 2, keyGroup: 1, pre: hasSecretWord, once: true},
+	{re: regexp.MustCompile(`^\s*([A-Za-z0-9_.$-]+)\s+(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s;"']+))\s*;?\s*$`), group: 2, keyGroup: 1, secretWord: true, once: true},
 	// key=value, key: value, "key": "value", KEY="value" anywhere: keyRe
 	// finds the names, valueRe the value right after one.
-	{kv: true, pre: hasSecretWord},
+	{kv: true, secretWord: true},
 }
 
-// keyRe finds key names that may name a secret; valueRe matches the
-// separator and value after one (group 1, 2 or 3 by quoting).
-var (
-	keyRe   = regexp.MustCompile(`[A-Za-z0-9_.$-]*(?i:pass|pwd|secret|token|key|credential|auth|pw|psk|cookie|session)[A-Za-z0-9_.$-]*`)
-	valueRe = regexp.MustCompile(`^["']?\s*[=:]\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s,;&"'<>(){}\[\]]+))`)
-)
+// valueRe matches the separator and value after a key name (group 1, 2
+// or 3 by quoting).
+var valueRe = regexp.MustCompile(`^["']?\s*[=:]\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s,;&"'<>(){}\[\]]+))`)
 
 // secretSubstrings make a key name (Authorization is the header rule's) a secret's wherever they appear in it;
 // secretSegments only as a whole segment between punctuation.
@@ -280,15 +314,24 @@ func (lr *lineRedactor) line(line []byte) ([]byte, int) {
 		return line, n
 	}
 	lr.lower = asciiLower(lr.lower[:0], line)
+	secretWord := -1 // hasSecretWord of the current line, once known
 	for i := range r.rules {
 		ru := &r.rules[i]
-		if ru.pre != nil && !ru.pre(line, lr.lower) {
+		if ru.secretWord {
+			if secretWord < 0 {
+				secretWord = boolInt(hasSecretWord(line, lr.lower))
+			}
+			if secretWord == 0 {
+				continue
+			}
+		} else if ru.pre != nil && !ru.pre(line, lr.lower) {
 			continue
 		}
 		var c int
-		if line, c = r.apply(ru, line); c > 0 {
+		if line, c = r.apply(ru, line, lr.lower); c > 0 {
 			n += c
 			lr.lower = asciiLower(lr.lower[:0], line)
+			secretWord = -1
 		}
 	}
 	return line, n
@@ -371,18 +414,26 @@ func (lr *lineRedactor) pemLine(line []byte) ([]byte, int) {
 	return out, n
 }
 
-// applyKV replaces the values of secret keys. Every search starts after
-// the previous key or value, so a line costs linear time whatever it holds.
-func (r *redactor) applyKV(line []byte) ([]byte, int) {
+// applyKV replaces the values of secret keys: it finds a secret word,
+// widens it to the key name around it, and matches the value right after.
+// Every search starts after the previous key or value, so a line costs
+// linear time whatever it holds.
+func (r *redactor) applyKV(line, lower []byte) ([]byte, int) {
 	var out []byte
 	copied, pos, n := 0, 0, 0
 	for pos < len(line) {
-		k := keyRe.FindIndex(line[pos:])
-		if k == nil {
+		w := nextSecretWord(lower, pos)
+		if w < 0 {
 			break
 		}
-		ks, ke := pos+k[0], pos+k[1]
-		pos = max(ke, ks+1)
+		ks, ke := w, w
+		for ks > pos && isKeyChar(line[ks-1]) {
+			ks--
+		}
+		for ke < len(line) && isKeyChar(line[ke]) {
+			ke++
+		}
+		pos = ke
 		if !isSecretKey(line[ks:ke]) {
 			continue
 		}
@@ -412,9 +463,9 @@ func (r *redactor) applyKV(line []byte) ([]byte, int) {
 }
 
 // apply runs one rule over line.
-func (r *redactor) apply(ru *rule, line []byte) ([]byte, int) {
+func (r *redactor) apply(ru *rule, line, lower []byte) ([]byte, int) {
 	if ru.kv {
-		return r.applyKV(line)
+		return r.applyKV(line, lower)
 	}
 	var out []byte
 	copied, pos, n := 0, 0, 0

@@ -156,12 +156,6 @@ func TestTailCaps(t *testing.T) {
 	}
 }
 
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
 
 // A cut in the middle of a private key block keeps none of its lines.
 func TestTailInsidePEM(t *testing.T) {
