@@ -156,7 +156,6 @@ func TestTailCaps(t *testing.T) {
 	}
 }
 
-
 // A cut in the middle of a private key block keeps none of its lines.
 func TestTailInsidePEM(t *testing.T) {
 	var b strings.Builder
