@@ -87,7 +87,8 @@ func Glob(dir, pattern string) Source {
 
 // Command collects the output (stdout and stderr together) of argv, run
 // without a shell with LC_ALL=C and no input. A timeout (0 means
-// DefaultCommandTimeout) kills it; the source is then "failed" and its
+// DefaultCommandTimeout) kills it, with the children it started (its
+// process group on Unix); the source is then "failed" and its
 // output so far kept and marked truncated. Output over streamFactor times
 // the byte cap also kills it ("truncated"). A non-zero exit status makes
 // the source "failed" with its output kept.
@@ -344,6 +345,7 @@ func (c *collector) runCommand(ctx context.Context, name string, timeout time.Du
 	cmd.Stdout, cmd.Stderr = pw, pw
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
 	cmd.WaitDelay = time.Second
+	killGroup(cmd)
 	err = cmd.Start()
 	pw.Close()
 	if err != nil {
@@ -357,7 +359,11 @@ func (c *collector) runCommand(ctx context.Context, name string, timeout time.Du
 	}
 	t, rerr := c.read(ctx, pr, capBytes, streamLimit(capBytes), pemOut)
 	if rerr != nil {
-		_ = cmd.Process.Kill()
+		if cmd.Cancel != nil {
+			_ = cmd.Cancel()
+		} else {
+			_ = cmd.Process.Kill()
+		}
 	}
 	werr := cmd.Wait()
 	if ctx.Err() != nil {
