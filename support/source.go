@@ -89,8 +89,8 @@ func Glob(dir, pattern string) Source {
 // without a shell with LC_ALL=C and no input. A timeout (0 means
 // DefaultCommandTimeout) kills it, with the children it started (its
 // process group on Unix); the source is then "failed" and its
-// output so far kept and marked truncated. Output over streamFactor times
-// the byte cap also kills it ("truncated"). A non-zero exit status makes
+// output so far kept and marked truncated. Output over 4 times the byte
+// cap (at least 16 MiB) also kills it ("truncated"). A non-zero exit status makes
 // the source "failed" with its output kept.
 func Command(name string, timeout time.Duration, argv ...string) Source {
 	argv = slices.Clone(argv)
@@ -100,7 +100,7 @@ func Command(name string, timeout time.Duration, argv ...string) Source {
 }
 
 // Reader collects what open returns, stored as name, read as a stream
-// (up to streamFactor times the byte cap; the last lines are kept). An
+// (up to 4 times the byte cap, at least 16 MiB; the last lines are kept). An
 // error from open or from reading makes the source "failed"; what was read
 // is kept.
 func Reader(name string, open func(context.Context) (io.ReadCloser, error)) Source {
