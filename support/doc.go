@@ -28,9 +28,9 @@
 // still printing then is killed. Options.MaxTotal (DefaultMaxTotal,
 // 64 MiB) caps all files together: a file gets what is left, and once
 // less than 4 KiB is left, later files are skipped. Memory stays within a
-// few times one file's cap whatever the input. The index records, per file, whether
-// it was truncated and how many bytes were dropped, and per source its
-// status: "ok", "truncated", "skipped" (missing, not a regular file,
+// few times one file's cap whatever the input. The index records, per
+// file, whether it was truncated and how many bytes were dropped, and per
+// source its status: "ok", "truncated", "skipped" (missing, not a regular file,
 // total cap reached) or "failed" (error, non-zero exit, timeout; the output
 // so far is kept). A failing source never fails the bundle: Write fails
 // only on bad options, missing recipients, the destination's errors and
