@@ -63,7 +63,7 @@ func Open(ctx context.Context, r io.Reader, key *sign.OpenPGPSigner, o *OpenOpti
 	case compressed:
 		lr := &capReader{r: br, left: maxSize, what: "compressed archive"}
 		return readArchive(ctx, lr, maxSize, opt.Progress)
-	case key == nil && opt.Plain:
+	case key == nil && opt.Plain && !looksEncrypted(head):
 		return nil, malformed("not a zstd or gzip archive")
 	case key == nil:
 		return nil, fmt.Errorf("%w: no key", ErrDecrypt)
@@ -95,6 +95,12 @@ func Open(ctx context.Context, r io.Reader, key *sign.OpenPGPSigner, o *OpenOpti
 }
 
 var errStopped = errors.New("support: reading stopped")
+
+// looksEncrypted says whether head may start an OpenPGP message: armor, or
+// a binary packet header (bit 7 set).
+func looksEncrypted(head []byte) bool {
+	return bytes.HasPrefix(head, []byte("----")) || len(head) > 0 && head[0]&0x80 != 0
+}
 
 var gzipMagic = []byte{0x1f, 0x8b}
 

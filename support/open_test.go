@@ -56,6 +56,7 @@ func TestOpenEncrypted(t *testing.T) {
 		{"too large", enc, key, &OpenOptions{MaxSize: 1000}, ErrTooLarge},
 		{"garbage", []byte("hello world, not a bundle"), key, nil, ErrDecrypt},
 		{"garbage plain", []byte("hello world, not a bundle"), nil, &OpenOptions{Plain: true}, ErrMalformed},
+		{"encrypted, plain allowed, no key", enc, nil, &OpenOptions{Plain: true}, ErrDecrypt},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
