@@ -3,6 +3,8 @@ package support
 import (
 	"bytes"
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -37,5 +39,30 @@ func FuzzOpen(f *testing.F) {
 			require.NoError(t, err)
 			require.Equal(t, b.Index.Files[i].Size, int64(len(d)))
 		}
+	})
+}
+
+// FuzzRedact runs the redactors over arbitrary lines: no panic, and a
+// value given to a secret key never survives.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"password=hunter2", `{"token": "x"}`, "Authorization: Bearer abc", "postgres://a:b@c",
+		"-----BEGIN RSA PRIVATE KEY-----", "eyJabcd.eyJabcd.abcd", "AKIAIOSFODNN7EXAMPLE", "a: b", "requirepass x"} {
+		f.Add(s, "s3cr3tvalue")
+	}
+	r, err := newRedactor(&RedactOptions{Patterns: []string{`id=(\d+)`}, Literals: []string{"lit"}}, nil)
+	require.NoError(f, err)
+	f.Fuzz(func(t *testing.T, line, secret string) {
+		lr := &lineRedactor{r: r}
+		out, n := lr.line([]byte(line))
+		require.GreaterOrEqual(t, n, 0)
+		require.LessOrEqual(t, len(out), len(line)+n*len(placeholderPlain)+len(placeholderPlain))
+		// key=value with a plain token value.
+		if len(secret) < 4 || strings.ContainsAny(secret, " \t\r\n\f,;&\"'<>(){}[]=:") || strings.Contains(secret, "[REDACTED") ||
+			slices.Contains(notSecret, strings.ToLower(secret)) {
+			return
+		}
+		lr = &lineRedactor{r: r}
+		out, _ = lr.line([]byte("x " + "password=" + secret + " y"))
+		require.NotContains(t, string(out), secret)
 	})
 }
