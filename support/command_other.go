@@ -1,0 +1,7 @@
+//go:build !unix
+
+package support
+
+import "os/exec"
+
+func killGroup(*exec.Cmd) {}

@@ -1,0 +1,5 @@
+//go:build !unix
+
+package support
+
+const openFlags = 0
