@@ -122,13 +122,13 @@ var (
 
 // read reads the plaintext backup (compressed tar) to its end.
 func (rd *reader) read(ctx context.Context, plain io.Reader) (*Manifest, error) {
-	br := bufio.NewReaderSize(plain, 64<<10)
+	br := bufio.NewReaderSize(plain, 4<<10)
 	head, _ := br.Peek(4)
 	var dec io.Reader = br
 	var finish func() error
 	switch {
 	case bytes.HasPrefix(head, zstdMagic):
-		z, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20))
+		z, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +255,7 @@ func (s *readState) next() (*tar.Header, error) {
 }
 
 func (s *readState) members(ctx context.Context) (*Manifest, error) {
-	s.buf = make([]byte, 256<<10)
+	s.buf = make([]byte, 64<<10)
 	h, err := s.next()
 	if err != nil {
 		return nil, err
@@ -368,8 +368,12 @@ func (s *readState) jsonBytes(h *tar.Header, max int64) ([]byte, error) {
 	if h.Size > max {
 		return nil, pathErr(ErrTooLarge, h.Name, "%d bytes, limit %d", h.Size, max)
 	}
-	b := make([]byte, h.Size)
-	if _, err := io.ReadFull(s.tr, b); err != nil {
+	// Grown as bytes arrive, not allocated at the declared size.
+	b, err := io.ReadAll(io.LimitReader(s.tr, h.Size))
+	if err == nil && int64(len(b)) != h.Size {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
 		return nil, mapReadErr(err, h.Name)
 	}
 	return b, nil

@@ -204,7 +204,7 @@ func (b *backupWriter) write() (*Manifest, error) {
 }
 
 func (b *backupWriter) jsonMember(name string, data []byte, t time.Time) error {
-	if err := b.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: t, Format: tar.FormatPAX}); err != nil {
+	if err := b.tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: name, Mode: 0o644, Size: int64(len(data)), ModTime: t.Truncate(time.Second), Format: tar.FormatPAX}); err != nil {
 		return err
 	}
 	_, err := b.tw.Write(data)
