@@ -67,26 +67,26 @@ func readBackup(ctx context.Context, r io.Reader, o *ReadOptions, rd *reader) (*
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pr, pw := io.Pipe()
+	p := newBufPipe()
 	done := make(chan error, 1)
 	go func() {
 		// The compressed plaintext is never much bigger than the tar.
 		do := &sign.DecryptOptions{MaxSize: rd.maxSize + rd.maxSize/64 + 16<<20}
 		var err error
 		if len(o.Passphrase) > 0 {
-			err = sign.DecryptPassphrase(ctx, pw, r, o.Passphrase, do)
+			err = sign.DecryptPassphrase(ctx, p, r, o.Passphrase, do)
 		} else {
-			err = sign.Decrypt(ctx, pw, r, o.Key, do)
+			err = sign.Decrypt(ctx, p, r, o.Key, do)
 		}
 		if err != nil {
 			err = decryptErr(err)
 		}
-		pw.CloseWithError(err)
+		p.CloseWithError(err)
 		done <- err
 	}()
-	m, err := rd.read(ctx, pr)
+	m, err := rd.read(ctx, p)
 	if err != nil {
-		pr.CloseWithError(errReadStopped)
+		p.CloseRead(errReadStopped)
 		cancel()
 		<-done
 		return nil, err

@@ -43,24 +43,24 @@ func Write(ctx context.Context, w io.Writer, o *Options) (*Manifest, error) {
 	if err := checkWriteOptions(o); err != nil {
 		return nil, err
 	}
-	pr, pw := io.Pipe()
+	p := newBufPipe()
 	done := make(chan error, 1)
 	go func() {
 		var err error
 		if len(o.Passphrase) > 0 {
-			err = sign.EncryptPassphrase(ctx, w, pr, o.Passphrase, nil)
+			err = sign.EncryptPassphrase(ctx, w, p, o.Passphrase, nil)
 		} else {
-			err = sign.Encrypt(ctx, w, pr, o.Recipients, nil)
+			err = sign.Encrypt(ctx, w, p, o.Recipients, nil)
 		}
 		if err != nil {
-			pr.CloseWithError(err)
+			p.CloseRead(err)
 		} else {
-			pr.CloseWithError(errEncDone)
+			p.CloseRead(errEncDone)
 		}
 		done <- err
 	}()
-	m, err := writePlain(ctx, pw, o)
-	pw.CloseWithError(err)
+	m, err := writePlain(ctx, p, o)
+	p.CloseWithError(err)
 	encErr := <-done
 	if err != nil {
 		return nil, err
