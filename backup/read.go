@@ -128,7 +128,7 @@ func (rd *reader) read(ctx context.Context, plain io.Reader) (*Manifest, error) 
 	var finish func() error
 	switch {
 	case bytes.HasPrefix(head, zstdMagic):
-		z, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20), zstd.WithDecoderConcurrency(1))
+		z, err := zstd.NewReader(br, zstd.WithDecoderMaxWindow(64<<20), zstd.WithDecoderMaxMemory(256<<20))
 		if err != nil {
 			return nil, err
 		}

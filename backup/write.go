@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/klauspost/compress/gzip"
-	"github.com/klauspost/compress/zstd"
 
 	"github.com/fogkit/fogkit/sign"
 )
@@ -106,7 +105,7 @@ func writePlain(ctx context.Context, dst io.Writer, o *Options) (*Manifest, erro
 	var zw io.WriteCloser
 	switch o.Compression {
 	case "", "zstd":
-		z, err := zstd.NewWriter(dst, zstd.WithEncoderLevel(zstd.SpeedDefault))
+		z, err := newParZstd(dst)
 		if err != nil {
 			return nil, err
 		}
@@ -119,8 +118,9 @@ func writePlain(ctx context.Context, dst io.Writer, o *Options) (*Manifest, erro
 	bw := &backupWriter{ctx: ctx, o: o, tw: tar.NewWriter(zw)}
 	m, err := bw.write()
 	if err != nil {
-		if z, ok := zw.(*zstd.Encoder); ok {
-			z.Reset(io.Discard) // stops its goroutines
+		if z, ok := zw.(*parZstd); ok {
+			z.closed = true
+			z.stop()
 		}
 		return nil, err
 	}
