@@ -81,5 +81,8 @@
 // directories; owners when Restore runs as root; symlinks keep the time of
 // their creation. Streams land in RestoreOptions.StreamDir inside the new
 // tree (default ".fogkit-streams"), replacing files of that name a
-// previous restore left there.
+// previous restore left there. dir must not itself be a mount point (a
+// rename cannot move one): restore the application directory on the data
+// disk, not the disk's mount point. Restore needs free space for a second
+// copy of the tree until the old one is removed.
 package backup

@@ -554,6 +554,9 @@ func (s *readState) manifest(h *tar.Header) (*Manifest, error) {
 		}
 		return nil, fmt.Errorf("%w: member after the manifest", ErrMalformed)
 	}
+	if len(s.files) == 0 {
+		return nil, fmt.Errorf("%w: no data/ root directory", ErrMalformed)
+	}
 	hd := s.m
 	if m.Format != hd.Format || m.Product != hd.Product || m.Version != hd.Version || m.Sequence != hd.Sequence ||
 		m.Schema != hd.Schema || !m.Created.Equal(hd.Created) {

@@ -18,8 +18,8 @@ import (
 type parZstd struct {
 	dst     io.Writer
 	buf     []byte
-	queue   chan *zjob // in input order, to the writer loop
-	work    chan *zjob // to the workers
+	queue   chan *zjob  // in input order, to the writer loop
+	work    chan *zjob  // to the workers
 	free    chan []byte // input buffers to reuse
 	outs    chan []byte // output buffers to reuse
 	done    chan struct{}
