@@ -56,7 +56,7 @@ func makeTree(t testing.TB, dir string) {
 	require.NoError(t, os.MkdirAll(dir, 0o755))
 	w("config/app.yaml", []byte("listen: :8443\n"), 0o640)
 	w("config/empty", nil, 0o600)
-	w("db/data.bin", pseudoRandom(3<<20+17, 1), 0o600)
+	w("db/data.bin", pseudoRandom(9<<20+17, 1), 0o600)
 	w("db/tool", []byte("#!/bin/sh\n"), 0o4755)
 	w("uploads/a b ü.txt", []byte("unicode name"), 0o644)
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "empty-dir"), 0o700))
