@@ -95,6 +95,8 @@ func (c *webClient) upload(path string, fields [][2]string, file string, data []
 	return c.do(http.MethodPost, path, mw.FormDataContentType(), &b, opts...)
 }
 
+func withoutHeader(k string) reqOpt { return func(r *http.Request) { r.Header.Del(k) } }
+
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]*)"`)
 
 // csrf is the form token of the page at path.
@@ -303,7 +305,9 @@ func TestWebForgedPostsRefused(t *testing.T) {
 		strip bool
 	}{
 		{"evil origin", good, []reqOpt{withHeader("Origin", "https://evil.example")}, false},
-		{"null origin", good, []reqOpt{withHeader("Origin", "null")}, false},
+		{"null origin", good, []reqOpt{withHeader("Origin", "null"), withoutHeader("Sec-Fetch-Site")}, false},
+		{"null origin from another site", good, []reqOpt{withHeader("Origin", "null"), withHeader("Sec-Fetch-Site", "cross-site")}, false},
+		{"evil origin said same-origin", good, []reqOpt{withHeader("Origin", "https://evil.example"), withHeader("Sec-Fetch-Site", "same-origin")}, false},
 		{"cross-site fetch", good, []reqOpt{withHeader("Sec-Fetch-Site", "cross-site")}, false},
 		{"same-site fetch", good, []reqOpt{withHeader("Sec-Fetch-Site", "same-site")}, false},
 		{"no token", "", nil, true},
