@@ -134,6 +134,11 @@ type ServerOptions struct {
 // too_many_attempts with Retry-After for a lockout that doubles with each
 // further failure (1 s up to 5 min). Handlers never sleep.
 //
+// The web console under /ui/ (see WebOptions) is the one part that uses
+// a cookie, and it holds one of the same bearer tokens: its forms carry a
+// CSRF token bound to the session and are refused when a browser says
+// they come from another site or origin.
+//
 // Secrets (tokens, password, license signatures) never appear in
 // responses other than the one that issues a token, on the console other
 // than the first-run token, or in any log: the server logs nothing.

@@ -83,7 +83,7 @@ func newWebConsole(s *Server, o *WebOptions) (*webConsole, error) {
 		"/ui/":               {get: c.getStatus, auth: true},
 		"/ui/license":        {get: c.getLicense, post: c.postLicense, auth: true},
 		"/ui/update":         {get: c.getUpdate, post: c.postUpdate, auth: true},
-		"/ui/reboot":         {get: c.getStatus, post: c.postReboot, auth: true},
+		"/ui/reboot":         {get: c.toStatus, post: c.postReboot, auth: true},
 		"/ui/support":        {get: c.getSupport, auth: true},
 		"/ui/support/bundle": {get: c.getSupportBundle, auth: true},
 		"/ui/backup":         {get: c.getBackup, post: c.postBackup, auth: true},

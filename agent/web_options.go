@@ -9,6 +9,28 @@ import (
 // WebOptions brands and configures the web console that the admin API
 // serves under /ui/ on its own port. The zero value (and a nil
 // ServerOptions.Web) is the console with fogkit's default look.
+//
+// The console is plain server-rendered HTML with a little script (an
+// upload progress bar, the wait after a reboot); everything works without
+// the script but the progress. Its pages are first run, sign in, status
+// (versions and slots, the last update and the history, the license and
+// its days left, the data disk, uptime), license, update, reboot, support
+// bundle, backup and restore. Each acts through the same code as the JSON
+// API and under the same rules:
+//
+//   - the session is a bearer token of the API's store in the cookie
+//     __Host-fogkit-session (Secure, HttpOnly, SameSite=Strict), so it
+//     expires after SessionLifetime, signing out revokes it and failed
+//     attempts back off per address as on the API;
+//   - every form carries a CSRF token bound to the session (before
+//     sign-in, to a form cookie); a post without it, or one a browser
+//     marks as coming from another site or origin, is refused with 403
+//     and changes nothing; a GET never acts;
+//   - before first run every page leads to the first-run form; after it,
+//     that form is gone (a post gets 409);
+//   - every answer carries a content security policy that allows only
+//     the console's own script, style sheet and images, and forbids
+//     framing; uploads stream to the spool directory under the API's caps.
 type WebOptions struct {
 	// Disabled turns the console off: /ui/ answers 404 like any unknown
 	// path, and only the JSON API remains.

@@ -282,6 +282,12 @@ func (c *webConsole) getStatus(w http.ResponseWriter, r *http.Request, sess *web
 	c.render(w, http.StatusOK, "status", d)
 }
 
+// toStatus answers a GET of an action's address (a reload after a post):
+// a GET never acts.
+func (c *webConsole) toStatus(w http.ResponseWriter, r *http.Request, _ *webSession) {
+	http.Redirect(w, r, "/ui/", http.StatusSeeOther)
+}
+
 func (c *webConsole) getLicense(w http.ResponseWriter, r *http.Request, sess *webSession) {
 	d := c.data(r, sess, "License", "license")
 	sum := c.s.Status().License

@@ -3,6 +3,8 @@ package agent
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -133,6 +135,16 @@ func requireRedirect(t *testing.T, rec *httptest.ResponseRecorder, to string) {
 	require.Equal(t, to, rec.Header().Get("Location"))
 }
 
+func (e *apiEnv) requireNoReboot() {
+	e.t.Helper()
+	require.False(e.t, e.srv.rebooting.Load(), "a reboot was started")
+	select {
+	case <-e.reboots:
+		e.t.Fatal("the appliance rebooted")
+	default:
+	}
+}
+
 // The console's pages and what they take.
 var (
 	webGetPages  = []string{"/ui/", "/ui/license", "/ui/update", "/ui/reboot", "/ui/support", "/ui/support/bundle", "/ui/support/bundle?plain=true", "/ui/backup", "/ui/restore"}
@@ -152,11 +164,7 @@ func webEnv(t *testing.T, mut func(*ServerOptions)) *apiEnv {
 // requireNothingHappened: no reboot, no install, no license.
 func (e *apiEnv) requireNothingHappened() {
 	e.t.Helper()
-	select {
-	case <-e.reboots:
-		e.t.Fatal("the appliance rebooted")
-	default:
-	}
+	e.requireNoReboot()
 	require.Zero(e.t, e.upd.Calls(), "an update was installed")
 	require.Equal(e.t, LicenseNone, e.srv.Status().License.Status)
 }
@@ -527,6 +535,8 @@ func TestWebUpdateAndReboot(t *testing.T) {
 	require.Equal(t, http.StatusConflict, rec.Code)
 	require.Contains(t, rec.Body.String(), update.ErrDowngrade.Error())
 
+	requireRedirect(t, b.get("/ui/reboot"), "/ui/")
+	e.requireNoReboot()
 	rec = b.post("/ui/reboot", url.Values{"csrf": {b.csrf("/ui/")}})
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	require.Contains(t, rec.Body.String(), `data-poll="/ui/"`)
@@ -599,4 +609,108 @@ func TestWebSupportBundle(t *testing.T) {
 		all = append(all, c...)
 	}
 	require.NotContains(t, string(all), b.session(), "the session's token is redacted")
+}
+
+// FuzzWebPost throws arbitrary forms at the console's actions with a live
+// session but no valid CSRF token: nothing may pass, fail inside, or act.
+func FuzzWebPost(f *testing.F) {
+	for _, s := range []struct {
+		path  byte
+		ctype string
+		body  string
+	}{
+		{0, "application/x-www-form-urlencoded", "csrf=abc"},
+		{1, "multipart/form-data; boundary=X", "--X\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\nabc\r\n--X\r\nContent-Disposition: form-data; name=\"package\"; filename=\"p\"\r\n\r\npkg\r\n--X--\r\n"},
+		{2, "multipart/form-data; boundary=X", "--X\r\nContent-Disposition: form-data; name=\"license\"\r\n\r\nlic\r\n--X--\r\n"},
+		{3, "multipart/form-data; boundary=", ""},
+		{4, "text/plain", "%zz"},
+		{5, "application/x-www-form-urlencoded", "passphrase=" + backupPass + "&confirm=" + backupPass},
+	} {
+		f.Add(s.path, s.ctype, []byte(s.body))
+	}
+	upd := &apiUpdater{}
+	reboots := make(chan struct{}, 1)
+	console := &bytes.Buffer{}
+	clock := newAPIClock()
+	srv, err := NewServer(&ServerOptions{StateDir: f.TempDir(), Product: apiProduct, Updater: upd, Console: console, Now: clock.Now,
+		LicensePublicKey: pubPEM(f, licenseSigner(f, 1)), Support: &SupportOptions{}, Backup: &BackupOptions{Dir: f.TempDir()},
+		Reboot: func() error { reboots <- struct{}{}; return nil }})
+	require.NoError(f, err)
+	tok, e := srv.firstRun(context.Background(), "192.0.2.1", FirstRunRequest{Token: tokenLine.FindStringSubmatch(console.String())[1], Password: goodPassword})
+	require.Nil(f, e)
+	h := srv.Handler()
+	paths := []string{"/ui/logout", "/ui/update", "/ui/license", "/ui/restore", "/ui/reboot", "/ui/backup", "/ui/first-run", "/ui/login"}
+	f.Fuzz(func(t *testing.T, path byte, ctype string, body []byte) {
+		p := paths[int(path)%len(paths)]
+		r := httptest.NewRequest(http.MethodPost, p, bytes.NewReader(body))
+		r.Header.Set("Content-Type", ctype)
+		r.Header.Set("Origin", "https://example.com")
+		r.Header.Set("Sec-Fetch-Site", "same-origin")
+		r.AddCookie(&http.Cookie{Name: sessionCookie, Value: tok})
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		if rec.Code < 400 || rec.Code >= 500 {
+			t.Fatalf("%s %q: %d", p, ctype, rec.Code)
+		}
+		if !srv.validToken(tok) {
+			t.Fatal("signed out")
+		}
+		select {
+		case <-reboots:
+			t.Fatal("rebooted")
+		default:
+		}
+		if upd.Calls() != 0 || srv.Status().License.Status != LicenseNone {
+			t.Fatal("acted")
+		}
+	})
+}
+
+// FuzzWebColors: a colour validate accepts puts nothing but a hex colour
+// into the style sheet.
+func FuzzWebColors(f *testing.F) {
+	for _, s := range []string{"#abc", "#A1B2C3", "red", "#abcd", "#fff;}", "#fff\n", "", "#"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o := &WebOptions{Colors: WebColors{Primary: s}}
+		if o.validate() != nil {
+			return
+		}
+		css := string(themeCSS(o.Colors))
+		if s == "" {
+			if css != ":root {\n}\n" {
+				t.Fatalf("%q", css)
+			}
+			return
+		}
+		if css != ":root {\n  --primary: "+s+";\n}\n" || strings.Trim(s[1:], "0123456789abcdefABCDEF") != "" {
+			t.Fatalf("%q made %q", s, css)
+		}
+	})
+}
+
+// A vendor brands the console through ServerOptions.Web; the colours
+// reach the browser as a same-origin style sheet.
+func ExampleWebOptions() {
+	dir, _ := os.MkdirTemp("", "example")
+	defer os.RemoveAll(dir)
+	srv, err := NewServer(&ServerOptions{StateDir: dir, Product: "acme-vault",
+		Web: &WebOptions{ProductName: "Acme Vault", Colors: WebColors{Primary: "#0b5d3b", Background: "#fafafa"}}})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	rec := httptest.NewRecorder()
+	srv.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/ui/theme.css", nil))
+	fmt.Print(rec.Body.String())
+	_, err = NewServer(&ServerOptions{StateDir: dir, Product: "acme-vault",
+		Web: &WebOptions{Colors: WebColors{Primary: "green"}}})
+	fmt.Println(errors.Is(err, ErrConfig))
+	// Output:
+	// :root {
+	//   --primary: #0b5d3b;
+	//   --background: #fafafa;
+	// }
+	// true
 }
