@@ -714,3 +714,35 @@ func ExampleWebOptions() {
 	// }
 	// true
 }
+
+// TestWebLabels: every visible input of every page has a label, so the
+// console reads in a screen reader and a text browser.
+func TestWebLabels(t *testing.T) {
+	e := webEnv(t, nil)
+	b := e.browser()
+	pages := map[string]string{"/ui/first-run": b.get("/ui/first-run").Body.String()}
+	b.firstRun()
+	pages["/ui/login"] = e.browser().get("/ui/login").Body.String()
+	for _, p := range []string{"/ui/", "/ui/license", "/ui/update", "/ui/support", "/ui/backup", "/ui/restore"} {
+		rec := b.get(p)
+		require.Equal(t, http.StatusOK, rec.Code, p)
+		pages[p] = rec.Body.String()
+	}
+	input := regexp.MustCompile(`<input [^>]*>`)
+	id := regexp.MustCompile(`\bid="([^"]+)"`)
+	for p, html := range pages {
+		n := 0
+		for _, in := range input.FindAllString(html, -1) {
+			if strings.Contains(in, `type="hidden"`) {
+				continue
+			}
+			m := id.FindStringSubmatch(in)
+			require.NotNil(t, m, "%s: input without id: %s", p, in)
+			require.Contains(t, html, `<label for="`+m[1]+`">`, "%s: no label for %s", p, m[1])
+			n++
+		}
+		if p != "/ui/" && p != "/ui/support" {
+			require.NotZero(t, n, "%s has a form", p)
+		}
+	}
+}

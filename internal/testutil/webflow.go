@@ -2,12 +2,14 @@ package testutil
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 )
 
@@ -41,6 +43,24 @@ type WebFlowOptions struct {
 	// RebootTimeout bounds the wait for the appliance to come back; 0
 	// means five minutes.
 	RebootTimeout time.Duration `json:"rebootTimeout,omitempty"`
+}
+
+// cspRecorder runs before each document's own scripts and keeps what the
+// content security policy blocked.
+const cspRecorder = `window.__fogkitCSP = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__fogkitCSP.push(e.violatedDirective + " " + (e.blockedURI || "inline"));
+});`
+
+// CSPViolations returns what the content security policy blocked on the
+// current page since it loaded (recorded only in a WebFlow's browser).
+func CSPViolations(t testing.TB, ctx context.Context) []string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`window.__fogkitCSP || []`))
+	if err != nil {
+		t.Fatalf("reading the page's policy violations: %v", err)
+	}
+	return v
 }
 
 // WebFlowResult is what the flow saw and saved.
@@ -107,9 +127,18 @@ func WebFlow(t testing.TB, ctx context.Context, o WebFlowOptions) *WebFlowResult
 		}
 		return strings.TrimSpace(s)
 	}
+	// Every page must keep to its content security policy: a blocked
+	// script, style or image is a broken page.
+	if _, err := chromedp.Call(ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: cspRecorder}); err != nil {
+		t.Fatalf("web console: %v", err)
+	}
 	shot := func(name string) {
 		t.Helper()
 		res.Screenshots = append(res.Screenshots, Screenshot(t, ctx, dir, "web-"+name+".png"))
+		if v := CSPViolations(t, ctx); len(v) > 0 {
+			failed(name+" page", fmt.Errorf("content security policy violations: %s", strings.Join(v, "; ")))
+		}
 	}
 	signIn := func() {
 		t.Helper()
