@@ -4,14 +4,21 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
 
 	"github.com/fogkit/fogkit/internal/testutil"
@@ -64,6 +71,7 @@ type tlsAppliance struct {
 	console *lockedBuffer
 	upd     *browserUpdater
 	addr    string
+	reboots atomic.Int32
 
 	mu   sync.Mutex
 	srv  *Server
@@ -124,6 +132,7 @@ func (a *tlsAppliance) start(ln net.Listener) {
 
 // reboot runs after the console's answer went out: down, then up again.
 func (a *tlsAppliance) reboot() error {
+	a.reboots.Add(1)
 	a.mu.Lock()
 	stop, done := a.stop, a.done
 	a.mu.Unlock()
@@ -197,4 +206,41 @@ func TestWebBrowserFlow(t *testing.T) {
 	srv := a.srv
 	a.mu.Unlock()
 	require.Equal(t, LicenseValid, srv.Status().License.Status)
+}
+
+// TestWebBrowserCrossSiteRefused: a page on another site that posts a
+// form to the console in the signed-in admin's browser achieves nothing:
+// the browser withholds the SameSite cookie and marks the post
+// cross-site, and the console refuses it.
+func TestWebBrowserCrossSiteRefused(t *testing.T) {
+	a := newTLSAppliance(t, pubPEM(t, licenseSigner(t, 1)))
+	ctx := testutil.Browser(t, &testutil.BrowserOptions{TrustSPKI: []string{a.spki()}})
+	m := tokenLine.FindStringSubmatch(a.console.String())
+	require.NotNil(t, m)
+	testutil.WebFlow(t, ctx, testutil.WebFlowOptions{BaseURL: "https://" + a.addr, FirstRunToken: m[1], Password: goodPassword,
+		Artifacts: t.TempDir()})
+
+	target := "https://" + a.addr
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		fmt.Fprintf(w, `<!DOCTYPE html><form id="f" method="post" action="%s%s"><input name="csrf" value="guess"></form>`+
+			`<script>document.getElementById("f").submit()</script>`, target, r.URL.Path)
+	}))
+	defer evil.Close()
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1)
+	for _, p := range []string{"/ui/reboot", "/ui/logout"} {
+		sctx, cancel := context.WithTimeout(ctx, time.Minute)
+		err := chromedp.Do(sctx, chromedp.Navigate(evilURL+p),
+			chromedp.Poll[chromedp.Void](`location.href.startsWith(`+strconv.Quote(target)+`) && document.readyState === "complete"`))
+		cancel()
+		require.NoError(t, err, p)
+		body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		require.NoError(t, err)
+		require.Contains(t, body, "Refused", p)
+	}
+	sctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	require.NoError(t, chromedp.Do(sctx, chromedp.Navigate(target+"/ui/"), chromedp.WaitVisible(chromedp.CSS("#product"))),
+		"still signed in")
+	require.Zero(t, a.reboots.Load(), "no reboot")
 }
