@@ -103,6 +103,9 @@ type ServerOptions struct {
 	// Backup enables POST /api/v1/backup and /api/v1/restore; nil
 	// answers 501.
 	Backup *BackupOptions `json:"backup,omitempty"`
+	// Web configures the web console served beside the API under /ui/;
+	// nil means the console with fogkit's default look.
+	Web *WebOptions `json:"web,omitempty"`
 }
 
 // Server is the appliance's admin API. Create it with NewServer; serve it
@@ -131,6 +134,11 @@ type ServerOptions struct {
 // too_many_attempts with Retry-After for a lockout that doubles with each
 // further failure (1 s up to 5 min). Handlers never sleep.
 //
+// The web console under /ui/ (see WebOptions) is the one part that uses
+// a cookie, and it holds one of the same bearer tokens: its forms carry a
+// CSRF token bound to the session and are refused when a browser says
+// they come from another site or origin.
+//
 // Secrets (tokens, password, license signatures) never appear in
 // responses other than the one that issues a token, on the console other
 // than the first-run token, or in any log: the server logs nothing.
@@ -153,6 +161,8 @@ type Server struct {
 	updating  atomic.Bool
 	rebooting atomic.Bool
 	dataOp    sync.Mutex // one support bundle, backup or restore at a time
+
+	web *webConsole // nil when the console is disabled
 }
 
 // NewServer opens (or on the first start, initialises) StateDir: the TLS
@@ -163,6 +173,9 @@ func NewServer(o *ServerOptions) (*Server, error) {
 	}
 	if o.Product == "" {
 		return nil, fmt.Errorf("%w: the admin API needs a product name", ErrConfig)
+	}
+	if err := o.Web.validate(); err != nil {
+		return nil, err
 	}
 	s := &Server{o: *o, now: o.Now, rand: o.Rand, console: o.Console}
 	if s.now == nil {
@@ -223,6 +236,9 @@ func NewServer(o *ServerOptions) (*Server, error) {
 		return nil, err
 	}
 	s.fp = Fingerprint(s.cert.Certificate[0])
+	if s.web, err = newWebConsole(s, o.Web); err != nil {
+		return nil, err
+	}
 	if tok != "" {
 		fmt.Fprintf(s.console, "admin API first-run token: %s\n", tok)
 	}
@@ -325,6 +341,10 @@ type apiRoute struct {
 //	GET  /api/v1/support-bundle[?plain=true]     → 200 the bundle (encrypted to the vendor unless plain)
 //	POST /api/v1/backup     BackupRequest        → 200 the backup (encrypted to the customer's choice)
 //	POST /api/v1/restore    backup file          → 200 RestoreResult (passphrase in PassphraseHeader)
+//
+// Every path under /ui/ is the web console (see WebOptions), and a
+// browser asking for / (Accept: text/html) is sent to it; both act
+// through the same code as the endpoints above.
 func (s *Server) Handler() http.Handler {
 	routes := map[string]apiRoute{
 		"/api/v1/first-run":      {method: http.MethodPost, json: true, h: s.handleFirstRun},
@@ -341,6 +361,10 @@ func (s *Server) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
+		if s.web != nil && s.web.handles(r) {
+			s.web.ServeHTTP(w, r)
+			return
+		}
 		rt, ok := routes[r.URL.Path]
 		if !ok {
 			writeError(w, &APIError{http.StatusNotFound, CodeNotFound, "no such endpoint"})
@@ -361,9 +385,8 @@ func (s *Server) Handler() http.Handler {
 		}
 		if rt.auth || rt.json {
 			// Every endpoint that checks a secret is behind the backoff.
-			if d := s.lim.wait(clientIP(r)); d > 0 {
-				w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
-				writeError(w, &APIError{http.StatusTooManyRequests, CodeTooManyAttempts, "too many failed attempts; retry later"})
+			if e := s.backoff(w, r); e != nil {
+				writeError(w, e)
 				return
 			}
 		}
@@ -420,11 +443,24 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// backoff answers 429 (with Retry-After set on w) while r's address is
+// locked out after failed attempts; nil lets it try.
+func (s *Server) backoff(w http.ResponseWriter, r *http.Request) *APIError {
+	if d := s.lim.wait(clientIP(r)); d > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
+		return &APIError{http.StatusTooManyRequests, CodeTooManyAttempts, "too many failed attempts; retry later"}
+	}
+	return nil
+}
+
 func (s *Server) authorized(r *http.Request) bool {
 	tok, ok := bearerToken(r.Header.Get("Authorization"))
-	if !ok {
-		return false
-	}
+	return ok && s.validToken(tok)
+}
+
+// validToken reports whether tok is a live bearer token of the admin: the
+// API's Authorization header and the web console's cookie both hold one.
+func (s *Server) validToken(tok string) bool {
 	h := tokenHash(tok)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -449,15 +485,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
-func internalError(w http.ResponseWriter) {
-	writeError(w, &APIError{http.StatusInternalServerError, CodeInternal, "the appliance could not update its state"})
-}
+// errInternal: the state directory could not be read or written.
+var errInternal = &APIError{http.StatusInternalServerError, CodeInternal, "the appliance could not update its state"}
 
-// busy answers a request that found no password hashing slot.
-func busy(w http.ResponseWriter) {
-	w.Header().Set("Retry-After", "1")
-	writeError(w, &APIError{http.StatusTooManyRequests, CodeTooManyAttempts, "the appliance is busy; retry later"})
-}
+// errBusy: no password hashing slot came free while the request lived
+// (sent with Retry-After: 1).
+var errBusy = &APIError{http.StatusTooManyRequests, CodeTooManyAttempts, "the appliance is busy; retry later"}
+
+func internalError(w http.ResponseWriter) { writeError(w, errInternal) }
 
 // FirstRunRequest is the body of POST /api/v1/first-run.
 type FirstRunRequest struct {
@@ -505,43 +540,50 @@ func (s *Server) handleFirstRun(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if s.Claimed() {
-		writeError(w, &APIError{http.StatusConflict, CodeAlreadyClaimed, "first run is already done; log in instead"})
+	tok, e := s.firstRun(r.Context(), clientIP(r), req)
+	if e != nil {
+		if e.Code == CodeTooManyAttempts {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, e)
 		return
 	}
-	ip := clientIP(r)
+	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
+}
+
+// firstRun claims the appliance with the console's token and sets the
+// admin password; it returns the first bearer token. The API and the web
+// console both claim through it. Failures count against ip.
+func (s *Server) firstRun(ctx context.Context, ip string, req FirstRunRequest) (string, *APIError) {
+	if s.Claimed() {
+		return "", &APIError{http.StatusConflict, CodeAlreadyClaimed, "first run is already done; log in instead"}
+	}
 	s.mu.Lock()
 	stored := s.firstHash
 	s.mu.Unlock()
 	if !firstRunMatches(req.Token, stored) {
 		s.lim.fail(ip)
-		writeError(w, &APIError{http.StatusUnauthorized, CodeBadFirstRunToken, "wrong first-run token"})
-		return
+		return "", &APIError{http.StatusUnauthorized, CodeBadFirstRunToken, "wrong first-run token"}
 	}
 	if !checkPassword(req.Password) {
-		writeError(w, &APIError{http.StatusUnprocessableEntity, CodeWeakPassword,
-			fmt.Sprintf("the password needs at least %d characters", MinPasswordLength)})
-		return
+		return "", &APIError{http.StatusUnprocessableEntity, CodeWeakPassword,
+			fmt.Sprintf("the password needs at least %d characters", MinPasswordLength)}
 	}
-	ph, err := hashPassword(r.Context(), s.rand, req.Password)
+	ph, err := hashPassword(ctx, s.rand, req.Password)
 	if errors.Is(err, errKDFBusy) {
-		busy(w)
-		return
+		return "", errBusy
 	}
 	if err != nil {
-		internalError(w)
-		return
+		return "", errInternal
 	}
 	tok, th, err := newBearer(s.rand)
 	if err != nil {
-		internalError(w)
-		return
+		return "", errInternal
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.admin != nil { // claimed by a concurrent call meanwhile
-		writeError(w, &APIError{http.StatusConflict, CodeAlreadyClaimed, "first run is already done; log in instead"})
-		return
+		return "", &APIError{http.StatusConflict, CodeAlreadyClaimed, "first run is already done; log in instead"}
 	}
 	a := &adminState{Password: ph, Claimed: s.now().UTC()}
 	a.addSession(th, s.now(), s.lifetime())
@@ -549,13 +591,12 @@ func (s *Server) handleFirstRun(w http.ResponseWriter, r *http.Request) {
 	// power cut in between leaves a claimed appliance (NewServer removes
 	// the stale hash), never an unclaimed one with a burnt token.
 	if err := saveAdmin(s.o.StateDir, a); err != nil {
-		internalError(w)
-		return
+		return "", errInternal
 	}
 	s.admin, s.firstHash = a, nil
 	removeStateFile(s.o.StateDir, stateFirstRun)
 	s.lim.succeed(ip)
-	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
+	return tok, nil
 }
 
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
@@ -564,24 +605,35 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	ip := clientIP(r)
+	tok, e := s.login(r.Context(), clientIP(r), req.Password)
+	if e != nil {
+		if e.Code == CodeTooManyAttempts {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, e)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
+}
+
+// login checks the admin password and returns a new bearer token; the
+// API and the web console both sign in through it. Failures count against
+// ip.
+func (s *Server) login(ctx context.Context, ip, password string) (string, *APIError) {
 	s.mu.Lock()
 	ph := s.admin.Password
 	s.mu.Unlock()
-	ok, err := ph.verify(r.Context(), req.Password)
+	ok, err := ph.verify(ctx, password)
 	if err != nil {
-		busy(w)
-		return
+		return "", errBusy
 	}
 	if !ok {
 		s.lim.fail(ip)
-		writeError(w, &APIError{http.StatusUnauthorized, CodeBadPassword, "wrong password"})
-		return
+		return "", &APIError{http.StatusUnauthorized, CodeBadPassword, "wrong password"}
 	}
 	tok, th, err := newBearer(s.rand)
 	if err != nil {
-		internalError(w)
-		return
+		return "", errInternal
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -589,12 +641,11 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	a.Sessions = append([]session(nil), s.admin.Sessions...)
 	a.addSession(th, s.now(), s.lifetime())
 	if err := saveAdmin(s.o.StateDir, &a); err != nil {
-		internalError(w)
-		return
+		return "", errInternal
 	}
 	s.admin = &a
 	s.lim.succeed(ip)
-	writeJSON(w, http.StatusOK, TokenResponse{Token: tok})
+	return tok, nil
 }
 
 // ApplianceStatus is the body of GET /api/v1/status.
@@ -637,28 +688,41 @@ func (s *Server) handleLicense(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &APIError{http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send the license file itself as the body"})
 		return
 	}
-	if s.lic == nil {
-		writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance has no license key"})
-		return
-	}
 	if r.ContentLength > s.o.MaxLicenseSize {
+		if s.lic == nil {
+			writeError(w, errNoLicenseKey)
+			return
+		}
 		writeError(w, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("license over %d bytes", s.o.MaxLicenseSize)})
 		return
 	}
-	sum, err := s.lic.Install(r.Context(), r.Body)
-	var le *LicenseError
-	switch {
-	case errors.As(err, &le):
-		writeError(w, licenseAPIError(le))
-		return
-	case errors.Is(err, ErrState):
-		internalError(w)
-		return
-	case err != nil:
-		writeError(w, &APIError{http.StatusBadRequest, CodeBadRequest, "the upload was cut short"})
+	sum, e := s.installLicense(r.Context(), r.Body)
+	if e != nil {
+		writeError(w, e)
 		return
 	}
 	writeJSON(w, http.StatusOK, sum)
+}
+
+var errNoLicenseKey = &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance has no license key"}
+
+// installLicense verifies and installs a license file read from r (capped
+// at MaxLicenseSize); the API and the web console both install through it.
+func (s *Server) installLicense(ctx context.Context, r io.Reader) (*LicenseSummary, *APIError) {
+	if s.lic == nil {
+		return nil, errNoLicenseKey
+	}
+	sum, err := s.lic.Install(ctx, r)
+	var le *LicenseError
+	switch {
+	case errors.As(err, &le):
+		return nil, licenseAPIError(le)
+	case errors.Is(err, ErrState):
+		return nil, errInternal
+	case err != nil:
+		return nil, &APIError{http.StatusBadRequest, CodeBadRequest, "the upload was cut short"}
+	}
+	return sum, nil
 }
 
 func licenseAPIError(le *LicenseError) *APIError {
@@ -687,59 +751,70 @@ func licenseAPIError(le *LicenseError) *APIError {
 }
 
 // handleUpdate streams the package to a spool file, capped while reading,
-// and hands it to the Updater. One at a time: the flag is taken before the
-// body is read, so a second upload is refused at once.
+// and hands it to the Updater.
 func (s *Server) handleUpdate(w http.ResponseWriter, r *http.Request) {
 	if isForm(r) {
 		writeError(w, &APIError{http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send the package file itself as the body"})
 		return
 	}
 	if s.o.Updater == nil {
-		writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance takes no updates"})
+		writeError(w, errNoUpdater)
 		return
 	}
 	if r.ContentLength > s.o.MaxUpdateSize {
 		writeError(w, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("package over %d bytes", s.o.MaxUpdateSize)})
 		return
 	}
-	if s.rebooting.Load() || !s.updating.CompareAndSwap(false, true) {
-		writeError(w, &APIError{http.StatusConflict, CodeUpdateInProgress, "another update is running"})
+	inst, e := s.installUpdate(r.Context(), r.Body)
+	if e != nil {
+		writeError(w, e)
 		return
+	}
+	writeJSON(w, http.StatusAccepted, inst)
+}
+
+var errNoUpdater = &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance takes no updates"}
+
+// installUpdate spools the package read from r (capped at MaxUpdateSize)
+// and installs it with the Updater; the API and the web console both
+// install through it. One at a time: the flag is taken before r is read,
+// so a second upload is refused at once.
+func (s *Server) installUpdate(ctx context.Context, r io.Reader) (*Installed, *APIError) {
+	if s.o.Updater == nil {
+		return nil, errNoUpdater
+	}
+	if s.rebooting.Load() || !s.updating.CompareAndSwap(false, true) {
+		return nil, &APIError{http.StatusConflict, CodeUpdateInProgress, "another update is running"}
 	}
 	defer s.updating.Store(false)
 	if err := ensureStateDir(s.spool); err != nil {
-		internalError(w)
-		return
+		return nil, errInternal
 	}
 	f, err := os.CreateTemp(s.spool, "update-*.spool")
 	if err != nil {
-		internalError(w)
-		return
+		return nil, errInternal
 	}
 	defer func() {
 		f.Close()
 		os.Remove(f.Name())
 	}()
-	n, err := io.Copy(f, io.LimitReader(r.Body, s.o.MaxUpdateSize+1))
+	n, err := io.Copy(f, io.LimitReader(r, s.o.MaxUpdateSize+1))
 	switch {
 	case err != nil:
-		writeError(w, &APIError{http.StatusBadRequest, CodeBadRequest, "the upload was cut short"})
-		return
+		return nil, &APIError{http.StatusBadRequest, CodeBadRequest, "the upload was cut short"}
 	case n > s.o.MaxUpdateSize:
-		writeError(w, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("package over %d bytes", s.o.MaxUpdateSize)})
-		return
+		return nil, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("package over %d bytes", s.o.MaxUpdateSize)}
 	}
 	// A client that hangs up after the upload does not abort the install
 	// halfway (the installer would cope, but there is no reason to).
-	inst, err := s.o.Updater.Install(context.WithoutCancel(r.Context()), f, n)
+	inst, err := s.o.Updater.Install(context.WithoutCancel(ctx), f, n)
 	if err != nil {
-		writeError(w, updateAPIError(err))
-		return
+		return nil, updateAPIError(err)
 	}
 	if inst == nil {
 		inst = &Installed{}
 	}
-	writeJSON(w, http.StatusAccepted, inst)
+	return inst, nil
 }
 
 // updateAPIError maps an Updater error to a code; the message names the
@@ -777,17 +852,24 @@ func updateAPIError(err error) *APIError {
 }
 
 func (s *Server) handleReboot(w http.ResponseWriter, r *http.Request) {
-	if s.o.Reboot == nil {
-		writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance cannot reboot itself"})
-		return
-	}
-	if s.updating.Load() || !s.rebooting.CompareAndSwap(false, true) {
-		writeError(w, &APIError{http.StatusConflict, CodeUpdateInProgress, "an update or reboot is under way"})
+	if e := s.startReboot(); e != nil {
+		writeError(w, e)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, struct{}{})
 	if f, ok := w.(http.Flusher); ok {
 		f.Flush()
+	}
+}
+
+// startReboot calls Reboot after rebootDelay, so the answer reaches the
+// client first; the API and the web console both reboot through it.
+func (s *Server) startReboot() *APIError {
+	if s.o.Reboot == nil {
+		return &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance cannot reboot itself"}
+	}
+	if s.updating.Load() || !s.rebooting.CompareAndSwap(false, true) {
+		return &APIError{http.StatusConflict, CodeUpdateInProgress, "an update or reboot is under way"}
 	}
 	reboot := s.o.Reboot
 	go func() {
@@ -796,6 +878,7 @@ func (s *Server) handleReboot(w http.ResponseWriter, r *http.Request) {
 			s.rebooting.Store(false)
 		}
 	}()
+	return nil
 }
 
 func (s *Server) lifetime() time.Duration {
@@ -808,15 +891,27 @@ func (s *Server) lifetime() time.Duration {
 // handleLogout revokes the token the request carries.
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 	tok, _ := bearerToken(r.Header.Get("Authorization"))
+	if err := s.logout(tok); err != nil {
+		internalError(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+// logout revokes the bearer token tok (the API's header or the web
+// console's cookie).
+func (s *Server) logout(tok string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.admin == nil {
+		return nil
+	}
 	a := *s.admin
 	a.Sessions = append([]session(nil), s.admin.Sessions...)
 	a.removeSession(tokenHash(tok))
 	if err := saveAdmin(s.o.StateDir, &a); err != nil {
-		internalError(w)
-		return
+		return err
 	}
 	s.admin = &a
-	writeJSON(w, http.StatusOK, struct{}{})
+	return nil
 }

@@ -75,9 +75,8 @@ type RestoreResult struct {
 const maxRecipientsBody = 1 << 20
 
 func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
-	o := s.o.Backup
-	if o == nil || o.Dir == "" {
-		writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance takes no backups"})
+	if s.o.Backup == nil || s.o.Backup.Dir == "" {
+		writeError(w, errNoBackup)
 		return
 	}
 	var req BackupRequest
@@ -85,35 +84,46 @@ func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	if e := s.writeBackup(r.Context(), w, req); e != nil {
+		writeError(w, e)
+	}
+}
+
+var errNoBackup = &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance takes no backups"}
+
+// writeBackup streams a backup encrypted to req's passphrase or
+// recipients to w with its headers; the API and the web console both back
+// up through it. A refusal is returned before anything is written; a
+// failure after the headers cuts the stream.
+func (s *Server) writeBackup(ctx context.Context, w http.ResponseWriter, req BackupRequest) *APIError {
+	o := s.o.Backup
+	if o == nil || o.Dir == "" {
+		return errNoBackup
+	}
 	bo := &backup.Options{Product: s.o.Product, Version: s.o.Version, Sequence: s.o.Sequence,
 		Schema: o.Schema, Dir: o.Dir, Exclude: o.Exclude, Streams: o.Streams}
 	switch {
 	case req.Passphrase != "" && len(req.Recipients) > 0:
-		writeError(w, &APIError{http.StatusBadRequest, CodeBadRequest, "give a passphrase or recipients, not both"})
-		return
+		return &APIError{http.StatusBadRequest, CodeBadRequest, "give a passphrase or recipients, not both"}
 	case req.Passphrase != "":
 		if !utf8.ValidString(req.Passphrase) || utf8.RuneCountInString(req.Passphrase) < MinPasswordLength || len(req.Passphrase) > 1024 {
-			writeError(w, &APIError{http.StatusUnprocessableEntity, CodeWeakPassword,
-				fmt.Sprintf("the backup passphrase needs at least %d characters", MinPasswordLength)})
-			return
+			return &APIError{http.StatusUnprocessableEntity, CodeWeakPassword,
+				fmt.Sprintf("the backup passphrase needs at least %d characters", MinPasswordLength)}
 		}
 		bo.Passphrase = []byte(req.Passphrase)
 	case len(req.Recipients) > 0:
 		for _, armored := range req.Recipients {
 			k, err := sign.LoadOpenPGPPublicKey([]byte(armored), "backup")
 			if err != nil {
-				writeError(w, &APIError{http.StatusUnprocessableEntity, CodeBadKey, "a recipient is not a usable OpenPGP public key"})
-				return
+				return &APIError{http.StatusUnprocessableEntity, CodeBadKey, "a recipient is not a usable OpenPGP public key"}
 			}
 			bo.Recipients = append(bo.Recipients, k)
 		}
 	default:
-		writeError(w, &APIError{http.StatusBadRequest, CodeBadRequest, "give a passphrase or the recipients' public keys"})
-		return
+		return &APIError{http.StatusBadRequest, CodeBadRequest, "give a passphrase or the recipients' public keys"}
 	}
 	if !s.dataOp.TryLock() {
-		writeError(w, &APIError{http.StatusConflict, CodeBusy, "a support bundle, backup or restore is already running"})
-		return
+		return errDataBusy
 	}
 	defer s.dataOp.Unlock()
 	now := s.now().UTC()
@@ -123,7 +133,7 @@ func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
 		fmt.Sprintf("%s-%s-backup-%s.fogbak", s.o.Product, safeName(s.o.Version), now.Format("20060102T150405Z"))))
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 256<<10)
-	_, err := backup.Write(r.Context(), bw, bo)
+	_, err := backup.Write(ctx, bw, bo)
 	if err == nil {
 		err = bw.Flush()
 	}
@@ -132,22 +142,28 @@ func (s *Server) handleBackup(w http.ResponseWriter, r *http.Request) {
 		// one must never be incomplete.
 		panic(http.ErrAbortHandler)
 	}
+	return nil
+}
+
+// maxRestoreSize is the cap on an uploaded backup.
+func (s *Server) maxRestoreSize() int64 {
+	if s.o.Backup != nil && s.o.Backup.MaxRestoreSize > 0 {
+		return s.o.Backup.MaxRestoreSize
+	}
+	return DefaultMaxRestoreSize
 }
 
 func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 	o := s.o.Backup
 	if o == nil || o.Dir == "" {
-		writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance takes no backups"})
+		writeError(w, errNoBackup)
 		return
 	}
 	if isForm(r) {
 		writeError(w, &APIError{http.StatusUnsupportedMediaType, CodeUnsupportedMedia, "send the backup file itself as the body"})
 		return
 	}
-	max := o.MaxRestoreSize
-	if max <= 0 {
-		max = DefaultMaxRestoreSize
-	}
+	max := s.maxRestoreSize()
 	if r.ContentLength > max {
 		writeError(w, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("backup over %d bytes", max)})
 		return
@@ -157,47 +173,63 @@ func (s *Server) handleRestore(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &APIError{http.StatusBadRequest, CodeBadRequest, "send the backup's passphrase in the " + PassphraseHeader + " header"})
 		return
 	}
-	if !s.dataOp.TryLock() {
-		writeError(w, &APIError{http.StatusConflict, CodeBusy, "a support bundle, backup or restore is already running"})
+	res, e := s.restore(r.Context(), r.Body, pass)
+	if e != nil {
+		writeError(w, e)
 		return
 	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+// restore checks the backup read from body (capped at maxRestoreSize)
+// while staging it and swaps it in; the API and the web console both
+// restore through it.
+func (s *Server) restore(ctx context.Context, body io.Reader, pass string) (*RestoreResult, *APIError) {
+	o := s.o.Backup
+	if o == nil || o.Dir == "" {
+		return nil, errNoBackup
+	}
+	if pass == "" {
+		return nil, &APIError{http.StatusBadRequest, CodeBadRequest, "give the backup's passphrase"}
+	}
+	if !s.dataOp.TryLock() {
+		return nil, errDataBusy
+	}
 	defer s.dataOp.Unlock()
-	ctx := context.WithoutCancel(r.Context())
+	max := s.maxRestoreSize()
+	hookCtx := context.WithoutCancel(ctx)
 	stopped := false
 	ro := &backup.RestoreOptions{
 		ReadOptions: backup.ReadOptions{Passphrase: []byte(pass), MaxSize: max},
 		Product:     s.o.Product, Version: s.o.Version, Sequence: s.o.Sequence,
 		Accept: o.Accept,
 	}
-	body := &limitedBody{r: r.Body, n: max}
+	lb := &limitedBody{r: body, n: max}
 	var m *backup.Manifest
 	var err error
 	if o.BeforeRestore != nil {
-		if err = o.BeforeRestore(ctx); err != nil {
-			internalError(w)
-			return
+		if err = o.BeforeRestore(hookCtx); err != nil {
+			return nil, errInternal
 		}
 		stopped = true
 	}
-	m, err = backup.Restore(r.Context(), body, o.Dir, ro)
+	m, err = backup.Restore(ctx, lb, o.Dir, ro)
 	if stopped && o.AfterRestore != nil {
-		if aerr := o.AfterRestore(ctx); aerr != nil && err == nil {
+		if aerr := o.AfterRestore(hookCtx); aerr != nil && err == nil {
 			err = aerr
 		}
 	}
 	if err != nil {
-		if body.over {
-			writeError(w, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("backup over %d bytes", max)})
-			return
+		if lb.over {
+			return nil, &APIError{http.StatusRequestEntityTooLarge, CodeTooLarge, fmt.Sprintf("backup over %d bytes", max)}
 		}
-		writeError(w, restoreAPIError(err))
-		return
+		return nil, restoreAPIError(err)
 	}
-	res := RestoreResult{Product: m.Product, Version: m.Version, Sequence: m.Sequence, Schema: m.Schema, Created: m.Created, Files: len(m.Files)}
+	res := &RestoreResult{Product: m.Product, Version: m.Version, Sequence: m.Sequence, Schema: m.Schema, Created: m.Created, Files: len(m.Files)}
 	for _, f := range m.Files {
 		res.Bytes += f.Size
 	}
-	writeJSON(w, http.StatusOK, res)
+	return res, nil
 }
 
 // restoreAPIError maps a backup error to a code; the message names the

@@ -3,6 +3,7 @@ package agent
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -39,35 +40,44 @@ type SupportOptions struct {
 // support key, or with ?plain=true the redacted archive itself, for the
 // admin to read what would be sent. One bundle at a time.
 func (s *Server) handleSupportBundle(w http.ResponseWriter, r *http.Request) {
+	var literals []string
+	if tok, ok := bearerToken(r.Header.Get("Authorization")); ok {
+		literals = append(literals, tok)
+	}
+	if e := s.writeSupportBundle(r.Context(), w, r.URL.Query().Get("plain") == "true", literals); e != nil {
+		writeError(w, e)
+	}
+}
+
+// writeSupportBundle streams a bundle to w with its headers; the API and
+// the web console both make bundles through it. literals (the caller's
+// bearer token) are redacted beside the vendor's and the license's. A
+// refusal is returned before anything is written; a failure after the
+// headers cuts the stream.
+func (s *Server) writeSupportBundle(ctx context.Context, w http.ResponseWriter, plain bool, literals []string) *APIError {
 	o := s.o.Support
 	if o == nil {
-		writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance makes no support bundles"})
-		return
+		return &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance makes no support bundles"}
 	}
-	plain := r.URL.Query().Get("plain") == "true"
 	var recipients []*sign.OpenPGPPublicKey
 	if !plain {
 		if len(o.Key) == 0 {
-			writeError(w, &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance has no support key; ask for a plain bundle with ?plain=true"})
-			return
+			return &APIError{http.StatusNotImplemented, CodeNotSupported, "this appliance has no support key; ask for a plain bundle with ?plain=true"}
 		}
 		k, err := sign.LoadOpenPGPPublicKey(o.Key, sign.PurposeSupport)
 		if err != nil {
-			internalError(w)
-			return
+			return errInternal
 		}
 		recipients = []*sign.OpenPGPPublicKey{k}
 	}
 	if !s.dataOp.TryLock() {
-		writeError(w, &APIError{http.StatusConflict, CodeBusy, "a support bundle, backup or restore is already running"})
-		return
+		return errDataBusy
 	}
 	defer s.dataOp.Unlock()
 
 	status, err := json.MarshalIndent(s.Status(), "", "  ")
 	if err != nil {
-		internalError(w)
-		return
+		return errInternal
 	}
 	sources := []support.Source{support.Bytes("fogkit/status.json", append(status, '\n')), support.KernelLog()}
 	sources = append(sources, support.SystemFacts()...)
@@ -77,9 +87,7 @@ func (s *Server) handleSupportBundle(w http.ResponseWriter, r *http.Request) {
 		red = *o.Redact
 		red.Literals = append([]string(nil), o.Redact.Literals...)
 	}
-	if tok, ok := bearerToken(r.Header.Get("Authorization")); ok {
-		red.Literals = append(red.Literals, tok)
-	}
+	red.Literals = append(red.Literals, literals...)
 	red.Literals = append(red.Literals, s.licenseSecrets()...)
 
 	now := s.now().UTC()
@@ -91,7 +99,7 @@ func (s *Server) handleSupportBundle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", name))
 	w.WriteHeader(http.StatusOK)
 	bw := bufio.NewWriterSize(w, 256<<10)
-	_, err = support.Write(r.Context(), bw, &support.Options{
+	_, err = support.Write(ctx, bw, &support.Options{
 		Product: s.o.Product, Version: s.o.Version, Sequence: s.o.Sequence,
 		Sources: sources, MaxLines: o.MaxLines, MaxBytes: o.MaxBytes, MaxTotal: o.MaxTotal,
 		Redact: &red, Recipients: recipients, Plain: plain,
@@ -105,7 +113,11 @@ func (s *Server) handleSupportBundle(w http.ResponseWriter, r *http.Request) {
 		// truncated download rather than a bundle that looks whole.
 		panic(http.ErrAbortHandler)
 	}
+	return nil
 }
+
+// errDataBusy: another support bundle, backup or restore holds dataOp.
+var errDataBusy = &APIError{http.StatusConflict, CodeBusy, "a support bundle, backup or restore is already running"}
 
 // licenseSecrets are the base64 lines of the installed and baked license
 // files: a license file works on any appliance of the product, so a
