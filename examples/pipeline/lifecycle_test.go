@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -184,7 +185,8 @@ func (l *lifecycle) timed(name string) {
 // answers; it returns the version the banner named.
 func (l *lifecycle) start() string {
 	l.t.Helper()
-	l.guest = testutil.StartGuest(l.t, testutil.GuestOptions{Disks: []string{l.boot, l.data}, Forward: []int{9443, 8080}, MemoryMB: 768})
+	l.guest = testutil.StartGuest(l.t, testutil.GuestOptions{Disks: []string{l.boot, l.data}, Forward: []int{9443, 8080},
+		ForwardTo: []netip.AddrPort{staticAPI}, MemoryMB: 768})
 	l.boots++
 	g, n := l.guest, l.boots
 	l.t.Cleanup(func() {
@@ -432,8 +434,49 @@ func TestLifecycle(t *testing.T) {
 	require.Contains(t, string(body), `"sequence":2`)
 	require.Equal(t, aNotes, l.notes(), "B holds A's notes")
 	l.timed("restore A's backup into B")
+
+	// 9. The console menu on B's serial console: reset the admin password
+	// (typed with echo off, so it is not on the console), sign in with the
+	// new one; then a static address, where the API answers.
+	mark = l.guest.Mark()
+	l.guest.Type("\n")
+	l.guest.MustWaitFor(mark, `Choose: `, time.Minute)
+	l.guest.Type("2\n")
+	l.guest.MustWaitFor(mark, `New admin password`, time.Minute)
+	const resetPass = "reset at the console 2026"
+	l.guest.Type(resetPass + "\n")
+	l.guest.MustWaitFor(mark, `The same again`, time.Minute)
+	l.guest.Type(resetPass + "\n")
+	l.guest.MustWaitFor(mark, `The admin password is reset`, time.Minute)
+	require.NotContains(t, l.guest.Console(), resetPass, "the password is not echoed")
+	code, _ = l.c.api(http.MethodGet, "/api/v1/status", nil)
+	require.Equal(t, http.StatusUnauthorized, code, "the reset signs every session out")
+	code, body = l.c.api(http.MethodPost, "/api/v1/login", map[string]string{"password": resetPass})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	require.NoError(t, json.Unmarshal(body, &claimed))
+	l.c.token = claimed.Token
+
+	mark = l.guest.Mark()
+	l.guest.Type("1\n")
+	l.guest.MustWaitFor(mark, `d\) DHCP, s\) static`, time.Minute)
+	l.guest.Type("s\n")
+	l.guest.MustWaitFor(mark, `Address with prefix length`, time.Minute)
+	l.guest.Type(staticAPI.Addr().String() + "/24\n")
+	l.guest.MustWaitFor(mark, `Gateway`, time.Minute)
+	l.guest.Type("10.0.2.2\n")
+	l.guest.MustWaitFor(mark, `DNS servers`, time.Minute)
+	l.guest.Type("10.0.2.3\n")
+	l.guest.MustWaitFor(mark, `Network: \S+ `+regexp.QuoteMeta(staticAPI.Addr().String())+`/24 via static`, time.Minute)
+	l.c.base = fmt.Sprintf("https://127.0.0.1:%d", l.guest.PortTo(staticAPI))
+	s = l.c.status()
+	require.Equal(t, "2.0.0", s.Version, "the API answers at the static address")
+	l.timed("console menu: password reset and static address")
 	l.guest.SaveConsole("lifecycle-b.console")
 }
+
+// staticAPI is where the console menu test moves the appliance's API: a
+// static address on qemu's user network.
+var staticAPI = netip.MustParseAddrPort("10.0.2.20:9443")
 
 const backupPassphrase = "customer-chosen backup passphrase"
 
