@@ -397,16 +397,17 @@ func TestLifecycle(t *testing.T) {
 	l.timed("license expiry")
 	l.guest.SaveConsole("lifecycle.console")
 
-	// 8. A fresh appliance B, from v2's disks (those its OVA carries), is
-	// claimed and licensed and gets a note of its own. A backup with one
-	// flipped byte is refused and B's notes stay; A's backup restores, and
-	// B's notes are A's.
+	// 8. A fresh appliance B from the disks of the OVA A came from (v1) is
+	// claimed and licensed and gets a note of its own. A's backup, made
+	// by v2, is refused as a downgrade until B runs v2 too. Then a backup
+	// with one flipped byte is refused and B's notes stay; A's backup
+	// restores, and B's notes are A's.
 	l.guest.Kill()
 	l.boot, l.data = filepath.Join(dir, "b-boot.raw"), filepath.Join(dir, "b-data.raw")
-	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v2.out, "fogdemo-boot.vmdk"), l.boot)
-	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v2.out, "fogdemo-data.vmdk"), l.data)
+	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v1.out, "fogdemo-boot.vmdk"), l.boot)
+	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v1.out, "fogdemo-data.vmdk"), l.data)
 	l.adminToken = ""
-	require.Equal(t, "2.0.0", l.start())
+	require.Equal(t, "1.0.0", l.start())
 	l.timed("boot fresh B")
 	tok, _ = l.guest.MustWaitFor(0, reToken, time.Second)
 	code, body = l.c.api(http.MethodPost, "/api/v1/first-run", map[string]string{"token": tok[1], "password": "another horse battery staple"})
@@ -419,6 +420,20 @@ func TestLifecycle(t *testing.T) {
 	code, body = l.c.do(http.MethodPost, l.c.app+"/notes", "text/plain", strings.NewReader("note from B"), "")
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	bNotes := l.notes()
+	good, err := os.ReadFile(bk)
+	require.NoError(t, err)
+	code, body = l.restore(good)
+	require.Equal(t, http.StatusConflict, code, "%s", body)
+	require.Equal(t, "downgrade", errorCode(t, body), "v1 refuses v2's backup")
+	require.Equal(t, bNotes, l.notes())
+	code, body = l.c.upload("/api/v1/update", filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup"), "application/octet-stream")
+	require.Equal(t, http.StatusAccepted, code, "%s", body)
+	mark = l.guest.Mark()
+	code, body = l.c.api(http.MethodPost, "/api/v1/reboot", nil)
+	require.Equal(t, http.StatusAccepted, code, "%s", body)
+	require.Equal(t, "2.0.0", l.awaitReady(mark))
+	l.guest.MustWaitFor(mark, `update: 2\.0\.0 blessed`, 2*time.Minute)
+	l.timed("B: first run, license, downgrade refused, update to v2")
 
 	damaged, err := os.ReadFile(bk)
 	require.NoError(t, err)
@@ -427,8 +442,6 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, code, "%s", body)
 	require.Equal(t, "bad_backup", errorCode(t, body))
 	require.Equal(t, bNotes, l.notes(), "a refused restore leaves B's data as it was")
-	good, err := os.ReadFile(bk)
-	require.NoError(t, err)
 	code, body = l.restore(good)
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	require.Contains(t, string(body), `"sequence":2`)
