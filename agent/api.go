@@ -154,9 +154,10 @@ type Server struct {
 	lim     *limiter
 	spool   string
 
-	mu        sync.Mutex // guards admin and the first-run hash
+	mu        sync.Mutex // guards admin, the first-run hash and token
 	admin     *adminState
 	firstHash []byte
+	firstTok  string // the token this start printed, for the console menu
 
 	updating  atomic.Bool
 	rebooting atomic.Bool
@@ -230,7 +231,7 @@ func NewServer(o *ServerOptions) (*Server, error) {
 		if err := writeStateFile(o.StateDir, stateFirstRun, h, 0o600); err != nil {
 			return nil, err
 		}
-		s.firstHash = h
+		s.firstHash, s.firstTok = h, tok
 	}
 	if s.cert, err = loadOrCreateCert(o.StateDir, o.Product, o.CertHosts, s.rand, s.now()); err != nil {
 		return nil, err

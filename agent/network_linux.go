@@ -50,8 +50,9 @@ func (linuxNet) linkUp(name string) error {
 	return netlink.LinkSetUp(l)
 }
 
-// configure replaces the interface's address and the default route, so
-// running it again (a second Setup, a renewed lease) is harmless.
+// configure replaces the interface's IPv4 address (removing any other)
+// and the default route, so running it again (a second Setup, a renewed
+// lease, the console menu's choice) is harmless.
 func (linuxNet) configure(name string, c *NetworkConfig) error {
 	l, err := netlink.LinkByName(name)
 	if err != nil {
@@ -61,6 +62,15 @@ func (linuxNet) configure(name string, c *NetworkConfig) error {
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(a[:]), Mask: net.CIDRMask(c.Address.Bits(), 32)}}
 	if err := netlink.AddrReplace(l, addr); err != nil {
 		return fmt.Errorf("address %s: %w", c.Address, err)
+	}
+	// A new address (the console menu's static one after DHCP's) replaces
+	// the old: the appliance answers at the address it shows, only.
+	if old, err := netlink.AddrList(l, netlink.FAMILY_V4); err == nil {
+		for _, o := range old {
+			if !o.IP.Equal(addr.IP) {
+				_ = netlink.AddrDel(l, &o)
+			}
+		}
 	}
 	if c.Gateway.IsValid() {
 		g := c.Gateway.As4()

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -184,7 +185,8 @@ func (l *lifecycle) timed(name string) {
 // answers; it returns the version the banner named.
 func (l *lifecycle) start() string {
 	l.t.Helper()
-	l.guest = testutil.StartGuest(l.t, testutil.GuestOptions{Disks: []string{l.boot, l.data}, Forward: []int{9443, 8080}, MemoryMB: 768})
+	l.guest = testutil.StartGuest(l.t, testutil.GuestOptions{Disks: []string{l.boot, l.data}, Forward: []int{9443, 8080},
+		ForwardTo: []netip.AddrPort{staticAPI}, MemoryMB: 768})
 	l.boots++
 	g, n := l.guest, l.boots
 	l.t.Cleanup(func() {
@@ -395,16 +397,17 @@ func TestLifecycle(t *testing.T) {
 	l.timed("license expiry")
 	l.guest.SaveConsole("lifecycle.console")
 
-	// 8. A fresh appliance B, from v2's disks (those its OVA carries), is
-	// claimed and licensed and gets a note of its own. A backup with one
-	// flipped byte is refused and B's notes stay; A's backup restores, and
-	// B's notes are A's.
+	// 8. A fresh appliance B from the disks of the OVA A came from (v1) is
+	// claimed and licensed and gets a note of its own. A's backup, made
+	// by v2, is refused as a downgrade until B runs v2 too. Then a backup
+	// with one flipped byte is refused and B's notes stay; A's backup
+	// restores, and B's notes are A's.
 	l.guest.Kill()
 	l.boot, l.data = filepath.Join(dir, "b-boot.raw"), filepath.Join(dir, "b-data.raw")
-	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v2.out, "fogdemo-boot.vmdk"), l.boot)
-	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v2.out, "fogdemo-data.vmdk"), l.data)
+	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v1.out, "fogdemo-boot.vmdk"), l.boot)
+	testutil.MustRun(t, dir, nil, qemuImg, "convert", "-O", "raw", filepath.Join(v1.out, "fogdemo-data.vmdk"), l.data)
 	l.adminToken = ""
-	require.Equal(t, "2.0.0", l.start())
+	require.Equal(t, "1.0.0", l.start())
 	l.timed("boot fresh B")
 	tok, _ = l.guest.MustWaitFor(0, reToken, time.Second)
 	code, body = l.c.api(http.MethodPost, "/api/v1/first-run", map[string]string{"token": tok[1], "password": "another horse battery staple"})
@@ -417,6 +420,20 @@ func TestLifecycle(t *testing.T) {
 	code, body = l.c.do(http.MethodPost, l.c.app+"/notes", "text/plain", strings.NewReader("note from B"), "")
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	bNotes := l.notes()
+	good, err := os.ReadFile(bk)
+	require.NoError(t, err)
+	code, body = l.restore(good)
+	require.Equal(t, http.StatusConflict, code, "%s", body)
+	require.Equal(t, "downgrade", errorCode(t, body), "v1 refuses v2's backup")
+	require.Equal(t, bNotes, l.notes())
+	code, body = l.c.upload("/api/v1/update", filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup"), "application/octet-stream")
+	require.Equal(t, http.StatusAccepted, code, "%s", body)
+	mark = l.guest.Mark()
+	code, body = l.c.api(http.MethodPost, "/api/v1/reboot", nil)
+	require.Equal(t, http.StatusAccepted, code, "%s", body)
+	require.Equal(t, "2.0.0", l.awaitReady(mark))
+	l.guest.MustWaitFor(mark, `update: 2\.0\.0 blessed`, 2*time.Minute)
+	l.timed("B: first run, license, downgrade refused, update to v2")
 
 	damaged, err := os.ReadFile(bk)
 	require.NoError(t, err)
@@ -425,15 +442,54 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, http.StatusUnprocessableEntity, code, "%s", body)
 	require.Equal(t, "bad_backup", errorCode(t, body))
 	require.Equal(t, bNotes, l.notes(), "a refused restore leaves B's data as it was")
-	good, err := os.ReadFile(bk)
-	require.NoError(t, err)
 	code, body = l.restore(good)
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	require.Contains(t, string(body), `"sequence":2`)
 	require.Equal(t, aNotes, l.notes(), "B holds A's notes")
 	l.timed("restore A's backup into B")
+
+	// 9. The console menu on B's serial console: reset the admin password
+	// (typed with echo off, so it is not on the console), sign in with the
+	// new one; then a static address, where the API answers.
+	mark = l.guest.Mark()
+	l.guest.Type("\n")
+	l.guest.MustWaitFor(mark, `Choose: `, time.Minute)
+	l.guest.Type("2\n")
+	l.guest.MustWaitFor(mark, `New admin password`, time.Minute)
+	const resetPass = "reset at the console 2026"
+	l.guest.Type(resetPass + "\n")
+	l.guest.MustWaitFor(mark, `The same again`, time.Minute)
+	l.guest.Type(resetPass + "\n")
+	l.guest.MustWaitFor(mark, `The admin password is reset`, time.Minute)
+	require.NotContains(t, l.guest.Console(), resetPass, "the password is not echoed")
+	code, _ = l.c.api(http.MethodGet, "/api/v1/status", nil)
+	require.Equal(t, http.StatusUnauthorized, code, "the reset signs every session out")
+	code, body = l.c.api(http.MethodPost, "/api/v1/login", map[string]string{"password": resetPass})
+	require.Equal(t, http.StatusOK, code, "%s", body)
+	require.NoError(t, json.Unmarshal(body, &claimed))
+	l.c.token = claimed.Token
+
+	mark = l.guest.Mark()
+	l.guest.Type("1\n")
+	l.guest.MustWaitFor(mark, `d\) DHCP, s\) static`, time.Minute)
+	l.guest.Type("s\n")
+	l.guest.MustWaitFor(mark, `Address with prefix length`, time.Minute)
+	l.guest.Type(staticAPI.Addr().String() + "/24\n")
+	l.guest.MustWaitFor(mark, `Gateway`, time.Minute)
+	l.guest.Type("10.0.2.2\n")
+	l.guest.MustWaitFor(mark, `DNS servers`, time.Minute)
+	l.guest.Type("10.0.2.3\n")
+	l.guest.MustWaitFor(mark, `Network: \S+ `+regexp.QuoteMeta(staticAPI.Addr().String())+`/24 via static`, time.Minute)
+	l.c.base = fmt.Sprintf("https://127.0.0.1:%d", l.guest.PortTo(staticAPI))
+	s = l.c.status()
+	require.Equal(t, "2.0.0", s.Version, "the API answers at the static address")
+	l.timed("console menu: password reset and static address")
 	l.guest.SaveConsole("lifecycle-b.console")
 }
+
+// staticAPI is where the console menu test moves the appliance's API: a
+// static address on qemu's user network.
+var staticAPI = netip.MustParseAddrPort("10.0.2.20:9443")
 
 const backupPassphrase = "customer-chosen backup passphrase"
 

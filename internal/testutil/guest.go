@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -26,8 +27,12 @@ type GuestOptions struct {
 	Disks []string
 	// Forward lists guest TCP ports made reachable on 127.0.0.1 (only) of
 	// the host; Guest.Port maps each to its host port.
-	Forward  []int
-	MemoryMB int // default 512
+	Forward []int
+	// ForwardTo lists guest address:port pairs made reachable the same
+	// way, for a guest that moves to another address (a static one set
+	// on its console); Guest.PortTo maps each to its host port.
+	ForwardTo []netip.AddrPort
+	MemoryMB  int // default 512
 	// Devices are extra qemu arguments.
 	Devices []string
 }
@@ -40,6 +45,8 @@ type Guest struct {
 	t      testing.TB
 	cmd    *exec.Cmd
 	ports  map[int]int
+	portTo map[netip.AddrPort]int
+	stdin  io.WriteCloser
 	unlock func()
 	done   chan struct{}
 
@@ -72,7 +79,7 @@ func startGuest(t testing.TB, qemu, scratch string, o GuestOptions) (*Guest, err
 	if err != nil {
 		return nil, err
 	}
-	g := &Guest{t: t, ports: map[int]int{}, unlock: unlock, done: make(chan struct{}), changed: make(chan struct{})}
+	g := &Guest{t: t, ports: map[int]int{}, portTo: map[netip.AddrPort]int{}, unlock: unlock, done: make(chan struct{}), changed: make(chan struct{})}
 	fail := func(err error) (*Guest, error) { unlock(); return nil, err }
 	vars := filepath.Join(scratch, "OVMF_VARS.fd")
 	if err := copyFile(OVMFVars, vars); err != nil {
@@ -86,6 +93,14 @@ func startGuest(t testing.TB, qemu, scratch string, o GuestOptions) (*Guest, err
 		}
 		g.ports[p] = hp
 		netdev += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-:%d", hp, p)
+	}
+	for _, ap := range o.ForwardTo {
+		hp, err := freePort()
+		if err != nil {
+			return fail(err)
+		}
+		g.portTo[ap] = hp
+		netdev += fmt.Sprintf(",hostfwd=tcp:127.0.0.1:%d-%s:%d", hp, ap.Addr(), ap.Port())
 	}
 	args := []string{"-accel", "tcg", "-m", fmt.Sprint(o.MemoryMB), "-nodefaults", "-display", "none",
 		"-serial", "stdio", "-monitor", "none",
@@ -106,6 +121,9 @@ func startGuest(t testing.TB, qemu, scratch string, o GuestOptions) (*Guest, err
 	g.cmd = exec.Command(qemu, args...)
 	pr, pw := io.Pipe()
 	g.cmd.Stdout, g.cmd.Stderr = pw, pw
+	if g.stdin, err = g.cmd.StdinPipe(); err != nil {
+		return fail(err)
+	}
 	g.cmd.WaitDelay = 2 * time.Second
 	if err := g.cmd.Start(); err != nil {
 		return fail(err)
@@ -150,6 +168,18 @@ func freePort() (int, error) {
 
 // Port is the host port on 127.0.0.1 that reaches the guest's port.
 func (g *Guest) Port(guest int) int { return g.ports[guest] }
+
+// PortTo is the host port on 127.0.0.1 that reaches a ForwardTo pair.
+func (g *Guest) PortTo(ap netip.AddrPort) int { return g.portTo[ap] }
+
+// Type sends text to the guest's serial console, as keys typed there
+// (a newline is Enter).
+func (g *Guest) Type(text string) {
+	g.t.Helper()
+	if _, err := io.WriteString(g.stdin, text); err != nil {
+		g.t.Fatalf("typing on the serial console: %v", err)
+	}
+}
 
 // Mark is the console's current length: Wait* calls from it see only
 // what the guest prints afterwards.

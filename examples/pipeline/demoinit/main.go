@@ -13,6 +13,9 @@
 //     /notes stores a line on /data, GET /notes returns them); the admin
 //     API also makes support bundles (encrypted to the vendor's support
 //     key) and backs up and restores the notes (/data/demo);
+//   - runs the console menu on tty1 and the serial console (address,
+//     first-run token until claimed, certificate fingerprint; DHCP or a
+//     static address, kept on /data; admin password reset; reboot);
 //   - checks its own health (the data disk is mounted and the app
 //     answers) and lets the updater bless a new version or record that the
 //     loader fell back from a failed one.
@@ -76,6 +79,10 @@ func main() {
 	}
 	testBoot := hasField(cmdline, "fogkit.test")
 	mounted := rep.Data != nil
+	network := &consoleNet{cfg: rep.Network}
+	if mounted && !testBoot {
+		applySavedNetwork(ctx, out, network)
+	}
 
 	var upd *agent.ESPUpdater
 	if !testBoot {
@@ -113,6 +120,7 @@ func main() {
 		shutdown(syscall.LINUX_REBOOT_CMD_POWER_OFF)
 	}
 	go serve(out, "admin API", func(ln net.Listener) error { return srv.Serve(ctx, ln) }, fmt.Sprintf(":%d", agent.DefaultPort))
+	startConsoleMenus(ctx, out, srv, release["NAME"]+" "+release["VERSION"], network)
 	app := &demoApp{version: release["VERSION"], notes: dataDir + "/demo/notes.txt",
 		license: func() any { return srv.Licenses().Summary() }}
 	gate := agent.LicenseGate(srv.Licenses(), nil)
