@@ -397,9 +397,12 @@ func TestLifecycle(t *testing.T) {
 	l.timed("license expiry")
 	l.guest.SaveConsole("lifecycle.console")
 
-	// 8. A fresh appliance B from the disks of the OVA A came from (v1) is
-	// claimed and licensed and gets a note of its own. A's backup, made
-	// by v2, is refused as a downgrade until B runs v2 too. Then a backup
+	// 8. A fresh appliance B from the disks of the OVA A came from (v1).
+	// Its admin uses the web console in headless Chromium: first run with
+	// the console's token, then a license. B gets a note of its own; A's
+	// backup, made by v2, is refused as a downgrade. Back in the browser:
+	// sign in, upload v2 with the progress bar to 100 %, reboot, see v2,
+	// download a support bundle (which the vendor opens). Then a backup
 	// with one flipped byte is refused and B's notes stay; A's backup
 	// restores, and B's notes are A's.
 	l.guest.Kill()
@@ -410,13 +413,16 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, "1.0.0", l.start())
 	l.timed("boot fresh B")
 	tok, _ = l.guest.MustWaitFor(0, reToken, time.Second)
-	code, body = l.c.api(http.MethodPost, "/api/v1/first-run", map[string]string{"token": tok[1], "password": "another horse battery staple"})
+	const bPass = "another horse battery staple"
+	issueLicense(t, keys, dir, "lic3", 3, time.Now().Add(365*24*time.Hour))
+	browser := testutil.Browser(t, &testutil.BrowserOptions{TrustSPKI: []string{l.spki()}})
+	web := testutil.WebFlow(t, browser, testutil.WebFlowOptions{BaseURL: l.c.base, FirstRunToken: tok[1], Password: bPass,
+		License: filepath.Join(dir, "lic3.lic")})
+	require.Contains(t, web.LicenseStatus, "valid")
+	code, body = l.c.api(http.MethodPost, "/api/v1/login", map[string]string{"password": bPass})
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	require.NoError(t, json.Unmarshal(body, &claimed))
 	l.adminToken, l.c.token = claimed.Token, claimed.Token
-	lic = issueLicense(t, keys, dir, "lic3", 3, time.Now().Add(365*24*time.Hour))
-	code, body = l.c.do(http.MethodPut, l.c.base+"/api/v1/license", "application/octet-stream", bytes.NewReader(lic), l.c.token)
-	require.Equal(t, http.StatusOK, code, "%s", body)
 	code, body = l.c.do(http.MethodPost, l.c.app+"/notes", "text/plain", strings.NewReader("note from B"), "")
 	require.Equal(t, http.StatusOK, code, "%s", body)
 	bNotes := l.notes()
@@ -426,14 +432,18 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, http.StatusConflict, code, "%s", body)
 	require.Equal(t, "downgrade", errorCode(t, body), "v1 refuses v2's backup")
 	require.Equal(t, bNotes, l.notes())
-	code, body = l.c.upload("/api/v1/update", filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup"), "application/octet-stream")
-	require.Equal(t, http.StatusAccepted, code, "%s", body)
+	l.timed("B: first run and license in the browser, downgrade refused")
 	mark = l.guest.Mark()
-	code, body = l.c.api(http.MethodPost, "/api/v1/reboot", nil)
-	require.Equal(t, http.StatusAccepted, code, "%s", body)
-	require.Equal(t, "2.0.0", l.awaitReady(mark))
+	web = testutil.WebFlow(t, browser, testutil.WebFlowOptions{BaseURL: l.c.base, Password: bPass,
+		Update: filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup"), Reboot: true, NewVersion: "2.0.0",
+		SupportBundle: true, RebootTimeout: 10 * time.Minute})
+	require.Equal(t, "2.0.0", web.Version)
 	l.guest.MustWaitFor(mark, `update: 2\.0\.0 blessed`, 2*time.Minute)
-	l.timed("B: first run, license, downgrade refused, update to v2")
+	require.Equal(t, "2.0.0", l.awaitReady(mark))
+	res = testutil.Run(t, "", nil, bins["support"], "-key", filepath.Join(keys, sign.SupportKeyFile), web.Bundle)
+	require.Equal(t, 0, res.ExitCode, "support: %s%s", res.Stdout, res.Stderr)
+	require.Contains(t, res.Stdout, "fogkit/status.json")
+	l.timed("B: update to v2, reboot and support bundle in the browser")
 
 	damaged, err := os.ReadFile(bk)
 	require.NoError(t, err)
@@ -492,6 +502,20 @@ func TestLifecycle(t *testing.T) {
 var staticAPI = netip.MustParseAddrPort("10.0.2.20:9443")
 
 const backupPassphrase = "customer-chosen backup passphrase"
+
+// spki is the admin API certificate's SPKI hash, for the browser to trust
+// that certificate and no other.
+func (l *lifecycle) spki() string {
+	l.t.Helper()
+	conn, err := tls.Dial("tcp", strings.TrimPrefix(l.c.base, "https://"), &tls.Config{InsecureSkipVerify: true})
+	require.NoError(l.t, err)
+	defer conn.Close()
+	certs := conn.ConnectionState().PeerCertificates
+	require.NotEmpty(l.t, certs)
+	sum := sha256.Sum256(certs[0].Raw)
+	require.Equal(l.t, strings.ReplaceAll(strings.ToLower(l.fp), ":", ""), hex.EncodeToString(sum[:]), "the certificate the console named")
+	return testutil.SPKIHash(certs[0])
+}
 
 // notes returns the demo app's notes.
 func (l *lifecycle) notes() string {
