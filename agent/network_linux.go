@@ -3,6 +3,7 @@
 package agent
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -60,17 +61,19 @@ func (linuxNet) configure(name string, c *NetworkConfig) error {
 	}
 	a := c.Address.Addr().As4()
 	addr := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(a[:]), Mask: net.CIDRMask(c.Address.Bits(), 32)}}
-	if err := netlink.AddrReplace(l, addr); err != nil {
-		return fmt.Errorf("address %s: %w", c.Address, err)
-	}
 	// A new address (the console menu's static one after DHCP's) replaces
-	// the old: the appliance answers at the address it shows, only.
+	// the old: the appliance answers at the address it shows, only. The
+	// old ones go first: removing a subnet's primary address takes its
+	// secondaries with it, and the new one would be such a secondary.
 	if old, err := netlink.AddrList(l, netlink.FAMILY_V4); err == nil {
 		for _, o := range old {
-			if !o.IP.Equal(addr.IP) {
+			if !o.IP.Equal(addr.IP) || !bytes.Equal(o.Mask, addr.Mask) {
 				_ = netlink.AddrDel(l, &o)
 			}
 		}
+	}
+	if err := netlink.AddrReplace(l, addr); err != nil {
+		return fmt.Errorf("address %s: %w", c.Address, err)
 	}
 	if c.Gateway.IsValid() {
 		g := c.Gateway.As4()

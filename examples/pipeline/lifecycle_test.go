@@ -363,7 +363,7 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, 0, res.ExitCode, "support: %s%s", res.Stdout, res.Stderr)
 	for _, f := range []string{"fogkit/status.json", "system/kernel.log"} {
 		require.FileExists(t, filepath.Join(opened, f))
-		require.Contains(t, res.Stdout, f)
+		require.Contains(t, string(res.Stdout), f)
 	}
 	st, err := os.ReadFile(filepath.Join(opened, "fogkit/status.json"))
 	require.NoError(t, err)
@@ -375,7 +375,7 @@ func TestLifecycle(t *testing.T) {
 	bk := l.download(http.MethodPost, "/api/v1/backup", map[string]string{"passphrase": backupPassphrase}, "a.fogbak")
 	res = testutil.Run(t, "", nil, bins["backup"], "verify", "-passphrase-file", passFile, bk)
 	require.Equal(t, 0, res.ExitCode, "backup verify: %s%s", res.Stdout, res.Stderr)
-	require.Contains(t, res.Stdout, "fogdemo 2.0.0")
+	require.Contains(t, string(res.Stdout), "fogdemo 2.0.0")
 	l.timed("support bundle and backup on A")
 
 	// 7. A short license: the app answers 402 once it has expired.
@@ -434,6 +434,8 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, bNotes, l.notes())
 	l.timed("B: first run and license in the browser, downgrade refused")
 	mark = l.guest.Mark()
+	// A new browser, as an admin coming back later: it signs in.
+	browser = testutil.Browser(t, &testutil.BrowserOptions{TrustSPKI: []string{l.spki()}})
 	web = testutil.WebFlow(t, browser, testutil.WebFlowOptions{BaseURL: l.c.base, Password: bPass,
 		Update: filepath.Join(v2.out, "fogdemo-1.0.0-to-2.0.0.fup"), Reboot: true, NewVersion: "2.0.0",
 		SupportBundle: true, RebootTimeout: 10 * time.Minute})
@@ -442,7 +444,7 @@ func TestLifecycle(t *testing.T) {
 	require.Equal(t, "2.0.0", l.awaitReady(mark))
 	res = testutil.Run(t, "", nil, bins["support"], "-key", filepath.Join(keys, sign.SupportKeyFile), web.Bundle)
 	require.Equal(t, 0, res.ExitCode, "support: %s%s", res.Stdout, res.Stderr)
-	require.Contains(t, res.Stdout, "fogkit/status.json")
+	require.Contains(t, string(res.Stdout), "fogkit/status.json")
 	l.timed("B: update to v2, reboot and support bundle in the browser")
 
 	damaged, err := os.ReadFile(bk)
