@@ -153,3 +153,30 @@ func TestResetPasswordRefusals(t *testing.T) {
 	e.claim()
 	require.ErrorIs(t, e.srv.ResetPassword(context.Background(), "short"), ErrWeakPassword)
 }
+
+// FuzzConsoleMenu types arbitrary bytes at the menu: it never panics,
+// ends at the end of the input, and whatever reaches SetNetwork is a
+// valid IPv4 host address.
+func FuzzConsoleMenu(f *testing.F) {
+	for _, s := range []string{"1\ns\n10.0.2.20/24\n10.0.2.2\n10.0.2.3\n", "1\nd\n", "2\nx\ny\n", "3\nyes\n", "sh\n", "\x03\x04\n", "1\ns\n1.2.3.0/24\n"} {
+		f.Add([]byte(s))
+	}
+	srv, err := NewServer(&ServerOptions{StateDir: f.TempDir(), Product: apiProduct})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		o := &ConsoleMenuOptions{Server: srv,
+			SetNetwork: func(ctx context.Context, s *StaticNetwork) (*NetworkConfig, error) {
+				if s != nil && (!s.Address.Addr().Is4() || !isHostAddress(s.Address)) {
+					t.Fatalf("SetNetwork got %v", s.Address)
+				}
+				return &NetworkConfig{Interface: "eth0", Source: SourceDHCP}, nil
+			},
+			Reboot: func() error { return nil }}
+		err := ConsoleMenu(context.Background(), bytes.NewReader(in), io.Discard, o)
+		if err != io.EOF {
+			t.Fatalf("menu ended with %v", err)
+		}
+	})
+}
