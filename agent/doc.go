@@ -64,6 +64,14 @@
 // completely while staging it and swaps it in atomically. The agent's own
 // state directory is in neither: credentials stay with the appliance.
 //
+// The same port serves the web console under /ui/ (WebOptions): first
+// run, sign in, status and update history, license, update with a
+// progress bar, reboot, support bundle, backup and restore, through the
+// same code and rules as the API. ConsoleMenu runs on the VM's terminals
+// (OpenTTY): address, first-run token until claimed, certificate
+// fingerprint; DHCP or a static address (SaveNetworkChoice), a password
+// reset (Server.ResetPassword, never reachable from the network), reboot.
+//
 // # The order a vendor's /init calls them in
 //
 //	rep, err := agent.Setup(ctx, nil)                    // mounts, drivers, network, /data
@@ -89,7 +97,9 @@
 // it has set the admin password (MinPasswordLength characters or more),
 // every other endpoint answers first_run_required. There is no default
 // password. The admin API authenticates by bearer token in the
-// Authorization header only, never cookies; it refuses cross-origin
+// Authorization header only, never cookies (the web console under /ui/
+// keeps the same kind of session in a __Host- SameSite=Strict cookie and
+// guards every form with a session-bound CSRF token); it refuses cross-origin
 // requests, backs off failed attempts per address (429 with Retry-After),
 // stores the password as a salted Argon2id hash and tokens as SHA-256
 // hashes, streams uploads to disk under size caps (DefaultMaxUpdateSize,
