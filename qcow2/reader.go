@@ -196,6 +196,8 @@ func (im *Image) compressedRange(e uint64) (off, n int64) {
 	return int64(host), int64(end - host)
 }
 
+var flateReaders sync.Pool
+
 var zstdDecoders = sync.Pool{New: func() any {
 	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20), zstd.WithDecoderLowmem(true))
 	return d
@@ -222,8 +224,14 @@ func (im *Image) decompress(dst []byte, e uint64, eoff int64) error {
 		}
 		rd = d
 	default:
-		fr := flate.NewReader(bytes.NewReader(src))
-		defer fr.Close()
+		br := bytes.NewReader(src)
+		fr, ok := flateReaders.Get().(io.ReadCloser)
+		if ok {
+			fr.(flate.Resetter).Reset(br, nil)
+		} else {
+			fr = flate.NewReader(br)
+		}
+		defer flateReaders.Put(fr)
 		rd = fr
 	}
 	// Reading exactly one cluster bounds the output; trailing bytes of the
