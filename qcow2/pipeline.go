@@ -125,11 +125,17 @@ func newCompressor(c *config) compressor {
 	return nil
 }
 
-// pipeline reads clusters [0, clusters) in batches on one goroutine,
+// run is a range of clusters [c0, c1).
+type run struct{ c0, c1 int64 }
+
+// pipeline reads the clusters of runs (nil: all of [0, clusters)) in batches on one goroutine,
 // classifies (and compresses) them on c.workers goroutines and hands them
 // back in order to consume on the caller's goroutine. At most c.inFlight
 // batches exist at any time.
-func pipeline(ctx context.Context, c *config, src source, clusters int64, compress bool, consume func(*batch) error) error {
+func pipeline(ctx context.Context, c *config, src source, clusters int64, runs []run, compress bool, consume func(*batch) error) error {
+	if runs == nil {
+		runs = []run{{0, clusters}}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	cs := 1 << c.clusterBits
@@ -177,26 +183,28 @@ func pipeline(ctx context.Context, c *config, src source, clusters int64, compre
 		defer close(prodDone)
 		defer close(work)
 		defer close(ordered)
-		for g := int64(0); g < clusters; {
-			n := int(min(clusters-g, int64(c.batchLen)))
-			var b *batch
-			select {
-			case b = <-free:
-			case <-ctx.Done():
-				prodErr = ctx.Err()
-				return
+		for _, r := range runs {
+			for g := r.c0; g < min(r.c1, clusters); {
+				n := int(min(min(r.c1, clusters)-g, int64(c.batchLen)))
+				var b *batch
+				select {
+				case b = <-free:
+				case <-ctx.Done():
+					prodErr = ctx.Err()
+					return
+				}
+				if b == nil {
+					b = &batch{in: make([]byte, c.batchLen*cs), kind: make([]uint8, c.batchLen), clen: make([]int32, c.batchLen)}
+				}
+				b.first, b.n, b.err, b.done = g, n, nil, make(chan struct{})
+				if err := src.read(b.in, g*int64(cs), n*cs); err != nil {
+					prodErr = err
+					return
+				}
+				ordered <- b
+				work <- b
+				g += int64(n)
 			}
-			if b == nil {
-				b = &batch{in: make([]byte, c.batchLen*cs), kind: make([]uint8, c.batchLen), clen: make([]int32, c.batchLen)}
-			}
-			b.first, b.n, b.err, b.done = g, n, nil, make(chan struct{})
-			if err := src.read(b.in, g*int64(cs), n*cs); err != nil {
-				prodErr = err
-				return
-			}
-			ordered <- b
-			work <- b
-			g += int64(n)
 		}
 	}()
 	var err error

@@ -67,7 +67,7 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, o *Opt
 		return nil, err
 	}
 	if c.compression != CompressionNone {
-		return writeSpooled(ctx, w, &c, &readerAtSource{r: src, size: size}, size)
+		return writeSpooled(ctx, w, &c, &readerAtSource{r: src, size: size}, size, dataRuns(src, size, 1<<c.clusterBits))
 	}
 	return writeTwoPass(ctx, w, &c, src, size)
 }
@@ -87,7 +87,7 @@ func WriteStream(ctx context.Context, w io.Writer, src io.Reader, size int64, o 
 	if err := checkSize(&c, size); err != nil {
 		return nil, err
 	}
-	return writeSpooled(ctx, w, &c, &streamSource{r: src, size: size}, size)
+	return writeSpooled(ctx, w, &c, &streamSource{r: src, size: size}, size, nil)
 }
 
 func checkSize(c *config, size int64) error {
@@ -359,7 +359,8 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	cs := p.clusterSize
 	clusters := (vsize + cs - 1) / cs
 	s := &readerAtSource{r: src, size: size}
-	if err := pipeline(ctx, c, s, clusters, false, func(b *batch) error {
+	runs := dataRuns(src, size, cs)
+	if err := pipeline(ctx, c, s, clusters, runs, false, func(b *batch) error {
 		for i := range b.n {
 			if b.kind[i] != kindZero {
 				p.addRaw(b.first + int64(i))
@@ -376,7 +377,7 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
 	}
-	if err := pipeline(ctx, c, s, clusters, false, func(b *batch) error {
+	if err := pipeline(ctx, c, s, clusters, runs, false, func(b *batch) error {
 		for i := range b.n {
 			g := b.first + int64(i)
 			stored := p.tables[g/p.l2Entries] != nil && p.tables[g/p.l2Entries][g%p.l2Entries] != 0
@@ -402,7 +403,7 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 
 // writeSpooled reads src once, writes the data area to a temporary file,
 // then header, metadata and the data area to w.
-func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size int64) (*Result, error) {
+func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size int64, runs []run) (*Result, error) {
 	vsize := roundUp(size, 512)
 	p := newPlan(c, vsize)
 	cs := p.clusterSize
@@ -419,7 +420,7 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 	if c.compression == CompressionNone {
 		stage = "scan"
 	}
-	if err := pipeline(ctx, c, src, clusters, c.compression != CompressionNone, func(b *batch) error {
+	if err := pipeline(ctx, c, src, clusters, runs, c.compression != CompressionNone, func(b *batch) error {
 		out := b.out
 		for i := range b.n {
 			g := b.first + int64(i)

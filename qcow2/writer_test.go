@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/fogkit/fogkit/internal/testutil"
@@ -129,4 +131,29 @@ func TestProgress(t *testing.T) {
 	assert.Equal(t, int64(len(raw)), last["scan"].Done)
 	assert.Equal(t, int64(len(raw)), last["write"].Total)
 	assert.Equal(t, last["write"].Total, last["write"].Done)
+}
+
+// A sparse file (holes skipped with SEEK_DATA/SEEK_HOLE) and the same
+// bytes in memory give identical images.
+func TestSparseFileSameAsMemory(t *testing.T) {
+	size := int64(40<<20 + 777)
+	p := filepath.Join(t.TempDir(), "sparse.raw")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(size))
+	mem := make([]byte, size)
+	for i, off := range []int64{0, 5<<20 + 100, 17 << 20, size - 3000} {
+		d := mixed(uint64(30+i), 1<<20)[:min(1<<20, int(size-off))]
+		_, err := f.WriteAt(d, off)
+		require.NoError(t, err)
+		copy(mem[off:], d)
+	}
+	for _, comp := range compressions {
+		var a bytes.Buffer
+		_, err := qcow2.Write(t.Context(), &a, f, size, &qcow2.Options{Compression: comp})
+		require.NoError(t, err)
+		b, _ := toQcow2(t, mem, &qcow2.Options{Compression: comp})
+		assert.True(t, bytes.Equal(a.Bytes(), b), comp)
+	}
+	require.NoError(t, f.Close())
 }
