@@ -199,7 +199,8 @@ func (im *Image) compressedRange(e uint64) (off, n int64) {
 var flateReaders sync.Pool
 
 var zstdDecoders = sync.Pool{New: func() any {
-	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(8<<20), zstd.WithDecoderLowmem(true))
+	d, _ := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderMaxWindow(1<<maxClusterBits),
+		zstd.WithDecoderMaxMemory(2<<maxClusterBits), zstd.WithDecoderLowmem(true))
 	return d
 }}
 
@@ -217,6 +218,16 @@ func (im *Image) decompress(dst []byte, e uint64, eoff int64) error {
 	var rd io.Reader
 	switch im.h.CompressionType {
 	case compressionTypeZstd:
+		// A frame may ask for a window of up to 2 GiB; qemu's and ours
+		// never exceed the cluster, so larger ones are refused before the
+		// decoder allocates for them.
+		var zh zstd.Header
+		if err := zh.Decode(src); err != nil {
+			return formatErr(ErrMalformed, off, "cluster.zstd", "%v", err)
+		}
+		if zh.WindowSize > uint64(max(im.cs, zstd.MinWindowSize)) {
+			return formatErr(ErrMalformed, off, "cluster.zstd", "window of %d bytes for a %d-byte cluster", zh.WindowSize, im.cs)
+		}
 		d := zstdDecoders.Get().(*zstd.Decoder)
 		defer zstdDecoders.Put(d)
 		if err := d.Reset(bytes.NewReader(src)); err != nil {
