@@ -55,14 +55,16 @@ func Open(r io.ReaderAt, size int64) (*Image, error) {
 	// checked that the table fits in the file, so this allocation is
 	// bounded by the file size too.
 	n := (int64(h.Size) + im.cs*im.l2Entries - 1) / (im.cs * im.l2Entries)
-	raw := make([]byte, n*8)
-	if err := readFull(r, raw, int64(h.L1TableOffset), size); err != nil {
-		return nil, err
-	}
 	im.l1 = make([]uint64, n)
+	raw := make([]byte, min(n*8, 64<<10)) // read in chunks: no second copy of the table
 	for i := range im.l1 {
-		e := binary.BigEndian.Uint64(raw[i*8:])
 		off := int64(h.L1TableOffset) + int64(i)*8
+		if k := int64(i) * 8 % int64(len(raw)); k == 0 {
+			if err := readFull(r, raw[:min(int64(len(raw)), (n-int64(i))*8)], off, size); err != nil {
+				return nil, err
+			}
+		}
+		e := binary.BigEndian.Uint64(raw[int64(i)*8%int64(len(raw)):])
 		if e&l1Reserved != 0 {
 			return nil, formatErr(ErrMalformed, off, "l1.entry", "reserved bits set in %#x", e)
 		}

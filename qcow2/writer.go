@@ -56,8 +56,13 @@ type Result struct {
 // Write reads src once and spools the compressed clusters to a temporary
 // file in Options.TempDir, then writes header, metadata and the spool.
 //
-// src must be safe for concurrent ReadAt calls. The virtual size is size
-// rounded up to a multiple of 512 (the tail reads as zeros).
+// src must be safe for concurrent ReadAt calls; when it is an *os.File,
+// holes found with SEEK_DATA/SEEK_HOLE are never read. The virtual size is
+// size rounded up to a multiple of 512 (the tail reads as zeros).
+//
+// A failed or cancelled write leaves w with a header and metadata that point
+// past the end of what was written: Open accepts such a file but reads of
+// the missing clusters fail with ErrTruncated, and Inspect reports them.
 func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, o *Options) (*Result, error) {
 	c, err := resolve(o)
 	if err != nil {
