@@ -192,3 +192,19 @@ func TestUnalignedL1Entry(t *testing.T) {
 	_, err := qcow2.Open(bytes.NewReader(b), int64(len(b)))
 	assert.ErrorIs(t, err, qcow2.ErrMalformed)
 }
+
+func TestInspectFindsCopiedFlags(t *testing.T) {
+	b := small(t, "")
+	b[firstL2(b)] &^= 0x80 // COPIED cleared on a cluster with one reference
+	rep, err := qcow2.Inspect(t.Context(), bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	assert.Equal(t, "l2.copied", rep.Findings[0].Rule)
+
+	b = small(t, "zlib")
+	b[firstL2(b)] |= 0x80 // COPIED on a compressed cluster
+	rep, err = qcow2.Inspect(t.Context(), bytes.NewReader(b), int64(len(b)))
+	require.NoError(t, err)
+	require.Len(t, rep.Findings, 1)
+	assert.Equal(t, "l2.copied", rep.Findings[0].Rule)
+}

@@ -193,6 +193,9 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
 	if h.NbSnapshots != 0 {
 		return rep, nil
 	}
+	if err := in.checkCopied(ctx, im, r, buf); err != nil {
+		return nil, err
+	}
 	// Compare with the stored refcounts.
 	bits := int64(1) << h.RefcountOrder
 	perBlock := cs * 8 / bits
@@ -241,4 +244,49 @@ func refcountAt(b []byte, i int64, order uint32) uint64 {
 	default:
 		return binary.BigEndian.Uint64(b[i*8:])
 	}
+}
+
+// checkCopied walks the tables again: the COPIED flag (bit 63) of an L1 or
+// L2 entry must be set exactly when its cluster has one reference, and
+// never on a compressed cluster.
+func (in *inspector) checkCopied(ctx context.Context, im *Image, r io.ReaderAt, buf []byte) error {
+	be := binary.BigEndian
+	l1Off := int64(im.h.L1TableOffset)
+	for i, t := range im.l1 {
+		if t == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var raw [8]byte
+		if err := readFull(r, raw[:], l1Off+int64(i)*8, in.rep.FileSize); err != nil {
+			return err
+		}
+		if c := int64(t) / in.cs; c < in.limit && (be.Uint64(raw[:])&entryCopied != 0) != (in.refs[c] == 1) {
+			in.find(l1Off+int64(i)*8, "l1.copied", "COPIED flag %v for an L2 table with %d references", be.Uint64(raw[:])&entryCopied != 0, in.refs[c])
+		}
+		if int64(t)+in.cs > in.rep.FileSize {
+			continue
+		}
+		if err := readFull(r, buf, int64(t), in.rep.FileSize); err != nil {
+			return err
+		}
+		for j := int64(0); j < im.l2Entries; j++ {
+			e := be.Uint64(buf[j*8:])
+			eoff := int64(t) + j*8
+			copied := e&entryCopied != 0
+			switch {
+			case e&entryCompressed != 0:
+				if copied {
+					in.find(eoff, "l2.copied", "COPIED flag on a compressed cluster")
+				}
+			case e&l2OffsetMask != 0 && e&l2Reserved == 0 && int64(e&l2OffsetMask)%in.cs == 0:
+				if c := int64(e&l2OffsetMask) / in.cs; c < in.limit && copied != (in.refs[c] == 1) {
+					in.find(eoff, "l2.copied", "COPIED flag %v for a data cluster with %d references", copied, in.refs[c])
+				}
+			}
+		}
+	}
+	return nil
 }
