@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"slices"
+	"sync/atomic"
 )
 
 // Digest is a SHA-256 digest as raw bytes; it reads and writes as
@@ -200,26 +201,80 @@ func (p *plan) layout() layout {
 	return l
 }
 
-// counter tees everything written into a SHA-256 and counts it.
-type counter struct {
-	w   io.Writer
-	h   hash.Hash
-	n   int64
-	err error
+// asyncWriter buffers the output and hands full buffers to a goroutine
+// that hashes (SHA-256 for Result) and writes them, so hashing and writing
+// overlap with reading and classifying clusters. Output order is kept.
+type asyncWriter struct {
+	buf  []byte
+	full chan []byte
+	free chan []byte
+	done chan struct{}
+	n    int64
+	h    hash.Hash
+	err  error // set by the goroutine, read after done
+	// failed is set when the goroutine hit an error, so Write stops early.
+	failed atomic.Bool
 }
 
-func (c *counter) Write(b []byte) (int, error) {
-	if c.err != nil {
-		return 0, c.err
+const asyncBuf = 1 << 20
+
+func newAsyncWriter(w io.Writer) *asyncWriter {
+	a := &asyncWriter{full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan struct{}), h: sha256.New()}
+	for range 2 {
+		a.free <- make([]byte, 0, asyncBuf)
 	}
-	n, err := c.w.Write(b)
-	c.h.Write(b[:n])
-	c.n += int64(n)
-	if err == nil && n < len(b) {
-		err = io.ErrShortWrite
+	a.buf = make([]byte, 0, asyncBuf)
+	full := a.full // close sets a.full to nil
+	go func() {
+		defer close(a.done)
+		for b := range full {
+			if a.err == nil {
+				a.h.Write(b)
+				n, err := w.Write(b)
+				if err == nil && n < len(b) {
+					err = io.ErrShortWrite
+				}
+				if err != nil {
+					a.err = err
+					a.failed.Store(true)
+				}
+			}
+			a.free <- b[:0]
+		}
+	}()
+	return a
+}
+
+func (a *asyncWriter) Write(p []byte) (int, error) {
+	if a.failed.Load() {
+		return 0, a.err // written before failed was set, never after
 	}
-	c.err = err
-	return n, err
+	n := len(p)
+	for len(p) > 0 {
+		k := copy(a.buf[len(a.buf):cap(a.buf)], p)
+		a.buf = a.buf[:len(a.buf)+k]
+		p = p[k:]
+		if len(a.buf) == cap(a.buf) {
+			a.full <- a.buf
+			a.buf = <-a.free
+		}
+	}
+	a.n += int64(n)
+	return n, nil
+}
+
+// close flushes and stops the goroutine; it returns the first write error.
+func (a *asyncWriter) close() error {
+	if a.full == nil {
+		return a.err
+	}
+	if len(a.buf) > 0 {
+		a.full <- a.buf
+	}
+	close(a.full)
+	a.full = nil
+	<-a.done
+	return a.err
 }
 
 // writeMeta writes the header cluster, refcount table, refcount blocks, L1
@@ -343,7 +398,7 @@ func (p *plan) forEntries(fn func(uint64) error) error {
 	return nil
 }
 
-func (p *plan) result(cw *counter, l layout) *Result {
+func (p *plan) result(cw *asyncWriter, l layout) *Result {
 	return &Result{Size: cw.n, SHA256: cw.h.Sum(nil), VirtualSize: p.vsize, ClusterSize: p.clusterSize,
 		DataClusters: p.data, CompressedClusters: p.compressed,
 		ZeroClusters: (p.vsize+p.clusterSize-1)/p.clusterSize - p.data,
@@ -377,8 +432,8 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 		return nil, err
 	}
 	l := p.layout()
-	cw := &counter{w: w, h: sha256.New()}
-	bw := bufio.NewWriterSize(cw, 1<<20)
+	bw := newAsyncWriter(w)
+	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
 	}
@@ -400,10 +455,10 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	}); err != nil {
 		return nil, err
 	}
-	if err := bw.Flush(); err != nil {
+	if err := bw.close(); err != nil {
 		return nil, err
 	}
-	return p.result(cw, l), nil
+	return p.result(bw, l), nil
 }
 
 // writeSpooled reads src once, writes the data area to a temporary file,
@@ -467,8 +522,8 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 		return nil, fmt.Errorf("qcow2: spool: %w", err)
 	}
 	l := p.layout()
-	cw := &counter{w: w, h: sha256.New()}
-	bw := bufio.NewWriterSize(cw, 1<<20)
+	bw := newAsyncWriter(w)
+	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
 	}
@@ -495,8 +550,8 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 			return nil, fmt.Errorf("qcow2: spool: %w", err)
 		}
 	}
-	if err := bw.Flush(); err != nil {
+	if err := bw.close(); err != nil {
 		return nil, err
 	}
-	return p.result(cw, l), nil
+	return p.result(bw, l), nil
 }

@@ -157,3 +157,25 @@ func TestSparseFileSameAsMemory(t *testing.T) {
 	}
 	require.NoError(t, f.Close())
 }
+
+type failingWriter struct{ n, limit int }
+
+var errDiskFull = errors.New("disk full")
+
+func (f *failingWriter) Write(p []byte) (int, error) {
+	if f.n+len(p) > f.limit {
+		return 0, errDiskFull
+	}
+	f.n += len(p)
+	return len(p), nil
+}
+
+func TestWriteError(t *testing.T) {
+	raw := mixed(70, 8<<20)
+	for _, comp := range compressions {
+		for _, limit := range []int{0, 100 << 10, 3 << 20} {
+			_, err := qcow2.Write(t.Context(), &failingWriter{limit: limit}, bytes.NewReader(raw), int64(len(raw)), &qcow2.Options{Compression: comp})
+			assert.ErrorIs(t, err, errDiskFull, "%s limit %d", comp, limit)
+		}
+	}
+}
