@@ -228,7 +228,7 @@ func parseHeader(b []byte, off int64) (*DynamicHeader, error) {
 
 // bitmapSize is the size of a block's sector bitmap, padded to a sector.
 func bitmapSize(blockSize int64) int64 {
-	return (blockSize/SectorSize/8 + SectorSize - 1) / SectorSize * SectorSize
+	return roundUp((blockSize/SectorSize+7)/8, SectorSize)
 }
 
 func typeName(t uint32) string {

@@ -38,7 +38,7 @@ func image(size int64, kind string) []byte {
 	return b
 }
 
-func write(t *testing.T, raw []byte, o *vhd.Options) ([]byte, *vhd.Result) {
+func write(t testing.TB, raw []byte, o *vhd.Options) ([]byte, *vhd.Result) {
 	t.Helper()
 	var buf bytes.Buffer
 	res, err := vhd.Write(t.Context(), &buf, bytes.NewReader(raw), int64(len(raw)), o)
