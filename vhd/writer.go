@@ -53,7 +53,9 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, o *Opt
 		}
 	}
 	if !c.dynamic {
-		return writeFixed(ctx, w, io.NewSectionReader(src, 0, size), &c)
+		s := newSource(&c, nil, src)
+		defer s.close()
+		return writeFixed(ctx, w, s, &c)
 	}
 	return writeDynamic(ctx, w, src, &c)
 }
@@ -70,7 +72,7 @@ func WriteStream(ctx context.Context, w io.Writer, src io.Reader, size int64, o 
 	if c.dynamic {
 		return nil, fmt.Errorf("%w: a dynamic VHD needs two passes over an io.ReaderAt (use Write)", ErrInvalid)
 	}
-	return writeFixed(ctx, w, src, &c)
+	return writeFixed(ctx, w, newSource(&c, src, nil), &c)
 }
 
 func (c *config) footer(dynamic bool, id ID) *Footer {
@@ -130,29 +132,13 @@ func isZero(b []byte) bool {
 	return true
 }
 
-// readBlock fills buf with block idx of the input (zeros past its end).
-func (c *config) readBlock(r io.Reader, buf []byte, idx int64) error {
-	off := idx * BlockSize
-	n := min(int64(len(buf)), max(0, c.size-off))
-	if n > 0 {
-		if _, err := io.ReadFull(r, buf[:n]); err != nil {
-			if err == io.EOF || err == io.ErrUnexpectedEOF {
-				return fmt.Errorf("%w: input ended in block %d (size %d)", ErrShortInput, idx, c.size)
-			}
-			return fmt.Errorf("vhd: read input: %w", err)
-		}
-	}
-	clear(buf[n:])
-	return nil
-}
-
 func (c *config) report(stage string, done int64) {
 	if c.progress != nil {
 		c.progress(Event{Stage: stage, Done: min(done, c.vsize), Total: c.vsize})
 	}
 }
 
-func writeFixed(ctx context.Context, w io.Writer, src io.Reader, c *config) (*Result, error) {
+func writeFixed(ctx context.Context, w io.Writer, src *source, c *config) (*Result, error) {
 	out := newOutput(w)
 	res := &Result{Type: TypeFixed, VirtualSize: c.vsize, Padding: c.vsize - c.size, Geometry: GeometryFor(c.vsize)}
 	h := c.idHash()
@@ -163,16 +149,16 @@ func writeFixed(ctx context.Context, w io.Writer, src io.Reader, c *config) (*Re
 			return nil, err
 		}
 		b := buf[:min(BlockSize, c.vsize-i*BlockSize)]
-		if err := c.readBlock(src, b, i); err != nil {
+		zero, err := src.read(b, i)
+		if err != nil {
 			return nil, err
 		}
-		var err error
-		if isZero(b) {
+		if zero {
 			res.ZeroBlocks++
 			err = out.zeros(int64(len(b)))
 		} else {
 			hashBlock(h, i, b)
-			err = out.write(b)
+			err = out.data(b)
 		}
 		if err != nil {
 			return nil, err
@@ -199,16 +185,18 @@ func writeDynamic(ctx context.Context, w io.Writer, src io.ReaderAt, c *config) 
 	}
 	h := c.idHash()
 	buf := make([]byte, BlockSize)
-	sr := io.NewSectionReader(src, 0, c.size)
+	sr := newSource(c, nil, src)
+	defer sr.close()
 	next := dataStart
 	for i := range nblocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		if err := c.readBlock(sr, buf, i); err != nil {
+		zero, err := sr.read(buf, i)
+		if err != nil {
 			return nil, err
 		}
-		if isZero(buf) {
+		if zero {
 			res.ZeroBlocks++
 		} else {
 			hashBlock(h, i, buf)
@@ -232,24 +220,20 @@ func writeDynamic(ctx context.Context, w io.Writer, src io.ReaderAt, c *config) 
 		}
 	}
 	bitmap := bytes.Repeat([]byte{0xFF}, int(bitmapSize(BlockSize)))
-	sr = io.NewSectionReader(src, 0, c.size)
 	for i := range nblocks {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		if binary.BigEndian.Uint32(bat[4*i:]) == batUnused {
-			if _, err := sr.Seek(min((i+1)*BlockSize, c.size), io.SeekStart); err != nil {
-				return nil, err
-			}
 			continue
 		}
-		if err := c.readBlock(sr, buf, i); err != nil {
+		if _, err := sr.read(buf, i); err != nil {
 			return nil, err
 		}
 		if err := out.write(bitmap); err != nil {
 			return nil, err
 		}
-		if err := out.write(buf); err != nil {
+		if err := out.data(buf); err != nil {
 			return nil, err
 		}
 		c.report("write", (i+1)*BlockSize)
@@ -295,6 +279,33 @@ func (o *output) zeros(n int64) error {
 			return err
 		}
 		n -= k
+	}
+	return nil
+}
+
+// data writes a block of disk data; on a sparse-capable file its 4 KiB
+// runs of zeros become holes too.
+func (o *output) data(b []byte) error {
+	if o.f == nil {
+		return o.write(b)
+	}
+	const page = 4096
+	for len(b) > 0 {
+		n := 0
+		zero := isZero(b[:min(page, len(b))])
+		for n < len(b) && isZero(b[n:min(n+page, len(b))]) == zero {
+			n = min(n+page, len(b))
+		}
+		var err error
+		if zero {
+			err = o.zeros(int64(n))
+		} else {
+			err = o.write(b[:n])
+		}
+		if err != nil {
+			return err
+		}
+		b = b[n:]
 	}
 	return nil
 }

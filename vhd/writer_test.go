@@ -198,3 +198,39 @@ func TestCheckAzure(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "azure.size.min", vhd.CheckAzure(rep)[0].Rule)
 }
+
+// A sparse input file: holes are found with SEEK_DATA and skipped, and the
+// output is the same as for the same bytes in memory.
+func TestSparseInputFile(t *testing.T) {
+	raw := image(11<<20+512, "mixed")
+	clear(raw[4<<20 : 9<<20])
+	p := filepath.Join(t.TempDir(), "in.raw")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(int64(len(raw))))
+	for off := 0; off < len(raw); off += 1 << 20 {
+		end := min(len(raw), off+1<<20)
+		if !isZeros(raw[off:end]) {
+			_, err := f.WriteAt(raw[off:end], int64(off))
+			require.NoError(t, err)
+		}
+	}
+	for _, typ := range []string{vhd.TypeFixed, vhd.TypeDynamic} {
+		var buf bytes.Buffer
+		_, err := vhd.Write(t.Context(), &buf, f, int64(len(raw)), &vhd.Options{Type: typ})
+		require.NoError(t, err)
+		mem, _ := write(t, raw, &vhd.Options{Type: typ})
+		require.Equal(t, mem, buf.Bytes(), typ)
+		// And to a file, with holes in the output.
+		op := filepath.Join(t.TempDir(), "out.vhd")
+		of, err := os.Create(op)
+		require.NoError(t, err)
+		_, err = vhd.Write(t.Context(), of, f, int64(len(raw)), &vhd.Options{Type: typ})
+		require.NoError(t, err)
+		require.NoError(t, of.Close())
+		got, err := os.ReadFile(op)
+		require.NoError(t, err)
+		require.Equal(t, mem, got, typ)
+	}
+	require.NoError(t, f.Close())
+}
