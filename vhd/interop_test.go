@@ -114,3 +114,28 @@ func TestQemuConvertsOursBack(t *testing.T) {
 }
 
 func isZeros(b []byte) bool { return bytes.Count(b, []byte{0}) == len(b) }
+
+// The creator app decides how qemu sizes a VHD: with a name it does not
+// know ("fgkt") it believes the CHS geometry, which covers less than the
+// disk; the open option force_size_calc=current_size (force_size is the create option) makes it use the size field, and then the disk
+// compares equal again.
+func TestQemuCreatorApp(t *testing.T) {
+	qemu := testutil.RequireTool(t, "qemu-img")
+	dir := t.TempDir()
+	raw := image(3<<20+512, "full")
+	for _, typ := range []string{vhd.TypeFixed, vhd.TypeDynamic} {
+		img, res := write(t, raw, &vhd.Options{Type: typ, CreatorApp: "fgkt"})
+		rawP := filepath.Join(dir, typ+".raw")
+		vhdP := filepath.Join(dir, typ+".vhd")
+		require.NoError(t, os.WriteFile(rawP, raw, 0o644))
+		require.NoError(t, os.WriteFile(vhdP, img, 0o644))
+		var info struct {
+			VirtualSize int64 `json:"virtual-size"`
+		}
+		require.NoError(t, json.Unmarshal(testutil.MustRun(t, dir, nil, qemu, "info", "-f", "vpc", "--output=json", vhdP), &info))
+		assert.Equal(t, res.Geometry.Sectors()*512, info.VirtualSize, typ)
+		assert.Less(t, info.VirtualSize, res.VirtualSize)
+		spec := `json:{"driver":"vpc","force_size_calc":"current_size","file":{"driver":"file","filename":"` + vhdP + `"}}`
+		testutil.MustRun(t, dir, nil, qemu, "compare", "-f", "raw", rawP, spec)
+	}
+}

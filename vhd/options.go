@@ -21,7 +21,8 @@ type Options struct {
 	// and "qemu" (and any name it does not know) qemu believes the CHS
 	// geometry, which usually describes less than the real size; for
 	// "win ", "qem2", "d2v ", "CTXS" and "tap\x00" it believes the
-	// current-size field. Hyper-V and Azure always use the size field.
+	// current-size field (qemu's open option force_size_calc=current_size
+	// overrides its table). Hyper-V and Azure always use the size field.
 	CreatorApp string `json:"creatorApp,omitempty"`
 	// ModTime is the footer timestamp; the zero time means the VHD epoch,
 	// 2000-01-01 00:00:00 UTC (timestamp 0), for reproducible output.
