@@ -257,3 +257,25 @@ func TestGNUTarInterop(t *testing.T) {
 type zeroReader struct{}
 
 func (zeroReader) Read(b []byte) (int, error) { clear(b); return len(b), nil }
+
+// A sparse input file gives the same archive as the same bytes in memory
+// (its holes are skipped with SEEK_DATA).
+func TestSparseInputFile(t *testing.T) {
+	raw := image(13<<20, "mixed")
+	p := filepath.Join(t.TempDir(), "in.raw")
+	f, err := os.Create(p)
+	require.NoError(t, err)
+	defer f.Close()
+	require.NoError(t, f.Truncate(int64(len(raw))))
+	for off := 0; off < len(raw); off += 1 << 20 {
+		if b := raw[off : off+1<<20]; bytes.Count(b, []byte{0}) != len(b) {
+			_, err := f.WriteAt(b, int64(off))
+			require.NoError(t, err)
+		}
+	}
+	var buf bytes.Buffer
+	_, err = gce.Write(t.Context(), &buf, f, int64(len(raw)), nil)
+	require.NoError(t, err)
+	mem, _ := write(t, raw, nil)
+	require.Equal(t, mem, buf.Bytes())
+}

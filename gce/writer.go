@@ -63,11 +63,21 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, o *Opt
 	regions := []region{}
 	dense := false
 	sr := io.NewSectionReader(src, 0, size)
+	hs := newHoles(src)
+	defer hs.close()
 	for off := int64(0); off < size && !dense; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
 		n := min(int64(len(buf)), size-off)
+		if hs.hole(off, n) {
+			off += n
+			if _, err := sr.Seek(off, io.SeekStart); err != nil {
+				return nil, err
+			}
+			c.report("scan", off)
+			continue
+		}
 		if err := readFull(sr, buf[:n]); err != nil {
 			return nil, err
 		}

@@ -18,18 +18,16 @@ type source struct {
 	f    *os.File    // ra as a file, for SEEK_DATA; nil if not
 	from int64       // the offset of the last SEEK_DATA query, -1 none
 	data int64       // its answer: no data in [from, data)
-	fd   int
+	fd   uintptr
 	pos  int64 // saved file offset, restored by close
 }
-
-const seekData = 3 // SEEK_DATA
 
 func newSource(c *config, r io.Reader, ra io.ReaderAt) *source {
 	s := &source{c: c, r: r, ra: ra, from: -1}
 	if f, ok := ra.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
 			if pos, err := f.Seek(0, io.SeekCurrent); err == nil {
-				s.f, s.fd, s.pos = f, int(f.Fd()), pos
+				s.f, s.fd, s.pos = f, f.Fd(), pos
 			}
 		}
 	}
@@ -48,7 +46,7 @@ func (s *source) hole(off, n int64) bool {
 		return false
 	}
 	if s.from < 0 || off < s.from || s.data < off {
-		d, err := syscall.Seek(s.fd, off, seekData)
+		d, err := seekDataAt(s.fd, off)
 		switch {
 		case errors.Is(err, syscall.ENXIO): // no data after off
 			d = 1 << 62
