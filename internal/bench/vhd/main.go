@@ -2,9 +2,10 @@
 // -O vpc -o subformat=fixed|dynamic`, and fogkit's GCE archive writer
 // with `tar --format=oldgnu -Sczf`, on the same input in the same run.
 //
-// The input is a 1 GiB sparse raw image with about 250 MiB of data in
-// runs of 64 KiB to 4 MiB at deterministic places: half random bytes,
-// half repetitive text. Each tool runs -runs times as a child process
+// The input is a 1 GiB sparse raw image with 250 MiB of data placed in
+// runs of 64 KiB to 4 MiB at deterministic places (some overlap: 236 MiB
+// end up allocated), half random bytes, half repetitive text. qemu-img
+// runs with force_size=on so both write the same virtual size. Each tool runs -runs times as a child process
 // (this command re-executed with -write for fogkit); the table shows wall
 // time, CPU (user+sys), peak RSS (from the child's rusage) and output
 // size, then medians and the ratios to the reference tool.
