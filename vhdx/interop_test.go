@@ -27,7 +27,7 @@ func TestQemuCheckCompare(t *testing.T) {
 		islands []island
 		o       *vhdx.Options
 	}{
-		{"odd-1MiB+512", mib + 512, []island{{0, testutil.RandomBytes(1, mib + 512)}}, nil},
+		{"odd-1MiB+512", mib + 512, []island{{0, testutil.RandomBytes(1, mib+512)}}, nil},
 		{"odd-33MiB+4096", 33*mib + 4096, []island{{0, testutil.TextBytes(2, 4096)}, {33 * mib, testutil.RandomBytes(3, 4096)}}, nil},
 		{"all-zero", 40 * mib, nil, nil},
 		{"full-random", 6 * mib, []island{{0, testutil.RandomBytes(4, 6*mib)}}, &vhdx.Options{BlockSize: mib}},
