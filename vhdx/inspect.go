@@ -50,11 +50,20 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	d, err := parse(r, size, rep.add)
+	note := func(err error) {
+		var fe *FormatError
+		if errors.As(err, &fe) {
+			f := Finding{Offset: fe.Offset, Field: fe.Field, What: fe.Error()}
+			if !slices.Contains(rep.Findings, f) {
+				rep.add(f.Offset, f.Field, f.What)
+			}
+		}
+	}
+	d, err := parse(r, size, note)
 	if err != nil {
 		var fe *FormatError
 		if errors.As(err, &fe) {
-			rep.add(fe.Offset, fe.Field, fe.Error())
+			note(err)
 			return rep, nil
 		}
 		return nil, err

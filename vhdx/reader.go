@@ -67,9 +67,9 @@ func Open(r io.ReaderAt, size int64) (*Disk, error) {
 
 // parse does the work of Open; note, when set, receives the problems that
 // a valid image may still have (a bad second copy), for Inspect.
-func parse(r io.ReaderAt, size int64, note func(off int64, field, what string)) (*Disk, error) {
+func parse(r io.ReaderAt, size int64, note func(err error)) (*Disk, error) {
 	if note == nil {
-		note = func(int64, string, string) {}
+		note = func(error) {}
 	}
 	if size < headerSectionSize {
 		return nil, formatErr(ErrTruncated, 0, "header section", "file of %d bytes is shorter than the 1 MiB header section", size)
@@ -105,7 +105,7 @@ func parse(r io.ReaderAt, size int64, note func(off int64, field, what string)) 
 			}
 			continue
 		}
-		note(off, "header", hdrErr.Error())
+		note(hdrErr)
 	}
 	if best < 0 {
 		return nil, hdrErr
@@ -131,14 +131,14 @@ func parse(r io.ReaderAt, size int64, note func(off int64, field, what string)) 
 		}
 		rs, err := parseRegionTable(buf, off)
 		if err != nil {
-			note(off, "region table", err.Error())
+			note(err)
 			rtErr = err
 			continue
 		}
 		if regions == nil {
 			regions = rs
 		} else if !slices.Equal(regions, rs) {
-			note(off, "region table", "differs from the first copy")
+			note(formatErr(ErrMalformed, off, "region table", "differs from the first copy"))
 		}
 	}
 	if regions == nil {
