@@ -22,11 +22,30 @@ func isZero(b []byte) bool { return bytes.Equal(b, zeroChunk[:len(b)]) }
 // scanResult is what the first pass learns: which payload blocks hold
 // data, and a fingerprint of the content.
 type scanResult struct {
-	present []uint64 // bit set of payload blocks holding data
-	content []byte   // SHA-256 over (chunk index, fingerprint) of the non-zero chunks; nil when not fingerprinted
+	chunks         []uint64 // bit set of chunks holding data
+	chunksPerBlock int64
+	content        []byte // SHA-256 over (chunk index, fingerprint) of the non-zero chunks; nil when not fingerprinted
 }
 
-func (s *scanResult) has(b int64) bool { return s.present[b/64]&(1<<(b%64)) != 0 }
+// chunk says whether chunk i holds data.
+func (s *scanResult) chunk(i int64) bool { return s.chunks[i/64]&(1<<(i%64)) != 0 }
+
+// has says whether payload block b holds data.
+func (s *scanResult) has(b int64) bool {
+	for i := b * s.chunksPerBlock; i < (b+1)*s.chunksPerBlock; i++ {
+		if i%64 == 0 && i+64 <= (b+1)*s.chunksPerBlock {
+			if s.chunks[i/64] != 0 {
+				return true
+			}
+			i += 63
+			continue
+		}
+		if s.chunk(i) {
+			return true
+		}
+	}
+	return false
+}
 
 // job is one chunk travelling through the scan.
 type job struct {
@@ -60,10 +79,10 @@ func readChunk(src io.ReaderAt, size int64, idx int64, buf []byte) ([]byte, erro
 // CRC-32 (IEEE), both hardware-accelerated: the IDs need to tell disks
 // apart, not resist forgery (the Result's SHA-256 of the output does that).
 func scan(ctx context.Context, c *config, src io.ReaderAt, size int64, blocks int64) (*scanResult, error) {
-	res := &scanResult{present: make([]uint64, (blocks+63)/64)}
+	chunksPerBlock := int64(c.blockSize) / chunkSize
+	res := &scanResult{chunks: make([]uint64, (blocks*chunksPerBlock+63)/64), chunksPerBlock: chunksPerBlock}
 	fingerprint := c.contentID == ""
 	h := sha256.New()
-	chunksPerBlock := int64(c.blockSize) / chunkSize
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -123,8 +142,7 @@ func scan(ctx context.Context, c *config, src io.ReaderAt, size int64, blocks in
 			continue
 		}
 		if j.nonZero {
-			b := j.idx / chunksPerBlock
-			res.present[b/64] |= 1 << (b % 64)
+			res.chunks[j.idx/64] |= 1 << (j.idx % 64)
 			if fingerprint {
 				binary.LittleEndian.PutUint64(rec[:], uint64(j.idx))
 				binary.LittleEndian.PutUint64(rec[8:], j.fp)

@@ -137,7 +137,9 @@ func (c *counter) Write(p []byte) (int, error) {
 		return 0, c.err
 	}
 	n, err := c.w.Write(p)
-	c.h.Write(p[:n])
+	if c.h != nil {
+		c.h.Write(p[:n])
+	}
 	c.n += int64(n)
 	if err == nil && n < len(p) {
 		err = io.ErrShortWrite
@@ -248,31 +250,8 @@ func write(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, size, v
 	res.ZeroBlocks = blocks - res.PresentBlocks
 
 	// The blocks holding data, in order, each written whole.
-	for b := int64(0); b < blocks; b++ {
-		if !sr.has(b) {
-			continue
-		}
-		for off := b * bs; off < (b+1)*bs; off += chunkSize {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			p := buf
-			if off < size {
-				got, err := readChunk(src, size, off/chunkSize, buf)
-				if err != nil {
-					return nil, err
-				}
-				clear(buf[len(got):])
-			} else {
-				p = zeroChunk[:]
-			}
-			if _, err := cw.Write(p); err != nil {
-				return nil, err
-			}
-		}
-		if c.progress != nil {
-			c.progress(Event{Stage: "write", File: c.fileName, Done: min((b+1)*bs, vsize), Total: vsize, Written: cw.n})
-		}
+	if err := copyBlocks(ctx, c, cw, src, size, vsize, sr); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -283,4 +262,95 @@ func write(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, size, v
 		c.progress(Event{Stage: "write", File: c.fileName, Done: vsize, Total: vsize, Written: res.Size})
 	}
 	return res, nil
+}
+
+// piece is a chunk of output on its way from the reading goroutine through
+// the writer to the hashing goroutine.
+type piece struct {
+	buf    []byte
+	pooled bool  // buf goes back to the free list after hashing
+	block  int64 // payload block, for progress
+	last   bool  // the last chunk of its block
+	err    error
+}
+
+// copyBlocks writes the present blocks. Reading (one goroutine, reading
+// ahead into a few buffers), writing (the caller's goroutine) and hashing
+// the output (one goroutine) overlap; chunks the scan found all-zero are
+// not read again.
+func copyBlocks(ctx context.Context, c *config, cw *counter, src io.ReaderAt, size, vsize int64, sr *scanResult) error {
+	const buffers = 4
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	free := make(chan []byte, buffers)
+	for range buffers {
+		free <- make([]byte, chunkSize)
+	}
+	pieces := make(chan piece, buffers)
+	go func() {
+		defer close(pieces)
+		bs := int64(c.blockSize)
+		blocks := (vsize + bs - 1) / bs
+		for b := range blocks {
+			if !sr.has(b) {
+				continue
+			}
+			for i := b * sr.chunksPerBlock; i < (b+1)*sr.chunksPerBlock; i++ {
+				p := piece{buf: zeroChunk[:], block: b, last: i == (b+1)*sr.chunksPerBlock-1}
+				if i*chunkSize < size && sr.chunk(i) {
+					select {
+					case p.buf = <-free:
+					case <-ctx.Done():
+						pieces <- piece{err: ctx.Err()}
+						return
+					}
+					p.pooled = true
+					got, err := readChunk(src, size, i, p.buf)
+					if err != nil {
+						pieces <- piece{err: err}
+						return
+					}
+					clear(p.buf[len(got):])
+				}
+				pieces <- p
+			}
+		}
+	}()
+	h := cw.h
+	cw.h = nil // the hashing goroutine takes over
+	hashed := make(chan piece, buffers+1)
+	hashDone := make(chan struct{})
+	go func() {
+		defer close(hashDone)
+		for p := range hashed {
+			h.Write(p.buf)
+			if p.pooled {
+				free <- p.buf
+			}
+		}
+	}()
+	var err error
+	for p := range pieces {
+		if err != nil {
+			continue // drain
+		}
+		if err = p.err; err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
+			_, err = cw.Write(p.buf)
+		}
+		if err != nil {
+			cancel()
+			continue
+		}
+		hashed <- p
+		if p.last && c.progress != nil {
+			c.progress(Event{Stage: "write", File: c.fileName, Done: min((p.block+1)*int64(c.blockSize), vsize), Total: vsize, Written: cw.n})
+		}
+	}
+	close(hashed)
+	<-hashDone
+	cw.h = h
+	return err
 }
