@@ -278,7 +278,11 @@ type piece struct {
 // ahead into a few buffers), writing (the caller's goroutine) and hashing
 // the output (one goroutine) overlap; chunks the scan found all-zero are
 // not read again.
+//
+// When the output is a regular file, the all-zero chunks of present blocks
+// become holes (see holeFile), as qemu-img leaves them.
 func copyBlocks(ctx context.Context, c *config, cw *counter, src io.ReaderAt, size, vsize int64, sr *scanResult) error {
+	hf := newHoleFile(cw.w)
 	const buffers = 4
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -338,7 +342,15 @@ func copyBlocks(ctx context.Context, c *config, cw *counter, src io.ReaderAt, si
 			err = ctx.Err()
 		}
 		if err == nil {
-			_, err = cw.Write(p.buf)
+			var skipped bool
+			if !p.pooled {
+				skipped, err = hf.skip(cw.n, int64(len(p.buf)))
+			}
+			if skipped {
+				cw.n += int64(len(p.buf))
+			} else if err == nil {
+				_, err = cw.Write(p.buf)
+			}
 		}
 		if err != nil {
 			cancel()
@@ -352,5 +364,8 @@ func copyBlocks(ctx context.Context, c *config, cw *counter, src io.ReaderAt, si
 	close(hashed)
 	<-hashDone
 	cw.h = h
+	if err == nil {
+		err = hf.finish(cw.n)
+	}
 	return err
 }

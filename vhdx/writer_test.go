@@ -135,3 +135,46 @@ func TestProgress(t *testing.T) {
 	require.Equal(t, vhdx.Event{Stage: "write", File: "d.vhdx", Done: res.VirtualSize, Total: res.VirtualSize, Written: res.Size}, last)
 	require.Equal(t, "scan", evs[0].Stage)
 }
+
+// Written to a regular file, the all-zero chunks of present blocks become
+// holes; the bytes are the same as on any other writer, also when the file
+// already had content there, is written from an offset, or is opened for
+// appending.
+func TestFileOutputHoles(t *testing.T) {
+	raw := rawBytes(40*mib, []island{{0, mixed(12, 3*mib)}, {39 * mib, testutil.RandomBytes(13, 4096)}})
+	want, res := toVHDX(t, raw, &vhdx.Options{BlockSize: 8 * mib})
+	dir := t.TempDir()
+	prefix := []byte("some bytes before the image")
+	for _, tc := range []struct {
+		name   string
+		flag   int
+		before []byte // file content before the write
+		seek   int64
+	}{
+		{"new", os.O_RDWR | os.O_CREATE | os.O_TRUNC, nil, 0},
+		{"old content", os.O_RDWR, bytes.Repeat([]byte{0xee}, 30*mib), 0},
+		{"offset", os.O_RDWR, prefix, int64(len(prefix))},
+		{"append", os.O_RDWR | os.O_APPEND, prefix, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeFile(t, dir, tc.name, tc.before)
+			f, err := os.OpenFile(p, tc.flag, 0o644)
+			require.NoError(t, err)
+			_, err = f.Seek(tc.seek, io.SeekStart)
+			require.NoError(t, err)
+			got, err := vhdx.Write(t.Context(), f, bytes.NewReader(raw), int64(len(raw)), &vhdx.Options{BlockSize: 8 * mib})
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			require.Equal(t, res, got)
+			b, err := os.ReadFile(p)
+			require.NoError(t, err)
+			off := 0
+			if tc.seek > 0 || tc.flag&os.O_APPEND != 0 {
+				require.Equal(t, prefix, b[:len(prefix)])
+				off = len(prefix)
+			}
+			require.GreaterOrEqual(t, len(b), off+len(want))
+			require.True(t, bytes.Equal(want, b[off:off+len(want)]), "output differs")
+		})
+	}
+}
