@@ -34,7 +34,7 @@ func (d *Digest) UnmarshalText(b []byte) error {
 // Result describes a written VHDX.
 type Result struct {
 	Size          int64  `json:"size"`          // bytes written
-	SHA256        Digest `json:"sha256"`        // SHA-256 of those bytes
+	SHA256        Digest `json:"sha256"`        // SHA-256 of those bytes; nil with Options.NoDigest
 	VirtualSize   int64  `json:"virtualSize"`   // disk size in bytes (a multiple of the logical sector size)
 	BlockSize     uint32 `json:"blockSize"`     // payload block size
 	Blocks        int64  `json:"blocks"`        // payload blocks of the disk
@@ -215,7 +215,10 @@ func write(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, size, v
 	res := &Result{VirtualSize: vsize, BlockSize: c.blockSize, Blocks: blocks,
 		VirtualDiskID: diskGUID, FileWriteGUID: fileGUID, DataWriteGUID: dataGUID}
 
-	cw := &counter{w: w, h: sha256.New()}
+	cw := &counter{w: w}
+	if !c.noDigest {
+		cw.h = sha256.New()
+	}
 	if _, err := cw.Write(headerSection(fileGUID, dataGUID, uint32(batLen))); err != nil {
 		return nil, err
 	}
@@ -257,7 +260,9 @@ func write(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, size, v
 		return nil, err
 	}
 	res.Size = cw.n
-	res.SHA256 = cw.h.Sum(nil)
+	if cw.h != nil {
+		res.SHA256 = cw.h.Sum(nil)
+	}
 	if c.progress != nil {
 		c.progress(Event{Stage: "write", File: c.fileName, Done: vsize, Total: vsize, Written: res.Size})
 	}
@@ -327,7 +332,9 @@ func copyBlocks(ctx context.Context, c *config, cw *counter, src io.ReaderAt, si
 	go func() {
 		defer close(hashDone)
 		for p := range hashed {
-			h.Write(p.buf)
+			if h != nil {
+				h.Write(p.buf)
+			}
 			if p.pooled {
 				free <- p.buf
 			}

@@ -36,6 +36,9 @@ func TestBuildTwice(t *testing.T) {
 	require.Equal(t, ra, rb)
 	sum := sha256.Sum256(a)
 	require.Equal(t, sum[:], []byte(ra.SHA256))
+	c, rc := toVHDX(t, raw, &vhdx.Options{NoDigest: true})
+	require.Equal(t, a, c)
+	require.Nil(t, rc.SHA256)
 
 	// Different content, different IDs; ContentID overrides the fingerprint.
 	raw2 := bytes.Clone(raw)
