@@ -94,3 +94,23 @@ func TestReadQemuOutput(t *testing.T) {
 		})
 	}
 }
+
+// TestReadQemuWritten: an image qemu created and then wrote to through its
+// log (the log keeps its entries, the headers' log GUID is zero again after
+// a clean close) reads as qemu-img converts it to raw.
+func TestReadQemuWritten(t *testing.T) {
+	qemu := testutil.RequireTool(t, "qemu-img")
+	qio := testutil.RequireTool(t, "qemu-io")
+	dir := t.TempDir()
+	img := filepath.Join(dir, "w.vhdx")
+	testutil.MustRun(t, dir, nil, qemu, "create", "-f", "vhdx", "-o", "block_size=1M", img, "10M")
+	testutil.MustRun(t, dir, nil, qio, "-f", "vhdx", "-c", "write -P 0x55 3M 1M", "-c", "write -P 0xaa 9437184 4096", img)
+	raw := filepath.Join(dir, "w.raw")
+	testutil.MustRun(t, dir, nil, qemu, "convert", "-f", "vhdx", "-O", "raw", img, raw)
+	v, err := os.ReadFile(img)
+	require.NoError(t, err)
+	want, err := os.ReadFile(raw)
+	require.NoError(t, err)
+	require.Equal(t, want, readAll(t, v))
+	require.Equal(t, byte(0x55), want[3*mib])
+}
