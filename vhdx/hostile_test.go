@@ -2,6 +2,7 @@ package vhdx_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"runtime"
@@ -154,4 +155,12 @@ func TestReadTruncatedBlock(t *testing.T) {
 	require.ErrorIs(t, err, vhdx.ErrInvalid)
 	_, err = d.ReadAt(got, d.Size())
 	require.ErrorIs(t, err, io.EOF)
+}
+
+func TestInspectCancel(t *testing.T) {
+	img := tinyDefault()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	_, err := vhdx.Inspect(ctx, img, img.size)
+	require.ErrorIs(t, err, context.Canceled)
 }

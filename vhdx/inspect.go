@@ -1,10 +1,12 @@
 package vhdx
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
 	"slices"
+	"sort"
 	"strconv"
 )
 
@@ -72,52 +74,51 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
 	rep.Info = &info
 
 	// Payload blocks must not overlap each other or the other structures.
-	type span struct{ start, end, entry int64 }
-	var spans []span
-	spans = append(spans, span{0, headerSectionSize, -1})
+	// The blocks are sorted as 4-byte indexes (32 MiB for the largest BAT
+	// Open accepts); the structures are few, sorted and disjoint (Open
+	// checked them) and searched.
+	type span struct{ start, end int64 }
+	spans := []span{{0, headerSectionSize}}
 	for _, rg := range info.Regions {
-		spans = append(spans, span{int64(rg.Offset), int64(rg.Offset) + int64(rg.Length), -1})
+		spans = append(spans, span{int64(rg.Offset), int64(rg.Offset) + int64(rg.Length)})
 	}
 	if info.Header.LogLength > 0 {
-		spans = append(spans, span{int64(info.Header.LogOffset), int64(info.Header.LogOffset) + int64(info.Header.LogLength), -1})
+		spans = append(spans, span{int64(info.Header.LogOffset), int64(info.Header.LogOffset) + int64(info.Header.LogLength)})
 	}
+	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	bs := int64(info.BlockSize)
 	blocks := (info.VirtualSize + bs - 1) / bs
+	var present []uint32
 	for i := range blocks {
 		if i%65536 == 0 {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
 		}
-		state, fo := d.BlockState(i)
-		if state != BlockFullyPresent {
+		if state, _ := d.BlockState(i); state != BlockFullyPresent {
 			rep.ZeroBlocks++
 			continue
 		}
 		rep.PresentBlocks++
-		spans = append(spans, span{fo, fo + bs, i})
+		present = append(present, uint32(i))
 	}
-	slices.SortFunc(spans, func(a, b span) int {
-		if a.start != b.start {
-			return int(min(max(a.start-b.start, -1), 1))
+	off := func(i uint32) int64 { _, fo := d.BlockState(int64(i)); return fo }
+	slices.SortFunc(present, func(a, b uint32) int {
+		if c := cmp.Compare(off(a), off(b)); c != 0 {
+			return c
 		}
-		return int(min(max(a.entry-b.entry, -1), 1))
+		return cmp.Compare(a, b)
 	})
-	end, last := int64(0), span{}
-	for _, s := range spans {
-		if s.start < end {
-			what := "overlaps a region"
-			if last.entry >= 0 {
-				what = "overlaps payload block " + itoa(last.entry)
-			}
-			if s.entry >= 0 {
-				rep.add(info.BATOffset+8*batIndex(s.entry, d.ratio), "BAT", "payload block "+itoa(s.entry)+" "+what)
-			} else {
-				rep.add(s.start, "region", "region at "+itoa(s.start)+" "+what)
-			}
+	entryOff := func(i uint32) int64 { return info.BATOffset + 8*batIndex(int64(i), d.ratio) }
+	for k, i := range present {
+		fo := off(i)
+		if k > 0 && off(present[k-1])+bs > fo {
+			rep.add(entryOff(i), "BAT", "payload block "+itoa(int64(i))+" overlaps payload block "+itoa(int64(present[k-1])))
 		}
-		if s.end > end {
-			end, last = s.end, s
+		// The last structure starting before the block's end.
+		j := sort.Search(len(spans), func(j int) bool { return spans[j].start >= fo+bs }) - 1
+		if j >= 0 && spans[j].end > fo {
+			rep.add(entryOff(i), "BAT", "payload block "+itoa(int64(i))+" overlaps the structure at "+itoa(spans[j].start))
 		}
 	}
 	return rep, nil
