@@ -22,7 +22,10 @@
 // content, from which the file, data write and virtual disk GUIDs derive:
 // the same disk and options give the same bytes, for any number of
 // workers. The second pass writes; the Result carries the size and SHA-256
-// of the output. There is no WriteStream: the BAT precedes the data, so
+// of the output (Options.NoDigest skips it). When the output is a regular
+// file, the all-zero MiB chunks inside present blocks are left as holes
+// (seeked over, past the file's original end only), as qemu-img leaves
+// them; the bytes read back are the same on any writer. There is no WriteStream: the BAT precedes the data, so
 // the zero blocks must be known before writing (spool a stream to a file).
 //
 // Sizes: the virtual size is the input size rounded up to the logical

@@ -49,7 +49,9 @@ type Result struct {
 const creator = "fogkit vhdx"
 
 // Write converts the raw disk image src of size bytes into a dynamic VHDX
-// written sequentially to w (w is never seeked).
+// written sequentially to w. w is never seeked, except that on a regular
+// *os.File (not opened for appending) all-zero chunks inside present blocks
+// past the file's original end are seeked over, leaving holes.
 //
 // The virtual size is size rounded up to a multiple of the logical sector
 // size (the tail reads as zeros). A first pass over src finds the blocks
