@@ -1,0 +1,271 @@
+// Command vhdx-bench compares fogkit's VHDX writer with `qemu-img convert
+// -O vhdx` on the same input in the same run.
+//
+// The input is a 1 GiB sparse raw image holding about 250 MiB of data,
+// deterministic from a fixed seed, laid out like a freshly installed
+// system: 160 MiB from the start, islands of 18 to 24 MiB further in, 2 MiB
+// at the end. Each tool runs -runs times in a child process; the table
+// shows wall time, CPU (user+sys), peak RSS (from the child's rusage),
+// apparent output size and allocated size (both tools leave the all-zero
+// parts of present blocks as holes in a regular output file; on any other
+// io.Writer our writer writes them), then medians and the ratios to
+// qemu-img. Both tools run
+// with the default 32 MiB blocks and with 1 MiB blocks; ours also without
+// the SHA-256 of its output (qemu-img computes none).
+//
+//	go run ./internal/bench/vhdx [-runs 3] [-keep]
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/fogkit/fogkit/vhdx"
+)
+
+const (
+	mib      = 1 << 20
+	diskSize = 1 << 30
+)
+
+// islands are the data ranges of the input, in MiB.
+var islands = [][2]int64{{0, 160}, {384, 408}, {520, 544}, {641, 665}, {900, 918}, {1022, 1024}}
+
+type sample struct {
+	wall, cpu time.Duration
+	rssKiB    int64
+	size      int64
+	alloc     int64
+}
+
+func main() {
+	runs := flag.Int("runs", 3, "runs per tool")
+	keep := flag.Bool("keep", false, "keep the temporary directory")
+	build := flag.String("build-image", "", "internal: only write the input image to this path")
+	in := flag.String("in", "", "internal: convert this raw image with fogkit's writer")
+	out := flag.String("o", "", "internal: output path for -in")
+	workers := flag.Int("workers", 0, "internal: workers for -in")
+	bs := flag.Uint("block-size", 0, "internal: block size for -in")
+	noDigest := flag.Bool("no-digest", false, "internal: skip the output's SHA-256 for -in")
+	flag.Parse()
+	var err error
+	switch {
+	case *build != "":
+		err = buildImage(*build)
+	case *in != "":
+		err = convert(*in, *out, *workers, uint32(*bs), *noDigest)
+	default:
+		err = run(*runs, *keep)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vhdx-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func convert(in, out string, workers int, bs uint32, noDigest bool) error {
+	f, err := os.Open(in)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	o, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if _, err := vhdx.Write(context.Background(), o, f, st.Size(), &vhdx.Options{Workers: workers, BlockSize: bs, NoDigest: noDigest}); err != nil {
+		o.Close()
+		return err
+	}
+	return o.Close()
+}
+
+func run(runs int, keep bool) error {
+	qemu, err := exec.LookPath("qemu-img")
+	if err != nil {
+		return err
+	}
+	dir, err := os.MkdirTemp("", "vhdx-bench-")
+	if err != nil {
+		return err
+	}
+	if !keep {
+		defer os.RemoveAll(dir)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	raw := filepath.Join(dir, "disk.raw")
+	// The image is built in a child process so that this process stays
+	// small (Linux can carry a parent's peak RSS into its children's).
+	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
+		return fmt.Errorf("building the image: %v\n%s", err, out)
+	}
+	var data int64
+	for _, is := range islands {
+		data += (is[1] - is[0]) * mib
+	}
+	fmt.Printf("input: %d MiB sparse raw image, %d MiB of data in %d ranges\n", diskSize>>20, data>>20, len(islands))
+	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, loadavg())
+	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")
+
+	type tool struct {
+		name, out string
+		args      []string
+	}
+	ours := func(w int, bs string, digest bool) tool {
+		o := filepath.Join(dir, fmt.Sprintf("ours-%d-%s-%v.vhdx", w, bs, digest))
+		b := map[string]string{"32M": "0", "1M": "1048576"}[bs]
+		name := fmt.Sprintf("fogkit %s workers=%d", bs, w)
+		if !digest {
+			name += " nodigest"
+		}
+		return tool{name, o, []string{self, "-in", raw, "-o", o, "-workers", fmt.Sprint(w), "-block-size", b, fmt.Sprintf("-no-digest=%v", !digest)}}
+	}
+	theirs := func(bs string) tool {
+		o := filepath.Join(dir, "qemu-"+bs+".vhdx")
+		return tool{"qemu-img " + bs, o, []string{qemu, "convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=" + bs, raw, o}}
+	}
+	tools := []tool{ours(1, "32M", true), ours(2, "32M", true), ours(2, "32M", false), theirs("32M"), ours(2, "1M", true), theirs("1M")}
+
+	res := map[string][]sample{}
+	fmt.Printf("\n%-24s %4s %8s %8s %8s %12s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes", "alloc bytes")
+	for r := 1; r <= runs; r++ {
+		for _, t := range tools { // interleaved, so load changes hit all tools alike
+			os.Remove(t.out)
+			// Write back the previous run's output first, so that its dirty
+			// pages do not throttle this one.
+			syscall.Sync()
+			s, err := measure(t.args)
+			if err != nil {
+				return fmt.Errorf("%s: %w", t.name, err)
+			}
+			var st syscall.Stat_t
+			if err := syscall.Stat(t.out, &st); err != nil {
+				return err
+			}
+			s.size, s.alloc = st.Size, st.Blocks*512
+			res[t.name] = append(res[t.name], s)
+			fmt.Printf("%-32s %4d %8.2f %8.2f %8.1f %12d %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(),
+				float64(s.rssKiB)/1024, s.size, s.alloc)
+		}
+	}
+	for _, t := range tools {
+		if strings.HasPrefix(t.name, "fogkit") {
+			if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vhdx", raw, t.out).CombinedOutput(); err != nil {
+				return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", t.out, err, out)
+			}
+			if out, err := exec.Command(qemu, "check", "-f", "vhdx", t.out).CombinedOutput(); err != nil {
+				return fmt.Errorf("qemu-img check of %s failed: %v\n%s", t.out, err, out)
+			}
+		}
+	}
+	fmt.Println("\nqemu-img compare raw vs our VHDX: identical; qemu-img check: no errors")
+
+	med := func(name string) sample {
+		ss := res[name]
+		pick := func(f func(sample) int64) int64 {
+			v := make([]int64, len(ss))
+			for i, s := range ss {
+				v[i] = f(s)
+			}
+			slices.Sort(v)
+			return v[len(v)/2]
+		}
+		return sample{
+			wall:   time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
+			cpu:    time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
+			rssKiB: pick(func(s sample) int64 { return s.rssKiB }),
+			size:   pick(func(s sample) int64 { return s.size }),
+			alloc:  pick(func(s sample) int64 { return s.alloc }),
+		}
+	}
+	fmt.Printf("\nmedians of %d runs                wall s   cpu s  rss MiB       size      alloc  speed vs qemu  size vs qemu  alloc vs qemu\n", runs)
+	for _, t := range tools {
+		m := med(t.name)
+		q := med("qemu-img " + strings.Fields(t.name)[1])
+		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %10d %13.2fx %12.3fx %13.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
+			float64(m.rssKiB)/1024, m.size, m.alloc, q.wall.Seconds()/m.wall.Seconds(),
+			float64(m.size)/float64(q.size), float64(m.alloc)/float64(q.alloc))
+	}
+	fmt.Printf("load average at end: %s\n", loadavg())
+	return nil
+}
+
+func measure(args []string) (sample, error) {
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		return sample{}, err
+	}
+	wall := time.Since(start)
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return sample{}, fmt.Errorf("no rusage")
+	}
+	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssKiB: ru.Maxrss}, nil
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// buildImage writes the sparse input: in every data range, pseudo-random
+// bytes with text-like stretches and a zero 4 KiB page every 64 KiB or so,
+// the same for every run.
+func buildImage(path string) error {
+	r := rand.New(rand.NewPCG(18, 1))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := f.Truncate(diskSize); err != nil {
+		return err
+	}
+	buf := make([]byte, mib)
+	for _, is := range islands {
+		for m := is[0]; m < is[1]; m++ {
+			for i := 0; i < len(buf); i += 8 {
+				v := r.Uint64()
+				if (i>>12)%3 == 1 { // text-like: printable ASCII
+					v = v&0x3f3f3f3f3f3f3f3f | 0x2020202020202020
+				}
+				for j := range 8 {
+					buf[i+j] = byte(v >> (8 * j))
+				}
+			}
+			clear(buf[(m%16)<<16 : (m%16)<<16+4096])
+			if _, err := f.WriteAt(buf, m*mib); err != nil {
+				return err
+			}
+		}
+	}
+	return f.Sync()
+}
