@@ -12,13 +12,17 @@ import (
 	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/backup"
 	"github.com/fogkit/fogkit/disk"
+	"github.com/fogkit/fogkit/gce"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
+	"github.com/fogkit/fogkit/qcow2"
 	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/support"
 	"github.com/fogkit/fogkit/update"
+	"github.com/fogkit/fogkit/vhd"
+	"github.com/fogkit/fogkit/vhdx"
 	"github.com/fogkit/fogkit/vmdk"
 )
 
@@ -31,7 +35,7 @@ func TestEventFields(t *testing.T) {
 		"Stage": {"string", "stage"}, "File": {"string", "file,omitempty"},
 		"Done": {"int64", "done"}, "Total": {"int64", "total"},
 	}
-	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}} {
+	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}} {
 		ty := reflect.TypeOf(ev)
 		for name, w := range want {
 			f, ok := ty.FieldByName(name)
@@ -62,6 +66,8 @@ func TestJSONCamelCase(t *testing.T) {
 		support.Options{}, support.Index{}, support.OpenOptions{},
 		backup.Options{}, backup.Manifest{}, backup.RestoreOptions{},
 		agent.ServerOptions{}, agent.ApplianceStatus{}, agent.RestoreResult{}, agent.BackupRequest{},
+		qcow2.Options{}, qcow2.Report{}, qcow2.Result{}, vhd.Options{}, vhd.Report{}, vhd.Result{},
+		vhdx.Options{}, vhdx.Report{}, vhdx.Result{}, gce.Options{}, gce.Report{}, gce.Result{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type, string)
