@@ -145,26 +145,9 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 	if o != nil {
 		opt = *o
 	}
-	maxSize := opt.MaxSize
-	if maxSize <= 0 {
-		maxSize = DefaultMaxDecryptSize
-	}
-	// The ciphertext is never much bigger than the plaintext.
-	inLimit := maxSize + maxSize/64 + 1<<20
-	lr := &limitedReader{r: ctxReader{ctx, src}, n: inLimit}
-	in := io.Reader(lr)
-	br := newPeekReader(in)
-	if br.isArmor() {
-		block, err := armor.Decode(br)
-		if err != nil {
-			return fmt.Errorf("%w: OpenPGP armor: %v", ErrMalformed, err)
-		}
-		if block.Type != pgpMessageBlock {
-			return fmt.Errorf("%w: OpenPGP armor holds %q, want %q", ErrMalformed, block.Type, pgpMessageBlock)
-		}
-		in = block.Body
-	} else {
-		in = br
+	maxSize, in, lr, err := openMessage(ctx, src, opt.MaxSize)
+	if err != nil {
+		return err
 	}
 	ring := pgp.EntityList{key.entity}
 	signers := map[string]bool{}
@@ -219,6 +202,30 @@ func decryptError(ctx context.Context, lr *limitedReader, err error) error {
 		return fmt.Errorf("%w: %v", ErrDecrypt, err)
 	}
 	return m
+}
+
+// openMessage caps src (the ciphertext is never much bigger than the
+// plaintext, so a cap of a little over maxSize bounds the work), removes
+// the armor when there is one and returns the binary message, the
+// effective plaintext cap and the capped reader (to tell a hit cap from
+// damage). Decrypt and DecryptPassphrase share it.
+func openMessage(ctx context.Context, src io.Reader, maxSize int64) (int64, io.Reader, *limitedReader, error) {
+	if maxSize <= 0 {
+		maxSize = DefaultMaxDecryptSize
+	}
+	lr := &limitedReader{r: ctxReader{ctx, src}, n: maxSize + maxSize/64 + 1<<20}
+	br := newPeekReader(lr)
+	if !br.isArmor() {
+		return maxSize, br, lr, nil
+	}
+	block, err := armor.Decode(br)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("%w: OpenPGP armor: %v", ErrMalformed, err)
+	}
+	if block.Type != pgpMessageBlock {
+		return 0, nil, nil, fmt.Errorf("%w: OpenPGP armor holds %q, want %q", ErrMalformed, block.Type, pgpMessageBlock)
+	}
+	return maxSize, block.Body, lr, nil
 }
 
 // copyLimited copies src to its EOF into dst, failing with ErrTooLarge

@@ -115,25 +115,9 @@ func DecryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if o != nil {
 		opt = *o
 	}
-	maxSize := opt.MaxSize
-	if maxSize <= 0 {
-		maxSize = DefaultMaxDecryptSize
-	}
-	inLimit := maxSize + maxSize/64 + 1<<20
-	lr := &limitedReader{r: ctxReader{ctx, src}, n: inLimit}
-	in := io.Reader(lr)
-	br := newPeekReader(in)
-	if br.isArmor() {
-		block, err := armor.Decode(br)
-		if err != nil {
-			return fmt.Errorf("%w: OpenPGP armor: %v", ErrMalformed, err)
-		}
-		if block.Type != pgpMessageBlock {
-			return fmt.Errorf("%w: OpenPGP armor holds %q, want %q", ErrMalformed, block.Type, pgpMessageBlock)
-		}
-		in = block.Body
-	} else {
-		in = br
+	maxSize, in, lr, err := openMessage(ctx, src, opt.MaxSize)
+	if err != nil {
+		return err
 	}
 	head, err := readKeyPackets(in)
 	if err != nil {
