@@ -17,7 +17,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -25,7 +25,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/qcow2"
@@ -166,7 +165,7 @@ func run(runs int, keep bool) error {
 	}
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB text-like + %d MiB random content\n", diskSize>>20, textSize>>20, randSize>>20)
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, loadavg())
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, benchutil.LoadAvg())
 	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")
 
 	type tool struct {
@@ -241,33 +240,11 @@ func run(runs int, keep bool) error {
 		fmt.Printf("%-26s %9.2f %7.2f %8.1f %11d %13.2fx %13.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
 			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), float64(m.size)/float64(q.size))
 	}
-	fmt.Printf("load average at end: %s\n", loadavg())
+	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
 }
 
 func measure(args []string) (sample, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return sample{}, err
-	}
-	wall := time.Since(start)
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("no rusage")
-	}
-	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssKiB: ru.Maxrss}, nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
+	wall, cpu, rss, err := benchutil.Run(args)
+	return sample{wall: wall, cpu: cpu, rssKiB: rss}, err
 }

@@ -17,7 +17,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -161,7 +161,7 @@ func run(runs int, keep bool) error {
 		return err
 	}
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB allocated\n", diskSize>>20, st.Blocks*512>>20)
-	fmt.Printf("machine: %d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.GOARCH, loadavg())
+	fmt.Printf("machine: %d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.GOARCH, benchutil.LoadAvg())
 	fmt.Println("note: the machine is shared with other jobs; figures are noisy, compare within a run.")
 
 	type tool struct {
@@ -230,33 +230,11 @@ func run(runs int, keep bool) error {
 		}
 		fmt.Println()
 	}
-	fmt.Printf("load average at end: %s\n", loadavg())
+	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
 }
 
 func measure(args []string) (sample, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return sample{}, err
-	}
-	wall := time.Since(start)
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("no rusage")
-	}
-	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssKiB: ru.Maxrss}, nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
+	wall, cpu, rss, err := benchutil.Run(args)
+	return sample{wall: wall, cpu: cpu, rssKiB: rss}, err
 }

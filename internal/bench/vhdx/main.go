@@ -20,7 +20,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -123,7 +123,7 @@ func run(runs int, keep bool) error {
 	}
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB of data in %d ranges\n", diskSize>>20, data>>20, len(islands))
 	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, loadavg())
+		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, benchutil.LoadAvg())
 	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")
 
 	type tool struct {
@@ -205,35 +205,13 @@ func run(runs int, keep bool) error {
 			float64(m.rssKiB)/1024, m.size, m.alloc, q.wall.Seconds()/m.wall.Seconds(),
 			float64(m.size)/float64(q.size), float64(m.alloc)/float64(q.alloc))
 	}
-	fmt.Printf("load average at end: %s\n", loadavg())
+	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
 }
 
 func measure(args []string) (sample, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return sample{}, err
-	}
-	wall := time.Since(start)
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("no rusage")
-	}
-	return sample{wall: wall, cpu: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), rssKiB: ru.Maxrss}, nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
+	wall, cpu, rss, err := benchutil.Run(args)
+	return sample{wall: wall, cpu: cpu, rssKiB: rss}, err
 }
 
 // buildImage writes the sparse input: in every data range, pseudo-random
