@@ -47,12 +47,16 @@ type builder struct {
 	modTree string
 	initrd  string
 	bootRaw string
-	licFile []byte
-	boot    *vmdk.Result
-	data    *vmdk.Result
-	desc    []byte
-	why     string   // why the appliance is not bootable
-	created []string // outputs written so far, removed if the build fails
+	dataRaw string // the formatted data disk, an intermediate like bootRaw
+	// diskSpec is the boot disk's spec, from which the ISO's EFI image is
+	// made too.
+	diskSpec *disk.Spec
+	licFile  []byte
+	boot     *vmdk.Result
+	data     *vmdk.Result
+	desc     []byte
+	why      string   // why the appliance is not bootable
+	created  []string // outputs written so far, removed if the build fails
 }
 
 // Build makes the appliance that spec describes into o.Dir: the initramfs,
@@ -88,9 +92,11 @@ func Build(ctx context.Context, spec *Spec, o *Options) (*Record, error) {
 		{"license", b.stageLicense},
 		{"rootfs", b.stageRootfs},
 		{"disk", b.stageDisk},
+		{"data", b.stageData},
 		{"vmdk", b.stageVMDK},
 		{"ovf", b.stageOVF},
 		{"ova", b.stageOVA},
+		{"formats", b.stageFormats},
 		{"update", b.stageUpdate},
 		{"record", b.stageRecord},
 	}
@@ -104,9 +110,7 @@ func Build(ctx context.Context, spec *Spec, o *Options) (*Record, error) {
 			return nil, fmt.Errorf("appliance: stage %s: %w", st.name, err)
 		}
 	}
-	if b.bootRaw != "" {
-		_ = os.Remove(b.bootRaw) // an intermediate: the VMDK holds it
-	}
+	b.removeIntermediates()
 	return b.rec, nil
 }
 
@@ -127,8 +131,16 @@ func (b *builder) cleanup() {
 	for _, p := range b.created {
 		_ = os.RemoveAll(p)
 	}
-	if b.bootRaw != "" {
-		_ = os.Remove(b.bootRaw)
+	b.removeIntermediates()
+}
+
+// removeIntermediates removes the raw disks every output format was
+// written from.
+func (b *builder) removeIntermediates() {
+	for _, p := range []string{b.bootRaw, b.dataRaw} {
+		if p != "" {
+			_ = os.Remove(p)
+		}
 	}
 }
 
@@ -429,6 +441,7 @@ func (b *builder) stageDisk(ctx context.Context) error {
 		spec.Kernel.Name = slotDir + "/" + esp.KernelFile
 	}
 	spec.EFI = disk.File{Path: b.efi}
+	b.diskSpec = spec
 	b.bootRaw = b.path("boot.raw.partial")
 	res, err := disk.BuildFile(ctx, spec, b.bootRaw, opts)
 	if err != nil {
@@ -493,6 +506,9 @@ func writeTreeFile(root, rel string, data []byte, t time.Time) error {
 }
 
 func (b *builder) stageVMDK(ctx context.Context) error {
+	if !b.wants(FormatOVA) {
+		return nil
+	}
 	bootName := b.s.Name + "-boot.vmdk"
 	progress := func(e vmdk.Event) { b.event(Event{Stage: "vmdk", File: bootName, Done: e.Done, Total: e.Total}) }
 	bootOpts := &vmdk.Options{FileName: bootName, Workers: b.o.Workers, Progress: progress}
@@ -517,7 +533,7 @@ func (b *builder) stageVMDK(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := b.writeDataDisk(ctx); err != nil {
+	if err := b.writeDataVMDK(ctx); err != nil {
 		return err
 	}
 	b.rec.Options["vmdkBoot"] = bootOpts
@@ -552,6 +568,9 @@ func (b *builder) virtualSystem() *ovf.VirtualSystem {
 }
 
 func (b *builder) stageOVF(ctx context.Context) error {
+	if !b.wants(FormatOVA) {
+		return nil
+	}
 	vs := b.virtualSystem()
 	opts := &ovf.Options{Profile: ovf.Portable, VirtualBoxMachine: vs.Firmware == ovf.EFI}
 	if err := ovf.Validate(vs, opts); err != nil {
@@ -568,6 +587,9 @@ func (b *builder) stageOVF(ctx context.Context) error {
 }
 
 func (b *builder) stageOVA(ctx context.Context) error {
+	if !b.wants(FormatOVA) {
+		return nil
+	}
 	var files []ova.File
 	var total int64 = int64(len(b.desc))
 	for _, v := range []struct {

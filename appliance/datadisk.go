@@ -12,17 +12,17 @@ import (
 // DefaultDataLabel is the data disk's label when Spec.DataLabel is empty.
 const DefaultDataLabel = "fogkit-data"
 
-// writeDataDisk ships the data disk pre-formatted: an empty ext4 file
-// system, formatted into a sparse temporary file in the output directory
-// and written as a VMDK from it (the writer skips the zero grains, so the
-// VMDK holds little more than the metadata). The seed is the appliance
-// Name, so every version of an appliance formats its data disk the same
-// way, and the agent can format a blank disk identically on first boot.
-func (b *builder) writeDataDisk(ctx context.Context) error {
+// stageData formats the data disk the appliance ships with: an empty
+// ext4 file system in a sparse temporary file in the output directory,
+// from which every format's data disk is written (the writers skip the
+// zero clusters, so each holds little more than its metadata). The seed is
+// the appliance Name, so every version of an appliance formats its data
+// disk the same way, and the agent can format a blank disk identically on
+// first boot.
+func (b *builder) stageData(ctx context.Context) error {
 	fsOpts := &ext4.Options{Label: b.s.DataLabel, Seed: b.s.Name, ModTime: b.s.Epoch}
-	raw := b.path("data.raw.partial")
-	defer os.Remove(raw) // an intermediate: the VMDK holds it
-	f, err := os.OpenFile(raw, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	b.dataRaw = b.path("data.raw.partial")
+	f, err := os.OpenFile(b.dataRaw, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
 	}
@@ -35,6 +35,17 @@ func (b *builder) writeDataDisk(ctx context.Context) error {
 	if _, err := ext4.Format(ctx, f, b.s.DataSize, fsOpts); err != nil {
 		return err
 	}
+	b.rec.Options["ext4Data"] = fsOpts
+	return f.Close()
+}
+
+// writeDataVMDK writes the OVA's data disk.
+func (b *builder) writeDataVMDK(ctx context.Context) error {
+	f, err := os.Open(b.dataRaw)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	dataName := b.s.Name + "-data.vmdk"
 	progress := func(e vmdk.Event) { b.event(Event{Stage: "vmdk", File: dataName, Done: e.Done, Total: e.Total}) }
 	dataOpts := &vmdk.Options{FileName: dataName, Workers: b.o.Workers, Progress: progress}
@@ -45,7 +56,6 @@ func (b *builder) writeDataDisk(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	b.rec.Options["ext4Data"] = fsOpts
 	b.rec.Options["vmdkData"] = dataOpts
 	return nil
 }

@@ -194,7 +194,7 @@ func (r *Record) verifyOutput(ctx context.Context, path string, o Artifact, reha
 	case strings.HasSuffix(o.Path, ".fup"):
 		return r.verifyUpdate(ctx, f, st.Size())
 	}
-	return nil
+	return verifyDiskFormat(ctx, o.Path, f, st.Size())
 }
 
 func (r *Record) verifyOVA(ctx context.Context, f io.Reader) error {

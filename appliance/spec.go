@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,6 +72,10 @@ type Spec struct {
 	// unused space costs nothing in the VMDK). UKI: default the content's
 	// size.
 	ESPSize int64 `json:"espSize,omitempty"`
+
+	// Formats are the outputs besides the update packages, the license and
+	// the record; nil means just the OVA. See Format.
+	Formats []Format `json:"formats,omitempty"`
 
 	CPUs      int   `json:"cpus"`      // default 2
 	MemoryMiB int64 `json:"memoryMiB"` // default 1024
@@ -229,6 +234,19 @@ func (s *Spec) check(o *Options, full bool) (*Spec, error) {
 	if c.ESPSize < 0 || c.ESPSize > disk.MaxESPSize {
 		bad("ESPSize %d: use 0 (default) up to %d bytes", c.ESPSize, disk.MaxESPSize)
 	}
+	if len(c.Formats) == 0 {
+		c.Formats = []Format{FormatOVA}
+	}
+	seen := map[Format]bool{}
+	for _, f := range c.Formats {
+		if !slices.Contains(Formats, f) {
+			bad("Formats: unknown format %q (use %s)", f, formatList())
+		} else if seen[f] {
+			bad("Formats: %q listed twice", f)
+		}
+		seen[f] = true
+	}
+	c.Formats = slices.Clone(c.Formats)
 	if c.CPUs == 0 {
 		c.CPUs = 2
 	}

@@ -46,7 +46,7 @@ func parseFlags(args []string) (*config, error) {
 	c.spec = s
 	f := flag.NewFlagSet("pipeline", flag.ContinueOnError)
 	f.SetOutput(io.Discard)
-	var dataSize, epoch, loader, previous, compress string
+	var dataSize, epoch, loader, previous, compress, formats string
 	var testBoot bool
 	f.StringVar(&s.AppDir, "app", "", "directory of the vendor's files, placed under /opt/app (default: the embedded demo app)")
 	f.StringVar(&s.Name, "name", "fogdemo", "appliance name (file names, VM name)")
@@ -70,6 +70,7 @@ func parseFlags(args []string) (*config, error) {
 	f.IntVar(&s.CPUs, "cpus", 2, "virtual CPUs")
 	f.Int64Var(&s.MemoryMiB, "memory", 1024, "memory in MiB")
 	f.StringVar(&compress, "compress", "none", "initramfs compression: none, gzip or zstd")
+	f.StringVar(&formats, "formats", "ova", "output formats, comma-separated: ova, qcow2, vhd, vhdx, gce, iso")
 	f.StringVar(&c.initBin, "init", "", "a prebuilt static /init to use instead of building the demo one")
 	f.BoolVar(&c.quiet, "q", false, "no progress output")
 	f.BoolVar(&c.fetch, "fetch", true, "when no -kernel is given or found, fetch the distribution's kernel and systemd-boot with apt-get download (Debian and Ubuntu) into the user cache")
@@ -91,6 +92,9 @@ func parseFlags(args []string) (*config, error) {
 	var err error
 	if s.DataSize, err = appliance.ParseSize(dataSize); err != nil {
 		return nil, fmt.Errorf("-data-size: %w", err)
+	}
+	if s.Formats, err = appliance.ParseFormats(formats); err != nil {
+		return nil, fmt.Errorf("-formats: %w", err)
 	}
 	if s.Epoch, err = appliance.ParseEpoch(epoch); err != nil {
 		return nil, fmt.Errorf("-epoch: %w", err)

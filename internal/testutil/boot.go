@@ -42,8 +42,14 @@ type BootOptions struct {
 	Initrd     string // DirectKernel only
 	Append     string // DirectKernel only; console=ttyS0 is added
 	Disk       string // BIOS and UEFI
-	DiskFormat string // "raw" or "vmdk" (default: from the file extension)
-	MemoryMB   int    // default 256
+	DiskFormat string // qemu's format name (default: from the file extension)
+	// DiskBus is how Disk is attached: "virtio" (default) or "usb" (a USB
+	// mass-storage device on an xHCI controller, as a stick is).
+	DiskBus string
+	// CDROM, with BIOS or UEFI, is an ISO image attached as an IDE CD-ROM;
+	// Disk may then be empty.
+	CDROM    string
+	MemoryMB int // default 256
 	// Devices are extra qemu arguments, such as a disk controller and a
 	// NIC model ("-device", "pvscsi,id=c0", ...).
 	Devices []string
@@ -140,10 +146,7 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 	case BIOS, UEFI:
 		format := o.DiskFormat
 		if format == "" {
-			format = "raw"
-			if strings.HasSuffix(o.Disk, ".vmdk") {
-				format = "vmdk"
-			}
+			format = formatOf(o.Disk)
 		}
 		if o.Firmware == UEFI {
 			vars := filepath.Join(scratch, "OVMF_VARS.fd")
@@ -154,7 +157,18 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 				"-drive", "if=pflash,format=raw,unit=0,readonly=on,file="+OVMFCode,
 				"-drive", "if=pflash,format=raw,unit=1,file="+vars)
 		}
-		args = append(args, "-drive", "file="+o.Disk+",format="+format+",if=virtio,readonly=on")
+		if o.CDROM != "" {
+			args = append(args, "-drive", "file="+o.CDROM+",format=raw,if=ide,media=cdrom,readonly=on")
+		}
+		switch {
+		case o.Disk == "":
+		case o.DiskBus == "usb":
+			args = append(args, "-device", "qemu-xhci,id=xhci",
+				"-drive", "if=none,id=usbdisk,file="+o.Disk+",format="+format+",readonly=on",
+				"-device", "usb-storage,bus=xhci.0,drive=usbdisk")
+		default:
+			args = append(args, "-drive", "file="+o.Disk+",format="+format+",if=virtio,readonly=on")
+		}
 	}
 	args = append(args, o.Devices...)
 	// One guest at a time across every test process: TCG guests are CPU
@@ -235,6 +249,22 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 		return res, fmt.Errorf("%w: %v; last console lines:\n%s", ErrBootFailed, err, lastLines(text, 40))
 	}
 	return res, nil
+}
+
+// formatOf names qemu's format for a disk file by its extension: a VHD
+// is "vpc", anything unknown "raw" (an .iso or .img is).
+func formatOf(name string) string {
+	switch filepath.Ext(name) {
+	case ".vmdk":
+		return "vmdk"
+	case ".qcow2":
+		return "qcow2"
+	case ".vhd":
+		return "vpc"
+	case ".vhdx":
+		return "vhdx"
+	}
+	return "raw"
 }
 
 func lastLines(s string, n int) string {
