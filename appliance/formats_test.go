@@ -72,7 +72,7 @@ func TestFormatsBuildTwiceSameDisk(t *testing.T) {
 		got := readDisk(t, filepath.Join(a, name))
 		require.GreaterOrEqual(t, len(got), len(ref), name)
 		require.True(t, bytes.Equal(ref, got[:len(ref)]), "%s holds another disk", name)
-		require.Zero(t, bytes.Count(got[len(ref):], []byte{0}) - len(got[len(ref):]), "%s pads with zeros", name)
+		require.Zero(t, bytes.Count(got[len(ref):], []byte{0})-len(got[len(ref):]), "%s pads with zeros", name)
 	}
 	// A damaged image fails Verify through the format's checker even with
 	// its digest corrected in the record.
