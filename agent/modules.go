@@ -2,7 +2,9 @@ package agent
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -89,17 +91,72 @@ func LoadModules(ctx context.Context, opts *ModuleOptions) (*ModuleReport, error
 		return nil, fmt.Errorf("%w: %s: %w", ErrModules, dir, err)
 	}
 	rep := &ModuleReport{Release: o.Release}
+	byName := map[string]*ModuleResult{}
 	for _, p := range order {
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
+		file := filepath.Join(dir, filepath.FromSlash(p))
 		res := ModuleResult{Path: p, Loaded: true}
-		if err := loadHook(filepath.Join(dir, filepath.FromSlash(p))); err != nil {
+		// A module whose dependency did not load would only fail with
+		// "unknown symbol": it shares the dependency's fate instead, so
+		// the Hyper-V drivers on a machine without VMBus count as having
+		// no device, not as failures.
+		var dep *ModuleResult
+		for _, d := range moduleDepends(file) {
+			if r := byName[d]; r != nil && !r.Loaded {
+				dep = r
+				break
+			}
+		}
+		if dep != nil {
+			res.Loaded, res.NoDevice = false, dep.NoDevice
+			res.Error = fmt.Sprintf("needs %s, which did not load", moduleName(dep.Path))
+		} else if err := loadHook(file); err != nil {
 			res.Loaded, res.Error, res.NoDevice = false, err.Error(), errors.Is(err, syscall.ENODEV)
 		}
 		rep.Modules = append(rep.Modules, res)
+		byName[moduleName(p)] = &rep.Modules[len(rep.Modules)-1]
 	}
 	return rep, nil
+}
+
+// moduleName is a module's name from its path: the base name without
+// ".ko" and with '-' as '_', as the kernel and modinfo's depends= spell it.
+func moduleName(p string) string {
+	n, _, _ := strings.Cut(path.Base(p), ".ko")
+	return strings.ReplaceAll(n, "-", "_")
+}
+
+// maxModinfo bounds the .modinfo section read from a module.
+const maxModinfo = 64 << 10
+
+// moduleDepends reads the depends= list of a module's .modinfo section;
+// nil when the file is no ELF module (the caller then just loads it).
+func moduleDepends(file string) []string {
+	f, err := elf.Open(file)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	sec := f.Section(".modinfo")
+	if sec == nil || sec.Size > maxModinfo {
+		return nil
+	}
+	data, err := sec.Data()
+	if err != nil {
+		return nil
+	}
+	for _, kv := range bytes.Split(data, []byte{0}) {
+		if v, ok := bytes.CutPrefix(kv, []byte("depends=")); ok && len(v) > 0 {
+			var out []string
+			for _, d := range strings.Split(string(v), ",") {
+				out = append(out, strings.ReplaceAll(d, "-", "_"))
+			}
+			return out
+		}
+	}
+	return nil
 }
 
 // loadHook is loadModule; tests replace it so they never load a module

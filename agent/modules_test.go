@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/internal/testutil"
 )
 
 func fakeRoot(t *testing.T, order string) string {
@@ -92,4 +94,36 @@ func TestListSys(t *testing.T) {
 	got, err := listSys(dir, "loop", "ram")
 	require.NoError(t, err)
 	require.Equal(t, []string{"sda", "sdb", "vda"}, got)
+}
+
+// TestLoadModulesDependencyWithoutDevice: a module whose dependency had no
+// device (the Hyper-V storage driver on a machine without VMBus) is not
+// loaded and shares the dependency's verdict, read from the real
+// modules' .modinfo depends= lists.
+func TestLoadModulesDependencyWithoutDevice(t *testing.T) {
+	_, tree, _ := testutil.DriverKernel(t)
+	if tree == "" {
+		return
+	}
+	root := fakeRoot(t, "kernel/drivers/hv/hv_vmbus.ko\nkernel/drivers/scsi/scsi_transport_fc.ko\nkernel/drivers/scsi/hv_storvsc.ko\n")
+	dir := filepath.Join(root, "lib", "modules", "6.1.0-test")
+	for _, p := range []string{"kernel/drivers/hv/hv_vmbus.ko", "kernel/drivers/scsi/scsi_transport_fc.ko", "kernel/drivers/scsi/hv_storvsc.ko"} {
+		b, err := os.ReadFile(filepath.Join(tree, p))
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(filepath.Join(dir, p)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, p), b, 0o644))
+	}
+	var tried []string
+	withLoader(t, func(p string) error {
+		tried = append(tried, filepath.Base(p))
+		if filepath.Base(p) == "hv_vmbus.ko" {
+			return fmt.Errorf("finit_module: %w", syscall.ENODEV)
+		}
+		return nil
+	})
+	rep, err := LoadModules(context.Background(), &ModuleOptions{Root: root, Release: "6.1.0-test"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"hv_vmbus.ko", "scsi_transport_fc.ko"}, tried, "hv_storvsc is not even tried")
+	require.Empty(t, rep.Failed())
+	require.Equal(t, ModuleResult{Path: "kernel/drivers/scsi/hv_storvsc.ko", NoDevice: true, Error: "needs hv_vmbus, which did not load"}, rep.Modules[2])
 }

@@ -110,7 +110,9 @@ const DefaultESPSize = 512 << 20
 
 // DefaultModules are the drivers an appliance needs to see its disks and
 // network on VMware (pvscsi, LSI SPI/SAS, vmxnet3, e1000/e1000e),
-// VirtualBox (AHCI, e1000) and KVM/qemu (virtio), the SCSI disk driver
+// VirtualBox (AHCI, e1000), KVM/qemu and Google Cloud (virtio, gVNIC),
+// Hyper-V and Azure (VMBus storage and network), and AWS's Nitro machines
+// (NVMe, ENA; NVMe is built into some kernels), the SCSI disk driver
 // those controllers hand their disks to, FAT for the ESP and ext4 for the
 // data disk (crc32c_generic provides ext4's "crypto-crc32c"), virtio's
 // random source (a guest on a CPU without RDRAND otherwise waits long for
@@ -121,6 +123,7 @@ var DefaultModules = []string{
 	"ahci", "virtio_pci", "virtio_blk", "virtio_scsi", "virtio_net", "sd_mod",
 	"vfat", "nls_cp437", "nls_iso8859-1", "ext4", "crc32c_generic",
 	"virtio_rng", "efivarfs",
+	"hv_vmbus", "hv_storvsc", "hv_netvsc", "nvme", "ena", "gve",
 }
 
 // Options says how to build: where outputs go, which keys sign them.

@@ -85,7 +85,7 @@ func TestFormats(t *testing.T) {
 				Devices: []string{"-drive", "if=none,id=data,format=" + f + ",file=" + data, "-device", "virtio-blk-pci,drive=data"},
 				Marker:  "fogkit-demo: ready", Timeout: 300 * time.Second})
 			require.Contains(t, boot.Console, "=== fogdemo 1.0.0 (fogkit demo appliance) ===")
-			require.Contains(t, boot.Console, "disks: vda vdb")
+			require.Regexp(t, `drivers: \d+ loaded, 0 failed; disks: vda vdb`, boot.Console)
 		})
 	}
 }
