@@ -137,8 +137,27 @@ func (r *Record) WriteSummary(w io.Writer, dir string) error {
 		fmt.Fprintln(&b, "NOTE:", n)
 	}
 	if r.Bootable && r.Spec != nil {
-		fmt.Fprintf(&b, "bootable: import %s in VMware or VirtualBox, or boot %s under qemu with OVMF\n",
-			filepath.Join(dir, r.Spec.Name+".ova"), filepath.Join(dir, r.Spec.Name+"-boot.vmdk"))
+		n := func(suffix string) string { return filepath.Join(dir, r.Spec.Name+suffix) }
+		formats := r.Spec.Formats
+		if len(formats) == 0 {
+			formats = []Format{FormatOVA}
+		}
+		for _, f := range formats {
+			switch f {
+			case FormatOVA:
+				fmt.Fprintf(&b, "bootable: import %s in VMware or VirtualBox, or boot %s under qemu with OVMF\n", n(".ova"), n("-boot.vmdk"))
+			case FormatQCOW2:
+				fmt.Fprintf(&b, "bootable: %s and %s on KVM, Proxmox or OpenStack with UEFI firmware\n", n("-boot.qcow2"), n("-data.qcow2"))
+			case FormatVHD:
+				fmt.Fprintf(&b, "bootable: upload %s to Azure (Gen2) or attach it to a Hyper-V generation 2 VM\n", n("-boot.vhd"))
+			case FormatVHDX:
+				fmt.Fprintf(&b, "bootable: %s and %s in a Hyper-V generation 2 VM, Secure Boot off\n", n("-boot.vhdx"), n("-data.vhdx"))
+			case FormatGCE:
+				fmt.Fprintf(&b, "bootable: upload %s to Cloud Storage and create a UEFI image from it\n", n("-gce.tar.gz"))
+			case FormatISO:
+				fmt.Fprintf(&b, "bootable: boot %s as a CD-ROM or write it to a USB stick\n", n(".iso"))
+			}
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

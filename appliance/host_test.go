@@ -111,4 +111,10 @@ func TestWriteSummary(t *testing.T) {
 	assert.Contains(t, s, "2 kernel modules in the initramfs")
 	assert.Contains(t, s, "NOTE: a note\n")
 	assert.Contains(t, s, "bootable: import out/app.ova in VMware or VirtualBox, or boot out/app-boot.vmdk")
+	r.Spec.Formats = []appliance.Format{appliance.FormatQCOW2, appliance.FormatGCE}
+	b.Reset()
+	require.NoError(t, r.WriteSummary(&b, "out"))
+	assert.NotContains(t, b.String(), "app.ova in VMware")
+	assert.Contains(t, b.String(), "bootable: out/app-boot.qcow2 and out/app-data.qcow2 on KVM")
+	assert.Contains(t, b.String(), "bootable: upload out/app-gce.tar.gz to Cloud Storage")
 }
