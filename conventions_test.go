@@ -126,3 +126,21 @@ func TestModTimeAndWorkers(t *testing.T) {
 		}
 	}
 }
+
+// Every disk format's checker reports findings in one shape: a Rule (the
+// structure or rule at fault) and a Detail, both strings with the same
+// JSON names, so a tool can print any of them the same way.
+func TestFindingFields(t *testing.T) {
+	for _, f := range []any{qcow2.Finding{}, vhd.Finding{}, vhdx.Finding{}, gce.Finding{}, vmdk.Finding{}} {
+		ty := reflect.TypeOf(f)
+		for name, tag := range map[string]string{"Rule": "rule", "Detail": "detail"} {
+			fld, ok := ty.FieldByName(name)
+			if assert.True(t, ok, "%s has no %s", ty, name) {
+				assert.Equal(t, reflect.String, fld.Type.Kind(), "%s.%s", ty, name)
+				assert.Equal(t, tag, fld.Tag.Get("json"), "%s.%s", ty, name)
+			}
+		}
+		_, hasString := ty.MethodByName("String")
+		assert.True(t, hasString, "%s has a String method", ty)
+	}
+}

@@ -41,7 +41,7 @@ func verifyDiskFormat(ctx context.Context, name string, f io.ReaderAt, size int6
 			return err
 		}
 		for _, x := range rep.Findings {
-			findings = append(findings, fmt.Sprintf("%d: %s: %s", x.Offset, x.Field, x.What))
+			findings = append(findings, x.String())
 		}
 	case strings.HasSuffix(name, ".tar.gz"):
 		rep, err := gce.Check(ctx, io.NewSectionReader(f, 0, size))

@@ -50,7 +50,7 @@ func ExampleInspect() {
 
 	img[64<<10+100] ^= 1 // damage the first header: the second one serves
 	rep, _ = vhdx.Inspect(context.Background(), bytes.NewReader(img), int64(len(img)))
-	fmt.Println(rep.OK(), rep.Info != nil, rep.Findings[0].What)
+	fmt.Println(rep.OK(), rep.Info != nil, rep.Findings[0].Detail)
 	// Output:
 	// true 33554432 0 2
 	// false true vhdx: checksum mismatch: header at offset 65540: CRC-32C mismatch

@@ -90,7 +90,7 @@ func TestHostile(t *testing.T) {
 			require.False(t, rep.OK())
 			require.Nil(t, rep.Info)
 			require.NotEmpty(t, rep.Findings)
-			require.Contains(t, rep.Findings, vhdx.Finding{Offset: fe.Offset, Field: fe.Field, What: fe.Error()})
+			require.Contains(t, rep.Findings, vhdx.Finding{Offset: fe.Offset, Rule: fe.Field, Detail: fe.Error()})
 		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"sort"
@@ -16,9 +17,11 @@ const maxFindings = 100
 // Finding is one problem Inspect found.
 type Finding struct {
 	Offset int64  `json:"offset"` // byte offset in the file
-	Field  string `json:"field"`  // structure at fault
-	What   string `json:"what"`
+	Rule   string `json:"rule"`   // the structure at fault, e.g. "header", "bat"
+	Detail string `json:"detail"`
 }
+
+func (f Finding) String() string { return fmt.Sprintf("%d: %s: %s", f.Offset, f.Rule, f.Detail) }
 
 // Report is the result of Inspect.
 type Report struct {
@@ -38,7 +41,7 @@ func (r *Report) add(off int64, field, what string) {
 		r.Truncated = true
 		return
 	}
-	r.Findings = append(r.Findings, Finding{Offset: off, Field: field, What: what})
+	r.Findings = append(r.Findings, Finding{Offset: off, Rule: field, Detail: what})
 }
 
 // Inspect checks a VHDX of size bytes: both headers and region tables
@@ -55,9 +58,9 @@ func Inspect(ctx context.Context, r io.ReaderAt, size int64) (*Report, error) {
 	note := func(err error) {
 		var fe *FormatError
 		if errors.As(err, &fe) {
-			f := Finding{Offset: fe.Offset, Field: fe.Field, What: fe.Error()}
+			f := Finding{Offset: fe.Offset, Rule: fe.Field, Detail: fe.Error()}
 			if !slices.Contains(rep.Findings, f) {
-				rep.add(f.Offset, f.Field, f.What)
+				rep.add(f.Offset, f.Rule, f.Detail)
 			}
 		}
 	}
