@@ -106,11 +106,13 @@ func (c *checker) boot(img *image) error {
 		c.rep.Firmware = c.opts.Firmware
 		return nil
 	}
-	if qe := diskReadError(img.disk); qe != nil && problem != "" {
+	if qe := diskReadError(img.disk); qe != nil {
 		// The format reader failed inside the virtual disk: a damaged
-		// image, not a damaged partition table.
+		// image, not a damaged (or missing) partition table; the boot
+		// rules cannot be judged.
 		c.add("image", "%s: reading the virtual disk: %v", img.format, qe)
-		problem = ""
+		c.rep.Firmware = c.opts.Firmware
+		return nil
 	}
 	c.rep.Boot = b
 	fw := c.opts.Firmware

@@ -3,6 +3,7 @@ package cloud_test
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fogkit/fogkit/cloud"
+	"github.com/fogkit/fogkit/qcow2"
 )
 
 // Every image made by fogkit's writers, for every target: the exact list
@@ -209,6 +211,12 @@ func TestDamaged(t *testing.T) {
 	qImg[4] = 9 // version
 	vmdkImg := convert(t, toVMDK, mbrDisk())
 	vmdkImg[len(vmdkImg)-1024] ^= 0xff // footer
+	// An L1 entry pointing 1 TiB past the end: the header opens, the data
+	// does not read.
+	qData := convert(t, toQCOW2, uefiDisk(t))
+	im, err := qcow2.Open(bytes.NewReader(qData), int64(len(qData)))
+	require.NoError(t, err)
+	binary.BigEndian.PutUint64(qData[im.Header().L1TableOffset:], 1<<63|1<<40)
 	gz := convert(t, toGCE, mbrDisk())
 	gz = gz[:len(gz)-4] // no gzip trailer
 	for _, tc := range []struct {
@@ -220,6 +228,7 @@ func TestDamaged(t *testing.T) {
 		{"vhd bad checksum", cloud.Azure, vhdImg, []string{"azure.image"}},
 		{"qcow2 bad version", cloud.AWS, qImg, []string{"aws.format", "aws.image"}},
 		{"vmdk bad footer", cloud.AWS, vmdkImg, []string{"aws.image"}},
+		{"qcow2 bad L1 entry", cloud.AWS, qData, []string{"aws.format", "aws.image"}},
 		{"truncated tar.gz", cloud.GCP, gz, []string{"gce.archive"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
