@@ -14,8 +14,10 @@
 //
 // # Rules
 //
-// Each rule is named <cloud>.<what> (GCP's prefix is "gce", as in the gce
-// package); the source of each is cited next to its code.
+// Each rule is named <cloud>.<what>, the cloud being "aws", "azure" or
+// "gce" (GCP's, as in the gce package); rows below without a prefix exist
+// for each cloud listed (aws.uefi.fallback, azure.uefi.fallback,
+// gce.uefi.fallback). The source of each rule is cited next to its code.
 //
 //	rule                 clouds           broken when
 //	format               aws, azure       AWS: qcow2, a .tar.gz, a VMDK that is not streamOptimized
