@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fogkit/fogkit/cloud"
+	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/qcow2"
 )
 
@@ -346,4 +347,30 @@ func TestDeterministic(t *testing.T) {
 		out = append(out, b)
 	}
 	assert.Equal(t, out[0], out[1])
+}
+
+type countingReaderAt struct {
+	r io.ReaderAt
+	n int64
+}
+
+func (c *countingReaderAt) ReadAt(p []byte, off int64) (int, error) {
+	n, err := c.r.ReadAt(p, off)
+	c.n += int64(n)
+	return n, err
+}
+
+// The spool of a .tar.gz stops once the boot checks are answered: 16 MiB
+// of incompressible data after the ESP are not decompressed (AWS runs no
+// gce.Check pass, so the spool is the only reader).
+func TestSpoolStopsEarly(t *testing.T) {
+	raw := append(uefiDisk(t), testutil.RandomBytes(1, 16<<20)...)
+	img := convert(t, toTarGz, raw)
+	require.Greater(t, len(img), 16<<20)
+	cr := &countingReaderAt{r: bytes.NewReader(img)}
+	rep, err := cloud.Check(t.Context(), cloud.AWS, cr, int64(len(img)), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"aws.format"}, rules(rep))
+	assert.Equal(t, &cloud.Boot{PartitionTable: "gpt", ESP: true, Fallback: true}, rep.Boot)
+	assert.Less(t, cr.n, int64(len(img))/2, "read %d of %d bytes", cr.n, len(img))
 }

@@ -18,7 +18,10 @@ import (
 // (fogkit's ESP starts at 1 MiB and its directories are written first),
 // so the spool answers every read of the boot checks unless the disk
 // holds more than spoolBudget of data before them; then the boot checks
-// are reported as Unchecked rather than guessed. Spooling to a temporary
+// are reported as Unchecked rather than guessed. Every 4 MiB the spool
+// tries the boot checks on what it holds and stops as soon as they no
+// longer read past it, so a large disk.raw is decompressed twice only up
+// to its ESP's directories. Spooling to a temporary
 // file instead would remove that limit but write up to the whole disk to
 // the caller's file system, which a check should not do.
 const spoolBudget = 64 << 20
@@ -27,6 +30,7 @@ const (
 	spoolBlock   = 4 << 10
 	maxSparseMap = 1 << 17 // sparse map entries kept (2 MiB); later ones are not spooled
 	tarBlock     = 512
+	probeStep    = 4 << 20 // how often fill asks whether it has read enough
 )
 
 // spool is the start of disk.raw: an io.ReaderAt that answers reads below
@@ -69,6 +73,18 @@ func (s *spool) ReadAt(p []byte, off int64) (int, error) {
 		n += k
 	}
 	return n, nil
+}
+
+// settled reports whether the boot checks can already be answered from
+// what is spooled: inspectBoot ran without reading past known, so the
+// bytes it read are final. Then the rest of disk.raw need not be
+// decompressed a second time (gce.Check reads it anyway).
+func (s *spool) settled() bool {
+	s.miss = false
+	inspectBoot(s, s.size)
+	m := s.miss
+	s.miss = false
+	return !m
 }
 
 // sparseEntry is one data region of an old GNU sparse member.
@@ -164,6 +180,7 @@ func readSparseMap(r io.Reader, h []byte) ([]sparseEntry, bool, error) {
 func (s *spool) fill(ctx context.Context, r io.Reader, entries []sparseEntry, complete bool, budget int64) error {
 	buf := make([]byte, 64<<10)
 	var kept int64
+	probe := int64(probeStep)
 	for i, e := range entries {
 		if e.off < s.known || e.off > s.size || e.n > s.size-e.off {
 			return fmt.Errorf("sparse map: region %d out of order or outside the file", i)
@@ -206,6 +223,12 @@ func (s *spool) fill(ctx context.Context, r io.Reader, entries []sparseEntry, co
 				s.known = pos + p
 			}
 			done += k
+			if s.known >= probe {
+				probe = s.known + probeStep
+				if s.settled() {
+					return nil
+				}
+			}
 		}
 	}
 	if complete {
