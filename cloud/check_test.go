@@ -374,3 +374,35 @@ func TestSpoolStopsEarly(t *testing.T) {
 	assert.Equal(t, &cloud.Boot{PartitionTable: "gpt", ESP: true, Fallback: true}, rep.Boot)
 	assert.Less(t, cr.n, int64(len(img))/2, "read %d of %d bytes", cr.n, len(img))
 }
+
+// zeros is a disk of any size that reads as zeros.
+type zeros struct{}
+
+func (zeros) ReadAt(p []byte, off int64) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// The size limits, on blank disks of the sizes that break them.
+func TestSizeLimits(t *testing.T) {
+	const tib = int64(1) << 40
+	for _, tc := range []struct {
+		name   string
+		target cloud.Target
+		size   int64
+		fw     string
+		want   []string
+	}{
+		{"aws 3 TiB", cloud.AWS, 3 * tib, "", []string{"aws.boot", "aws.size.mbr"}},
+		{"aws 65 TiB", cloud.AWS, 65 * tib, "", []string{"aws.boot", "aws.size.max", "aws.size.mbr", "aws.size.file"}},
+		{"azure gen1 3 TiB", cloud.Azure, 3 * tib, "bios", []string{"azure.format", "azure.bios.bootcode", "azure.size.os"}},
+		{"azure gen2 3 TiB", cloud.Azure, 3 * tib, "uefi", []string{"azure.format", "azure.uefi.gpt"}},
+		{"azure gen2 5 TiB", cloud.Azure, 5 * tib, "uefi", []string{"azure.format", "azure.uefi.gpt", "azure.size.os"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := cloud.Check(t.Context(), tc.target, zeros{}, tc.size, &cloud.Options{Firmware: tc.fw})
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, rules(rep), "%v", rep.Findings)
+		})
+	}
+}
