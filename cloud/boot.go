@@ -94,7 +94,7 @@ func (c *checker) boot(img *image) error {
 		c.rep.Firmware = c.opts.Firmware
 		return nil
 	}
-	c.progress("boot", "", 0)
+	c.progress("boot", img.member, 0)
 	b, problem := inspectBoot(img.disk, img.size)
 	if err := c.fail(nil); err != nil {
 		return err
@@ -210,24 +210,24 @@ func (w *watchedDisk) ReadAt(p []byte, off int64) (int, error) {
 
 // Size limits.
 const (
-	TiB = int64(1) << 40
-	GiB = int64(1) << 30
+	tib = int64(1) << 40
+	gib = int64(1) << 30
 
 	// AWSMaxVolume is the largest EBS volume; a boot volume with an MBR
 	// is limited to AWSMaxMBRBoot.
 	// https://docs.aws.amazon.com/ebs/latest/userguide/volume_constraints.html
-	AWSMaxVolume  = 64 * TiB
-	AWSMaxMBRBoot = 2 * TiB
+	AWSMaxVolume  = 64 * tib
+	AWSMaxMBRBoot = 2 * tib
 	// AWSMaxObject is the largest S3 object, the uploaded image file.
 	// https://docs.aws.amazon.com/AmazonS3/latest/userguide/upload-objects.html
-	AWSMaxObject = 5 * TiB
+	AWSMaxObject = 5 * tib
 	// AzureMaxOSDiskGen2 is the largest managed OS disk (4095 GiB);
 	// Gen1 VMs boot from at most AzureMaxOSDiskGen1.
 	// https://learn.microsoft.com/azure/virtual-machines/managed-disks-overview
 	// and https://learn.microsoft.com/azure/virtual-machines/generation-2
 	// ("OS disk > 2 TB": Gen2 only).
-	AzureMaxOSDiskGen2 = 4095 * GiB
-	AzureMaxOSDiskGen1 = 2 * TiB
+	AzureMaxOSDiskGen2 = 4095 * gib
+	AzureMaxOSDiskGen1 = 2 * tib
 )
 
 // sizes applies the size limits that the format checks do not already

@@ -116,8 +116,8 @@ func (r *Report) OK() bool { return len(r.Findings) == 0 && len(r.Unchecked) == 
 // Check reads the image r of size bytes, detects its format from magic
 // bytes, opens it with fogkit's reader for that format, looks inside the
 // virtual disk (partition table, EFI System Partition, fallback loader)
-// and lists every rule of t's import that the image breaks, all in one
-// pass: the Report holds every Finding, not the first.
+// and lists every rule of t's import that the image breaks, in one call:
+// the Report holds every Finding, not the first.
 //
 // The error is non-nil only when Check could not look at the image: an
 // unknown target (ErrUnknownTarget), bad options (ErrInvalid), a failing

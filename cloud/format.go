@@ -22,6 +22,7 @@ type image struct {
 	size        int64       // virtual size
 	bad         error       // why the format reader refused the file
 	badMember   string      // the OVA member at fault
+	member      string      // the member holding the virtual disk (OVA, .tar.gz)
 	vmdks       []ovaDisk   // an OVA's disks
 	unchecked   string      // why disk is nil without being bad
 }
@@ -124,7 +125,7 @@ func (c *checker) open() (*image, error) {
 			img.unchecked = "the start of disk.raw could not be read: " + err.Error()
 			break
 		}
-		img.disk, img.size = sp, sp.size
+		img.disk, img.size, img.member = sp, sp.size, sp.name
 		if sp.name != gce.Name {
 			img.sub = "member " + sp.name
 		}
@@ -199,7 +200,7 @@ func (c *checker) openOVA(img *image) {
 			if err != nil {
 				img.bad, img.badMember = err, e.Name
 			} else {
-				img.disk, img.size, img.sub = d, d.Size(), od.createType
+				img.disk, img.size, img.sub, img.member = d, d.Size(), od.createType, e.Name
 			}
 		}
 	}
