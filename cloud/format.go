@@ -194,12 +194,19 @@ func (c *checker) openOVA(img *image) {
 		od := ovaDisk{name: e.Name, err: err}
 		if err == nil {
 			od.createType = d.Descriptor().CreateType
+		} else if ct := vmdkCreateType(m, m.Size()); ct != "" && ct != "streamOptimized" {
+			// Another sparse type: a format finding, not a damaged disk.
+			od.createType, od.err = ct, nil
 		}
 		img.vmdks = append(img.vmdks, od)
 		if len(img.vmdks) == 1 {
-			if err != nil {
+			switch {
+			case od.err != nil:
 				img.bad, img.badMember = err, e.Name
-			} else {
+			case err != nil:
+				img.sub = od.createType
+				img.unchecked = "the boot disk " + e.Name + " is a " + od.createType + " VMDK, which fogkit's reader does not open"
+			default:
 				img.disk, img.size, img.sub, img.member = d, d.Size(), od.createType, e.Name
 			}
 		}

@@ -1,6 +1,8 @@
 package cloud_test
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/fogkit/fogkit/cloud"
 	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/fogkit/fogkit/ova"
 )
 
 // Images qemu-img writes from the same raw disk get the same verdicts as
@@ -93,4 +96,26 @@ func TestGNUTarArchive(t *testing.T) {
 			assert.Equal(t, &cloud.Boot{PartitionTable: "gpt", ESP: true, Fallback: true}, rep.Boot)
 		})
 	}
+}
+
+// An OVA whose disk qemu-img wrote as a monolithicSparse VMDK: AWS wants
+// streamOptimized disks in an OVA too.
+func TestOVAWithSparseVMDK(t *testing.T) {
+	qemu := testutil.RequireTool(t, "qemu-img")
+	dir := t.TempDir()
+	raw := filepath.Join(dir, "disk.raw")
+	require.NoError(t, os.WriteFile(raw, mbrDisk(), 0o644))
+	sparse := filepath.Join(dir, "disk1.vmdk")
+	testutil.MustRun(t, dir, nil, qemu, "convert", "-f", "raw", "-O", "vmdk", raw, sparse)
+	v, err := os.ReadFile(sparse)
+	require.NoError(t, err)
+	var b bytes.Buffer
+	_, err = ova.Write(t.Context(), &b, []byte(fmt.Sprintf(ovfDescriptor, len(v))), []ova.File{ova.BytesFile("disk1.vmdk", v)}, &ova.Options{Name: "demo", NoDescriptorCheck: true})
+	require.NoError(t, err)
+	rep, err := cloud.Check(t.Context(), cloud.AWS, bytes.NewReader(b.Bytes()), int64(b.Len()), nil)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"aws.format"}, rules(rep), "%v", rep.Findings)
+	assert.Equal(t, "monolithicSparse", rep.Subformat)
+	assert.Contains(t, rep.Findings[0].Detail, "disk1.vmdk")
+	assert.Len(t, rep.Unchecked, 1)
 }
