@@ -90,6 +90,10 @@ func TestWeReadQemus(t *testing.T) {
 						// qemu's geometry for sizes past CHS is its own.
 						assert.Equal(t, "footer.geometry", f.Rule, "%s: %s", name, f)
 					}
+					// Which Azure takes: it sizes by the footer's size field.
+					for _, f := range vhd.CheckAzure(rep) {
+						assert.NotEqual(t, "azure.spec", f.Rule, "%s: %s", name, f)
+					}
 				}
 			}
 		}

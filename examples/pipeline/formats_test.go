@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/fogkit/fogkit/cloud"
 	"github.com/fogkit/fogkit/internal/testutil"
 )
 
@@ -74,6 +75,14 @@ func TestFormats(t *testing.T) {
 	require.NoError(t, os.Mkdir(xdir, 0o755))
 	runTool(t, gnuTar, "-xzSf", out("fogdemo-gce.tar.gz"), "-C", xdir)
 	runTool(t, qemuImg, "compare", "-f", "raw", "-F", "vmdk", filepath.Join(xdir, "disk.raw"), vmdkBoot)
+
+	// Each cloud's checks pass on the output meant for it.
+	for target, name := range map[cloud.Target]string{cloud.AWS: "fogdemo-boot.vmdk", cloud.Azure: "fogdemo-boot.vhd", cloud.GCP: "fogdemo-gce.tar.gz"} {
+		rep, err := cloud.CheckFile(t.Context(), target, out(name), nil)
+		require.NoError(t, err, name)
+		require.True(t, rep.OK(), "%s for %s: %v %v", name, target, rep.Findings, rep.Unchecked)
+		require.Equal(t, cloud.UEFI, rep.Firmware)
+	}
 
 	// Each format boots, with its own data disk (a writable copy).
 	for _, ext := range []string{".qcow2", ".vhd", ".vhdx"} {
