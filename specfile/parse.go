@@ -349,7 +349,7 @@ func (d *decoder) license(ls *LicenseSource, s *appliance.Spec) *license.License
 		}
 		d.bad(d.at(key), key, "the license would expire (%s) before it starts (%s)", l.ExpiresAt.Format("2006-01-02"), l.NotBefore.Format("2006-01-02"))
 	}
-	if ls.GracePeriodDays > 0 && l.ExpiresAt == nil {
+	if ls.GracePeriodDays > 0 && !d.has("license.expiresAt") && !d.has("license.validFor") {
 		d.bad(d.at("license.gracePeriodDays"), "license.gracePeriodDays", "a grace period needs expiresAt or validFor")
 	}
 	if !ls.UpdatesUntil.IsZero() {
