@@ -122,8 +122,8 @@ func TestSchemaAndParseRefuseMutations(t *testing.T) {
 	schema := compileSchema(t)
 	for _, tc := range []struct {
 		name, old, new string
-		field, message   string
-		col              int
+		field, message string
+		col            int
 	}{
 		{"unknown key", "cpus: 2\n", "cpu: 2\n", "cpu", "did you mean cpus?", 1},
 		{"misspelt nested key", "  seats: 25\n", "  saets: 25\n", "license.saets", "did you mean seats?", 3},
