@@ -40,17 +40,24 @@ type decoder struct {
 	dropped  int
 	// keys maps each dotted path present in the file to its key node (for
 	// positions of problems found after the walk).
-	keys   map[string]*yaml.Node
+	keys map[string]*yaml.Node
+	// vals maps each dotted path present to its value node (list items
+	// too: "previous[0]").
+	vals   map[string]*yaml.Node
 	budget int
 	over   bool
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, keys: map[string]*yaml.Node{}, budget: maxNodes}
+	return &decoder{file: file, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}, budget: maxNodes}
 }
 
 // bad records a problem at n's position.
 func (d *decoder) bad(n *yaml.Node, path, format string, a ...any) {
+	if len(d.problems) >= maxProblems {
+		d.dropped++
+		return
+	}
 	var line, col int
 	if n != nil {
 		line, col = n.Line, n.Column
@@ -84,6 +91,15 @@ func (d *decoder) at(path string) *yaml.Node {
 	return nil
 }
 
+// atValue returns the value node of path, else what at returns: for
+// problems with a value found after the walk.
+func (d *decoder) atValue(path string) *yaml.Node {
+	if n, ok := d.vals[path]; ok {
+		return n
+	}
+	return d.at(path)
+}
+
 // has reports whether the file sets path.
 func (d *decoder) has(path string) bool { _, ok := d.keys[path]; return ok }
 
@@ -102,8 +118,10 @@ func (d *decoder) resolve(n *yaml.Node, path string) (*yaml.Node, bool) {
 	}
 	if d.budget--; d.budget < 0 {
 		if !d.over {
+			// Kept past maxProblems: it says why the list stops.
 			d.over = true
-			d.bad(n, path, "the file expands to more than %d values (aliases counted): refusing to read on", maxNodes)
+			d.problems = append(d.problems, Problem{File: d.file, Line: n.Line, Column: n.Column, Field: path,
+				Message: fmt.Sprintf("the file expands to more than %d values (aliases counted): refusing to read on", maxNodes)})
 		}
 		return nil, false
 	}
@@ -207,7 +225,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	seen := map[string]*yaml.Node{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
+	for i := 0; i+1 < len(n.Content) && !d.over; i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		name, ok := d.key(k, path)
 		if !ok {
@@ -220,6 +238,10 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		seen[name] = k
 		j := slices.IndexFunc(fields, func(f field) bool { return f.name == name })
+		if j < 0 && len(d.problems) >= maxProblems {
+			d.dropped++
+			continue
+		}
 		if j < 0 {
 			names := make([]string, len(fields))
 			for i, f := range fields {
@@ -241,7 +263,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeValue(val, v.Field(f.index), p, f.tags)
 	}
 	for _, f := range fields {
-		if f.tags.required && seen[f.name] == nil {
+		if f.tags.required && seen[f.name] == nil && !d.over {
 			d.bad(n, join(path, f.name), "missing (required)")
 		}
 	}
@@ -255,6 +277,7 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string, t tags
 	if !ok {
 		return
 	}
+	d.vals[path] = n
 	if v.CanAddr() && v.Addr().Type().Implements(nodeDecoderType) {
 		if n.Kind != yaml.ScalarNode && n.Kind != yaml.MappingNode {
 			d.wrongType(n, path, "a single value")
@@ -325,6 +348,9 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string, t tags
 		out := reflect.MakeSlice(v.Type(), 0, len(n.Content))
 		seen := map[string]int{}
 		for i, item := range n.Content {
+			if d.over {
+				return
+			}
 			p := fmt.Sprintf("%s[%d]", path, i)
 			e := reflect.New(v.Type().Elem()).Elem()
 			before := len(d.problems) + d.dropped
@@ -349,7 +375,7 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string, t tags
 		}
 		out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
 		seen := map[string]*yaml.Node{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
+		for i := 0; i+1 < len(n.Content) && !d.over; i += 2 {
 			k, val := n.Content[i], n.Content[i+1]
 			name, ok := d.key(k, path)
 			if !ok {

@@ -94,7 +94,7 @@ func Parse(data []byte, name, dir string) (*File, error) {
 	}
 	doc := &Document{}
 	d.decodeStruct(root, valueOf(doc), "")
-	if d.over {
+	if d.over || root.Kind != yaml.MappingNode {
 		return nil, d.err()
 	}
 	f := d.convert(doc, dir)
@@ -195,11 +195,11 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 		st, err := os.Stat(p)
 		switch {
 		case err != nil:
-			d.bad(d.at(key), key, "%s: no such file or directory", p)
+			d.bad(d.atValue(key), key, "%s: no such file or directory", p)
 		case wantDir && !st.IsDir():
-			d.bad(d.at(key), key, "%s is not a directory", p)
+			d.bad(d.atValue(key), key, "%s is not a directory", p)
 		case !wantDir && !st.Mode().IsRegular():
-			d.bad(d.at(key), key, "%s is not a regular file", p)
+			d.bad(d.atValue(key), key, "%s is not a regular file", p)
 		}
 	}
 	s := &appliance.Spec{
@@ -271,7 +271,7 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 	case doc.Epoch.FromEnv:
 		t, err := appliance.ParseEpoch("")
 		if err != nil {
-			d.bad(d.at("epoch"), "epoch", "%v", err)
+			d.bad(d.atValue("epoch"), "epoch", "%v", err)
 		}
 		s.Epoch = t
 	default:
@@ -289,7 +289,7 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 				d.bad(d.at(key), key, "flavour name %q: use 1-32 letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes part of file names)", clip(name))
 			}
 			if fl.DataSize != 0 && (fl.DataSize < ext4.MinSize || fl.DataSize > ext4.MaxSize) {
-				d.bad(d.at(key+".dataSize"), key+".dataSize", "%d bytes: the data disk is ext4, which takes %d MiB to %d TiB", fl.DataSize, ext4.MinSize>>20, ext4.MaxSize>>40)
+				d.bad(d.atValue(key+".dataSize"), key+".dataSize", "%d bytes: the data disk is ext4, which takes %d MiB to %d TiB", fl.DataSize, ext4.MinSize>>20, ext4.MaxSize>>40)
 			}
 			f.Flavours[name] = Flavour{CPUs: fl.CPUs, MemoryMiB: fl.MemoryMiB, DataSize: int64(fl.DataSize)}
 			f.FlavourNames = append(f.FlavourNames, name)
@@ -319,7 +319,7 @@ func (d *decoder) license(ls *LicenseSource, s *appliance.Spec) *license.License
 	}
 	l.ID = strings.NewReplacer("{product}", product, "{epoch}", strconv.FormatInt(s.Epoch.Unix(), 10)).Replace(ls.ID)
 	if strings.ContainsAny(l.ID, "{}") {
-		d.bad(d.at("license.id"), "license.id", "%q: the only placeholders are {product} and {epoch}", clip(ls.ID))
+		d.bad(d.atValue("license.id"), "license.id", "%q: the only placeholders are {product} and {epoch}", clip(ls.ID))
 	}
 	if l.Product == "" {
 		l.Product = s.Product
@@ -347,7 +347,7 @@ func (d *decoder) license(ls *LicenseSource, s *appliance.Spec) *license.License
 		if !d.has(key) {
 			key = "license.notBefore"
 		}
-		d.bad(d.at(key), key, "the license would expire (%s) before it starts (%s)", l.ExpiresAt.Format("2006-01-02"), l.NotBefore.Format("2006-01-02"))
+		d.bad(d.atValue(key), key, "the license would expire (%s) before it starts (%s)", l.ExpiresAt.Format("2006-01-02"), l.NotBefore.Format("2006-01-02"))
 	}
 	if ls.GracePeriodDays > 0 && !d.has("license.expiresAt") && !d.has("license.validFor") {
 		d.bad(d.at("license.gracePeriodDays"), "license.gracePeriodDays", "a grace period needs expiresAt or validFor")
@@ -398,12 +398,12 @@ func (d *decoder) validate(s *appliance.Spec) {
 			key = "previous[" + m[1] + "]"
 		}
 		if key == "product" && !d.has("product") {
-			key = "name" // Product defaults to Name
+			continue // Product is Name: the Name problem says it
 		}
 		if reported[key] || (key != "" && reported[strings.Split(key, "[")[0]]) {
 			continue
 		}
 		reported[key] = true
-		d.bad(d.at(key), key, "%s", msg)
+		d.bad(d.atValue(key), key, "%s", msg)
 	}
 }

@@ -7,9 +7,6 @@ import "strings"
 // (memory_mib → memoryMiB), else the nearest by edit distance within a
 // third of its length (formts → formats, qcow → qcow2).
 func suggest(word string, candidates []string) string {
-	norm := func(s string) string {
-		return strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(s))
-	}
 	w := norm(word)
 	if len(w) > 64 {
 		return ""
@@ -26,6 +23,11 @@ func suggest(word string, candidates []string) string {
 	}
 	return best
 }
+
+var separators = strings.NewReplacer("-", "", "_", "")
+
+// norm folds case and drops '-' and '_'.
+func norm(s string) string { return separators.Replace(strings.ToLower(s)) }
 
 // distance is the edit distance of a and b counting a swap of two
 // neighbours as one edit (nmae → name), over bytes (keys are ASCII).
