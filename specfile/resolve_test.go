@@ -53,10 +53,10 @@ func TestResolve(t *testing.T) {
 	base := strings.Replace(minimal, "{goPackage: example.com/acme/init}", "{file: init}", 1)
 	for _, tc := range []struct {
 		name, extra, host string
-		kernel           string
-		fetch            bool
-		bios             *disk.BIOS
-		iso              ISOLinuxSource
+		kernel            string
+		fetch             bool
+		bios              *disk.BIOS
+		iso               ISOLinuxSource
 	}{
 		{name: "no kernel", host: host},
 		{name: "kernel file", extra: "kernel: {file: bzImage}\n", host: host, kernel: filepath.Join(spec, "bzImage")},
