@@ -46,10 +46,13 @@ type decoder struct {
 	vals   map[string]*yaml.Node
 	budget int
 	over   bool
+	// covered are paths a problem already stands for (a misspelt key's
+	// "did you mean"), so no second problem is reported for them.
+	covered map[string]bool
 }
 
 func newDecoder(file string) *decoder {
-	return &decoder{file: file, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}, budget: maxNodes}
+	return &decoder{file: file, keys: map[string]*yaml.Node{}, vals: map[string]*yaml.Node{}, covered: map[string]bool{}, budget: maxNodes}
 }
 
 // bad records a problem at n's position.
@@ -225,6 +228,7 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		return
 	}
 	seen := map[string]*yaml.Node{}
+	suggested := map[string]bool{} // a misspelt key's "did you mean"
 	for i := 0; i+1 < len(n.Content) && !d.over; i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		name, ok := d.key(k, path)
@@ -250,6 +254,8 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			msg := "unknown key"
 			if s := suggest(name, names); s != "" {
 				msg += fmt.Sprintf("; did you mean %s?", s)
+				suggested[s] = true
+				d.covered[join(path, s)] = true
 			} else if path == "" {
 				msg += " (see appliance.schema.json for the keys)"
 			} else {
@@ -263,7 +269,9 @@ func (d *decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		d.decodeValue(val, v.Field(f.index), p, f.tags)
 	}
 	for _, f := range fields {
-		if f.tags.required && seen[f.name] == nil && !d.over {
+		// A required key that a misspelt one stands for is not reported
+		// missing as well.
+		if f.tags.required && seen[f.name] == nil && !suggested[f.name] && !d.over {
 			d.bad(n, join(path, f.name), "missing (required)")
 		}
 	}

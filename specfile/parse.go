@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -382,7 +383,7 @@ func (d *decoder) validate(s *appliance.Spec) {
 		}
 		return
 	}
-	reported := map[string]bool{}
+	reported := maps.Clone(d.covered)
 	for _, p := range d.problems {
 		reported[p.Field] = true
 	}

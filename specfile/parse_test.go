@@ -115,9 +115,8 @@ flavours:
 		got = append(got, fmt.Sprintf("%d:%d %s", p.Line, p.Column, p.Field))
 	}
 	assert.Equal(t, []string{
-		"1:1 version", // missing (required), at the mapping
 		"1:7 name",    // Validate: bad characters
-		"2:1 verison", // unknown; did you mean version?
+		"2:1 verison", // unknown; did you mean version? (and not also "version: missing")
 		"3:11 sequence",
 		"4:1 init", // both sources
 		"5:1 kernel",
@@ -139,9 +138,13 @@ flavours:
 		"21:22 flavours.bad name.cpus",
 		"22:19 flavours.big.dataSize",
 	}, got, "%v", &Error{Problems: ps})
-	assert.Contains(t, ps[2].Message, "did you mean version?")
-	assert.Contains(t, ps[5].Message, "set file, or host and/or fetch")
-	assert.Contains(t, ps[6].Message, filepath.Join(dir, "vmlinuz")+": no such file")
+	assert.Contains(t, ps[1].Message, "did you mean version?")
+	assert.Contains(t, ps[4].Message, "set file, or host and/or fetch")
+	assert.Contains(t, ps[5].Message, filepath.Join(dir, "vmlinuz")+": no such file")
+	// A required key that is simply absent is reported at the mapping.
+	ps = parseErr(t, strings.Replace(minimal, "sequence: 1\n", "", 1), "")
+	require.Len(t, ps, 1)
+	assert.Equal(t, Problem{File: "a.yaml", Line: 1, Column: 1, Field: "sequence", Message: "missing (required)"}, ps[0])
 }
 
 func TestProblemString(t *testing.T) {

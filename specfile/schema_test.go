@@ -158,3 +158,29 @@ func TestSchemaAndParseRefuseMutations(t *testing.T) {
 		})
 	}
 }
+
+// Every key of the file is documented: the schema gives each property a
+// description (from the Go comments).
+func TestSchemaDocumentsEveryKey(t *testing.T) {
+	var s map[string]any
+	require.NoError(t, json.Unmarshal(Schema(), &s))
+	var walk func(path string, node map[string]any)
+	walk = func(path string, node map[string]any) {
+		props, _ := node["properties"].(map[string]any)
+		for name, p := range props {
+			pm := p.(map[string]any)
+			assert.NotEmpty(t, pm["description"], "%s%s has no description", path, name)
+			for _, alt := range []any{pm["anyOf"]} {
+				list, _ := alt.([]any)
+				for _, a := range list {
+					walk(path+name+".", a.(map[string]any))
+				}
+			}
+		}
+	}
+	walk("", s)
+	for name, def := range s["$defs"].(map[string]any) {
+		walk(name+".", def.(map[string]any))
+	}
+	assert.Equal(t, []any{"name", "version", "sequence", "init", "epoch"}, s["required"])
+}
