@@ -3,6 +3,7 @@ package specfile
 import (
 	"fmt"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -138,6 +139,7 @@ type tags struct {
 	enum             []string
 	minimum          *int64
 	minLength        int
+	pattern          *regexp.Regexp
 }
 
 func parseTags(tag string) tags {
@@ -157,6 +159,8 @@ func parseTags(tag string) tags {
 			}
 		case "minLength":
 			t.minLength, _ = strconv.Atoi(v)
+		case "pattern":
+			t.pattern = regexp.MustCompile(v)
 		}
 	}
 	return t
@@ -314,6 +318,10 @@ func (d *decoder) decodeValue(n *yaml.Node, v reflect.Value, path string, t tags
 		}
 		if len(n.Value) < t.minLength {
 			d.bad(n, path, "must not be empty")
+			return
+		}
+		if t.pattern != nil && !t.pattern.MatchString(n.Value) {
+			d.bad(n, path, "%q does not have the form %s", clip(n.Value), t.pattern)
 			return
 		}
 		v.SetString(n.Value)

@@ -36,6 +36,8 @@ type Document struct {
 	App string `json:"app,omitempty"`
 	// AppPrefix is where the app goes in the root file system; default /opt/app.
 	AppPrefix string `json:"appPrefix,omitempty"`
+	// AppModes set the modes of app entries in the image instead of the modes on disk (a checkout that lost its executable bits, or modes the image must have whatever the build machine's umask): for each file or directory the first rule that matches it applies; entries no rule matches keep their disk mode.
+	AppModes []AppMode `json:"appModes,omitempty"`
 	// Init is the appliance's /init, a static linux/amd64 program: a file, or a Go package to build.
 	Init InitSource `json:"init" jsonschema:"required"`
 	// Kernel is the Linux kernel (bzImage): a file, the build host's (host: true), or the distribution's, fetched when no other is found (fetch: true). Absent: the appliance is valid but does not boot.
@@ -76,6 +78,16 @@ type Document struct {
 	Epoch Epoch `json:"epoch" jsonschema:"required"`
 	// Flavours are named hardware variants of the appliance (small, medium, large): each may set cpus, memoryMiB and dataSize.
 	Flavours map[string]FlavourSource `json:"flavours,omitempty"`
+}
+
+// AppMode is one rule of appModes.
+type AppMode struct {
+	// Match is a glob (Go's path.Match: *, ?, [...]) on the path under app, such as "bin/*" or "." for the app directory itself; a pattern without '/' matches the base name at any depth, such as "*.sh".
+	Match string `json:"match" jsonschema:"required,minLength=1"`
+	// Type is what the rule applies to: file (default; regular files) or dir (directories).
+	Type string `json:"type,omitempty" jsonschema:"enum=file,enum=dir"`
+	// Mode is the octal permission mode, quoted: "0755", "0444", "1777".
+	Mode string `json:"mode" jsonschema:"required,pattern=^0?[0-7][0-7][0-7][0-7]?$"`
 }
 
 // InitSource says where the appliance's /init comes from: set exactly one

@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -226,6 +227,9 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 	}
 	f := &File{Document: doc, Spec: s, Dir: dir, Name: d.file}
 	exists("app", s.AppDir, true)
+	if len(doc.AppModes) > 0 {
+		s.AppHook = d.appModes(doc.AppModes, s)
+	}
 	exists("moduleTree", s.ModuleTree, true)
 	exists("efi", s.EFI, false)
 
@@ -300,6 +304,53 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 
 	d.validate(s)
 	return f
+}
+
+// appModes turns the appModes rules into a Spec.AppHook.
+func (d *decoder) appModes(rules []AppMode, s *appliance.Spec) func(*rootfs.Entry) bool {
+	if s.AppDir == "" {
+		d.bad(d.at("appModes"), "appModes", "set app too: the rules apply to its files")
+	}
+	type rule struct {
+		match string
+		dir   bool
+		mode  uint32
+	}
+	var rs []rule
+	for i, r := range rules {
+		key := fmt.Sprintf("appModes[%d].match", i)
+		if _, err := path.Match(r.Match, ""); err != nil {
+			d.bad(d.atValue(key), key, "bad pattern %q: %v", clip(r.Match), err)
+			continue
+		}
+		m, _ := strconv.ParseUint(r.Mode, 8, 32) // the schema pattern holds
+		rs = append(rs, rule{match: r.Match, dir: r.Type == "dir", mode: uint32(m)})
+	}
+	prefix := s.AppPrefix
+	if prefix == "" {
+		prefix = "/opt/app"
+	}
+	prefix, _ = rootfs.CleanPath(prefix)
+	return func(e *rootfs.Entry) bool {
+		if e.Type != rootfs.TypeFile && e.Type != rootfs.TypeDir {
+			return true
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(e.Path, prefix), "/")
+		if rel == "" {
+			rel = "."
+		}
+		for _, r := range rs {
+			name := rel
+			if !strings.Contains(r.match, "/") {
+				name = path.Base(rel)
+			}
+			if ok, _ := path.Match(r.match, name); ok && r.dir == (e.Type == rootfs.TypeDir) {
+				e.Mode = r.mode
+				break
+			}
+		}
+		return true
+	}
 }
 
 // license builds the license the file describes.

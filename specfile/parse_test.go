@@ -1,6 +1,7 @@
 package specfile
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -429,7 +430,12 @@ func TestParseDeterministic(t *testing.T) {
 	require.NoError(t, err)
 	b, err := Parse(data, "x", "../examples")
 	require.NoError(t, err)
-	assert.Equal(t, a, b)
+	ja, err := json.Marshal(a)
+	require.NoError(t, err)
+	jb, err := json.Marshal(b)
+	require.NoError(t, err)
+	assert.JSONEq(t, string(ja), string(jb))
+	assert.Equal(t, a.Spec.License, b.Spec.License) // not in Spec's JSON
 	bad := minimal + "flavours: {a: {cpu: 1}, b: {cpu: 1}, c: {cpu: 1}, d: {cpu: 1}}\nname: x\n"
 	first := parseErr(t, bad, "")
 	for range 20 {
@@ -446,4 +452,52 @@ func TestSuggest(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, suggest(tc.in, keys), tc.in)
 	}
+}
+
+func TestParseAppModes(t *testing.T) {
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"app/bin/": "", "app/run.sh": "", "app/bin/tool": "", "app/etc/conf": ""})
+	f, err := Parse([]byte(minimal+`app: app
+appPrefix: /srv/app/
+appModes:
+  - {match: "*.sh", mode: "0755"}
+  - {match: "bin/*", mode: "755"}
+  - {match: ".", type: dir, mode: "0750"}
+  - {match: "*", type: dir, mode: "0555"}
+  - {match: "*", mode: "0444"}
+`), "a.yaml", dir)
+	require.NoError(t, err)
+	require.NotNil(t, f.Spec.AppHook)
+	for _, tc := range []struct {
+		e    rootfs.Entry
+		mode uint32
+	}{
+		{rootfs.Entry{Path: "/srv/app", Type: rootfs.TypeDir, Mode: 0o755}, 0o750},
+		{rootfs.Entry{Path: "/srv/app/run.sh", Mode: 0o644}, 0o755},
+		{rootfs.Entry{Path: "/srv/app/bin", Type: rootfs.TypeDir, Mode: 0o755}, 0o555},
+		{rootfs.Entry{Path: "/srv/app/bin/tool", Mode: 0o644}, 0o755},
+		{rootfs.Entry{Path: "/srv/app/bin/deep/x.sh", Mode: 0o600}, 0o755},
+		{rootfs.Entry{Path: "/srv/app/etc/conf", Mode: 0o600}, 0o444},
+		{rootfs.Entry{Path: "/srv/app/link", Type: rootfs.TypeSymlink, Mode: 0o777}, 0o777},
+	} {
+		e := tc.e
+		assert.True(t, f.Spec.AppHook(&e))
+		assert.Equal(t, tc.mode, e.Mode, "%s: %o", e.Path, e.Mode)
+	}
+
+	for _, tc := range []struct{ rules, field, msg string }{
+		{`[{match: "*", mode: 0755}]`, "appModes[0].mode", "quote it"},
+		{`[{match: "*", mode: "0855"}]`, "appModes[0].mode", "does not have the form"},
+		{`[{match: "[", mode: "0755"}]`, "appModes[0].match", "bad pattern"},
+		{`[{match: "*", type: link, mode: "0755"}]`, "appModes[0].type", "not one of file, dir"},
+		{`[{mode: "0755"}]`, "appModes[0].match", "missing"},
+	} {
+		ps := parseErr(t, minimal+"app: app\nappModes: "+tc.rules+"\n", dir)
+		require.Len(t, ps, 1, "%s: %v", tc.rules, &Error{Problems: ps})
+		assert.Equal(t, tc.field, ps[0].Field, tc.rules)
+		assert.Contains(t, ps[0].Message, tc.msg, tc.rules)
+	}
+	ps := parseErr(t, minimal+"appModes: [{match: \"*\", mode: \"0755\"}]\n", dir)
+	require.Len(t, ps, 1)
+	assert.Equal(t, Problem{File: "a.yaml", Line: 6, Column: 1, Field: "appModes", Message: "set app too: the rules apply to its files"}, ps[0])
 }

@@ -5,7 +5,7 @@ import (
 	_ "embed"
 )
 
-//go:generate go test -run ^TestSchemaUpToDate$ -update .
+//go:generate go test . -run ^TestSchemaUpToDate$ -update
 
 //go:embed appliance.schema.json
 var schemaJSON []byte
