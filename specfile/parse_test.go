@@ -501,3 +501,29 @@ appModes:
 	require.Len(t, ps, 1)
 	assert.Equal(t, Problem{File: "a.yaml", Line: 6, Column: 1, Field: "appModes", Message: "set app too: the rules apply to its files"}, ps[0])
 }
+
+// modules: [] means none, absent means the defaults.
+func TestParseModules(t *testing.T) {
+	f, err := Parse([]byte(minimal+"modules: []\n"), "a.yaml", "")
+	require.NoError(t, err)
+	assert.NotNil(t, f.Spec.Modules)
+	assert.Empty(t, f.Spec.Modules)
+	f, err = Parse([]byte(minimal+"modules: [virtio_blk, ext4]\n"), "a.yaml", "")
+	require.NoError(t, err)
+	assert.Equal(t, []string{"virtio_blk", "ext4"}, f.Spec.Modules)
+	f, err = Parse([]byte(minimal), "a.yaml", "")
+	require.NoError(t, err)
+	assert.Nil(t, f.Spec.Modules)
+}
+
+func BenchmarkParseExample(b *testing.B) {
+	b.Setenv("SOURCE_DATE_EPOCH", "1790000000")
+	data, err := os.ReadFile(example)
+	require.NoError(b, err)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Parse(data, "appliance.yaml", "../examples"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
