@@ -236,7 +236,8 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 	// init: exactly one source.
 	f.Init = InitSource{File: path(doc.Init.File), GoPackage: doc.Init.GoPackage}
 	switch {
-	case d.has("init") && (doc.Init.File == "") == (doc.Init.GoPackage == ""):
+	case d.has("init") && d.vals["init"] != nil && d.vals["init"].Kind == yaml.MappingNode &&
+		(doc.Init.File == "") == (doc.Init.GoPackage == ""):
 		d.bad(d.at("init"), "init", "set exactly one of file (a prebuilt /init) and goPackage (a Go package to build)")
 	case doc.Init.File != "":
 		exists("init.file", f.Init.File, false)

@@ -361,6 +361,7 @@ func TestParseHostile(t *testing.T) {
 		{"non-string key", minimal + "1: x\n", 6, 1, "want a key name"},
 		{"complex key", minimal + "? [a]\n: x\n", 6, 3, "want a key name"},
 		{"null value", minimal + "cpus:\n", 6, 6, "got no value"},
+		{"scalar init", strings.Replace(minimal, "{goPackage: example.com/acme/init}", "./init", 1), 4, 7, "want a mapping (keys: file, goPackage)"},
 		{"tab indentation", minimal + "kernel:\n\thost: true\n", 7, 1, "malformed YAML"},
 		{"two documents", minimal + "---\nname: other\n", 6, 1, "second YAML document"},
 		{"unterminated quote", minimal + "cmdline: \"abc\n", 6, 1, "malformed YAML"},
