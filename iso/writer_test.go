@@ -201,7 +201,7 @@ func TestMapName(t *testing.T) {
 		require.NoError(t, err, c.in)
 		require.Equal(t, c.want, got, c.in)
 	}
-	for _, bad := range []string{"", "a//b", "a/../b", "./a", strings.Repeat("a", 27) + ".bin", strings.Repeat("d", 32) + "/f"} {
+	for _, bad := range []string{"", "a//b", "a/../b", "./a", strings.Repeat("a", 28) + ".bin", strings.Repeat("d", 32) + "/f"} {
 		_, err := iso.MapName(bad)
 		require.ErrorIs(t, err, iso.ErrName, bad)
 		var ne *iso.NameError
