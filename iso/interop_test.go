@@ -83,7 +83,7 @@ func TestXorrisoReports(t *testing.T) {
 	require.Len(t, boot, 2, rep)
 	// N Pltf B Emul Ld_seg Hdpt Ldsiz LBA
 	require.Equal(t, []string{"1", "BIOS", "y", "none", "0x0000", "0x00", "4", strconv.Itoa(int(res.Boot[0].LBA))}, boot[0])
-	require.Equal(t, []string{"2", "UEFI", "y", "none", "0x0000", "0x00", strconv.Itoa((1<<20)/512), strconv.Itoa(int(res.Boot[1].LBA))}, boot[1])
+	require.Equal(t, []string{"2", "UEFI", "y", "none", "0x0000", "0x00", strconv.Itoa((1 << 20) / 512), strconv.Itoa(int(res.Boot[1].LBA))}, boot[1])
 	paths := reportRows(rep, "El Torito img path")
 	require.Equal(t, [][]string{{"1", "/ISOLINUX/ISOLINUX.BIN"}, {"2", "/BOOT/EFI.IMG"}}, paths)
 	require.Contains(t, reportRows(rep, "El Torito img opts")[0], "boot-info-table")

@@ -142,7 +142,9 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestBootVariants(t *testing.T) {
-	efi := func() *iso.File { return &iso.File{R: bytes.NewReader(make([]byte, 4096)), Size: 4096, Name: "EFI/ESP.IMG"} }
+	efi := func() *iso.File {
+		return &iso.File{R: bytes.NewReader(make([]byte, 4096)), Size: 4096, Name: "EFI/ESP.IMG"}
+	}
 	t.Run("EFI only", func(t *testing.T) {
 		img, res := write(t, &iso.Spec{EFI: efi()}, nil)
 		require.Equal(t, []iso.BootEntry{{Platform: iso.PlatformEFI, Bootable: true, Sectors: 8, LBA: res.Boot[0].LBA, File: "EFI/ESP.IMG"}}, res.Boot)
@@ -210,7 +212,9 @@ func TestMapName(t *testing.T) {
 }
 
 func TestSpecErrors(t *testing.T) {
-	f := func(name, s string) iso.File { return iso.File{Name: name, R: strings.NewReader(s), Size: int64(len(s))} }
+	f := func(name, s string) iso.File {
+		return iso.File{Name: name, R: strings.NewReader(s), Size: int64(len(s))}
+	}
 	for _, c := range []struct {
 		name string
 		spec *iso.Spec
