@@ -90,8 +90,10 @@ func putMBRPart(b []byte, boot bool, typ byte, start, sectors int64) {
 	copy(b[1:4], s[:])
 	b[4] = typ
 	copy(b[5:8], e[:])
-	le.PutUint32(b[8:], uint32(start))
-	le.PutUint32(b[12:], uint32(sectors))
+	// An MBR counts 2^32 sectors at most (2 TiB): beyond, the entry
+	// covers what it can.
+	le.PutUint32(b[8:], uint32(min(start, 0xffffffff)))
+	le.PutUint32(b[12:], uint32(min(sectors, 0xffffffff-min(start, 0xffffffff))))
 }
 
 // hybrid builds the system area (32 KiB) and the backup GPT (the image's

@@ -117,7 +117,7 @@ func plan(spec *Spec) (*layout, error) {
 			return nil, &NameError{Name: name, Reason: reason}
 		}
 		parent := l.root
-		for i, p := range parts[:len(parts)-1] {
+		for _, p := range parts[:len(parts)-1] {
 			id, r := mapDir(p)
 			if r != "" {
 				return nil, &NameError{Name: name, ISO: id, Reason: r}
@@ -132,7 +132,6 @@ func plan(spec *Spec) (*layout, error) {
 				parent.children = append(parent.children, d)
 				dirs[vis] = d
 			}
-			_ = i
 			parent = d
 		}
 		id, vis, r := mapFile(parts[len(parts)-1])
