@@ -51,8 +51,8 @@ func Example() {
 	fmt.Println(im.Info().VolumeID, string(k))
 	// Output:
 	// size: 1048576
-	// boot: platform 0x00, 4 sectors at block 25, ISOLINUX/ISOLINUX.BIN
-	// boot: platform 0xef, 128 sectors at block 27, BOOT/EFI.IMG
+	// boot: platform 0x00, 4 sectors at block 25, isolinux/isolinux.bin
+	// boot: platform 0xef, 128 sectors at block 27, boot/efi.img
 	// MBR partition 1: type 0x00, sectors 0+2048
 	// MBR partition 2: type 0xef, sectors 108+128
 	// GPT partition 1: ISO9660, sectors 0+244

@@ -49,8 +49,8 @@ func noDate() [17]byte {
 }
 
 // putDirRecord writes a directory record at b and returns its length.
-func putDirRecord(b []byte, ident []byte, lba uint32, size uint32, dir bool, date [7]byte) int {
-	n := dirRecordLen(len(ident))
+func putDirRecord(b []byte, ident []byte, lba uint32, size uint32, dir bool, date [7]byte, su []byte) int {
+	n := recordLen(len(ident), len(su))
 	clear(b[:n])
 	b[0] = byte(n)
 	putBoth32(b[2:], lba)
@@ -62,6 +62,7 @@ func putDirRecord(b []byte, ident []byte, lba uint32, size uint32, dir bool, dat
 	putBoth16(b[28:], 1)
 	b[32] = byte(len(ident))
 	copy(b[33:], ident)
+	copy(b[dirRecordLen(len(ident)):], su)
 	return n
 }
 

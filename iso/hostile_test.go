@@ -90,8 +90,8 @@ func TestHostile(t *testing.T) {
 		{"root in the system area", func(_ *testing.T, img []byte, _ iso.Info) []byte { le.PutUint32(img[pvd+156+2:], 3); return img }, iso.ErrMalformed},
 		{"root not a directory", func(_ *testing.T, img []byte, _ iso.Info) []byte { img[pvd+156+25] = 0; return img }, iso.ErrMalformed},
 		{"directory loop", func(t *testing.T, img []byte, info iso.Info) []byte {
-			o := recordAt(t, img, dirLBA(info, "A/B"), "C")
-			le.PutUint32(img[o+2:], dirLBA(info, "A"))
+			o := recordAt(t, img, dirLBA(info, "a/b"), "C")
+			le.PutUint32(img[o+2:], dirLBA(info, "a"))
 			return img
 		}, iso.ErrMalformed},
 		{"directory is root", func(t *testing.T, img []byte, _ iso.Info) []byte {
@@ -109,16 +109,16 @@ func TestHostile(t *testing.T) {
 			return img
 		}, iso.ErrMalformed},
 		{"file beyond the image", func(t *testing.T, img []byte, info iso.Info) []byte {
-			o := recordAt(t, img, dirLBA(info, "BOOT"), "VMLINUZ.;1")
+			o := recordAt(t, img, dirLBA(info, "boot"), "VMLINUZ.;1")
 			le.PutUint32(img[o+10:], 0xfffffff0)
 			return img
 		}, iso.ErrTruncated},
 		{"interleaved file", func(t *testing.T, img []byte, info iso.Info) []byte {
-			img[recordAt(t, img, dirLBA(info, "BOOT"), "VMLINUZ.;1")+26] = 1
+			img[recordAt(t, img, dirLBA(info, "boot"), "VMLINUZ.;1")+26] = 1
 			return img
 		}, iso.ErrUnsupported},
 		{"multi-extent without its end", func(t *testing.T, img []byte, info iso.Info) []byte {
-			img[recordAt(t, img, dirLBA(info, "BOOT"), "VMLINUZ.;1")+25] = 0x80
+			img[recordAt(t, img, dirLBA(info, "boot"), "VMLINUZ.;1")+25] = 0x80
 			return img
 		}, iso.ErrMalformed},
 		{"catalog checksum", func(_ *testing.T, img []byte, info iso.Info) []byte { img[int(info.CatalogLBA)*2048+4] = 1; return img }, iso.ErrChecksum},
@@ -223,7 +223,7 @@ func TestInspectFindings(t *testing.T) {
 		{"files overlap", func(img []byte, info iso.Info) []byte {
 			o := 0
 			for _, f := range info.Files {
-				if f.Name == "BOOT" {
+				if f.Name == "boot" {
 					o = int(f.LBA) * 2048
 				}
 			}

@@ -2,6 +2,7 @@ package iso_test
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,7 +86,7 @@ func TestXorrisoReports(t *testing.T) {
 	require.Equal(t, []string{"1", "BIOS", "y", "none", "0x0000", "0x00", "4", strconv.Itoa(int(res.Boot[0].LBA))}, boot[0])
 	require.Equal(t, []string{"2", "UEFI", "y", "none", "0x0000", "0x00", strconv.Itoa((1 << 20) / 512), strconv.Itoa(int(res.Boot[1].LBA))}, boot[1])
 	paths := reportRows(rep, "El Torito img path")
-	require.Equal(t, [][]string{{"1", "/ISOLINUX/ISOLINUX.BIN"}, {"2", "/BOOT/EFI.IMG"}}, paths)
+	require.Equal(t, [][]string{{"1", "/isolinux/isolinux.bin"}, {"2", "/boot/efi.img"}}, paths, "Rock Ridge names")
 	require.Contains(t, reportRows(rep, "El Torito img opts")[0], "boot-info-table")
 	require.Contains(t, reportRows(rep, "El Torito img opts")[0], "isohybrid-suitable")
 	require.Contains(t, rep, "System area summary: MBR isohybrid cyl-align-on GPT")
@@ -96,7 +97,7 @@ func TestXorrisoReports(t *testing.T) {
 	require.Len(t, mbr, 2, rep)
 	require.Equal(t, []string{"1", "0x80", "0x00", "0", strconv.FormatInt(res.Size/512, 10)}, mbr[0])
 	require.Equal(t, []string{"2", "0x00", "0xef", strconv.FormatInt(int64(res.Boot[1].LBA)*4, 10), strconv.Itoa((1 << 20) / 512)}, mbr[1])
-	require.Equal(t, [][]string{{"2", "/BOOT/EFI.IMG"}}, reportRows(rep, "MBR partition path"))
+	require.Equal(t, [][]string{{"2", "/boot/efi.img"}}, reportRows(rep, "MBR partition path"))
 
 	gptRange := reportRows(rep, "GPT lba range")
 	require.Equal(t, [][]string{{"64", strconv.FormatInt(res.Size/512-34, 10), strconv.FormatInt(res.Size/512-1, 10)}}, gptRange)
@@ -108,29 +109,48 @@ func TestXorrisoReports(t *testing.T) {
 	types := reportRows(rep, "GPT type GUID")
 	require.Equal(t, "a2a0d0ebe5b9334487c068b6b72699c7", types[0][1], "basic data")
 	require.Equal(t, "28732ac11ff8d211ba4b00a0c93ec93b", types[1][1], "EFI System")
-	require.Equal(t, [][]string{{"2", "/BOOT/EFI.IMG"}}, reportRows(rep, "GPT partition path"))
+	require.Equal(t, [][]string{{"2", "/boot/efi.img"}}, reportRows(rep, "GPT partition path"))
 	require.Equal(t, [][]string{{"FOGKIT_INTEROP"}}, [][]string{{strings.Trim(reportRows(rep, "Volume id")[0][0], "'")}})
 }
 
 func TestBsdtarExtracts(t *testing.T) {
+	for _, noRR := range []bool{false, true} {
+		t.Run(fmt.Sprint("NoRockRidge=", noRR), func(t *testing.T) { bsdtarExtracts(t, noRR) })
+	}
+}
+
+func bsdtarExtracts(t *testing.T, noRR bool) {
 	bsdtar := testutil.RequireTool(t, "bsdtar")
 	spec, files := hybridSpec(t)
 	var buf bytes.Buffer
-	_, err := iso.Write(t.Context(), &buf, spec, &iso.Options{ModTime: modTime})
+	_, err := iso.Write(t.Context(), &buf, spec, &iso.Options{ModTime: modTime, NoRockRidge: noRR})
 	require.NoError(t, err)
 	img := writeFile(t, "out.iso", buf.Bytes())
 	dir := t.TempDir()
 	t.Logf("interop: bsdtar -xf")
 	out, err := exec.Command(bsdtar, "-xf", img, "-C", dir).CombinedOutput()
 	require.NoError(t, err, "%s", out)
-	for name, want := range files {
+	// With Rock Ridge the names are as given, without it as MapName says.
+	onDisk := func(name string) string {
+		if !noRR {
+			return name
+		}
 		m, err := iso.MapName(name)
 		require.NoError(t, err)
-		got, err := os.ReadFile(filepath.Join(dir, m))
-		require.NoError(t, err, m)
-		require.Equal(t, want, got, m)
+		return m
 	}
-	ld, err := os.ReadFile(filepath.Join(dir, "ISOLINUX/LDLINUX.C32"))
+	for name, want := range files {
+		got, err := os.ReadFile(filepath.Join(dir, onDisk(name)))
+		require.NoError(t, err, name)
+		require.Equal(t, want, got, name)
+	}
+	if !noRR {
+		st, err := os.Stat(filepath.Join(dir, "boot/vmlinuz"))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o644), st.Mode().Perm(), "Rock Ridge mode")
+		require.True(t, st.ModTime().Equal(modTime), "Rock Ridge time %s", st.ModTime())
+	}
+	ld, err := os.ReadFile(filepath.Join(dir, onDisk("isolinux/ldlinux.c32")))
 	require.NoError(t, err)
 	orig, err := os.ReadFile(ldlinuxC32)
 	require.NoError(t, err)
@@ -145,8 +165,14 @@ func TestBsdtarExtracts(t *testing.T) {
 }
 
 // TestReadXorrisoImage reads an image xorriso made with isolinux, an EFI
-// image and the isohybrid MBR and GPT.
+// image and the isohybrid MBR and GPT, with and without Rock Ridge.
 func TestReadXorrisoImage(t *testing.T) {
+	for _, rr := range []bool{false, true} {
+		t.Run(fmt.Sprint("RockRidge=", rr), func(t *testing.T) { readXorrisoImage(t, rr) })
+	}
+}
+
+func readXorrisoImage(t *testing.T, rr bool) {
 	xorriso := testutil.RequireTool(t, "xorriso")
 	_, files := hybridSpec(t)
 	root := t.TempDir()
@@ -165,10 +191,14 @@ func TestReadXorrisoImage(t *testing.T) {
 	put("boot/efi.img", efi)
 	img := filepath.Join(t.TempDir(), "x.iso")
 	t.Logf("interop: xorriso -as mkisofs")
-	out, err := exec.Command(xorriso, "-as", "mkisofs", "-o", img, "-V", "XORRISO_VOL",
+	args := []string{"-as", "mkisofs", "-o", img, "-V", "XORRISO_VOL"}
+	if !rr {
+		args = append(args, "--norock") // xorriso writes Rock Ridge by default
+	}
+	out, err := exec.Command(xorriso, append(args,
 		"-b", "isolinux/isolinux.bin", "-c", "isolinux/boot.cat", "-no-emul-boot", "-boot-load-size", "4", "-boot-info-table",
 		"-isohybrid-mbr", isohdpfxBin, "-eltorito-alt-boot", "-e", "boot/efi.img", "-no-emul-boot", "-isohybrid-gpt-basdat",
-		root).CombinedOutput()
+		root)...).CombinedOutput()
 	require.NoError(t, err, "%s", out)
 	f, err := os.Open(img)
 	require.NoError(t, err)
@@ -182,10 +212,16 @@ func TestReadXorrisoImage(t *testing.T) {
 	require.Len(t, info.Boot, 2)
 	require.Equal(t, uint8(iso.PlatformBIOS), info.Boot[0].Platform)
 	require.Equal(t, uint16(4), info.Boot[0].Sectors)
-	require.Equal(t, "ISOLINUX/ISOLINUX.BIN", info.Boot[0].File)
+	name := func(s string) string {
+		if rr {
+			return s
+		}
+		return strings.ToUpper(s)
+	}
+	require.Equal(t, name("isolinux/isolinux.bin"), info.Boot[0].File)
 	require.Equal(t, uint8(iso.PlatformEFI), info.Boot[1].Platform)
 	require.Equal(t, uint16(len(efi)/512), info.Boot[1].Sectors)
-	require.Equal(t, "BOOT/EFI.IMG", info.Boot[1].File)
+	require.Equal(t, name("boot/efi.img"), info.Boot[1].File)
 	require.NotNil(t, info.MBR)
 	require.True(t, info.MBR.BootCode)
 	require.Equal(t, info.Boot[0].LBA*4, info.MBR.BootLBA)
@@ -194,7 +230,12 @@ func TestReadXorrisoImage(t *testing.T) {
 	require.NotNil(t, info.GPT)
 	require.True(t, info.GPT.BackupOK)
 
+	listed := map[string]bool{}
+	for _, f := range info.Files {
+		listed[f.Name] = true
+	}
 	for n, want := range files {
+		require.True(t, listed[name(n)], n)
 		got, err := im.ReadFile(n)
 		require.NoError(t, err, n)
 		require.Equal(t, want, got, n)

@@ -27,6 +27,8 @@ const (
 // node is a directory or file of the tree being written.
 type node struct {
 	ident    string // identifier as stored
+	rrName   string // the component as given (Rock Ridge NM)
+	rrPath   string // the path of Rock Ridge names
 	key      [2]string
 	path     string // visible ISO path
 	dir      bool
@@ -63,6 +65,7 @@ type layout struct {
 	efi        *node
 	loadSecs   uint16
 	hybridMBR  []byte
+	rr         bool // Rock Ridge
 }
 
 func invalid(format string, args ...any) error {
@@ -70,11 +73,15 @@ func invalid(format string, args ...any) error {
 }
 
 // plan checks the spec and lays the image out from the sizes alone.
-func plan(spec *Spec) (*layout, error) {
+func plan(spec *Spec, rr bool) (*layout, error) {
 	if spec == nil {
 		return nil, invalid("nil spec")
 	}
-	l := &layout{root: &node{dir: true}}
+	l := &layout{root: &node{dir: true}, rr: rr}
+	// fits says whether a record of this identifier and name fits.
+	fits := func(ident, name string) bool {
+		return !rr || recordLen(len(ident), pxLen+tfLen+5+len(name)) <= maxRecord
+	}
 	l.volumeID = DefaultVolumeID
 	if spec.VolumeID != "" {
 		l.volumeID = dchars(spec.VolumeID)
@@ -125,10 +132,13 @@ func plan(spec *Spec) (*layout, error) {
 			vis := strings.Join(append(pathOf(parent), id), "/")
 			d := dirs[vis]
 			if d == nil {
+				if !fits(id, p) {
+					return nil, &NameError{Name: name, ISO: vis, Reason: "a component too long for its Rock Ridge name"}
+				}
 				if f := files[vis]; f != nil {
 					return nil, &NameError{Name: name, ISO: vis, Other: f.src.from}
 				}
-				d = &node{ident: id, key: [2]string{id, ""}, path: vis, dir: true, parent: parent}
+				d = &node{ident: id, rrName: p, rrPath: joinPath(parent.rrPath, p), key: [2]string{id, ""}, path: vis, dir: true, parent: parent}
 				parent.children = append(parent.children, d)
 				dirs[vis] = d
 			}
@@ -139,6 +149,9 @@ func plan(spec *Spec) (*layout, error) {
 		if r != "" {
 			return nil, &NameError{Name: name, ISO: full, Reason: r}
 		}
+		if !fits(id, parts[len(parts)-1]) {
+			return nil, &NameError{Name: name, ISO: full, Reason: "a component too long for its Rock Ridge name"}
+		}
 		if o := files[full]; o != nil {
 			return nil, &NameError{Name: name, ISO: full, Other: o.src.from}
 		}
@@ -146,7 +159,8 @@ func plan(spec *Spec) (*layout, error) {
 			return nil, &NameError{Name: name, ISO: full, Other: "a directory of " + full}
 		}
 		base, ext, _ := strings.Cut(strings.TrimSuffix(id, ";1"), ".")
-		n := &node{ident: id, key: [2]string{base, ext}, path: full, parent: parent, size: size,
+		n := &node{ident: id, rrName: parts[len(parts)-1], rrPath: joinPath(parent.rrPath, parts[len(parts)-1]),
+			key: [2]string{base, ext}, path: full, parent: parent, size: size,
 			src: &source{from: name, path: f.Path, r: f.R, loader: loader}}
 		if loader {
 			b, err := readLoader(f, size)
@@ -247,7 +261,7 @@ func plan(spec *Spec) (*layout, error) {
 	l.ptL, l.ptM = lba, lba+ptBlocks
 	lba += 2 * ptBlocks
 	for _, d := range l.dirs {
-		d.size = dirExtentSize(d)
+		d.size = l.dirExtentSize(d)
 		d.lba = lba
 		lba += blocks(d.size)
 	}
@@ -297,6 +311,22 @@ func plan(spec *Spec) (*layout, error) {
 	return l, nil
 }
 
+func joinPath(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// name is a node's path as readers list it: Rock Ridge names, or ISO 9660
+// ones without Rock Ridge.
+func (l *layout) name(n *node) string {
+	if l.rr {
+		return n.rrPath
+	}
+	return n.path
+}
+
 func pathOf(d *node) []string {
 	if d.path == "" {
 		return nil
@@ -318,7 +348,7 @@ func dirRecordLen(identLen int) int { return 33 + identLen + (identLen+1)%2 }
 
 // dirExtentSize is the directory's records ("." and ".." first), none
 // crossing a block boundary, in whole blocks.
-func dirExtentSize(d *node) int64 {
+func (l *layout) dirExtentSize(d *node) int64 {
 	var off, size int64 = 0, blockSize
 	put := func(n int) {
 		if off+int64(n) > size {
@@ -327,10 +357,15 @@ func dirExtentSize(d *node) int64 {
 		}
 		off += int64(n)
 	}
-	put(34)
-	put(34)
+	var date [7]byte // the lengths do not depend on it
+	parent := d
+	if d.parent != nil {
+		parent = d.parent
+	}
+	put(recordLen(1, len(l.sysUse(d, recDot, date))))
+	put(recordLen(1, len(l.sysUse(parent, recDotDot, date))))
 	for _, c := range d.children {
-		put(dirRecordLen(len(c.ident)))
+		put(recordLen(len(c.ident), len(l.sysUse(c, recChild, date))))
 	}
 	return size
 }

@@ -63,11 +63,13 @@ type Image struct {
 	r     io.ReaderAt
 	size  int64
 	info  Info
-	files map[string]*entry // upper-case path
+	files map[string]*entry // by path as listed
+	isos  map[string]*entry // by upper-case ISO 9660 path
 }
 
 type entry struct {
-	path    string
+	path    string // Rock Ridge names where there are, else ISO 9660 ones
+	iso     string // ISO 9660 path
 	dir     bool
 	extents []extent
 }
@@ -88,10 +90,12 @@ func (e *entry) size() int64 {
 // Torito catalog and the hybrid MBR and GPT of an image of size bytes
 // (this package's, xorriso's, genisoimage's). It refuses malformed ones
 // with a *FormatError; the work and memory it spends are bounded by the
-// limits above whatever the image declares. Rock Ridge and Joliet names
-// are not read: files have their ISO 9660 names.
+// limits above whatever the image declares. Files have their Rock Ridge
+// names where the image has them (NM entries in the directory records;
+// names continued in a continuation area fall back to the ISO 9660 name),
+// else their ISO 9660 names; Joliet is not read.
 func Open(r io.ReaderAt, size int64) (*Image, error) {
-	im := &Image{r: r, size: size, files: map[string]*entry{}}
+	im := &Image{r: r, size: size, files: map[string]*entry{}, isos: map[string]*entry{}}
 	if size < (systemArea+2)*blockSize {
 		return nil, formatErr(ErrTruncated, 0, "image", "%d bytes, too small for an ISO 9660 volume", size)
 	}
@@ -197,10 +201,11 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 		return formatErr(ErrMalformed, off, "root directory record", "not a directory")
 	}
 	type dir struct {
-		rec   record
-		path  string
-		depth int
+		rec       record
+		path, iso string
+		depth     int
 	}
+	rr, skip := false, 0 // Rock Ridge, from the root's "." record
 	queue := []dir{{rec: root}}
 	visited := map[uint32]bool{}
 	var dirBytes int64
@@ -231,8 +236,14 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 				if err != nil {
 					return err
 				}
-				o += int(b[o])
+				rlen := int(b[o])
+				su := b[o+dirRecordLen(len(rec.ident)) : o+rlen]
+				o += rlen
 				if len(rec.ident) == 1 && rec.ident[0] <= 1 {
+					if d.depth == 0 && bo == 0 && rec.ident[0] == 0 && len(su) >= 7 &&
+						string(su[:2]) == "SP" && su[4] == 0xBE && su[5] == 0xEF {
+						rr, skip = true, int(su[6])
+					}
 					continue // "." and ".."
 				}
 				if bytes.ContainsAny(rec.ident, "/\x00") {
@@ -241,17 +252,30 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 				if nEntries++; nEntries > maxEntries {
 					return formatErr(ErrTooLarge, rec.off, "directories", "more than %d entries", maxEntries)
 				}
-				name := visibleName(string(rec.ident))
-				p := name
+				isoName := visibleName(string(rec.ident))
+				name := isoName
+				if rr && len(su) > skip {
+					nm, ok := rrName(su[skip:])
+					if !ok {
+						return formatErr(ErrMalformed, rec.off, "Rock Ridge", "system use entries of %q", isoName)
+					}
+					if nm == "." || nm == ".." || strings.ContainsAny(nm, "/\x00") {
+						return formatErr(ErrMalformed, rec.off, "Rock Ridge", "name %q", nm)
+					}
+					if nm != "" {
+						name = nm
+					}
+				}
+				p, ip := name, isoName
 				if d.path != "" {
-					p = d.path + "/" + name
+					p, ip = d.path+"/"+name, d.iso+"/"+isoName
 				}
 				if rec.flags&2 != 0 {
 					if d.depth+1 > maxDepth {
 						return formatErr(ErrMalformed, rec.off, "directory record", "directories nested deeper than %d", maxDepth)
 					}
-					queue = append(queue, dir{rec: rec, path: p, depth: d.depth + 1})
-					im.add(&entry{path: p, dir: true, extents: []extent{{int64(rec.lba) * blockSize, int64(rec.size)}}})
+					queue = append(queue, dir{rec: rec, path: p, iso: ip, depth: d.depth + 1})
+					im.add(&entry{path: p, iso: ip, dir: true, extents: []extent{{int64(rec.lba) * blockSize, int64(rec.size)}}})
 					continue
 				}
 				if rec.interleave {
@@ -268,7 +292,7 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 				if rec.flags&0x80 != 0 {
 					continue // more extents follow
 				}
-				im.add(&entry{path: p, extents: pending})
+				im.add(&entry{path: p, iso: ip, extents: pending})
 				pending = nil
 			}
 		}
@@ -279,6 +303,9 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 	for _, k := range slices.Sorted(maps.Keys(im.files)) {
 		e := im.files[k]
 		fi := FileInfo{Name: e.path, Size: e.size(), Dir: e.dir}
+		if e.iso != e.path {
+			fi.ISO = e.iso
+		}
 		if len(e.extents) > 0 {
 			fi.LBA = uint32(e.extents[0].off / blockSize)
 		}
@@ -289,9 +316,12 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 
 // add keeps the first entry of a name (a later version of it is ignored).
 func (im *Image) add(e *entry) {
-	k := strings.ToUpper(e.path)
-	if _, ok := im.files[k]; !ok {
-		im.files[k] = e
+	if _, ok := im.files[e.path]; !ok {
+		im.files[e.path] = e
+	}
+	k := strings.ToUpper(e.iso)
+	if _, ok := im.isos[k]; !ok {
+		im.isos[k] = e
 	}
 }
 
@@ -518,19 +548,23 @@ func (im *Image) Size() int64 { return im.size }
 
 func (im *Image) lookup(name string) (*entry, error) {
 	n := strings.Trim(name, "/")
-	if e := im.files[strings.ToUpper(n)]; e != nil {
+	if e := im.files[n]; e != nil {
+		return e, nil
+	}
+	if e := im.isos[strings.ToUpper(n)]; e != nil {
 		return e, nil
 	}
 	if m, err := MapName(n); err == nil {
-		if e := im.files[m]; e != nil {
+		if e := im.isos[m]; e != nil {
 			return e, nil
 		}
 	}
 	return nil, fmt.Errorf("%w: %s", ErrNotFound, name)
 }
 
-// Open returns a reader of the named file: its ISO path as Info lists it
-// (any case), or the name given to Write (mapped with MapName).
+// Open returns a reader of the named file: its path as Info lists it, its
+// ISO 9660 path (any case), or the name given to Write (mapped with
+// MapName).
 func (im *Image) Open(name string) (*io.SectionReader, error) {
 	e, err := im.lookup(name)
 	if err != nil {

@@ -62,6 +62,9 @@ type Options struct {
 	ModTime time.Time `json:"modTime"`
 	// Seed derives the MBR disk signature and the GPT GUIDs.
 	Seed string `json:"seed,omitempty"`
+	// NoRockRidge leaves out the Rock Ridge names, modes and times: readers
+	// then see only the ISO 9660 names (upper case, mapped).
+	NoRockRidge bool `json:"noRockRidge,omitempty"`
 	// Progress, if set, is called on the caller's goroutine before each
 	// file's data (stage "write", File its name) and at the end (stage
 	// "done").
@@ -147,7 +150,8 @@ type Result struct {
 
 // FileInfo is one file of an image.
 type FileInfo struct {
-	Name string `json:"name"`           // ISO path, ";1" and a trailing "." removed
+	Name string `json:"name"`           // path: Rock Ridge names, else ISO 9660 ones
+	ISO  string `json:"iso,omitempty"`  // ISO 9660 path (";1" and a trailing "." removed) when not Name
 	From string `json:"from,omitempty"` // the name given to Write
 	LBA  uint32 `json:"lba"`            // first 2048-byte block
 	Size int64  `json:"size"`           // bytes

@@ -24,7 +24,7 @@ func Write(ctx context.Context, w io.Writer, spec *Spec, o *Options) (*Result, e
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	l, err := plan(spec)
+	l, err := plan(spec, !opts.NoRockRidge)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,11 @@ func Write(ctx context.Context, w io.Writer, spec *Spec, o *Options) (*Result, e
 	sys, tail := hybrid(l, opts.Seed, res)
 	res.Boot = l.bootEntries()
 	for _, f := range l.files {
-		res.Files = append(res.Files, FileInfo{Name: f.path, From: f.src.from, LBA: f.lba, Size: f.size})
+		fi := FileInfo{Name: l.name(f), From: f.src.from, LBA: f.lba, Size: f.size}
+		if fi.Name != f.path {
+			fi.ISO = f.path
+		}
+		res.Files = append(res.Files, fi)
 	}
 
 	h := sha256.New()
@@ -77,7 +81,7 @@ func Write(ctx context.Context, w io.Writer, spec *Spec, o *Options) (*Result, e
 		if err := cw.padTo(int64(d.lba) * blockSize); err != nil {
 			return nil, err
 		}
-		if _, err := cw.Write(d.extent(date)); err != nil {
+		if _, err := cw.Write(l.extent(d, date)); err != nil {
 			return nil, err
 		}
 	}
@@ -197,7 +201,7 @@ func (l *layout) descriptors(mod time.Time) []byte {
 	putBoth32(p[132:], l.ptSize)
 	le.PutUint32(p[140:], l.ptL)
 	be.PutUint32(p[148:], l.ptM)
-	putDirRecord(p[156:], []byte{0}, l.root.lba, uint32(l.root.size), true, recDate(mod))
+	putDirRecord(p[156:], []byte{0}, l.root.lba, uint32(l.root.size), true, recDate(mod), nil)
 	fillStr(p[190:318], "")
 	fillStr(p[318:446], "")
 	fillStr(p[446:574], "")
@@ -231,10 +235,10 @@ func (l *layout) descriptors(mod time.Time) []byte {
 func (l *layout) bootEntries() []BootEntry {
 	var out []BootEntry
 	if l.loader != nil {
-		out = append(out, BootEntry{Platform: PlatformBIOS, Bootable: true, Sectors: l.loadSecs, LBA: l.loader.lba, File: l.loader.path})
+		out = append(out, BootEntry{Platform: PlatformBIOS, Bootable: true, Sectors: l.loadSecs, LBA: l.loader.lba, File: l.name(l.loader)})
 	}
 	if l.efi != nil {
-		out = append(out, BootEntry{Platform: PlatformEFI, Bootable: true, Sectors: efiSectors(l.efi.size), LBA: l.efi.lba, File: l.efi.path})
+		out = append(out, BootEntry{Platform: PlatformEFI, Bootable: true, Sectors: efiSectors(l.efi.size), LBA: l.efi.lba, File: l.name(l.efi)})
 	}
 	return out
 }
@@ -289,20 +293,21 @@ func (l *layout) pathTables() (lt, mt []byte) {
 }
 
 // extent returns a directory's records.
-func (d *node) extent(date [7]byte) []byte {
+func (l *layout) extent(d *node, date [7]byte) []byte {
 	b := make([]byte, d.size)
 	parent := d
 	if d.parent != nil {
 		parent = d.parent
 	}
-	off := putDirRecord(b, []byte{0}, d.lba, uint32(d.size), true, date)
-	off += putDirRecord(b[off:], []byte{1}, parent.lba, uint32(parent.size), true, date)
+	off := putDirRecord(b, []byte{0}, d.lba, uint32(d.size), true, date, l.sysUse(d, recDot, date))
+	off += putDirRecord(b[off:], []byte{1}, parent.lba, uint32(parent.size), true, date, l.sysUse(parent, recDotDot, date))
 	for _, c := range d.children {
-		n := dirRecordLen(len(c.ident))
+		su := l.sysUse(c, recChild, date)
+		n := recordLen(len(c.ident), len(su))
 		if off%blockSize+n > blockSize {
 			off = (off/blockSize + 1) * blockSize
 		}
-		putDirRecord(b[off:], []byte(c.ident), c.lba, uint32(c.size), c.dir, date)
+		putDirRecord(b[off:], []byte(c.ident), c.lba, uint32(c.size), c.dir, date, su)
 		off += n
 	}
 	return b

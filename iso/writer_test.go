@@ -76,10 +76,10 @@ func TestRoundTrip(t *testing.T) {
 	require.Len(t, info.Boot, 2)
 	assert.Equal(t, uint8(iso.PlatformBIOS), info.Boot[0].Platform)
 	assert.Equal(t, uint16(4), info.Boot[0].Sectors)
-	assert.Equal(t, "ISOLINUX/ISOLINUX.BIN", info.Boot[0].File)
+	assert.Equal(t, "isolinux/isolinux.bin", info.Boot[0].File)
 	assert.Equal(t, uint8(iso.PlatformEFI), info.Boot[1].Platform)
 	assert.Equal(t, uint16((70000+511)/512), info.Boot[1].Sectors)
-	assert.Equal(t, "BOOT/EFI.IMG", info.Boot[1].File)
+	assert.Equal(t, "boot/efi.img", info.Boot[1].File)
 
 	require.NotNil(t, info.MBR)
 	require.Equal(t, res.MBR, info.MBR.Partitions)
