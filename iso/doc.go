@@ -42,14 +42,18 @@
 // become '_'), up to 30 characters for a file's name and extension and 31
 // for a directory, version ";1", directory records sorted as ECMA-119
 // says. Two names that map to the same identifier, or a name too long, are
-// a *NameError. Rock Ridge and Joliet are not written (nor read): Linux
-// shows the names in lower case, bsdtar in upper case, isolinux matches
-// them in any case. Files must be below 4 GiB (one extent each).
+// a *NameError. Rock Ridge (RRIP 1.09: NM, PX, TF; SP and ER on the root)
+// carries the names as given, mode 0644/0755 and ModTime, so Linux, bsdtar
+// and xorriso show "boot/vmlinuz"; isolinux and firmware use the ISO 9660
+// names, which isolinux matches in any case. Options.NoRockRidge leaves it
+// out. Joliet is not written: Windows shows the ISO 9660 names. Files must
+// be below 4 GiB (one extent each).
 //
 // Open reads an image through an io.ReaderAt: volume descriptors, the
-// directory tree, the El Torito catalog and the MBR and GPT; Image.Info
-// lists them, Image.Open and ReadFile read files by their ISO path or the
-// name given to Write. It reads xorriso's images as well as this package's.
+// directory tree (with Rock Ridge names where present), the El Torito
+// catalog and the MBR and GPT; Image.Info lists them, Image.Open and
+// ReadFile read files by their listed path, their ISO 9660 path or the name
+// given to Write. It reads xorriso's images as well as this package's.
 // Malformed images are refused with a *FormatError matching ErrMalformed,
 // ErrChecksum, ErrTruncated, ErrTooLarge or ErrUnsupported, and the work is
 // bounded whatever the image declares: at most 64 volume descriptors,

@@ -121,6 +121,28 @@ func TestHostile(t *testing.T) {
 			img[recordAt(t, img, dirLBA(info, "boot"), "VMLINUZ.;1")+25] = 0x80
 			return img
 		}, iso.ErrMalformed},
+		{"Rock Ridge entry length", func(t *testing.T, img []byte, _ iso.Info) []byte {
+			o := recordAt(t, img, 0, "BOOT")
+			su := o + 33 + 4 + 1 // after "BOOT" and its pad byte
+			img[su+2] = 250      // PX claims more than the record holds
+			return img
+		}, iso.ErrMalformed},
+		{"Rock Ridge name with a slash", func(t *testing.T, img []byte, info iso.Info) []byte {
+			o := recordAt(t, img, dirLBA(info, "boot"), "VMLINUZ.;1")
+			n := int(img[o])
+			i := bytes.Index(img[o:o+n], []byte("NM"))
+			img[o+i+5] = '/'
+			return img
+		}, iso.ErrMalformed},
+		{"Rock Ridge name dot-dot", func(t *testing.T, img []byte, info iso.Info) []byte {
+			o := recordAt(t, img, 0, "EMPTY.;1")
+			n := int(img[o])
+			i := bytes.Index(img[o:o+n], []byte("NM"))
+			img[o+i+2] = 7
+			copy(img[o+i+5:], "..")
+			img[o+i+7] = 0 // the pad byte of the shortened entry: ends the area
+			return img
+		}, iso.ErrMalformed},
 		{"catalog checksum", func(_ *testing.T, img []byte, info iso.Info) []byte { img[int(info.CatalogLBA)*2048+4] = 1; return img }, iso.ErrChecksum},
 		{"catalog without 55AA", func(_ *testing.T, img []byte, info iso.Info) []byte {
 			img[int(info.CatalogLBA)*2048+30] = 0
