@@ -237,7 +237,7 @@ func (im *Image) readTree(rootRec []byte, off int64) error {
 					return err
 				}
 				rlen := int(b[o])
-				su := b[o+dirRecordLen(len(rec.ident)) : o+rlen]
+				su := b[min(o+dirRecordLen(len(rec.ident)), o+rlen) : o+rlen]
 				o += rlen
 				if len(rec.ident) == 1 && rec.ident[0] <= 1 {
 					if d.depth == 0 && bo == 0 && rec.ident[0] == 0 && len(su) >= 7 &&
