@@ -2,10 +2,13 @@ package iso_test
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -147,4 +150,64 @@ func noElTorito(t *testing.T, img string) string {
 	_, err = iso.Open(bytes.NewReader(b), int64(len(b)))
 	require.ErrorIs(t, err, iso.ErrChecksum)
 	return writeFile(t, "no-eltorito.iso", b)
+}
+
+// TestLinuxMounts boots the generic test kernel with an initramfs that
+// mounts the image (attached as a virtio disk) as iso9660 and prints every
+// file's path, size and SHA-256: Linux must see the Rock Ridge names and
+// the bytes given to Write.
+func TestLinuxMounts(t *testing.T) {
+	kernel, modDir, release := testutil.DriverKernel(t)
+	if kernel == "" {
+		return
+	}
+	b := rootfs.New(nil)
+	require.NoError(t, b.AddFile(rootfs.Entry{Path: "/init", Mode: 0o755}, testutil.BuildStaticInit(t, "./iso/testdata/mountinit")))
+	_, err := b.AddModules(t.Context(), os.DirFS(modDir), []string{"virtio_pci", "virtio_blk", "isofs"},
+		&rootfs.ModuleOptions{Release: release})
+	require.NoError(t, err)
+	var initrd bytes.Buffer
+	_, err = b.WriteTo(&initrd)
+	require.NoError(t, err)
+
+	files := map[string][]byte{
+		"boot/vmlinuz":          testutil.RandomBytes(21, 1<<20+3),
+		"isolinux/isolinux.cfg": []byte("default linux\n"),
+		"docs/Read Me.txt":      []byte("mixed case and a space\n"),
+		"a/b/c/d/e/deep.bin":    testutil.RandomBytes(22, 5000),
+		"empty":                 {},
+	}
+	spec := &iso.Spec{EFI: &iso.File{R: bytes.NewReader(make([]byte, 64<<10)), Size: 64 << 10}}
+	for _, n := range []string{"a/b/c/d/e/deep.bin", "boot/vmlinuz", "docs/Read Me.txt", "empty", "isolinux/isolinux.cfg"} {
+		spec.Files = append(spec.Files, iso.File{Name: n, R: bytes.NewReader(files[n]), Size: int64(len(files[n]))})
+	}
+	files["boot/efi.img"] = make([]byte, 64<<10)
+	var img bytes.Buffer
+	_, err = iso.Write(t.Context(), &img, spec, &iso.Options{ModTime: modTime})
+	require.NoError(t, err)
+	path := writeFile(t, "mount.iso", img.Bytes())
+
+	nonce := testutil.NewNonce()
+	t.Logf("interop: Linux isofs")
+	res := testutil.Boot(t, testutil.BootOptions{Kernel: kernel, Initrd: writeFile(t, "initrd.img", initrd.Bytes()),
+		Append: "fogkit.nonce=" + nonce, MemoryMB: 512,
+		Devices: []string{"-drive", "file=" + path + ",if=virtio,format=raw,readonly=on"},
+		Marker:  testutil.BootMarker(nonce), Timeout: bootTimeout})
+	console := strings.ReplaceAll(res.Console, "\r", "")
+	require.Contains(t, console, "MOUNT ok", console)
+	require.Contains(t, console, "vda: vda1 vda2", "the kernel reads the hybrid MBR")
+	got := map[string]string{}
+	for _, l := range strings.Split(console, "\n") {
+		if f, ok := strings.CutPrefix(l, "FILE "); ok {
+			i := strings.LastIndexByte(f, ' ')
+			j := strings.LastIndexByte(f[:i], ' ')
+			got[f[:j]] = f[j+1:]
+		}
+	}
+	want := map[string]string{}
+	for n, b := range files {
+		sum := sha256.Sum256(b)
+		want[n] = fmt.Sprintf("%d %s", len(b), hex.EncodeToString(sum[:]))
+	}
+	require.Equal(t, want, got, "Rock Ridge names (mixed case, a space) and contents")
 }
