@@ -14,6 +14,7 @@ import (
 	"github.com/fogkit/fogkit/cloud"
 	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/gce"
+	"github.com/fogkit/fogkit/iso"
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
@@ -36,7 +37,7 @@ func TestEventFields(t *testing.T) {
 		"Stage": {"string", "stage"}, "File": {"string", "file,omitempty"},
 		"Done": {"int64", "done"}, "Total": {"int64", "total"},
 	}
-	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}, cloud.Event{}} {
+	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}, cloud.Event{}, iso.Event{}} {
 		ty := reflect.TypeOf(ev)
 		for name, w := range want {
 			f, ok := ty.FieldByName(name)
@@ -69,7 +70,7 @@ func TestJSONCamelCase(t *testing.T) {
 		agent.ServerOptions{}, agent.ApplianceStatus{}, agent.RestoreResult{}, agent.BackupRequest{},
 		qcow2.Options{}, qcow2.Report{}, qcow2.Result{}, vhd.Options{}, vhd.Report{}, vhd.Result{},
 		vhdx.Options{}, vhdx.Report{}, vhdx.Result{}, gce.Options{}, gce.Report{}, gce.Result{},
-		cloud.Options{}, cloud.Report{},
+		cloud.Options{}, cloud.Report{}, iso.Spec{}, iso.Options{}, iso.Result{}, iso.Report{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type, string)
@@ -133,7 +134,7 @@ func TestModTimeAndWorkers(t *testing.T) {
 // structure or rule at fault) and a Detail, both strings with the same
 // JSON names, so a tool can print any of them the same way.
 func TestFindingFields(t *testing.T) {
-	for _, f := range []any{qcow2.Finding{}, vhd.Finding{}, vhdx.Finding{}, gce.Finding{}, vmdk.Finding{}, cloud.Finding{}} {
+	for _, f := range []any{qcow2.Finding{}, vhd.Finding{}, vhdx.Finding{}, gce.Finding{}, vmdk.Finding{}, cloud.Finding{}, iso.Finding{}} {
 		ty := reflect.TypeOf(f)
 		for name, tag := range map[string]string{"Rule": "rule", "Detail": "detail"} {
 			fld, ok := ty.FieldByName(name)

@@ -50,13 +50,14 @@ type builder struct {
 	dataRaw string // the formatted data disk, an intermediate like bootRaw
 	// diskSpec is the boot disk's spec, from which the ISO's EFI image is
 	// made too.
-	diskSpec *disk.Spec
-	licFile  []byte
-	boot     *vmdk.Result
-	data     *vmdk.Result
-	desc     []byte
-	why      string   // why the appliance is not bootable
-	created  []string // outputs written so far, removed if the build fails
+	diskSpec  *disk.Spec
+	diskExtra [][]byte // the bytes of diskSpec.Extra's readers
+	licFile   []byte
+	boot      *vmdk.Result
+	data      *vmdk.Result
+	desc      []byte
+	why       string   // why the appliance is not bootable
+	created   []string // outputs written so far, removed if the build fails
 }
 
 // Build makes the appliance that spec describes into o.Dir: the initramfs,
@@ -97,6 +98,7 @@ func Build(ctx context.Context, spec *Spec, o *Options) (*Record, error) {
 		{"ovf", b.stageOVF},
 		{"ova", b.stageOVA},
 		{"formats", b.stageFormats},
+		{"iso", b.stageISO},
 		{"update", b.stageUpdate},
 		{"record", b.stageRecord},
 	}
@@ -442,6 +444,19 @@ func (b *builder) stageDisk(ctx context.Context) error {
 	}
 	spec.EFI = disk.File{Path: b.efi}
 	b.diskSpec = spec
+	// The extra files (the loader entry) are readers, consumed by the
+	// build: keep their bytes for the ISO's EFI image, made from the same
+	// spec.
+	for _, x := range spec.Extra {
+		data, err := io.ReadAll(io.LimitReader(x.R, x.Size+1))
+		if err != nil {
+			return err
+		}
+		b.diskExtra = append(b.diskExtra, data)
+	}
+	for i := range spec.Extra {
+		spec.Extra[i].R = bytes.NewReader(b.diskExtra[i])
+	}
 	b.bootRaw = b.path("boot.raw.partial")
 	res, err := disk.BuildFile(ctx, spec, b.bootRaw, opts)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/fogkit/fogkit/gce"
+	"github.com/fogkit/fogkit/iso"
 	"github.com/fogkit/fogkit/qcow2"
 	"github.com/fogkit/fogkit/vhd"
 	"github.com/fogkit/fogkit/vhdx"
@@ -14,7 +15,7 @@ import (
 
 // verifyDiskFormat runs the format's own checker over a disk output: the
 // same structural checks its tests hold the writer to, so Verify reports
-// a damaged or truncated qcow2, VHD, VHDX or GCE archive, not only one
+// a damaged or truncated qcow2, VHD, VHDX, ISO or GCE archive, not only one
 // whose digest changed. Other outputs pass.
 func verifyDiskFormat(ctx context.Context, name string, f io.ReaderAt, size int64) error {
 	var findings []string
@@ -37,6 +38,14 @@ func verifyDiskFormat(ctx context.Context, name string, f io.ReaderAt, size int6
 		}
 	case strings.HasSuffix(name, ".vhdx"):
 		rep, err := vhdx.Inspect(ctx, f, size)
+		if err != nil {
+			return err
+		}
+		for _, x := range rep.Findings {
+			findings = append(findings, x.String())
+		}
+	case strings.HasSuffix(name, ".iso"):
+		rep, err := iso.Inspect(ctx, f, size)
 		if err != nil {
 			return err
 		}

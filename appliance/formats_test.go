@@ -12,6 +12,7 @@ import (
 	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/fogkit/fogkit/iso"
 	"github.com/fogkit/fogkit/qcow2"
 	"github.com/fogkit/fogkit/vhd"
 	"github.com/fogkit/fogkit/vhdx"
@@ -54,9 +55,17 @@ func TestFormatsBuildTwiceSameDisk(t *testing.T) {
 		s.Formats = formats
 		return s
 	}
-	all := []appliance.Format{appliance.FormatOVA, appliance.FormatQCOW2, appliance.FormatVHD, appliance.FormatVHDX, appliance.FormatGCE}
+	all := []appliance.Format{appliance.FormatOVA, appliance.FormatQCOW2, appliance.FormatVHD, appliance.FormatVHDX, appliance.FormatGCE, appliance.FormatISO}
+	withISO := func(s *appliance.Spec) *appliance.Spec {
+		s.ISOLinux = &appliance.ISOLinux{
+			Loader:    testutil.RequireFile(t, "isolinux.bin", appliance.HostIsolinuxPlaces[0]),
+			Ldlinux:   testutil.RequireFile(t, "ldlinux.c32", appliance.HostLdlinuxPlaces[0]),
+			HybridMBR: testutil.RequireFile(t, "isohdpfx.bin", appliance.HostHybridMBRPlaces[0]),
+		}
+		return s
+	}
 	a, b := t.TempDir(), t.TempDir()
-	ra, rb := build(t, a, spec(all...)), build(t, b, spec(all...))
+	ra, rb := build(t, a, withISO(spec(all...))), build(t, b, withISO(spec(all...)))
 	require.Equal(t, ra.Outputs, rb.Outputs)
 	for _, name := range append(outputNames(ra), "build.json") {
 		x, err := os.ReadFile(filepath.Join(a, name))
@@ -89,6 +98,27 @@ func TestFormatsBuildTwiceSameDisk(t *testing.T) {
 		r2.Outputs[i].SHA256 = sha256hex(data)
 		require.ErrorIs(t, r2.Verify(context.Background(), a), appliance.ErrRecord)
 	}
+
+	// The ISO boots the same kernel and initramfs: under BIOS from its
+	// ISO 9660 tree, under UEFI from its EFI image.
+	isoFile, err := os.Open(filepath.Join(a, "acme.iso"))
+	require.NoError(t, err)
+	defer isoFile.Close()
+	st, err := isoFile.Stat()
+	require.NoError(t, err)
+	im, err := iso.Open(isoFile, st.Size())
+	require.NoError(t, err)
+	require.Len(t, im.Info().Boot, 2)
+	for name, want := range map[string]string{"boot/vmlinuz": kernel, "boot/initrd.img": filepath.Join(a, "initrd.img")} {
+		got, err := im.ReadFile(name)
+		require.NoError(t, err)
+		w, err := os.ReadFile(want)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(w, got), name)
+	}
+	cfg, err := im.ReadFile("isolinux/isolinux.cfg")
+	require.NoError(t, err)
+	require.Contains(t, string(cfg), "APPEND console=ttyS0 fogkit.slot=1")
 
 	c := t.TempDir()
 	rc := build(t, c, spec(appliance.FormatQCOW2))

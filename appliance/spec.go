@@ -76,6 +76,9 @@ type Spec struct {
 	// Formats are the outputs besides the update packages, the license and
 	// the record; nil means just the OVA. See Format.
 	Formats []Format `json:"formats,omitempty"`
+	// ISOLinux makes FormatISO boot under legacy BIOS too; nil makes a
+	// UEFI-only ISO. See HostISOLinux.
+	ISOLinux *ISOLinux `json:"isolinux,omitempty"`
 
 	CPUs      int   `json:"cpus"`      // default 2
 	MemoryMiB int64 `json:"memoryMiB"` // default 1024
@@ -250,6 +253,12 @@ func (s *Spec) check(o *Options, full bool) (*Spec, error) {
 		seen[f] = true
 	}
 	c.Formats = slices.Clone(c.Formats)
+	if c.ISOLinux != nil && !seen[FormatISO] {
+		bad("ISOLinux: set only with FormatISO in Formats")
+	}
+	if l := c.ISOLinux; l != nil && (l.Loader == "" || l.Ldlinux == "") {
+		bad("ISOLinux: give isolinux.bin and ldlinux.c32 (HostISOLinux finds the host's)")
+	}
 	if c.CPUs == 0 {
 		c.CPUs = 2
 	}

@@ -90,7 +90,7 @@ func ExampleInspect() {
 
 	img[len(img)-512] = 0 // break the backup GPT header
 	rep, _ = iso.Inspect(context.Background(), bytes.NewReader(img), int64(len(img)))
-	fmt.Println(rep.OK(), rep.Findings[0].Field)
+	fmt.Println(rep.OK(), rep.Findings[0].Rule)
 	// Output:
 	// true 1 true
 	// false GPT

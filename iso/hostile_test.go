@@ -265,7 +265,7 @@ func TestInspectFindings(t *testing.T) {
 			require.NotNil(t, rep.Info, "%+v", rep.Findings)
 			var all []string
 			for _, f := range rep.Findings {
-				all = append(all, f.Field+": "+f.What)
+				all = append(all, f.Rule+": "+f.Detail)
 			}
 			require.Contains(t, strings.Join(all, "\n"), c.want)
 		})

@@ -15,9 +15,11 @@ const maxFindings = 100
 // Finding is one problem Inspect found.
 type Finding struct {
 	Offset int64  `json:"offset"` // byte offset in the image
-	Field  string `json:"field"`  // structure at fault
-	What   string `json:"what"`
+	Rule   string `json:"rule"`   // the structure at fault
+	Detail string `json:"detail"`
 }
+
+func (f Finding) String() string { return fmt.Sprintf("%d: %s: %s", f.Offset, f.Rule, f.Detail) }
 
 // Report is the result of Inspect.
 type Report struct {
@@ -35,7 +37,7 @@ func (r *Report) add(off int64, field, format string, args ...any) {
 		r.Truncated = true
 		return
 	}
-	r.Findings = append(r.Findings, Finding{Offset: off, Field: field, What: fmt.Sprintf(format, args...)})
+	r.Findings = append(r.Findings, Finding{Offset: off, Rule: field, Detail: fmt.Sprintf(format, args...)})
 }
 
 // Inspect opens an image of size bytes as Open does and checks what Open

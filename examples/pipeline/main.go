@@ -22,6 +22,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,6 +154,11 @@ func run(ctx context.Context, c *config, progress io.Writer) (*appliance.Record,
 		s.Kernel = appliance.HostKernel()
 	} else if c.kernel == "none" {
 		s.Kernel = ""
+	}
+	if slices.Contains(s.Formats, appliance.FormatISO) {
+		// The ISO boots under BIOS too where the build machine has
+		// isolinux; without it the build notes a UEFI-only ISO.
+		s.ISOLinux, _ = appliance.HostISOLinux()
 	}
 	if c.bios {
 		if s.BIOS, err = appliance.HostBIOS(c.sysl, c.gpt); err != nil {

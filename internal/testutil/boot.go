@@ -165,7 +165,9 @@ func BootE(ctx context.Context, qemu, scratch string, o BootOptions) (BootResult
 		case o.DiskBus == "usb":
 			args = append(args, "-device", "qemu-xhci,id=xhci",
 				"-drive", "if=none,id=usbdisk,file="+o.Disk+",format="+format+",readonly=on",
-				"-device", "usb-storage,bus=xhci.0,drive=usbdisk")
+				// SeaBIOS tries only the first hard disk: the stick must
+				// come before any disk in Devices.
+				"-device", "usb-storage,bus=xhci.0,drive=usbdisk,bootindex=0")
 		default:
 			args = append(args, "-drive", "file="+o.Disk+",format="+format+",if=virtio,readonly=on")
 		}
