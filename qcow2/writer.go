@@ -201,35 +201,44 @@ func (p *plan) layout() layout {
 	return l
 }
 
-// asyncWriter buffers the output and hands full buffers to a goroutine
-// that hashes (SHA-256 for Result) and writes them, so hashing and writing
-// overlap with reading and classifying clusters. Output order is kept.
+// asyncWriter buffers the output in large buffers and hands full ones to
+// a goroutine that writes them, which passes them on to a goroutine that
+// hashes them (SHA-256 for Result) and frees them: writing and hashing
+// overlap with each other and with reading and classifying clusters.
+// Output order is kept.
 type asyncWriter struct {
-	buf  []byte
-	full chan []byte
-	free chan []byte
-	done chan struct{}
-	n    int64
-	h    hash.Hash
-	err  error // set by the goroutine, read after done
+	buf    []byte
+	full   chan []byte
+	hashed chan []byte
+	free   chan []byte
+	done   chan struct{}
+	n      int64
+	h      hash.Hash // nil: no digest
+	err    error     // set by the writing goroutine, read after done
 	// failed is set when the goroutine hit an error, so Write stops early.
 	failed atomic.Bool
 }
 
-const asyncBuf = 1 << 20
+const (
+	asyncBuf     = 2 << 20
+	asyncBuffers = 4
+)
 
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan struct{}), h: sha256.New()}
-	for range 2 {
+func newAsyncWriter(w io.Writer, digest bool) *asyncWriter {
+	a := &asyncWriter{full: make(chan []byte, asyncBuffers), hashed: make(chan []byte, asyncBuffers),
+		free: make(chan []byte, asyncBuffers), done: make(chan struct{})}
+	if digest {
+		a.h = sha256.New()
+	}
+	for range asyncBuffers - 1 {
 		a.free <- make([]byte, 0, asyncBuf)
 	}
 	a.buf = make([]byte, 0, asyncBuf)
-	full := a.full // close sets a.full to nil
+	full, hashed := a.full, a.hashed // close sets a.full to nil
 	go func() {
-		defer close(a.done)
+		defer close(hashed)
 		for b := range full {
 			if a.err == nil {
-				a.h.Write(b)
 				n, err := w.Write(b)
 				if err == nil && n < len(b) {
 					err = io.ErrShortWrite
@@ -238,6 +247,15 @@ func newAsyncWriter(w io.Writer) *asyncWriter {
 					a.err = err
 					a.failed.Store(true)
 				}
+			}
+			hashed <- b
+		}
+	}()
+	go func() {
+		defer close(a.done)
+		for b := range hashed {
+			if a.h != nil {
+				a.h.Write(b)
 			}
 			a.free <- b[:0]
 		}
@@ -251,19 +269,29 @@ func (a *asyncWriter) Write(p []byte) (int, error) {
 	}
 	n := len(p)
 	for len(p) > 0 {
-		k := copy(a.buf[len(a.buf):cap(a.buf)], p)
-		a.buf = a.buf[:len(a.buf)+k]
+		k := copy(a.reserve(), p)
+		a.commit(k)
 		p = p[k:]
-		if len(a.buf) == cap(a.buf) {
-			a.full <- a.buf
-			a.buf = <-a.free
-		}
 	}
-	a.n += int64(n)
 	return n, nil
 }
 
-// close flushes and stops the goroutine; it returns the first write error.
+// reserve returns the free tail of the current buffer (never empty), for
+// the caller to fill and then commit; it saves a copy when reading the
+// input straight into the output.
+func (a *asyncWriter) reserve() []byte { return a.buf[len(a.buf):cap(a.buf)] }
+
+// commit appends the first n bytes of what reserve returned to the output.
+func (a *asyncWriter) commit(n int) {
+	a.buf = a.buf[:len(a.buf)+n]
+	a.n += int64(n)
+	if len(a.buf) == cap(a.buf) {
+		a.full <- a.buf
+		a.buf = <-a.free
+	}
+}
+
+// close flushes and stops the goroutines; it returns the first write error.
 func (a *asyncWriter) close() error {
 	if a.full == nil {
 		return a.err
@@ -275,6 +303,14 @@ func (a *asyncWriter) close() error {
 	a.full = nil
 	<-a.done
 	return a.err
+}
+
+// sum returns the digest of the output, nil without one; only after close.
+func (a *asyncWriter) sum() Digest {
+	if a.h == nil {
+		return nil
+	}
+	return a.h.Sum(nil)
 }
 
 // writeMeta writes the header cluster, refcount table, refcount blocks, L1
@@ -399,7 +435,7 @@ func (p *plan) forEntries(fn func(uint64) error) error {
 }
 
 func (p *plan) result(cw *asyncWriter, l layout) *Result {
-	return &Result{Size: cw.n, SHA256: cw.h.Sum(nil), VirtualSize: p.vsize, ClusterSize: p.clusterSize,
+	return &Result{Size: cw.n, SHA256: cw.sum(), VirtualSize: p.vsize, ClusterSize: p.clusterSize,
 		DataClusters: p.data, CompressedClusters: p.compressed,
 		ZeroClusters: (p.vsize+p.clusterSize-1)/p.clusterSize - p.data,
 		L2Tables:     l.l2Len, RefcountBlocks: l.refBlockLen}
@@ -432,7 +468,7 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 		return nil, err
 	}
 	l := p.layout()
-	bw := newAsyncWriter(w)
+	bw := newAsyncWriter(w, true)
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
@@ -522,7 +558,7 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 		return nil, fmt.Errorf("qcow2: spool: %w", err)
 	}
 	l := p.layout()
-	bw := newAsyncWriter(w)
+	bw := newAsyncWriter(w, true)
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
