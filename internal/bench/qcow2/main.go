@@ -23,6 +23,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -50,7 +51,20 @@ func main() {
 	out := flag.String("o", "", "internal: output path")
 	comp := flag.String("c", "", "internal: compression")
 	workers := flag.Int("workers", 0, "internal: workers")
+	cpuprofile := flag.String("cpuprofile", "", "internal: write a CPU profile of -in to this file")
 	flag.Parse()
+	if *cpuprofile != "" && *in != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "qcow2-bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	switch {
 	case *build != "":
