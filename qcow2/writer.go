@@ -51,14 +51,17 @@ type Result struct {
 //
 // Without compression it reads src twice: a first pass finds the all-zero
 // clusters, so that the metadata (refcounts, L1, L2) can be laid out and
-// written before the data; the second pass writes the data clusters. If
-// src changes between the passes, Write fails with ErrShortInput. With
+// written before the data; the second pass reads only the clusters to
+// store. If one of those has become all zeros or src has become shorter,
+// Write fails with ErrShortInput; other changes between the passes go
+// unnoticed, so src must not change during Write. With
 // compression the compressed sizes are only known after compressing, so
 // Write reads src once and spools the compressed clusters to a temporary
 // file in Options.TempDir, then writes header, metadata and the spool.
 //
 // src must be safe for concurrent ReadAt calls; when it is an *os.File,
-// holes found with SEEK_DATA/SEEK_HOLE are never read. The virtual size is
+// holes found with SEEK_DATA/SEEK_HOLE are never read, and the first pass
+// reads 4 KiB of a cluster and the rest only if those are all zeros. The virtual size is
 // size rounded up to a multiple of 512 (the tail reads as zeros).
 //
 // A failed or cancelled write leaves w with a header and metadata that point
@@ -448,7 +451,8 @@ func (c *config) report(stage string, done, total int64) {
 }
 
 // writeTwoPass is the uncompressed Write: a scan for zero clusters, the
-// metadata, then the data clusters read again.
+// metadata, then the stored clusters read again, straight into the output
+// buffers.
 func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, size int64) (*Result, error) {
 	vsize := roundUp(size, 512)
 	p := newPlan(c, vsize)
@@ -456,7 +460,11 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	clusters := (vsize + cs - 1) / cs
 	s := &readerAtSource{r: src, size: size}
 	runs := dataRuns(src, size, cs)
-	if err := pipeline(ctx, c, s, clusters, runs, false, func(b *batch) error {
+	if runs != nil {
+		if err := scanProbe(ctx, c, p, s, clusters, runs); err != nil {
+			return nil, err
+		}
+	} else if err := pipeline(ctx, c, s, clusters, nil, false, func(b *batch) error {
 		for i := range b.n {
 			if b.kind[i] != kindZero {
 				p.addRaw(b.first + int64(i))
@@ -467,34 +475,114 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	}); err != nil {
 		return nil, err
 	}
+	c.report("scan", size, size)
 	l := p.layout()
 	bw := newAsyncWriter(w, true)
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
 	}
-	if err := pipeline(ctx, c, s, clusters, runs, false, func(b *batch) error {
-		for i := range b.n {
-			g := b.first + int64(i)
-			stored := p.tables[g/p.l2Entries] != nil && p.tables[g/p.l2Entries][g%p.l2Entries] != 0
-			if stored != (b.kind[i] != kindZero) {
-				return fmt.Errorf("%w: input changed between passes at offset %d", ErrShortInput, g*cs)
-			}
-			if stored {
-				if _, err := bw.Write(b.in[int64(i)*cs : int64(i+1)*cs]); err != nil {
-					return err
-				}
-			}
-		}
-		c.report("write", (b.first+int64(b.n))*cs, size)
-		return nil
-	}); err != nil {
+	if err := p.copyStored(ctx, s, bw); err != nil {
 		return nil, err
 	}
 	if err := bw.close(); err != nil {
 		return nil, err
 	}
+	c.report("write", size, size)
 	return p.result(bw, l), nil
+}
+
+// scanProbe is the first pass of an uncompressed Write from a file, whose
+// holes (runs leaves them out) read as zeros. It reads the first 4 KiB of
+// each cluster and the rest only when those are all zero: a cluster that
+// holds data almost always shows it early, so most of the input is not
+// copied out of the page cache twice.
+func scanProbe(ctx context.Context, c *config, p *plan, s *readerAtSource, clusters int64, runs []run) error {
+	cs := p.clusterSize
+	probe := min(cs, 4096)
+	buf := make([]byte, cs)
+	for _, r := range runs {
+		for g := r.c0; g < min(r.c1, clusters); g++ {
+			if g%1024 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				c.report("scan", g*cs, s.size)
+			}
+			off := g * cs
+			if err := s.read(buf, off, int(probe)); err != nil {
+				return err
+			}
+			data := !isZero(buf[:probe])
+			if !data && probe < cs {
+				if err := s.read(buf[probe:], off+probe, int(cs-probe)); err != nil {
+					return err
+				}
+				data = !isZero(buf[probe:])
+			}
+			if data {
+				p.addRaw(g)
+			}
+		}
+	}
+	return nil
+}
+
+// copyStored reads the clusters the scan found non-zero, in guest order
+// (which is their order in the data area), directly into the output
+// buffers, several at a time. A stored cluster that now reads as all zeros
+// means src changed since the scan.
+func (p *plan) copyStored(ctx context.Context, s *readerAtSource, bw *asyncWriter) error {
+	cs := p.clusterSize
+	var small []byte // for a buffer tail shorter than a cluster
+	for _, k := range p.keys() {
+		t := p.tables[k]
+		for j := int64(0); j < int64(len(t)); {
+			if t[j] == 0 {
+				j++
+				continue
+			}
+			e := j + 1
+			for e < int64(len(t)) && t[e] != 0 {
+				e++
+			}
+			for g, end := k*p.l2Entries+j, k*p.l2Entries+e; g < end; {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if bw.failed.Load() {
+					return bw.err
+				}
+				dst := bw.reserve()
+				n := min(int64(len(dst))/cs, end-g)
+				direct := n > 0
+				if !direct {
+					if small == nil {
+						small = make([]byte, cs)
+					}
+					dst, n = small, 1
+				}
+				dst = dst[:n*cs]
+				if err := s.read(dst, g*cs, len(dst)); err != nil {
+					return err
+				}
+				for i := range n {
+					if isZero(dst[i*cs : (i+1)*cs]) {
+						return fmt.Errorf("%w: input changed between passes at offset %d", ErrShortInput, (g+i)*cs)
+					}
+				}
+				if direct {
+					bw.commit(len(dst))
+				} else if _, err := bw.Write(dst); err != nil {
+					return err
+				}
+				g += n
+			}
+			j = e
+		}
+		p.c.report("write", (k+1)*p.l2Entries*cs, s.size)
+	}
+	return nil
 }
 
 // writeSpooled reads src once, writes the data area to a temporary file,
