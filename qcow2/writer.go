@@ -36,7 +36,7 @@ func (d *Digest) UnmarshalText(b []byte) error {
 // Result describes a written qcow2 image.
 type Result struct {
 	Size               int64  `json:"size"`               // bytes written
-	SHA256             Digest `json:"sha256"`             // SHA-256 of those bytes
+	SHA256             Digest `json:"sha256"`             // SHA-256 of those bytes; nil with Options.NoDigest
 	VirtualSize        int64  `json:"virtualSize"`        // guest disk size (a multiple of 512)
 	ClusterSize        int64  `json:"clusterSize"`        // bytes
 	DataClusters       int64  `json:"dataClusters"`       // guest clusters stored
@@ -477,7 +477,7 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	}
 	c.report("scan", size, size)
 	l := p.layout()
-	bw := newAsyncWriter(w, true)
+	bw := newAsyncWriter(w, !c.noDigest)
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
@@ -646,7 +646,7 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 		return nil, fmt.Errorf("qcow2: spool: %w", err)
 	}
 	l := p.layout()
-	bw := newAsyncWriter(w, true)
+	bw := newAsyncWriter(w, !c.noDigest)
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err

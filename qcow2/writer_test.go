@@ -225,3 +225,21 @@ func TestInputChangedBetweenPasses(t *testing.T) {
 		}})
 	assert.ErrorIs(t, err, qcow2.ErrShortInput)
 }
+
+// NoDigest leaves Result.SHA256 nil and changes nothing else.
+func TestNoDigest(t *testing.T) {
+	raw := mixed(72, 3<<20+5)
+	for _, comp := range compressions {
+		want, wres := toQcow2(t, raw, &qcow2.Options{Compression: comp})
+		got, res := toQcow2(t, raw, &qcow2.Options{Compression: comp, NoDigest: true})
+		assert.True(t, bytes.Equal(want, got), comp)
+		assert.Nil(t, res.SHA256, comp)
+		res.SHA256 = wres.SHA256
+		assert.Equal(t, wres, res, comp)
+		var s bytes.Buffer
+		sres, err := qcow2.WriteStream(t.Context(), &s, bytes.NewReader(raw), int64(len(raw)), &qcow2.Options{Compression: comp, NoDigest: true})
+		require.NoError(t, err)
+		assert.Nil(t, sres.SHA256, comp)
+		assert.True(t, bytes.Equal(want, s.Bytes()), comp)
+	}
+}
