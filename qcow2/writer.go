@@ -654,16 +654,17 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("qcow2: spool: %w", err)
 	}
-	buf := make([]byte, 1<<20)
+	// The spool is read straight into the output buffers.
 	for done := int64(0); ; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := f.Read(buf)
+		if bw.failed.Load() {
+			return nil, bw.err
+		}
+		n, err := f.Read(bw.reserve())
 		if n > 0 {
-			if _, err := bw.Write(buf[:n]); err != nil {
-				return nil, err
-			}
+			bw.commit(n)
 			done += int64(n)
 			c.report("write", done, roundUp(p.dataBytes, 512))
 		}
