@@ -60,8 +60,9 @@ type Result struct {
 // file in Options.TempDir, then writes header, metadata and the spool.
 //
 // src must be safe for concurrent ReadAt calls; when it is an *os.File,
-// holes found with SEEK_DATA/SEEK_HOLE are never read, and the first pass
-// reads 4 KiB of a cluster and the rest only if those are all zeros. The virtual size is
+// holes found with SEEK_DATA/SEEK_HOLE are never read, and where the page
+// cache holds a cluster, the first pass reads its first 4 KiB and the rest
+// only if those are all zeros. The virtual size is
 // size rounded up to a multiple of 512 (the tail reads as zeros).
 //
 // A failed or cancelled write leaves w with a header and metadata that point
@@ -493,36 +494,61 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 }
 
 // scanProbe is the first pass of an uncompressed Write from a file, whose
-// holes (runs leaves them out) read as zeros. It reads the first 4 KiB of
-// each cluster and the rest only when those are all zero: a cluster that
-// holds data almost always shows it early, so most of the input is not
-// copied out of the page cache twice.
+// holes (runs leaves them out) read as zeros. Where the page cache holds
+// the first 4 KiB of a cluster and they are not all zeros, the cluster
+// holds data and the rest is not read: most of a cached input is not
+// copied twice. From a cluster whose head is not cached, or is all zeros,
+// a whole batch is read in one call, so a cold file is read sequentially,
+// as without probing.
 func scanProbe(ctx context.Context, c *config, p *plan, s *readerAtSource, clusters int64, runs []run) error {
 	cs := p.clusterSize
 	probe := min(cs, 4096)
-	buf := make([]byte, cs)
-	for _, r := range runs {
-		for g := r.c0; g < min(r.c1, clusters); g++ {
-			if g%1024 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				c.report("scan", g*cs, s.size)
-			}
-			off := g * cs
-			if err := s.read(buf, off, int(probe)); err != nil {
+	cr := newCachedReader(s.r)
+	batchLen := int64(c.batchLen)
+	buf := make([]byte, batchLen*cs)
+	var seen int64 // clusters classified, for cancellation and progress
+	step := func(g int64) error {
+		if seen++; seen%1024 == 0 {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
-			data := !isZero(buf[:probe])
-			if !data && probe < cs {
-				if err := s.read(buf[probe:], off+probe, int(cs-probe)); err != nil {
+			c.report("scan", g*cs, s.size)
+		}
+		return nil
+	}
+	for _, r := range runs {
+		end := min(r.c1, clusters)
+		for g := r.c0; g < end; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for ; g < end; g++ {
+				off := g * cs
+				head := buf[:min(probe, s.size-off)]
+				if !cr.readCached(head, off) || isZero(head) {
+					break
+				}
+				p.addRaw(g)
+				if err := step(g); err != nil {
 					return err
 				}
-				data = !isZero(buf[probe:])
 			}
-			if data {
-				p.addRaw(g)
+			n := min(end-g, batchLen)
+			if n == 0 {
+				break
 			}
+			if err := s.read(buf, g*cs, int(n*cs)); err != nil {
+				return err
+			}
+			for i := range n {
+				if !isZero(buf[i*cs : (i+1)*cs]) {
+					p.addRaw(g + i)
+				}
+				if err := step(g + i); err != nil {
+					return err
+				}
+			}
+			g += n
 		}
 	}
 	return nil
