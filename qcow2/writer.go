@@ -76,6 +76,13 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, o *Opt
 	if err := checkSize(&c, size); err != nil {
 		return nil, err
 	}
+	if f, ok := src.(*os.File); ok {
+		// Holes are never read, and past the end of a file they would
+		// read as zeros.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < size {
+			return nil, fmt.Errorf("%w: file %s has %d bytes, size is %d", ErrShortInput, f.Name(), st.Size(), size)
+		}
+	}
 	if c.compression != CompressionNone {
 		return writeSpooled(ctx, w, &c, &readerAtSource{r: src, size: size}, size, dataRuns(src, size, 1<<c.clusterBits))
 	}

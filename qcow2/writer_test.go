@@ -115,6 +115,20 @@ func TestShortInput(t *testing.T) {
 	}
 }
 
+// A file shorter than size fails like a short reader, though its missing
+// end would read as a hole.
+func TestShortFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "short.raw")
+	require.NoError(t, os.WriteFile(p, mixed(73, 1<<20), 0o600))
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	for _, comp := range compressions {
+		_, err := qcow2.Write(t.Context(), &bytes.Buffer{}, f, 2<<20, &qcow2.Options{Compression: comp})
+		assert.ErrorIs(t, err, qcow2.ErrShortInput, comp)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
