@@ -515,7 +515,7 @@ func scanProbe(ctx context.Context, c *config, p *plan, s *readerAtSource, clust
 	buf := make([]byte, batchLen*cs)
 	var seen int64 // clusters classified, for cancellation and progress
 	step := func(g int64) error {
-		if seen++; seen%1024 == 0 {
+		if seen++; seen%int64(c.batchLen) == 0 {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -610,10 +610,10 @@ func (p *plan) copyStored(ctx context.Context, s *readerAtSource, bw *asyncWrite
 					return err
 				}
 				g += n
+				p.c.report("write", g*cs, s.size)
 			}
 			j = e
 		}
-		p.c.report("write", (k+1)*p.l2Entries*cs, s.size)
 	}
 	return nil
 }
