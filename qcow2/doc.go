@@ -25,8 +25,9 @@
 // is, as qemu does. Clusters are classified and compressed on
 // Options.Workers goroutines; the output is byte-identical for any number
 // of workers and memory stays bounded (at most 16 MiB of clusters in
-// flight and 8 MiB of output buffers, plus the L2 tables of the stored
-// clusters: 8 bytes per cluster of a 512 MiB span that holds data).
+// flight and four output buffers of 512 KiB or one cluster, plus the L2
+// tables of the stored clusters: 8 bytes per cluster of a 512 MiB span
+// that holds data).
 //
 // The virtual size is the input size rounded up to a multiple of 512 (qemu
 // counts sectors); the extra bytes read as zeros.
