@@ -25,6 +25,14 @@ func BenchmarkWrite(b *testing.B) {
 			}
 		})
 	}
+	b.Run("plain-nodigest", func(b *testing.B) {
+		b.SetBytes(int64(len(raw)))
+		for b.Loop() {
+			if _, err := qcow2.Write(context.Background(), io.Discard, bytes.NewReader(raw), int64(len(raw)), &qcow2.Options{Workers: 1, NoDigest: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 func BenchmarkRead(b *testing.B) {

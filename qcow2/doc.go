@@ -12,7 +12,8 @@
 // The header comes first and points at metadata that depends on every
 // cluster, so the metadata is laid out before the data is written:
 // uncompressed Write scans src once for all-zero clusters (the sparse map)
-// and reads it again to write the data; compressed Write and WriteStream
+// and reads the clusters holding data again, straight into its output
+// buffers; compressed Write and WriteStream
 // read their input once and spool the data area (never all-zero clusters)
 // to a temporary file in Options.TempDir, removed before they return. All
 // paths give the same bytes for the same disk and options.
@@ -23,9 +24,10 @@
 // A cluster that does not compress below the cluster size is stored as it
 // is, as qemu does. Clusters are classified and compressed on
 // Options.Workers goroutines; the output is byte-identical for any number
-// of workers and memory stays bounded (about 16 MiB of clusters in flight,
-// plus the L2 tables of the stored clusters: 8 bytes per cluster of a
-// 512 MiB span that holds data).
+// of workers and memory stays bounded (at most 16 MiB of clusters in
+// flight and four output buffers of 512 KiB or one cluster, plus the L2
+// tables of the stored clusters: 8 bytes per cluster of a 512 MiB span
+// that holds data).
 //
 // The virtual size is the input size rounded up to a multiple of 512 (qemu
 // counts sectors); the extra bytes read as zeros.

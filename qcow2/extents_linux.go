@@ -3,8 +3,11 @@
 package qcow2
 
 import (
+	"errors"
 	"io"
 	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 const (
@@ -58,4 +61,48 @@ func dataRuns(src io.ReaderAt, size, cs int64) []run {
 		pos = h
 	}
 	return runs
+}
+
+// cachedReader reads from a file only what is already in the page cache
+// (preadv2 with RWF_NOWAIT), so that the scan can probe the head of each
+// cluster without turning a sequential read of a cold file into many small
+// random ones.
+type cachedReader struct {
+	f   *os.File
+	off bool // RWF_NOWAIT unsupported here: never cached
+}
+
+func newCachedReader(src io.ReaderAt) *cachedReader {
+	f, ok := src.(*os.File)
+	if !ok {
+		return nil
+	}
+	return &cachedReader{f: f}
+}
+
+// readCached fills buf from offset off and reports true if all of it was
+// in the page cache; false means nothing is known about buf.
+func (r *cachedReader) readCached(buf []byte, off int64) bool {
+	if r == nil || r.off {
+		return false
+	}
+	rc, err := r.f.SyscallConn()
+	if err != nil {
+		r.off = true
+		return false
+	}
+	var n int
+	if cerr := rc.Control(func(fd uintptr) {
+		n, err = unix.Preadv2(int(fd), [][]byte{buf}, off, unix.RWF_NOWAIT)
+	}); cerr != nil {
+		r.off = true
+		return false
+	}
+	if err != nil {
+		if !errors.Is(err, unix.EAGAIN) {
+			r.off = true // EOPNOTSUPP, ENOSYS, ...: read normally from now on
+		}
+		return false
+	}
+	return n == len(buf)
 }

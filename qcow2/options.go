@@ -33,6 +33,12 @@ type Options struct {
 	// clusters until the metadata that precedes them is known; "" means
 	// os.TempDir(). The spool file is removed before they return.
 	TempDir string `json:"tempDir,omitempty"`
+	// NoDigest skips the SHA-256 of the output (Result.SHA256 stays nil).
+	// The digest is computed by default, on its own goroutine; it is the
+	// largest CPU cost of an uncompressed write, and on a machine with
+	// few cores it limits the speed. For callers that do not need the
+	// digest or compute their own. The output is the same either way.
+	NoDigest bool `json:"noDigest,omitempty"`
 	// Progress, if set, is called on the caller's goroutine after every
 	// batch of clusters.
 	Progress func(Event) `json:"-"`
@@ -52,6 +58,7 @@ type config struct {
 	level       int
 	workers     int
 	tempDir     string
+	noDigest    bool
 	progress    func(Event)
 	inFlight    int // batches in flight
 	batchLen    int // clusters per batch
@@ -68,7 +75,7 @@ func resolve(o *Options) (config, error) {
 		o = &zero
 	}
 	c := config{clusterBits: o.ClusterBits, compression: o.Compression, level: o.Level,
-		workers: o.Workers, tempDir: o.TempDir, progress: o.Progress}
+		workers: o.Workers, tempDir: o.TempDir, noDigest: o.NoDigest, progress: o.Progress}
 	if c.clusterBits == 0 {
 		c.clusterBits = 16
 	}

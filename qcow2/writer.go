@@ -36,7 +36,7 @@ func (d *Digest) UnmarshalText(b []byte) error {
 // Result describes a written qcow2 image.
 type Result struct {
 	Size               int64  `json:"size"`               // bytes written
-	SHA256             Digest `json:"sha256"`             // SHA-256 of those bytes
+	SHA256             Digest `json:"sha256"`             // SHA-256 of those bytes; nil with Options.NoDigest
 	VirtualSize        int64  `json:"virtualSize"`        // guest disk size (a multiple of 512)
 	ClusterSize        int64  `json:"clusterSize"`        // bytes
 	DataClusters       int64  `json:"dataClusters"`       // guest clusters stored
@@ -51,14 +51,18 @@ type Result struct {
 //
 // Without compression it reads src twice: a first pass finds the all-zero
 // clusters, so that the metadata (refcounts, L1, L2) can be laid out and
-// written before the data; the second pass writes the data clusters. If
-// src changes between the passes, Write fails with ErrShortInput. With
+// written before the data; the second pass reads only the clusters to
+// store. If one of those has become all zeros or src has become shorter,
+// Write fails with ErrShortInput; other changes between the passes go
+// unnoticed, so src must not change during Write. With
 // compression the compressed sizes are only known after compressing, so
 // Write reads src once and spools the compressed clusters to a temporary
 // file in Options.TempDir, then writes header, metadata and the spool.
 //
 // src must be safe for concurrent ReadAt calls; when it is an *os.File,
-// holes found with SEEK_DATA/SEEK_HOLE are never read. The virtual size is
+// holes found with SEEK_DATA/SEEK_HOLE are never read, and where the page
+// cache holds a cluster, the first pass reads its first 4 KiB and the rest
+// only if those are all zeros. The virtual size is
 // size rounded up to a multiple of 512 (the tail reads as zeros).
 //
 // A failed or cancelled write leaves w with a header and metadata that point
@@ -71,6 +75,13 @@ func Write(ctx context.Context, w io.Writer, src io.ReaderAt, size int64, o *Opt
 	}
 	if err := checkSize(&c, size); err != nil {
 		return nil, err
+	}
+	if f, ok := src.(*os.File); ok {
+		// Holes are never read, and past the end of a file they would
+		// read as zeros.
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() < size {
+			return nil, fmt.Errorf("%w: file %s has %d bytes, size is %d", ErrShortInput, f.Name(), st.Size(), size)
+		}
 	}
 	if c.compression != CompressionNone {
 		return writeSpooled(ctx, w, &c, &readerAtSource{r: src, size: size}, size, dataRuns(src, size, 1<<c.clusterBits))
@@ -201,35 +212,50 @@ func (p *plan) layout() layout {
 	return l
 }
 
-// asyncWriter buffers the output and hands full buffers to a goroutine
-// that hashes (SHA-256 for Result) and writes them, so hashing and writing
-// overlap with reading and classifying clusters. Output order is kept.
+// asyncWriter buffers the output in large buffers and hands full ones to
+// a goroutine that writes them, which passes them on to a goroutine that
+// hashes them (SHA-256 for Result) and frees them: writing and hashing
+// overlap with each other and with reading and classifying clusters.
+// Output order is kept.
 type asyncWriter struct {
-	buf  []byte
-	full chan []byte
-	free chan []byte
-	done chan struct{}
-	n    int64
-	h    hash.Hash
-	err  error // set by the goroutine, read after done
+	buf    []byte
+	full   chan []byte
+	hashed chan []byte
+	free   chan []byte
+	done   chan struct{}
+	n      int64
+	h      hash.Hash // nil: no digest
+	err    error     // set by the writing goroutine, read after done
 	// failed is set when the goroutine hit an error, so Write stops early.
 	failed atomic.Bool
 }
 
-const asyncBuf = 1 << 20
+// The output buffers: 512 KiB (or one cluster if larger) stays in a
+// core's cache between the read or copy that fills it and the write that
+// empties it; with 2 MiB buffers the kernel's copies were slower and their
+// time varied twofold from run to run.
+const (
+	asyncBuf     = 512 << 10
+	asyncBuffers = 4
+)
 
-func newAsyncWriter(w io.Writer) *asyncWriter {
-	a := &asyncWriter{full: make(chan []byte, 2), free: make(chan []byte, 3), done: make(chan struct{}), h: sha256.New()}
-	for range 2 {
-		a.free <- make([]byte, 0, asyncBuf)
+// newAsyncWriter starts the writing goroutines; bufSize is at least
+// asyncBuf and a multiple of the cluster size.
+func newAsyncWriter(w io.Writer, digest bool, bufSize int) *asyncWriter {
+	a := &asyncWriter{full: make(chan []byte, asyncBuffers), hashed: make(chan []byte, asyncBuffers),
+		free: make(chan []byte, asyncBuffers), done: make(chan struct{})}
+	if digest {
+		a.h = sha256.New()
 	}
-	a.buf = make([]byte, 0, asyncBuf)
-	full := a.full // close sets a.full to nil
+	for range asyncBuffers - 1 {
+		a.free <- make([]byte, 0, bufSize)
+	}
+	a.buf = make([]byte, 0, bufSize)
+	full, hashed := a.full, a.hashed // close sets a.full to nil
 	go func() {
-		defer close(a.done)
+		defer close(hashed)
 		for b := range full {
 			if a.err == nil {
-				a.h.Write(b)
 				n, err := w.Write(b)
 				if err == nil && n < len(b) {
 					err = io.ErrShortWrite
@@ -238,6 +264,15 @@ func newAsyncWriter(w io.Writer) *asyncWriter {
 					a.err = err
 					a.failed.Store(true)
 				}
+			}
+			hashed <- b
+		}
+	}()
+	go func() {
+		defer close(a.done)
+		for b := range hashed {
+			if a.h != nil {
+				a.h.Write(b)
 			}
 			a.free <- b[:0]
 		}
@@ -251,19 +286,29 @@ func (a *asyncWriter) Write(p []byte) (int, error) {
 	}
 	n := len(p)
 	for len(p) > 0 {
-		k := copy(a.buf[len(a.buf):cap(a.buf)], p)
-		a.buf = a.buf[:len(a.buf)+k]
+		k := copy(a.reserve(), p)
+		a.commit(k)
 		p = p[k:]
-		if len(a.buf) == cap(a.buf) {
-			a.full <- a.buf
-			a.buf = <-a.free
-		}
 	}
-	a.n += int64(n)
 	return n, nil
 }
 
-// close flushes and stops the goroutine; it returns the first write error.
+// reserve returns the free tail of the current buffer (never empty), for
+// the caller to fill and then commit; it saves a copy when reading the
+// input straight into the output.
+func (a *asyncWriter) reserve() []byte { return a.buf[len(a.buf):cap(a.buf)] }
+
+// commit appends the first n bytes of what reserve returned to the output.
+func (a *asyncWriter) commit(n int) {
+	a.buf = a.buf[:len(a.buf)+n]
+	a.n += int64(n)
+	if len(a.buf) == cap(a.buf) {
+		a.full <- a.buf
+		a.buf = <-a.free
+	}
+}
+
+// close flushes and stops the goroutines; it returns the first write error.
 func (a *asyncWriter) close() error {
 	if a.full == nil {
 		return a.err
@@ -275,6 +320,14 @@ func (a *asyncWriter) close() error {
 	a.full = nil
 	<-a.done
 	return a.err
+}
+
+// sum returns the digest of the output, nil without one; only after close.
+func (a *asyncWriter) sum() Digest {
+	if a.h == nil {
+		return nil
+	}
+	return a.h.Sum(nil)
 }
 
 // writeMeta writes the header cluster, refcount table, refcount blocks, L1
@@ -399,7 +452,7 @@ func (p *plan) forEntries(fn func(uint64) error) error {
 }
 
 func (p *plan) result(cw *asyncWriter, l layout) *Result {
-	return &Result{Size: cw.n, SHA256: cw.h.Sum(nil), VirtualSize: p.vsize, ClusterSize: p.clusterSize,
+	return &Result{Size: cw.n, SHA256: cw.sum(), VirtualSize: p.vsize, ClusterSize: p.clusterSize,
 		DataClusters: p.data, CompressedClusters: p.compressed,
 		ZeroClusters: (p.vsize+p.clusterSize-1)/p.clusterSize - p.data,
 		L2Tables:     l.l2Len, RefcountBlocks: l.refBlockLen}
@@ -412,7 +465,8 @@ func (c *config) report(stage string, done, total int64) {
 }
 
 // writeTwoPass is the uncompressed Write: a scan for zero clusters, the
-// metadata, then the data clusters read again.
+// metadata, then the stored clusters read again, straight into the output
+// buffers.
 func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, size int64) (*Result, error) {
 	vsize := roundUp(size, 512)
 	p := newPlan(c, vsize)
@@ -420,7 +474,11 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	clusters := (vsize + cs - 1) / cs
 	s := &readerAtSource{r: src, size: size}
 	runs := dataRuns(src, size, cs)
-	if err := pipeline(ctx, c, s, clusters, runs, false, func(b *batch) error {
+	if runs != nil {
+		if err := scanProbe(ctx, c, p, s, clusters, runs); err != nil {
+			return nil, err
+		}
+	} else if err := pipeline(ctx, c, s, clusters, nil, false, func(b *batch) error {
 		for i := range b.n {
 			if b.kind[i] != kindZero {
 				p.addRaw(b.first + int64(i))
@@ -431,34 +489,139 @@ func writeTwoPass(ctx context.Context, w io.Writer, c *config, src io.ReaderAt, 
 	}); err != nil {
 		return nil, err
 	}
+	c.report("scan", size, size)
 	l := p.layout()
-	bw := newAsyncWriter(w)
+	bw := newAsyncWriter(w, !c.noDigest, max(asyncBuf, int(cs)))
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
 	}
-	if err := pipeline(ctx, c, s, clusters, runs, false, func(b *batch) error {
-		for i := range b.n {
-			g := b.first + int64(i)
-			stored := p.tables[g/p.l2Entries] != nil && p.tables[g/p.l2Entries][g%p.l2Entries] != 0
-			if stored != (b.kind[i] != kindZero) {
-				return fmt.Errorf("%w: input changed between passes at offset %d", ErrShortInput, g*cs)
-			}
-			if stored {
-				if _, err := bw.Write(b.in[int64(i)*cs : int64(i+1)*cs]); err != nil {
-					return err
-				}
-			}
-		}
-		c.report("write", (b.first+int64(b.n))*cs, size)
-		return nil
-	}); err != nil {
+	if err := p.copyStored(ctx, s, bw); err != nil {
 		return nil, err
 	}
 	if err := bw.close(); err != nil {
 		return nil, err
 	}
+	c.report("write", size, size)
 	return p.result(bw, l), nil
+}
+
+// scanProbe is the first pass of an uncompressed Write from a file, whose
+// holes (runs leaves them out) read as zeros. Where the page cache holds
+// the first 4 KiB of a cluster and they are not all zeros, the cluster
+// holds data and the rest is not read: most of a cached input is not
+// copied twice. From a cluster whose head is not cached, or is all zeros,
+// a whole batch is read in one call, so a cold file is read sequentially,
+// as without probing.
+func scanProbe(ctx context.Context, c *config, p *plan, s *readerAtSource, clusters int64, runs []run) error {
+	cs := p.clusterSize
+	probe := min(cs, 4096)
+	cr := newCachedReader(s.r)
+	batchLen := int64(c.batchLen)
+	buf := make([]byte, batchLen*cs)
+	var seen int64 // clusters classified, for cancellation and progress
+	step := func(g int64) error {
+		if seen++; seen%int64(c.batchLen) == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			c.report("scan", g*cs, s.size)
+		}
+		return nil
+	}
+	for _, r := range runs {
+		end := min(r.c1, clusters)
+		for g := r.c0; g < end; {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			for ; g < end; g++ {
+				off := g * cs
+				head := buf[:min(probe, s.size-off)]
+				if !cr.readCached(head, off) || isZero(head) {
+					break
+				}
+				p.addRaw(g)
+				if err := step(g); err != nil {
+					return err
+				}
+			}
+			n := min(end-g, batchLen)
+			if n == 0 {
+				break
+			}
+			if err := s.read(buf, g*cs, int(n*cs)); err != nil {
+				return err
+			}
+			for i := range n {
+				if !isZero(buf[i*cs : (i+1)*cs]) {
+					p.addRaw(g + i)
+				}
+				if err := step(g + i); err != nil {
+					return err
+				}
+			}
+			g += n
+		}
+	}
+	return nil
+}
+
+// copyStored reads the clusters the scan found non-zero, in guest order
+// (which is their order in the data area), directly into the output
+// buffers, several at a time. A stored cluster that now reads as all zeros
+// means src changed since the scan.
+func (p *plan) copyStored(ctx context.Context, s *readerAtSource, bw *asyncWriter) error {
+	cs := p.clusterSize
+	var small []byte // for a buffer tail shorter than a cluster
+	for _, k := range p.keys() {
+		t := p.tables[k]
+		for j := int64(0); j < int64(len(t)); {
+			if t[j] == 0 {
+				j++
+				continue
+			}
+			e := j + 1
+			for e < int64(len(t)) && t[e] != 0 {
+				e++
+			}
+			for g, end := k*p.l2Entries+j, k*p.l2Entries+e; g < end; {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if bw.failed.Load() {
+					return bw.err
+				}
+				dst := bw.reserve()
+				n := min(int64(len(dst))/cs, end-g)
+				direct := n > 0
+				if !direct {
+					if small == nil {
+						small = make([]byte, cs)
+					}
+					dst, n = small, 1
+				}
+				dst = dst[:n*cs]
+				if err := s.read(dst, g*cs, len(dst)); err != nil {
+					return err
+				}
+				for i := range n {
+					if isZero(dst[i*cs : (i+1)*cs]) {
+						return fmt.Errorf("%w: input changed between passes at offset %d", ErrShortInput, (g+i)*cs)
+					}
+				}
+				if direct {
+					bw.commit(len(dst))
+				} else if _, err := bw.Write(dst); err != nil {
+					return err
+				}
+				g += n
+				p.c.report("write", g*cs, s.size)
+			}
+			j = e
+		}
+	}
+	return nil
 }
 
 // writeSpooled reads src once, writes the data area to a temporary file,
@@ -522,7 +685,7 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 		return nil, fmt.Errorf("qcow2: spool: %w", err)
 	}
 	l := p.layout()
-	bw := newAsyncWriter(w)
+	bw := newAsyncWriter(w, !c.noDigest, max(asyncBuf, int(cs)))
 	defer bw.close()
 	if err := p.writeMeta(bw, l); err != nil {
 		return nil, err
@@ -530,16 +693,17 @@ func writeSpooled(ctx context.Context, w io.Writer, c *config, src source, size 
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, fmt.Errorf("qcow2: spool: %w", err)
 	}
-	buf := make([]byte, 1<<20)
+	// The spool is read straight into the output buffers.
 	for done := int64(0); ; {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		n, err := f.Read(buf)
+		if bw.failed.Load() {
+			return nil, bw.err
+		}
+		n, err := f.Read(bw.reserve())
 		if n > 0 {
-			if _, err := bw.Write(buf[:n]); err != nil {
-				return nil, err
-			}
+			bw.commit(n)
 			done += int64(n)
 			c.report("write", done, roundUp(p.dataBytes, 512))
 		}

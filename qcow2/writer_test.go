@@ -115,6 +115,20 @@ func TestShortInput(t *testing.T) {
 	}
 }
 
+// A file shorter than size fails like a short reader, though its missing
+// end would read as a hole.
+func TestShortFile(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "short.raw")
+	require.NoError(t, os.WriteFile(p, mixed(73, 1<<20), 0o600))
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	for _, comp := range compressions {
+		_, err := qcow2.Write(t.Context(), &bytes.Buffer{}, f, 2<<20, &qcow2.Options{Compression: comp})
+		assert.ErrorIs(t, err, qcow2.ErrShortInput, comp)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -177,5 +191,69 @@ func TestWriteError(t *testing.T) {
 			_, err := qcow2.Write(t.Context(), &failingWriter{limit: limit}, bytes.NewReader(raw), int64(len(raw)), &qcow2.Options{Compression: comp})
 			assert.ErrorIs(t, err, errDiskFull, "%s limit %d", comp, limit)
 		}
+	}
+}
+
+// A dense file whose clusters hold data only after leading zeros, or only
+// zeros, is scanned in full where the first 4 KiB are zero: the image is
+// the same as from memory, for every cluster size and an odd tail.
+func TestDenseFileLeadingZeros(t *testing.T) {
+	size := 3<<20 + 1234
+	mem := make([]byte, size)
+	for off := 0; off < size; off += 64 << 10 {
+		switch (off >> 16) % 4 {
+		case 0: // data at the start
+			copy(mem[off:], testutil.RandomBytes(uint64(off), 100))
+		case 1: // data only near the end of a 64 KiB cluster
+			copy(mem[off+(60<<10):min(size, off+(64<<10))], testutil.TextBytes(uint64(off), 3000))
+		case 2: // data just past the first 4 KiB
+			copy(mem[min(size, off+4096):], testutil.RandomBytes(uint64(off), 1))
+		case 3: // written zeros
+		}
+	}
+	mem[size-1] = 9
+	p := filepath.Join(t.TempDir(), "dense.raw")
+	require.NoError(t, os.WriteFile(p, mem, 0o600))
+	f, err := os.Open(p)
+	require.NoError(t, err)
+	defer f.Close()
+	for _, bits := range []int{9, 12, 16, 21} {
+		var a bytes.Buffer
+		res, err := qcow2.Write(t.Context(), &a, f, int64(size), &qcow2.Options{ClusterBits: bits})
+		require.NoError(t, err)
+		b, want := toQcow2(t, mem, &qcow2.Options{ClusterBits: bits})
+		assert.True(t, bytes.Equal(a.Bytes(), b), "bits %d", bits)
+		assert.Equal(t, want, res)
+		assert.Equal(t, padded(mem), readAll(t, a.Bytes()))
+	}
+}
+
+// A stored cluster that reads as zeros in the second pass fails the write.
+func TestInputChangedBetweenPasses(t *testing.T) {
+	raw := mixed(71, 2<<20)
+	_, err := qcow2.Write(t.Context(), &bytes.Buffer{}, bytes.NewReader(raw), int64(len(raw)), &qcow2.Options{
+		Progress: func(e qcow2.Event) {
+			if e.Stage == "scan" && e.Done == e.Total {
+				clear(raw)
+			}
+		}})
+	assert.ErrorIs(t, err, qcow2.ErrShortInput)
+}
+
+// NoDigest leaves Result.SHA256 nil and changes nothing else.
+func TestNoDigest(t *testing.T) {
+	raw := mixed(72, 3<<20+5)
+	for _, comp := range compressions {
+		want, wres := toQcow2(t, raw, &qcow2.Options{Compression: comp})
+		got, res := toQcow2(t, raw, &qcow2.Options{Compression: comp, NoDigest: true})
+		assert.True(t, bytes.Equal(want, got), comp)
+		assert.Nil(t, res.SHA256, comp)
+		res.SHA256 = wres.SHA256
+		assert.Equal(t, wres, res, comp)
+		var s bytes.Buffer
+		sres, err := qcow2.WriteStream(t.Context(), &s, bytes.NewReader(raw), int64(len(raw)), &qcow2.Options{Compression: comp, NoDigest: true})
+		require.NoError(t, err)
+		assert.Nil(t, sres.SHA256, comp)
+		assert.True(t, bytes.Equal(want, s.Bytes()), comp)
 	}
 }

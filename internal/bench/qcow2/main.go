@@ -9,8 +9,14 @@
 // as a child process (this binary re-executed for fogkit), -runs times,
 // interleaved; the table shows wall time, CPU (user+sys), peak RSS (the
 // child's rusage) and output size, then medians and ratios to qemu-img.
+// Plain qcow2 runs with and without the SHA-256 of the output that
+// fogkit's Result carries (qemu-img computes none).
 //
 //	go run ./internal/bench/qcow2 [-runs 3] [-keep]
+//
+// To profile one conversion, build the program and run its child mode:
+// qcow2-bench -build-image disk.raw, then qcow2-bench -in disk.raw -o
+// out.qcow2 [-c zlib] [-no-digest] -cpuprofile cpu.prof.
 package main
 
 import (
@@ -23,8 +29,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/qcow2"
@@ -50,13 +58,27 @@ func main() {
 	out := flag.String("o", "", "internal: output path")
 	comp := flag.String("c", "", "internal: compression")
 	workers := flag.Int("workers", 0, "internal: workers")
+	noDigest := flag.Bool("no-digest", false, "internal: skip the output's SHA-256")
+	cpuprofile := flag.String("cpuprofile", "", "internal: write a CPU profile of -in to this file")
 	flag.Parse()
+	if *cpuprofile != "" && *in != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "qcow2-bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	switch {
 	case *build != "":
 		err = buildImage(*build)
 	case *in != "":
-		err = convert(*in, *out, *comp, *workers)
+		err = convert(*in, *out, *comp, *workers, *noDigest)
 	default:
 		err = run(*runs, *keep)
 	}
@@ -66,7 +88,7 @@ func main() {
 	}
 }
 
-func convert(in, out, comp string, workers int) error {
+func convert(in, out, comp string, workers int, noDigest bool) error {
 	src, err := os.Open(in)
 	if err != nil {
 		return err
@@ -80,7 +102,7 @@ func convert(in, out, comp string, workers int) error {
 	if err != nil {
 		return err
 	}
-	if _, err := qcow2.Write(context.Background(), dst, src, st.Size(), &qcow2.Options{Compression: comp, Workers: workers, TempDir: filepath.Dir(out)}); err != nil {
+	if _, err := qcow2.Write(context.Background(), dst, src, st.Size(), &qcow2.Options{Compression: comp, Workers: workers, TempDir: filepath.Dir(out), NoDigest: noDigest}); err != nil {
 		dst.Close()
 		return err
 	}
@@ -172,27 +194,35 @@ func run(runs int, keep bool) error {
 		name, group, out string
 		args             []string
 	}
-	ours := func(comp string, w int) tool {
-		o := filepath.Join(dir, fmt.Sprintf("ours-%s-%d.qcow2", comp, w))
+	oursDigest := func(comp string, w int, digest bool) tool {
+		o := filepath.Join(dir, fmt.Sprintf("ours-%s-%d-%v.qcow2", comp, w, digest))
 		g := "plain"
 		if comp != "" {
 			g = comp
 		}
-		return tool{fmt.Sprintf("fogkit %s workers=%d", g, w), g, o, []string{self, "-in", raw, "-o", o, "-c", comp, "-workers", fmt.Sprint(w)}}
+		name := fmt.Sprintf("fogkit %s workers=%d", g, w)
+		if !digest {
+			name += " nodigest"
+		}
+		return tool{name, g, o, []string{self, "-in", raw, "-o", o, "-c", comp, "-workers", fmt.Sprint(w), fmt.Sprintf("-no-digest=%v", !digest)}}
 	}
+	ours := func(comp string, w int) tool { return oursDigest(comp, w, true) }
 	qp, qz := filepath.Join(dir, "qemu.qcow2"), filepath.Join(dir, "qemu-c.qcow2")
 	n := runtime.NumCPU()
 	tools := []tool{
 		{"qemu-img -O qcow2", "plain", qp, []string{qemu, "convert", "-f", "raw", "-O", "qcow2", raw, qp}},
-		ours("", n),
+		ours("", n), oursDigest("", n, false),
 		{"qemu-img -O qcow2 -c", "zlib", qz, []string{qemu, "convert", "-f", "raw", "-O", "qcow2", "-c", raw, qz}},
 		ours("zlib", 1), ours("zlib", n), ours("zstd", n),
 	}
 	res := map[string][]sample{}
-	fmt.Printf("\n%-26s %4s %9s %9s %9s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes")
+	fmt.Printf("\n%-32s %4s %9s %9s %9s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes")
 	for r := 1; r <= runs; r++ {
 		for _, t := range tools {
 			os.Remove(t.out)
+			// Write back the previous run's output first, so that its dirty
+			// pages do not throttle this one.
+			syscall.Sync()
 			s, err := measure(t.args)
 			if err != nil {
 				return fmt.Errorf("%s: %w", t.name, err)
@@ -203,16 +233,16 @@ func run(runs int, keep bool) error {
 			}
 			s.size = st.Size()
 			res[t.name] = append(res[t.name], s)
-			fmt.Printf("%-26s %4d %9.2f %9.2f %9.1f %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(), float64(s.rssKiB)/1024, s.size)
+			fmt.Printf("%-32s %4d %9.2f %9.2f %9.1f %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(), float64(s.rssKiB)/1024, s.size)
 		}
 	}
-	for _, t := range tools[1:2] {
+	for _, t := range tools[1:3] {
 		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "qcow2", raw, t.out).CombinedOutput(); err != nil {
 			return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", t.name, err, out)
 		}
 	}
-	if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "qcow2", raw, tools[4].out).CombinedOutput(); err != nil {
-		return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", tools[4].name, err, out)
+	if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "qcow2", raw, tools[5].out).CombinedOutput(); err != nil {
+		return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", tools[5].name, err, out)
 	}
 	fmt.Println("\nqemu-img compare raw vs our plain and zlib outputs: identical")
 
@@ -233,11 +263,11 @@ func run(runs int, keep bool) error {
 			size:   pick(func(s sample) int64 { return s.size }),
 		}
 	}
-	base := map[string]sample{"plain": med(tools[0].name), "zlib": med(tools[2].name), "zstd": med(tools[2].name)}
-	fmt.Printf("\nmedians of %d runs            wall s   cpu s  rss MiB        size  speed vs qemu  size vs qemu (same mode; zstd vs qemu -c)\n", runs)
+	base := map[string]sample{"plain": med(tools[0].name), "zlib": med(tools[3].name), "zstd": med(tools[3].name)}
+	fmt.Printf("\nmedians of %d runs                  wall s   cpu s  rss MiB        size  speed vs qemu  size vs qemu (same mode; zstd vs qemu -c)\n", runs)
 	for _, t := range tools {
 		m, q := med(t.name), base[t.group]
-		fmt.Printf("%-26s %9.2f %7.2f %8.1f %11d %13.2fx %13.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
+		fmt.Printf("%-32s %9.2f %7.2f %8.1f %11d %13.2fx %13.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
 			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), float64(m.size)/float64(q.size))
 	}
 	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())

@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"syscall"
@@ -56,9 +57,22 @@ func main() {
 	in := flag.String("in", "", "internal: convert this raw image with fogkit's writer")
 	out := flag.String("o", "", "internal: output path for -in")
 	workers := flag.Int("workers", 0, "internal: workers for -in")
+	cpuprofile := flag.String("cpuprofile", "", "internal: write a CPU profile of -in to this file")
 	bs := flag.Uint("block-size", 0, "internal: block size for -in")
 	noDigest := flag.Bool("no-digest", false, "internal: skip the output's SHA-256 for -in")
 	flag.Parse()
+	if *cpuprofile != "" && *in != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "vhdx-bench:", err)
+			os.Exit(1)
+		}
+		defer f.Close()
+		defer pprof.StopCPUProfile()
+	}
 	var err error
 	switch {
 	case *build != "":
