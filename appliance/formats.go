@@ -134,8 +134,9 @@ func (b *builder) writeDiskFormat(ctx context.Context, f Format, role, path stri
 	case FormatQCOW2:
 		// The boot disk's clusters are zlib-compressed (every qemu reads
 		// them, and the download shrinks to the data); the data disk is
-		// an empty file system, nearly all unallocated either way.
-		o := &qcow2.Options{Workers: b.o.Workers,
+		// an empty file system, nearly all unallocated either way. No
+		// digest: writeOutput hashes the file it wrote.
+		o := &qcow2.Options{Workers: b.o.Workers, NoDigest: true,
 			Progress: func(e qcow2.Event) { progress(e.Done, e.Total) }}
 		if role == "boot" {
 			o.Compression = qcow2.CompressionZlib
