@@ -177,9 +177,9 @@ func parseTime(s string) (time.Time, error) {
 
 // licenseReport is license verify's machine report.
 type licenseReport struct {
-	File   string          `json:"file"`
-	State  string          `json:"state"` // valid, grace, expired, invalid
-	Error  string          `json:"error,omitempty"`
+	File   string      `json:"file"`
+	State  string      `json:"state"` // valid, grace, expired, invalid
+	Error  string      `json:"error,omitempty"`
 	Status *statusJSON `json:"status,omitempty"`
 }
 
