@@ -96,7 +96,7 @@ func describe(kind string) string {
 		kindVHD: "VHD disk image", kindVHDX: "VHDX disk image", kindISO: "ISO 9660 image", kindGCE: "GCE image (disk.raw in a tar.gz)",
 		kindDisk: "raw GPT disk", kindCPIO: "cpio archive (initramfs)", kindLicense: "fogkit license file",
 		kindUpdate: "fogkit update package", kindSupport: "fogkit support bundle",
-		kindBackup: "fogkit backup, encrypted with a passphrase (fogkit backup verify -passphrase-file F checks it)",
+		kindBackup:  "fogkit backup, encrypted with a passphrase (fogkit backup verify -passphrase-file F checks it)",
 		kindOpenPGP: "OpenPGP-encrypted file: a support bundle (inspect -key support.key opens it) or a backup encrypted to a key (fogkit backup verify -key)",
 		kindUnknown: "not a kind fogkit knows",
 	}[kind]
