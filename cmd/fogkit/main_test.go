@@ -128,9 +128,12 @@ func normalize(t *testing.T, b []byte, dir string, volatile ...string) []byte {
 		}
 		return v
 	}
-	out, err := json.MarshalIndent(walk("", v), "", "  ")
-	require.NoError(t, err)
-	return append(out, '\n')
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	require.NoError(t, enc.Encode(walk("", v)))
+	return out.Bytes()
 }
 
 // golden checks a -json report against testdata/<name>.json.
