@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/fogkit/fogkit/backup"
+	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/fogkit/fogkit/iso"
 	"github.com/fogkit/fogkit/rootfs"
@@ -88,6 +89,22 @@ func TestInspectKinds(t *testing.T) {
 	}
 	golden(t, "inspect-cpio", ok(t, "inspect", "-json", write("initrd.img", cpio.Bytes())), dir)
 
+	// A raw GPT disk with an ESP.
+	kernel := make([]byte, 4096)
+	copy(kernel[0x202:], "HdrS") // an x86 bzImage header
+	loader := []byte("systemd-bootx64.efi stand-in")
+	gpt := filepath.Join(dir, "boot.raw")
+	_, err = disk.BuildFile(ctx, &disk.Spec{Loader: disk.SystemdBoot,
+		EFI:     disk.File{R: bytes.NewReader(loader), Size: int64(len(loader))},
+		Kernel:  disk.File{R: bytes.NewReader(kernel), Size: int64(len(kernel))},
+		Initrds: []disk.File{{R: bytes.NewReader(cpio.Bytes()), Size: int64(cpio.Len())}},
+		Cmdline: "console=ttyS0", Title: "Acme"}, gpt, &disk.Options{Seed: "acme-1.0", ModTime: time.Unix(1790000000, 0)})
+	require.NoError(t, err)
+	golden(t, "inspect-disk", ok(t, "inspect", "-json", gpt), dir)
+	r := fogkit(t, "cloud", "check", "-target", "aws", gpt)
+	assert.Contains(t, []int{exitOK, exitRefused}, r.code, "%s%s", r.stdout, r.stderr)
+	assert.Contains(t, r.stdout, "for aws")
+
 	// An ISO.
 	var img bytes.Buffer
 	_, err = iso.Write(ctx, &img, &iso.Spec{VolumeID: "ACME", Files: []iso.File{{Name: "readme.txt", R: strings.NewReader("hi\n"), Size: 3}}}, &iso.Options{Seed: "t"})
@@ -130,7 +147,7 @@ func TestInspectKinds(t *testing.T) {
 	exits(t, exitRefused, "backup", "verify", "-passphrase-file", write("wrong", []byte("another one\n")), bkFile)
 	// A damaged backup fails (4 when the decryption's integrity check
 	// catches it, 1 when the decompressor meets the garbage first).
-	r := fogkit(t, "backup", "verify", "-passphrase-file", pass, flipByte(t, bkFile, -30))
+	r = fogkit(t, "backup", "verify", "-passphrase-file", pass, flipByte(t, bkFile, -30))
 	assert.Contains(t, []int{exitError, exitRefused}, r.code, r.stderr)
 
 	// Unknown content is an error, whatever the name says.
