@@ -72,6 +72,22 @@ func TestBuildMatchesPipeline(t *testing.T) {
 
 	// -formats and -flavour.
 	exits(t, exitUsage, "build", "-f", spec, "-keys", keys, "-out", filepath.Join(work, "x"), "-flavour", "large")
+	data, err := os.ReadFile(spec)
+	require.NoError(t, err)
+	flavoured := filepath.Join(work, "flavoured.yaml")
+	require.NoError(t, os.WriteFile(flavoured, append(data, "flavours:\n  small: {cpus: 1, memoryMiB: 512, dataSize: 64M}\n  large: {cpus: 8}\n"...), 0o644))
+	exits(t, exitUsage, "build", "-f", flavoured, "-keys", keys, "-out", filepath.Join(work, "x"), "-flavour", "medium")
+	r = fogkitIn(t, "", []string{"SOURCE_DATE_EPOCH=" + testEpoch}, "build", "-json", "-f", flavoured, "-keys", keys,
+		"-out", filepath.Join(work, "small"), "-flavour", "small", "-formats", "ova,vhd")
+	require.Equal(t, exitOK, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
+	assert.Contains(t, r.stderr, "flavour small: 1 CPUs, 512 MiB memory")
+	var small appliance.Record
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &small))
+	assert.Equal(t, 1, small.Spec.CPUs)
+	assert.Equal(t, int64(512), small.Spec.MemoryMiB)
+	assert.Equal(t, int64(64<<20), small.Spec.DataSize)
+	assert.Equal(t, []appliance.Format{appliance.FormatOVA, appliance.FormatVHD}, small.Spec.Formats)
+	ok(t, "verify", filepath.Join(work, "small"))
 }
 
 // noKernelSpec copies examples/appliance.yaml into dir without its kernel
