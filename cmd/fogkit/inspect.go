@@ -169,7 +169,7 @@ func inspectKind(ctx context.Context, ins *inspection, f *os.File, size int64, k
 			ins.Report, ins.Findings = rep, len(rep.Findings)
 			ins.human = func(w io.Writer) {
 				for _, m := range rep.Members {
-					fmt.Fprintf(w, "  member %+v\n", m)
+					fmt.Fprintf(w, "  member %s (%s, %s): %d bytes, %d stored\n", m.Name, m.Type, m.Format, m.Size, m.Stored)
 				}
 				printFindings(w, rep.Findings)
 			}
@@ -222,15 +222,16 @@ func printFindings[F fmt.Stringer](w io.Writer, fs []F) {
 }
 
 func printOVA(w io.Writer, rep *ova.Report) {
-	fmt.Fprintf(w, "  %s, %d bytes, signed: %v\n", rep.Name, rep.Size, rep.Signed)
-	if rep.Signer != nil {
-		fmt.Fprintf(w, "  signer: %+v\n", *rep.Signer)
+	fmt.Fprintf(w, "  %s, %d bytes, signature verified: %v\n", rep.Name, rep.Size, rep.Signed)
+	if s := rep.Signer; s != nil {
+		fmt.Fprintf(w, "  signed by %s (%s), valid %s to %s, sha256 fingerprint %s\n", s.Subject, s.KeyType, s.NotBefore, s.NotAfter, s.Fingerprint)
 	}
 	for _, x := range rep.Entries {
-		fmt.Fprintf(w, "  member %+v\n", x)
+		fmt.Fprintf(w, "  %-12s %-32s %12d  %s %s\n", x.Kind, x.Name, x.Size, x.Algorithm, x.Digest)
 	}
 	for _, x := range rep.Findings {
-		fmt.Fprintf(w, "  NOTE %+v\n", x)
+		// Notes such as no-roots: who to trust is the reader's choice.
+		fmt.Fprintf(w, "  NOTE %s: %s %s\n", x.Code, x.File, x.Message)
 	}
 }
 
