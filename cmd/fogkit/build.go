@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/fogkit/fogkit/appliance"
+	"github.com/fogkit/fogkit/specfile"
+)
+
+func init() {
+	commands["build"] = command{"build an appliance from a spec file (appliance.yaml)", runBuild}
+}
+
+func runBuild(ctx context.Context, e *env, args []string) error {
+	f := newFlags(e, "build", "fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME] [-json]", true)
+	file := f.String("f", "", "the spec file (YAML; see specfile/appliance.schema.json)")
+	out := f.String("out", "out", "output directory")
+	keys := f.String("keys", "keys", "key directory, created with fresh keys when missing; keep it out of -out")
+	formats := f.String("formats", "", "output formats, comma-separated, instead of the file's: "+formatNames())
+	flavour := f.String("flavour", "", "build this flavour of the file's flavours")
+	if _, err := f.parse(e, args, 0); err != nil {
+		return err
+	}
+	if err := required(f, "f", *file); err != nil {
+		return err
+	}
+	sf, err := specfile.Load(*file)
+	if err != nil {
+		return err
+	}
+	if *formats != "" {
+		if sf.Spec.Formats, err = appliance.ParseFormats(*formats); err != nil {
+			return usageErr("-formats: %w", err)
+		}
+	}
+	if *flavour != "" {
+		msg, err := applyFlavour(sf, *flavour)
+		if err != nil {
+			return usageErr("-flavour: %w", err)
+		}
+		fmt.Fprintln(e.stderr, msg)
+	}
+	if err := sf.Resolve(ctx); err != nil {
+		return err
+	}
+	sf.Spec.ISOLinux = isoLinux(sf)
+	ks, created, err := appliance.OpenKeys(*keys, sf.Spec.Name)
+	if err != nil {
+		return fmt.Errorf("-keys %s: %w (a key directory holds license.key, update.key, ova.key...: make one with fogkit keys create)", *keys, err)
+	}
+	if created {
+		fmt.Fprintf(e.stderr, "created fresh keys in %s\n", *keys)
+	}
+	start := time.Now()
+	progress := io.Discard
+	if e.terminal && !f.asJSON() {
+		progress = e.stderr
+	}
+	rec, err := appliance.Build(ctx, sf.Spec, &appliance.Options{Dir: *out, Keys: ks,
+		FetchAssets: sf.FetchAssets, Progress: appliance.TextProgress(progress)})
+	if err != nil {
+		return fmt.Errorf("%s: %w", *file, err)
+	}
+	if f.asJSON() {
+		return writeJSON(e.stdout, rec)
+	}
+	fmt.Fprintf(e.stdout, "fogkit build: %s %s in %s (%s)\n", sf.Spec.Name, sf.Spec.Version, *out, time.Since(start).Round(time.Millisecond))
+	return rec.WriteSummary(e.stdout, *out)
+}
+
+// isoLinux hands the spec file's isolinux parts (which Resolve found on
+// the host or the file names) to the build, when the file asks for a
+// BIOS-bootable ISO.
+func isoLinux(sf *specfile.File) *appliance.ISOLinux {
+	if !sf.ISOLinux.Enabled {
+		return nil
+	}
+	return &appliance.ISOLinux{Loader: sf.ISOLinux.Loader, Ldlinux: sf.ISOLinux.LDLinux, HybridMBR: sf.ISOLinux.HybridMBR}
+}
+
+// applyFlavour builds one flavour of the file: its hardware replaces the
+// spec's. It stands in for the appliance package's own flavours (one OVA
+// per flavour, or a DeploymentOptionSection) until those exist.
+func applyFlavour(sf *specfile.File, name string) (string, error) {
+	fl, ok := sf.Flavours[name]
+	if !ok {
+		if len(sf.FlavourNames) == 0 {
+			return "", fmt.Errorf("%s has no flavours: add a flavours: block or leave -flavour out", sf.Name)
+		}
+		return "", fmt.Errorf("%s has no flavour %q (it has %v)", sf.Name, name, sf.FlavourNames)
+	}
+	s := sf.Spec
+	if fl.CPUs > 0 {
+		s.CPUs = fl.CPUs
+	}
+	if fl.MemoryMiB > 0 {
+		s.MemoryMiB = fl.MemoryMiB
+	}
+	if fl.DataSize > 0 {
+		s.DataSize = fl.DataSize
+	}
+	return fmt.Sprintf("flavour %s: %d CPUs, %d MiB memory, %d bytes of data disk", name, s.CPUs, s.MemoryMiB, s.DataSize), nil
+}
+
+// formatNames lists appliance.Formats for the usage text.
+func formatNames() string {
+	names := make([]string, 0, len(appliance.Formats))
+	for _, f := range appliance.Formats {
+		names = append(names, string(f))
+	}
+	return fmt.Sprint(names)
+}
