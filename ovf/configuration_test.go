@@ -220,6 +220,33 @@ func TestEnvelopeValidateConfigurations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env, err := Parse(strings.NewReader(fmt.Sprintf(flavourEnvelope, tc.options, tc.items)), nil)
 			require.NoError(t, err)
+			err = env.Validate(&Options{Profile: VMware})
+			if tc.rule == "" {
+				require.NoError(t, err)
+				return
+			}
+			requireOnly(t, err, tc.rule)
+		})
+	}
+}
+
+// TestEnvelopeValidateDefaultLast: the portable profile wants the default
+// configuration's CPU and memory items last, for VirtualBox.
+func TestEnvelopeValidateDefaultLast(t *testing.T) {
+	for _, tc := range []struct {
+		name, items string
+		rule        Rule
+	}{
+		{"default last", cpuItem("a", "5", "1") + memItem("a", "6", "512") + cpuItem("b", "1", "2") + memItem("b", "2", "1024"), ""},
+		{"untagged last", cpuItem("a", "5", "1") + cpuItem("b", "1", "2") + memItem("", "2", "1024"), ""},
+		{"list with the default last", cpuItem("a", "1", "1") + cpuItem("b", "5", "2") + memItem("a b", "2", "1024"), ""},
+		{"CPU of another last", cpuItem("b", "1", "2") + cpuItem("a", "5", "1") + memItem("", "2", "1024"), RuleConfiguration},
+		{"memory of another last", cpuItem("", "1", "2") + memItem("b", "2", "1024") + memItem("a", "6", "512"), RuleConfiguration},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env, err := Parse(strings.NewReader(fmt.Sprintf(flavourEnvelope, twoOptions, tc.items)), nil)
+			require.NoError(t, err)
+			require.NoError(t, env.Validate(&Options{Profile: VMware}))
 			err = env.Validate(nil)
 			if tc.rule == "" {
 				require.NoError(t, err)

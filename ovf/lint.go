@@ -86,12 +86,12 @@ func (e *Envelope) Validate(opts *Options) error {
 		c.add(RuleSingle, "VirtualSystem", "no virtual system")
 	}
 	for _, s := range e.Systems {
-		lintSystem(c, s, prof, disks, networks, confs)
+		lintSystem(c, s, prof, disks, networks, confs, e.DefaultConfiguration())
 	}
 	return c.err()
 }
 
-func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks, confs map[string]bool) {
+func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks, confs map[string]bool, def string) {
 	// The id is clipped once here: every element path below starts with
 	// it, and a hostile descriptor has a megabyte id and 100,000 items.
 	vsEl := fmt.Sprintf("VirtualSystem[@ovf:id=%q]", clipID(s.ID))
@@ -162,13 +162,14 @@ func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks, conf
 				c.add(RuleFirmware, vsEl+"/vbox:Machine/Hardware/Firmware", "VirtualBox firmware %q disagrees with VMware's %q", s.VBox.Firmware, max(firmware, "bios"))
 			}
 		}
-		lintItems(c, hwEl, h.Items, prof, disks, networks, confs)
+		lintItems(c, hwEl, h.Items, prof, disks, networks, confs, def)
 	}
 }
 
 // lintItems checks the items of one hardware section. confs holds the
-// DeploymentOptionSection's ids (nil when there is none).
-func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, networks, confs map[string]bool) {
+// DeploymentOptionSection's ids (nil when there is none), def the default
+// one's.
+func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, networks, confs map[string]bool, def string) {
 	controllerIDs := map[string]bool{}
 	for _, it := range items {
 		switch it.ResourceType {
@@ -250,6 +251,9 @@ func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, net
 		}
 	}
 	sizing.lint(c, hwEl, confs)
+	if confs != nil && prof == Portable {
+		sizing.lintLast(c, hwEl, def)
+	}
 }
 
 // lintItemConfiguration checks that an item's ovf:configuration names
@@ -313,6 +317,7 @@ func (m instanceIDs) add(id string, tokens []string) bool {
 type sizingCount struct {
 	all    [2]int
 	tagged [2]map[string]int
+	last   [2][]string // configurations of the last item, nil when untagged
 }
 
 func (s *sizingCount) add(resourceType int, tokens []string) {
@@ -320,6 +325,7 @@ func (s *sizingCount) add(resourceType int, tokens []string) {
 	if k != 0 && k != 1 {
 		return
 	}
+	s.last[k] = tokens
 	if len(tokens) == 0 {
 		s.all[k]++
 		return
@@ -329,6 +335,19 @@ func (s *sizingCount) add(resourceType int, tokens []string) {
 	}
 	for _, t := range tokens {
 		s.tagged[k][t]++
+	}
+}
+
+// lintLast checks that the last CPU and memory items apply to the default
+// configuration: VirtualBox ignores deployment options and keeps the last
+// of each, so the portable profile wants the default's written last.
+func (s *sizingCount) lintLast(c *collector, hwEl, def string) {
+	names := [2]string{"CPU", "memory"}
+	for k := range 2 {
+		if t := s.last[k]; len(t) > 0 && !slices.Contains(t, def) {
+			c.add(RuleConfiguration, fmt.Sprintf("%s/Item[ResourceType=%d]", hwEl, k+3),
+				"the last %s item is for %v, not the default configuration %q: VirtualBox ignores deployment options and keeps the last one", names[k], t, def)
+		}
 	}
 }
 
