@@ -16,8 +16,9 @@ var virtualBoxKnown = map[int]bool{3: true, 4: true, 5: true, 6: true, 10: true,
 // whether VMware and VirtualBox import it (FORMATS: OVF 1.x namespace,
 // vmx-NN system type, numeric OS id, memory and capacity units, exact file
 // sizes, profile hardware, RASD child order, unknown items, EFI settings,
-// property transport) and its cross references (every disk has a file,
-// every disk item a controller and a disk, every NIC a network). It
+// property transport, deployment options) and its cross references (every
+// disk has a file, every disk item a controller and a disk, every NIC a
+// network, every ovf:configuration a DeploymentOptionSection entry). It
 // returns nil or a ValidationError with every violation.
 func (e *Envelope) Validate(opts *Options) error {
 	c := newCollector(opts)
