@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/internal/testutil"
 )
 
 // TestConfigurationsRoundTrip: the deployment options survive
@@ -314,4 +318,42 @@ func TestConfigurationsHostile(t *testing.T) {
 	}
 	_, err = env.VirtualSystem()
 	require.NoError(t, err)
+}
+
+// TestConfigurationsSchema: the flavour descriptors of every profile (and
+// with the vbox:Machine block) validate against the DMTF schema, as do the
+// single-flavour descriptors ForConfiguration gives.
+func TestConfigurationsSchema(t *testing.T) {
+	xmllint := testutil.RequireTool(t, "xmllint")
+	xsd := filepath.Join(testutil.SharedDir(t), "xsd")
+	testutil.RequireFile(t, "OVF schema", filepath.Join(xsd, "dsp8023_1.1.1.xsd"))
+	dir := t.TempDir()
+	write := func(name string, vs *VirtualSystem, opts *Options) string {
+		b, err := MarshalBytes(vs, opts)
+		require.NoError(t, err, name)
+		p := filepath.Join(dir, name+".ovf")
+		require.NoError(t, os.WriteFile(p, b, 0o644))
+		return p
+	}
+	plain := []string{
+		write("vmware", flavoursCase(), &Options{Profile: VMware}),
+		write("first-default", func() *VirtualSystem {
+			vs := flavoursCase()
+			vs.Configurations[1].Default = false
+			vs.Configurations = append(vs.Configurations, Configuration{ID: "x.y_z-1"})
+			return vs
+		}(), nil),
+	}
+	for _, c := range flavoursCase().Configurations {
+		one, err := flavoursCase().ForConfiguration(c.ID)
+		require.NoError(t, err)
+		plain = append(plain, write("one-"+c.ID, one, nil))
+	}
+	vbox := write("vbox", flavoursCase(), &Options{VirtualBoxMachine: true})
+	for schema, files := range map[string][]string{"dsp8023_1.1.1.xsd": plain, "ovf-plus-ext.xsd": {vbox}} {
+		args := append([]string{"--noout", "--nonet", "--schema", filepath.Join(xsd, schema)}, files...)
+		res := testutil.Run(t, xsd, nil, xmllint, args...)
+		require.Equal(t, 0, res.ExitCode, "xmllint %s:\n%s", schema, res.Stderr)
+		assert.Equal(t, len(files), strings.Count(string(res.Stderr), " validates"), "%s", res.Stderr)
+	}
 }
