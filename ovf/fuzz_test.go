@@ -33,6 +33,7 @@ var fuzzNames = []string{
 	"ProductSection", "Product", "Vendor", "Version", "FullVersion", "ProductUrl", "VendorUrl",
 	"Category", "Label", "EulaSection", "License", "PlatformSection", "Kind", "Locale",
 	"PropertySection", "ve:EthernetAdapterSection", "Hardware", "StorageControllers",
+	"DeploymentOptionSection", "Configuration",
 }
 
 var fuzzStrings = []string{
@@ -64,6 +65,8 @@ var fuzzStrings = []string{
 	`<Network ovf:name="`,
 	`</Network>`,
 	`<ve:Adapter ve:mac="`,
+	`<Item ovf:configuration="`,
+	`<Configuration ovf:id="`,
 }
 
 var (
