@@ -104,5 +104,20 @@ func goldenCases() []goldenCase {
 		{"efi", efiCase, &Options{VirtualBoxMachine: true}},
 		{"multidisk", multiDiskCase, nil},
 		{"properties", propertiesCase, nil},
+		{"flavours", flavoursCase, nil},
 	}
+}
+
+// flavoursCase has three deployment options; medium, the default, keeps
+// the virtual system's CPUs and memory.
+func flavoursCase() *VirtualSystem {
+	vs := portableCase()
+	vs.Name = "fogkit-flavours"
+	vs.Disks[0].Href = "fogkit-flavours-disk1.vmdk"
+	vs.Configurations = []Configuration{
+		{ID: "small", Label: "Small", Description: "1 vCPU, 1 GiB of memory: evaluation", CPUs: 1, MemoryMiB: 1024},
+		{ID: "medium", Label: "Medium", Default: true},
+		{ID: "large", Label: "Large", Description: "8 vCPUs, 16 GiB of memory: production & more", CPUs: 8, MemoryMiB: 16384},
+	}
+	return vs
 }

@@ -77,6 +77,9 @@ func diskRef(h string) (string, bool) {
 
 // VirtualSystem converts a single-VM envelope into the typed model. Items
 // the model has no place for (USB, sound, video, serial ports) are dropped;
+// the DeploymentOptionSection becomes Configurations, each with the CPUs
+// and memory its tagged items give (other tagged items are dropped), and
+// CPUs and MemoryMiB are the default configuration's;
 // descriptors it cannot represent (several virtual systems, disks on
 // several controllers, capacities given as expressions) yield a
 // *ParseError matching ErrUnsupported.
@@ -155,36 +158,34 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[stri
 	ctrl := map[string]Controller{}
 	var firstCtrl Controller
 	diskCtrl := ""
+	sizing := configSizing{}
 	for _, it := range h.Items {
 		if it.Configuration != "" {
+			// Of the items a deployment option chooses, the model holds
+			// the CPU count and memory size; it drops the others.
+			if len(e.Configurations) > 0 && (it.ResourceType == 3 || it.ResourceType == 4) {
+				if err := sizing.add(it); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		switch it.ResourceType {
 		case 3:
-			if it.VirtualQuantity == "" {
-				continue // a reservation-only item; the model keeps 0
-			}
-			n, err := strconv.Atoi(it.VirtualQuantity)
-			if err != nil {
-				return convErr("Item", ErrMalformed, "CPU count %q", it.VirtualQuantity)
-			}
-			vs.CPUs = n
-		case 4:
-			if it.VirtualQuantity == "" {
-				continue
-			}
-			n, err := strconv.ParseInt(it.VirtualQuantity, 10, 64)
-			if err != nil {
-				return convErr("Item", ErrMalformed, "memory size %q", it.VirtualQuantity)
-			}
-			u, err := ParseAllocationUnits(it.AllocationUnits)
+			n, ok, err := cpusOf(it)
 			if err != nil {
 				return err
 			}
-			if u < 1<<20 {
-				vs.MemoryMiB = n * u >> 20
-			} else {
-				vs.MemoryMiB = n * (u >> 20)
+			if ok {
+				vs.CPUs = n
+			}
+		case 4:
+			n, ok, err := memoryOf(it)
+			if err != nil {
+				return err
+			}
+			if ok {
+				vs.MemoryMiB = n
 			}
 		case 5, 6, 20:
 			c, ok, err := controllerOf(it, true)
@@ -225,6 +226,7 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[stri
 			vs.NICs = append(vs.NICs, nic)
 		}
 	}
+	sizing.apply(e, vs)
 	vs.Controller = firstCtrl
 	if diskCtrl != "" {
 		c, ok := ctrl[diskCtrl]
@@ -234,6 +236,94 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[stri
 		vs.Controller = c
 	}
 	return nil
+}
+
+// cpusOf reads a CPU item's count; ok is false for a reservation-only item
+// (the model then keeps 0).
+func cpusOf(it Item) (n int, ok bool, err error) {
+	if it.VirtualQuantity == "" {
+		return 0, false, nil
+	}
+	n, err = strconv.Atoi(it.VirtualQuantity)
+	if err != nil {
+		return 0, false, convErr("Item", ErrMalformed, "CPU count %q", it.VirtualQuantity)
+	}
+	return n, true, nil
+}
+
+// memoryOf reads a memory item's size in MiB.
+func memoryOf(it Item) (mib int64, ok bool, err error) {
+	if it.VirtualQuantity == "" {
+		return 0, false, nil
+	}
+	n, err := strconv.ParseInt(it.VirtualQuantity, 10, 64)
+	if err != nil {
+		return 0, false, convErr("Item", ErrMalformed, "memory size %q", it.VirtualQuantity)
+	}
+	u, err := ParseAllocationUnits(it.AllocationUnits)
+	if err != nil {
+		return 0, false, err
+	}
+	if u < 1<<20 {
+		return n * u >> 20, true, nil
+	}
+	return n * (u >> 20), true, nil
+}
+
+// configSizing collects the CPU counts and memory sizes of items tagged
+// with ovf:configuration, by configuration id.
+type configSizing struct {
+	cpus map[string]int
+	mem  map[string]int64
+}
+
+func (cs *configSizing) add(it Item) error {
+	if cs.cpus == nil {
+		cs.cpus, cs.mem = map[string]int{}, map[string]int64{}
+	}
+	switch it.ResourceType {
+	case 3:
+		n, ok, err := cpusOf(it)
+		if err != nil || !ok {
+			return err
+		}
+		for _, id := range configurationTokens(it.Configuration) {
+			cs.cpus[id] = n
+		}
+	case 4:
+		n, ok, err := memoryOf(it)
+		if err != nil || !ok {
+			return err
+		}
+		for _, id := range configurationTokens(it.Configuration) {
+			cs.mem[id] = n
+		}
+	}
+	return nil
+}
+
+// apply turns the envelope's DeploymentOptionSection into
+// vs.Configurations, each with the CPUs and memory its items give it (the
+// untagged items' where it has none), and gives vs the default
+// configuration's.
+func (cs *configSizing) apply(e *Envelope, vs *VirtualSystem) {
+	if len(e.Configurations) == 0 {
+		return
+	}
+	vs.Configurations = make([]Configuration, len(e.Configurations))
+	for i, ci := range e.Configurations {
+		c := Configuration{ID: ci.ID, Label: ci.Label, Description: ci.Description, Default: ci.Default,
+			CPUs: vs.CPUs, MemoryMiB: vs.MemoryMiB}
+		if n, ok := cs.cpus[ci.ID]; ok {
+			c.CPUs = n
+		}
+		if n, ok := cs.mem[ci.ID]; ok {
+			c.MemoryMiB = n
+		}
+		vs.Configurations[i] = c
+	}
+	def := vs.Configurations[defaultConfiguration(vs.Configurations)]
+	vs.CPUs, vs.MemoryMiB = def.CPUs, def.MemoryMiB
 }
 
 func (e *Envelope) diskModel(id string, props map[string]string) (Disk, error) {

@@ -24,6 +24,26 @@
 // element and attribute order, RASD children in CIM schema order and
 // escaped free text: the same model gives the same bytes.
 //
+// # Flavours
+//
+// VirtualSystem.Configurations makes one descriptor carry several
+// deployment options (small, medium, large…): Marshal writes a
+// DeploymentOptionSection at the envelope level and, for each
+// configuration, a CPU and a memory item tagged ovf:configuration; the
+// other items apply to all. vSphere and govmomi offer the choice; the
+// default configuration (the one marked Default, else the first) has its
+// items written last and fills the vbox:Machine block, so VirtualBox,
+// which ignores deployment options and keeps the last CPU and memory item,
+// imports the default flavour. VirtualSystem.ForConfiguration gives the
+// single-flavour model instead, for one OVA per flavour.
+//
+// Only CPUs and memory vary by configuration. OVF 1.x has no
+// ovf:configuration on a DiskSection disk, and the disk image carries its
+// own size: DSP0243 allows a capacity "${property}" whose value varies by
+// configuration, or configuration-tagged items attaching blank disks, but
+// VirtualBox honours neither, so flavours with different disk sizes are
+// built as one OVA per flavour.
+//
 // # Checking
 //
 // Validate checks a model, Envelope.Validate a parsed descriptor, against
@@ -41,7 +61,8 @@
 // (fogkit's, VMware's, VirtualBox's) into an Envelope, a faithful
 // lower-level view: References (File: ID, Href, Size in bytes; -1 when
 // ovf:size is absent or invalid, RawSize keeping the text), the DiskSection (DiskInfo: ID, FileRef, Capacity, CapacityBytes), networks
-// and each virtual system's sections and RASD items. Envelope.VirtualSystem
+// the DeploymentOptionSection (Configurations, DefaultConfiguration) and
+// each virtual system's sections and RASD items. Envelope.VirtualSystem
 // converts a single-VM envelope into the model. Parse returns *ParseError
 // values matching ErrMalformed, ErrTooLarge or ErrUnsupported.
 //

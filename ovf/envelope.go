@@ -84,6 +84,33 @@ type Envelope struct {
 	Networks   []Network     // NetworkSection/Network
 	Systems    []*SystemInfo // every VirtualSystem, collections flattened, document order
 	Collection string        // ovf:id of a top-level VirtualSystemCollection, "" if none
+	// Configurations are the envelope's DeploymentOptionSection entries,
+	// in document order; Items name them in Item.Configuration.
+	Configurations []ConfigurationInfo
+}
+
+// ConfigurationInfo is one DeploymentOptionSection/Configuration as
+// written.
+type ConfigurationInfo struct {
+	ID          string // ovf:id
+	Default     bool   // ovf:default
+	Label       string
+	Description string
+}
+
+// DefaultConfiguration returns the id of the configuration a deployer gets
+// without choosing (DSP0243: the one marked default, else the first), or
+// "" when the envelope has no DeploymentOptionSection.
+func (e *Envelope) DefaultConfiguration() string {
+	for _, c := range e.Configurations {
+		if c.Default {
+			return c.ID
+		}
+	}
+	if len(e.Configurations) > 0 {
+		return e.Configurations[0].ID
+	}
+	return ""
 }
 
 // File is one References/File entry.
@@ -314,6 +341,15 @@ func Parse(r io.Reader, opts *ParseOptions) (*Envelope, error) {
 		case "NetworkSection":
 			for _, n := range c.all("Network") {
 				e.Networks = append(e.Networks, Network{Name: n.attrOf(ns, "name"), Description: n.childRaw("Description")})
+			}
+		case "DeploymentOptionSection":
+			for _, n := range c.all("Configuration") {
+				e.Configurations = append(e.Configurations, ConfigurationInfo{
+					ID:          n.attrOf(ns, "id"),
+					Default:     p.boolAttr(n, "default", false),
+					Label:       n.childText("Label"),
+					Description: n.childRaw("Description"),
+				})
 			}
 		case "VirtualSystem":
 			s, err := p.system(c)

@@ -82,6 +82,7 @@ const (
 	RuleDiskItem          Rule = "disk-item"        // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
 	RuleSingle            Rule = "single"           // exactly one virtual system with one hardware section
 	RuleProfile           Rule = "profile"          // Options.Profile is portable or vmware
+	RuleConfiguration     Rule = "configuration"    // deployment option ids unique and plain, one default, every ovf:configuration declared, one CPU and memory item each (portable: the default's last, VirtualBox keeps the last)
 	// RuleTruncated ends a list cut at Options.MaxViolations; its message
 	// says how many violations were left out.
 	RuleTruncated Rule = "truncated"

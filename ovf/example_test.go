@@ -125,3 +125,55 @@ func ExampleParseEnvironment() {
 	// Output:
 	// acme-01 true
 }
+
+// Flavours: one descriptor carrying every flavour as a deployment option,
+// or one single-flavour descriptor each.
+func ExampleVirtualSystem_ForConfiguration() {
+	vs := &ovf.VirtualSystem{
+		Name:      "acme-appliance",
+		OS:        ovf.OSDebian64,
+		CPUs:      2,
+		MemoryMiB: 4096,
+		Disks:     []ovf.Disk{{Href: "acme-appliance-disk1.vmdk", FileSize: 123456789, Capacity: 8 << 30}},
+		Configurations: []ovf.Configuration{
+			{ID: "small", Label: "Small", CPUs: 1, MemoryMiB: 2048},
+			{ID: "medium", Label: "Medium", Default: true}, // the virtual system's 2 CPUs, 4 GiB
+			{ID: "large", Label: "Large", CPUs: 8, MemoryMiB: 16384},
+		},
+	}
+	// (b) One descriptor with all flavours: the deployer picks one.
+	all, err := ovf.MarshalBytes(vs, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	env, err := ovf.Parse(bytes.NewReader(all), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, c := range env.Configurations {
+		fmt.Printf("option %s default=%v: %s\n", c.ID, c.Default, c.Description)
+	}
+	// (a) One descriptor per flavour.
+	for _, c := range vs.Configurations {
+		one, err := vs.ForConfiguration(c.ID)
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		one.Name = vs.Name + "-" + c.ID
+		if _, err := ovf.MarshalBytes(one, nil); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("%s: %d CPUs, %d MiB\n", one.Name, one.CPUs, one.MemoryMiB)
+	}
+	// Output:
+	// option small default=false: 1 virtual CPU(s), 2048 MiB of memory
+	// option medium default=true: 2 virtual CPU(s), 4096 MiB of memory
+	// option large default=false: 8 virtual CPU(s), 16384 MiB of memory
+	// acme-appliance-small: 1 CPUs, 2048 MiB
+	// acme-appliance-medium: 2 CPUs, 4096 MiB
+	// acme-appliance-large: 8 CPUs, 16384 MiB
+}

@@ -33,6 +33,7 @@ var fuzzNames = []string{
 	"ProductSection", "Product", "Vendor", "Version", "FullVersion", "ProductUrl", "VendorUrl",
 	"Category", "Label", "EulaSection", "License", "PlatformSection", "Kind", "Locale",
 	"PropertySection", "ve:EthernetAdapterSection", "Hardware", "StorageControllers",
+	"DeploymentOptionSection", "Configuration",
 }
 
 var fuzzStrings = []string{
@@ -64,6 +65,8 @@ var fuzzStrings = []string{
 	`<Network ovf:name="`,
 	`</Network>`,
 	`<ve:Adapter ve:mac="`,
+	`<Item ovf:configuration="`,
+	`<Configuration ovf:id="`,
 }
 
 var (
@@ -83,7 +86,7 @@ func minify(doc string) string {
 func fuzzBlocks() []string {
 	blocksOnce.Do(func() {
 		files, _ := filepath.Glob(filepath.Join("testdata", "*.*"))
-		re := regexp.MustCompile(`<(Item|System|References|DiskSection|NetworkSection|OperatingSystemSection|ProductSection|EulaSection|AnnotationSection|vbox:Machine|PlatformSection|PropertySection|ve:EthernetAdapterSection)[ >].*?</(Item|System|References|DiskSection|NetworkSection|OperatingSystemSection|ProductSection|EulaSection|AnnotationSection|vbox:Machine|PlatformSection|PropertySection|ve:EthernetAdapterSection)>|<(VirtualSystem|VirtualHardwareSection|Environment) [^>]*>`)
+		re := regexp.MustCompile(`<(Item|System|References|DiskSection|NetworkSection|OperatingSystemSection|ProductSection|EulaSection|AnnotationSection|vbox:Machine|PlatformSection|PropertySection|ve:EthernetAdapterSection|DeploymentOptionSection)[ >].*?</(Item|System|References|DiskSection|NetworkSection|OperatingSystemSection|ProductSection|EulaSection|AnnotationSection|vbox:Machine|PlatformSection|PropertySection|ve:EthernetAdapterSection|DeploymentOptionSection)>|<(VirtualSystem|VirtualHardwareSection|Environment) [^>]*>`)
 		seen := map[string]bool{}
 		var found []string
 		for _, p := range files {
@@ -188,6 +191,9 @@ func TestCompactFuzzNotation(t *testing.T) {
 			for i := range wvs.Product.Properties {
 				wvs.Product.Properties[i].Description = ""
 			}
+		}
+		for i := range wvs.Configurations {
+			wvs.Configurations[i].Description = ""
 		}
 		require.Equal(t, wvs, gvs, p)
 	}

@@ -16,8 +16,9 @@ var virtualBoxKnown = map[int]bool{3: true, 4: true, 5: true, 6: true, 10: true,
 // whether VMware and VirtualBox import it (FORMATS: OVF 1.x namespace,
 // vmx-NN system type, numeric OS id, memory and capacity units, exact file
 // sizes, profile hardware, RASD child order, unknown items, EFI settings,
-// property transport) and its cross references (every disk has a file,
-// every disk item a controller and a disk, every NIC a network). It
+// property transport, deployment options) and its cross references (every
+// disk has a file, every disk item a controller and a disk, every NIC a
+// network, every ovf:configuration a DeploymentOptionSection entry). It
 // returns nil or a ValidationError with every violation.
 func (e *Envelope) Validate(opts *Options) error {
 	c := newCollector(opts)
@@ -74,16 +75,24 @@ func (e *Envelope) Validate(opts *Options) error {
 		}
 		networks[n.Name] = true
 	}
+	lintConfigurations(c, e.Configurations)
+	var confs map[string]bool
+	if len(e.Configurations) > 0 {
+		confs = map[string]bool{}
+		for _, ci := range e.Configurations {
+			confs[ci.ID] = true
+		}
+	}
 	if len(e.Systems) == 0 {
 		c.add(RuleSingle, "VirtualSystem", "no virtual system")
 	}
 	for _, s := range e.Systems {
-		lintSystem(c, s, prof, disks, networks)
+		lintSystem(c, s, prof, disks, networks, confs, e.DefaultConfiguration())
 	}
 	return c.err()
 }
 
-func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks map[string]bool) {
+func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks, confs map[string]bool, def string) {
 	// The id is clipped once here: every element path below starts with
 	// it, and a hostile descriptor has a megabyte id and 100,000 items.
 	vsEl := fmt.Sprintf("VirtualSystem[@ovf:id=%q]", clipID(s.ID))
@@ -154,11 +163,14 @@ func lintSystem(c *collector, s *SystemInfo, prof Profile, disks, networks map[s
 				c.add(RuleFirmware, vsEl+"/vbox:Machine/Hardware/Firmware", "VirtualBox firmware %q disagrees with VMware's %q", s.VBox.Firmware, max(firmware, "bios"))
 			}
 		}
-		lintItems(c, hwEl, h.Items, prof, disks, networks)
+		lintItems(c, hwEl, h.Items, prof, disks, networks, confs, def)
 	}
 }
 
-func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, networks map[string]bool) {
+// lintItems checks the items of one hardware section. confs holds the
+// DeploymentOptionSection's ids (nil when there is none), def the default
+// one's.
+func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, networks, confs map[string]bool, def string) {
 	controllerIDs := map[string]bool{}
 	for _, it := range items {
 		switch it.ResourceType {
@@ -166,18 +178,21 @@ func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, net
 			controllerIDs[it.InstanceID] = true
 		}
 	}
-	ids := map[string]bool{}
+	ids := instanceIDs{}
+	sizing := sizingCount{}
 	for _, it := range items {
 		el := fmt.Sprintf("%s/%s[rasd:InstanceID=%q]", hwEl, it.Kind, clipID(it.InstanceID))
 		if it.Kind != "Item" {
 			c.add(RuleNamespace, el, "OVF 2.0 %s: VMware rejects it, write an OVF 1.x Item", it.Kind)
 		}
+		tokens := configurationTokens(it.Configuration)
 		if it.InstanceID == "" {
 			c.add(RuleDiskItem, el, "item without rasd:InstanceID")
-		} else if ids[it.InstanceID] {
+		} else if !ids.add(it.InstanceID, tokens) {
 			c.add(RuleDiskItem, el, "duplicate rasd:InstanceID")
 		}
-		ids[it.InstanceID] = true
+		lintItemConfiguration(c, el, it, tokens, confs)
+		sizing.add(it.ResourceType, tokens)
 		if !slices.IsSorted(it.Order) {
 			c.add(RuleItemOrder, el, "RASD children %v are not in CIM schema (alphabetical) order", it.Order)
 		}
@@ -233,6 +248,126 @@ func lintItems(c *collector, hwEl string, items []Item, prof Profile, disks, net
 			}
 			if it.AddressOnParent == "" {
 				c.add(RuleDiskItem, el+"/rasd:AddressOnParent", "missing unit number")
+			}
+		}
+	}
+	sizing.lint(c, hwEl, confs)
+	if confs != nil && prof == Portable {
+		sizing.lintLast(c, hwEl, def)
+	}
+}
+
+// lintItemConfiguration checks that an item's ovf:configuration names
+// declared configurations only.
+func lintItemConfiguration(c *collector, el string, it Item, tokens []string, confs map[string]bool) {
+	if it.Configuration == "" {
+		return
+	}
+	if len(tokens) == 0 {
+		c.add(RuleConfiguration, el+"/@ovf:configuration", "empty ovf:configuration")
+		return
+	}
+	if confs == nil {
+		c.add(RuleConfiguration, el+"/@ovf:configuration", "%q, but the envelope has no DeploymentOptionSection", it.Configuration)
+		return
+	}
+	for _, t := range tokens {
+		if !confs[t] {
+			c.add(RuleConfiguration, el+"/@ovf:configuration", "configuration %q is not in the DeploymentOptionSection", t)
+			return
+		}
+	}
+}
+
+// instanceIDs tracks which configurations each InstanceID is used in: two
+// items may share an InstanceID when they belong to disjoint
+// configurations (VMware's own multi-configuration descriptors do that),
+// never when either applies to all.
+type instanceIDs map[string]*idUse
+
+type idUse struct {
+	all   bool
+	confs map[string]bool
+}
+
+// add records an item; false means its InstanceID collides.
+func (m instanceIDs) add(id string, tokens []string) bool {
+	u := m[id]
+	if u == nil {
+		u = &idUse{confs: map[string]bool{}}
+		m[id] = u
+	} else if u.all || len(tokens) == 0 {
+		return false
+	}
+	if len(tokens) == 0 {
+		u.all = true
+		return true
+	}
+	ok := true
+	for _, t := range tokens {
+		if u.confs[t] {
+			ok = false
+		}
+		u.confs[t] = true
+	}
+	return ok
+}
+
+// sizingCount counts CPU and memory items, untagged and per
+// configuration: a configuration that sees two of either is ambiguous.
+type sizingCount struct {
+	all    [2]int
+	tagged [2]map[string]int
+	last   [2][]string // configurations of the last item, nil when untagged
+}
+
+func (s *sizingCount) add(resourceType int, tokens []string) {
+	k := resourceType - 3
+	if k != 0 && k != 1 {
+		return
+	}
+	s.last[k] = tokens
+	if len(tokens) == 0 {
+		s.all[k]++
+		return
+	}
+	if s.tagged[k] == nil {
+		s.tagged[k] = map[string]int{}
+	}
+	for _, t := range tokens {
+		s.tagged[k][t]++
+	}
+}
+
+// lintLast checks that the last CPU and memory items apply to the default
+// configuration: VirtualBox ignores deployment options and keeps the last
+// of each, so the portable profile wants the default's written last.
+func (s *sizingCount) lintLast(c *collector, hwEl, def string) {
+	names := [2]string{"CPU", "memory"}
+	for k := range 2 {
+		if t := s.last[k]; len(t) > 0 && !slices.Contains(t, def) {
+			c.add(RuleConfiguration, fmt.Sprintf("%s/Item[ResourceType=%d]", hwEl, k+3),
+				"the last %s item is for %v, not the default configuration %q: VirtualBox ignores deployment options and keeps the last one", names[k], t, def)
+		}
+	}
+}
+
+func (s *sizingCount) lint(c *collector, hwEl string, confs map[string]bool) {
+	rules := [2]Rule{RuleCPU, RuleMemory}
+	names := [2]string{"CPU", "memory"}
+	for k := range 2 {
+		if s.all[k] > 1 {
+			c.add(rules[k], fmt.Sprintf("%s/Item[ResourceType=%d]", hwEl, k+3), "%d %s items apply to every configuration", s.all[k], names[k])
+		}
+		ids := make([]string, 0, len(s.tagged[k]))
+		for id := range s.tagged[k] {
+			ids = append(ids, id)
+		}
+		sortStrings(ids) // a stable report
+		for _, id := range ids {
+			if n := s.all[k] + s.tagged[k][id]; n > 1 && confs[id] {
+				c.add(RuleConfiguration, fmt.Sprintf("%s/Item[ResourceType=%d][@ovf:configuration=%q]", hwEl, k+3, clipID(id)),
+					"configuration %q gets %d %s items", id, n, names[k])
 			}
 		}
 	}

@@ -162,6 +162,7 @@ func MarshalBytes(vs *VirtualSystem, opts *Options) ([]byte, error) {
 		}
 		w.close("NetworkSection")
 	}
+	writeDeploymentOptions(w, n)
 
 	w.open("VirtualSystem", "ovf:id", n.ID)
 	w.leaf("Info", "A virtual machine")
@@ -252,6 +253,7 @@ func writeProduct(w *xw, p *Product) {
 // (alphabetical) order.
 type rasd struct {
 	required            bool
+	configuration       string // ovf:configuration, "" for every configuration
 	address             string
 	addressOnParent     string
 	allocationUnits     string
@@ -268,11 +270,14 @@ type rasd struct {
 }
 
 func (r rasd) write(w *xw) {
-	if r.required {
-		w.open("Item")
-	} else {
-		w.open("Item", "ovf:required", "false")
+	var kv []string
+	if r.configuration != "" {
+		kv = append(kv, "ovf:configuration", r.configuration)
 	}
+	if !r.required {
+		kv = append(kv, "ovf:required", "false")
+	}
+	w.open("Item", kv...)
 	leaf := func(name, v string) {
 		if v != "" {
 			w.leaf("rasd:"+name, v)
@@ -295,13 +300,16 @@ func (r rasd) write(w *xw) {
 }
 
 // layout assigns InstanceIDs: CPU 1, memory 2, disk controller 3, the
-// CD-ROM's IDE controller next, then disks, CD-ROM and NICs.
+// CD-ROM's IDE controller next, then disks, CD-ROM and NICs, then a CPU
+// and a memory item for each configuration but the default one (whose
+// items are 1 and 2).
 type layout struct {
 	controller, cdController int
 	cdAddress                string
 	disks                    []int
 	cdrom                    int
 	nics                     []int
+	configs                  []int // first of two InstanceIDs per configuration, 0 for the default
 }
 
 func layoutOf(n *VirtualSystem) layout {
@@ -327,6 +335,14 @@ func layoutOf(n *VirtualSystem) layout {
 		l.nics = append(l.nics, next)
 		next++
 	}
+	for _, c := range n.Configurations {
+		if c.Default {
+			l.configs = append(l.configs, 0)
+			continue
+		}
+		l.configs = append(l.configs, next)
+		next += 2
+	}
 	return l
 }
 
@@ -349,12 +365,19 @@ func writeHardware(w *xw, n *VirtualSystem) {
 	w.close("System")
 
 	l := layoutOf(n)
-	rasd{required: true, allocationUnits: "hertz * 10^6", description: "Number of Virtual CPUs",
-		elementName: fmt.Sprintf("%d virtual CPU(s)", n.CPUs), instanceID: 1, resourceType: 3,
-		virtualQuantity: itoa(n.CPUs)}.write(w)
-	rasd{required: true, allocationUnits: "byte * 2^20", description: "Memory Size",
-		elementName: fmt.Sprintf("%dMB of memory", n.MemoryMiB), instanceID: 2, resourceType: 4,
-		virtualQuantity: fmt.Sprint(n.MemoryMiB)}.write(w)
+	// With configurations, every one gets its own tagged CPU and memory
+	// items, the default's last: VirtualBox ignores ovf:configuration and
+	// keeps the last CPU and memory item it reads, so it imports the
+	// default flavour.
+	def := ""
+	for i, c := range n.Configurations {
+		if c.Default {
+			def = c.ID
+			continue
+		}
+		writeSizing(w, c.ID, c.CPUs, c.MemoryMiB, l.configs[i])
+	}
+	writeSizing(w, def, n.CPUs, n.MemoryMiB, 1)
 	ci := controllers[n.Controller]
 	rasd{required: true, address: "0", description: ci.label, elementName: ci.label + " 0",
 		instanceID: l.controller, resourceSubType: ci.subtype, resourceType: ci.rt}.write(w)
@@ -382,6 +405,17 @@ func writeHardware(w *xw, n *VirtualSystem) {
 		w.empty("vmw:Config", "ovf:required", "false", "vmw:key", "firmware", "vmw:value", "efi")
 	}
 	w.close("VirtualHardwareSection")
+}
+
+// writeSizing writes the CPU and memory items (InstanceIDs id and id+1)
+// for the configuration conf ("" for all).
+func writeSizing(w *xw, conf string, cpus int, memMiB int64, id int) {
+	rasd{required: true, configuration: conf, allocationUnits: "hertz * 10^6", description: "Number of Virtual CPUs",
+		elementName: fmt.Sprintf("%d virtual CPU(s)", cpus), instanceID: id, resourceType: 3,
+		virtualQuantity: itoa(cpus)}.write(w)
+	rasd{required: true, configuration: conf, allocationUnits: "byte * 2^20", description: "Memory Size",
+		elementName: fmt.Sprintf("%dMB of memory", memMiB), instanceID: id + 1, resourceType: 4,
+		virtualQuantity: fmt.Sprint(memMiB)}.write(w)
 }
 
 // writeVBoxMachine writes VirtualBox's own machine block: the only place

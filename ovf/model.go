@@ -118,6 +118,10 @@ type VirtualSystem struct {
 	HardwareVersion string `json:"hardwareVersion,omitempty"`
 	// CDROM adds an IDE CD-ROM drive (required by the iso transport).
 	CDROM bool `json:"cdrom,omitempty"`
+	// Configurations are deployment options (flavours) that vary CPUs and
+	// memory; the descriptor then carries a DeploymentOptionSection. Nil
+	// means one fixed configuration.
+	Configurations []Configuration `json:"configurations,omitempty"`
 }
 
 // OS identifies the guest operating system for both hypervisors.
@@ -227,6 +231,7 @@ func (vs *VirtualSystem) normalized(o *Options) *VirtualSystem {
 			d.Format = DefaultDiskFormat
 		}
 	}
+	normalizeConfigurations(&n, vs.Configurations)
 	n.NICs = append([]NIC(nil), vs.NICs...)
 	for i := range n.NICs {
 		if n.NICs[i].Adapter == "" {

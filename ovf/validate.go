@@ -185,9 +185,10 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 	if n.CPUs < 1 || n.CPUs > maxCPU {
 		c.add(RuleCPU, "Item[ResourceType=3]", "%d virtual CPUs: the %s profile allows 1 to %d", n.CPUs, prof, maxCPU)
 	}
-	if n.MemoryMiB < 4 || n.MemoryMiB%4 != 0 || n.MemoryMiB > 16<<20 {
+	if !validMemory(n.MemoryMiB) {
 		c.add(RuleMemory, "Item[ResourceType=4]", "%d MiB of memory: must be a positive multiple of 4", n.MemoryMiB)
 	}
+	validateConfigurations(c, vs.Configurations, n, maxCPU, prof)
 	if n.Firmware == EFI && prof == Portable && !opts.vbox() {
 		// VirtualBox reads EFI only from its own vbox:Machine block: without
 		// it the portable descriptor imports there as a BIOS machine that
@@ -333,6 +334,9 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 	}
 	return c.err()
 }
+
+// validMemory: a positive multiple of 4 MiB, at most 16 TiB.
+func validMemory(m int64) bool { return m >= 4 && m%4 == 0 && m <= 16<<20 }
 
 // plainFileName reports whether href is a bare file name safe in an OVA.
 func plainFileName(h string) bool {
