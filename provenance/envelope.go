@@ -221,7 +221,10 @@ func checkSignatureFields(s signature) error {
 	if len(s.Sig) != base64.StdEncoding.EncodedLen(64) {
 		return malformed("signatures[0].sig", "%d base64 characters, want %d (an Ed25519 signature)", len(s.Sig), base64.StdEncoding.EncodedLen(64))
 	}
-	_, err := decodeBase64("signatures[0].sig", s.Sig)
+	b, err := decodeBase64("signatures[0].sig", s.Sig)
+	if err == nil && len(b) != 64 {
+		return malformed("signatures[0].sig", "%d bytes, want 64 (an Ed25519 signature)", len(b))
+	}
 	return err
 }
 
