@@ -44,7 +44,7 @@ const (
 
 var keyDirFiles = []string{LicenseKeyFile, LicensePublicFile, UpdateKeyFile, UpdatePublicFile, OVAKeyFile, OVACertFile}
 
-// KeySet is a vendor's three signing keys, one per purpose, with the
+// KeySet is a vendor's keys, one per purpose, with the
 // public halves exactly as the directory holds them (the bytes an
 // appliance image bakes in).
 type KeySet struct {
