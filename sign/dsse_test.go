@@ -121,3 +121,34 @@ func TestKeyDirProvenanceKey(t *testing.T) {
 	_, err = sign.LoadKeyDir(dir)
 	require.ErrorIs(t, err, sign.ErrKeyDir)
 }
+
+func TestAddProvenanceKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "keys")
+	ks, err := sign.CreateKeyDir(dir, &sign.KeyDirOptions{Name: "acme"})
+	require.NoError(t, err)
+	_, err = sign.AddProvenanceKey(dir)
+	require.ErrorIs(t, err, sign.ErrKeyDir, "a directory with a provenance key keeps it")
+
+	require.NoError(t, os.Remove(filepath.Join(dir, sign.ProvenanceKeyFile)))
+	require.NoError(t, os.Remove(filepath.Join(dir, sign.ProvenancePublicFile)))
+	added, err := sign.AddProvenanceKey(dir)
+	require.NoError(t, err)
+	require.NotNil(t, added.Provenance)
+	require.NotEqual(t, ks.Provenance.KeyID(), added.Provenance.KeyID())
+	require.Equal(t, ks.License.KeyID(), added.License.KeyID(), "the other keys stay")
+	require.Equal(t, ks.Update.KeyID(), added.Update.KeyID())
+	st, err := os.Stat(filepath.Join(dir, sign.ProvenanceKeyFile))
+	require.NoError(t, err)
+	require.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	ents, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, ents, 10, "no temporary files left")
+	again, err := sign.LoadKeyDir(dir)
+	require.NoError(t, err)
+	require.Equal(t, added.Provenance.KeyID(), again.Provenance.KeyID())
+
+	// A directory that does not load is left alone.
+	require.NoError(t, os.Remove(filepath.Join(dir, sign.ProvenancePublicFile)))
+	_, err = sign.AddProvenanceKey(dir)
+	require.ErrorIs(t, err, sign.ErrKeyDir)
+}

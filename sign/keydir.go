@@ -294,3 +294,57 @@ func GenerateX509(name string, purpose Purpose, o *CertOptions) (*X509Signer, er
 	}
 	return NewX509Signer(key, []*x509.Certificate{cert}, purpose)
 }
+
+// AddProvenanceKey adds a fresh provenance key pair (provenance.key,
+// provenance.pub) to the existing key directory dir, which must load and
+// hold no provenance key yet, and returns the key set with it. Key
+// directories made before provenance keys existed get one this way
+// without touching their other keys, so builds that reuse their keys stay
+// reproducible. Each file is written under a temporary name, synced and
+// renamed into place, the private key first; were the second rename
+// interrupted, LoadKeyDir refuses the half pair and names it.
+func AddProvenanceKey(dir string) (*KeySet, error) {
+	ks, err := LoadKeyDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ks.Provenance != nil {
+		return nil, fmt.Errorf("%w: %s already holds a provenance key", ErrKeyDir, dir)
+	}
+	prov, err := GenerateEd25519(nil, PurposeProvenance)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := EncodePrivateKey(prov, nil)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := EncodePublicKey(prov.Public())
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+		mode os.FileMode
+	}{{ProvenanceKeyFile, priv, 0o600}, {ProvenancePublicFile, pub, 0o644}} {
+		final := filepath.Join(dir, f.name)
+		if _, err := os.Lstat(final); !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s exists already", ErrKeyDir, final)
+		}
+		tmp := filepath.Join(dir, "."+f.name+".tmp")
+		_ = os.Remove(tmp) // left by an interrupted run
+		if err := writeNew(tmp, f.b, f.mode); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			os.Remove(tmp)
+			return nil, err
+		}
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // the renames reach the disk
+		d.Close()
+	}
+	return LoadKeyDir(dir)
+}
