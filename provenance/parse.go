@@ -26,6 +26,20 @@ func ParseStatement(statement []byte) (*Input, error) {
 	dec.DisallowUnknownFields()
 	dec.UseNumber()
 	if err := dec.Decode(&w); err != nil {
+		// A statement of another version or predicate has other fields:
+		// name it for its type rather than for the first field it has.
+		var types struct {
+			Type          string `json:"_type"`
+			PredicateType string `json:"predicateType"`
+		}
+		if json.Unmarshal(statement, &types) == nil {
+			if types.Type != StatementType {
+				return nil, &TypeError{Field: "_type", Want: StatementType, Got: types.Type}
+			}
+			if types.PredicateType != PredicateType {
+				return nil, &TypeError{Field: "predicateType", Want: PredicateType, Got: types.PredicateType}
+			}
+		}
 		return nil, malformed("", "statement: %s", jsonReason(err))
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {

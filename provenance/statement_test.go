@@ -177,3 +177,16 @@ func swapSubjects(t *testing.T, st []byte) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+func TestParseStatementNamesOtherTypes(t *testing.T) {
+	// A SLSA v0.2 statement has fields v1 lacks; it is named for its type.
+	v02 := `{"_type":"https://in-toto.io/Statement/v0.1","subject":[],"predicateType":"https://slsa.dev/provenance/v0.2","predicate":{"builder":{"id":"x"},"buildType":"y","invocation":{}}}`
+	_, err := provenance.ParseStatement([]byte(v02))
+	var te *provenance.TypeError
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "_type", te.Field)
+	spdx := `{"_type":"https://in-toto.io/Statement/v1","subject":[],"predicateType":"https://spdx.dev/Document","predicate":{"spdxVersion":"SPDX-2.3"}}`
+	_, err = provenance.ParseStatement([]byte(spdx))
+	require.ErrorAs(t, err, &te)
+	require.Equal(t, "predicateType", te.Field)
+}

@@ -31,7 +31,9 @@ type CheckOptions struct {
 const hashChunk = 1 << 20
 
 // CheckSubjects checks every subject against its file in fsys (the build
-// directory, e.g. os.DirFS(dir)): the file must exist, be a regular file
+// directory: root.FS() of an os.OpenRoot(dir), which keeps symbolic links
+// from leading outside it, or os.DirFS(dir), which follows them); the file
+// must exist, be a regular file
 // and hash to the subject's SHA-256. Every subject is checked; the error
 // joins one *SubjectError per failure, in subject order, so errors.As
 // finds the first and the message lists them all. Files are streamed:
@@ -40,6 +42,9 @@ func (s *ParsedStatement) CheckSubjects(ctx context.Context, fsys fs.FS, o *Chec
 	var opt CheckOptions
 	if o != nil {
 		opt = *o
+	}
+	if s == nil {
+		return invalid("", "no statement")
 	}
 	if fsys == nil {
 		return invalid("", "no file system to check subjects in")

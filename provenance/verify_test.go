@@ -116,7 +116,8 @@ func TestSignRefuses(t *testing.T) {
 		{"no signer", st, nil, []error{provenance.ErrInvalid}},
 		{"license key", st, lic, []error{provenance.ErrInvalid, sign.ErrWrongPurpose}},
 		{"openpgp key", st, pgp, []error{provenance.ErrInvalid, sign.ErrUnsupported}},
-		{"not a statement", []byte(`{"a":1}`), testKey(t, 1), []error{provenance.ErrInvalid, provenance.ErrMalformed}},
+		{"not a statement", []byte(`{"a":1}`), testKey(t, 1), []error{provenance.ErrInvalid, provenance.ErrWrongType}},
+		{"truncated statement", st[:len(st)-1], testKey(t, 1), []error{provenance.ErrInvalid, provenance.ErrMalformed}},
 		{"indented statement", append([]byte(" "), st...), testKey(t, 1), []error{provenance.ErrInvalid}},
 		{"too large", make([]byte, provenance.MaxPayloadSize+1), testKey(t, 1), []error{provenance.ErrTooLarge}},
 	}
@@ -232,6 +233,22 @@ func TestCheckSubjectsRefuses(t *testing.T) {
 		var se *provenance.SubjectError
 		require.ErrorAs(t, p.CheckSubjects(ctx, outs, nil), &se)
 		assert.Equal(t, "acme.ova", se.Name)
+	})
+	t.Run("symbolic link out of an os.Root", func(t *testing.T) {
+		dir, outside := t.TempDir(), t.TempDir()
+		for name, f := range testOutputs() {
+			require.NoError(t, os.MkdirAll(filepath.Join(dir, filepath.Dir(name)), 0o755))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, name), f.Data, 0o644))
+		}
+		require.NoError(t, os.Rename(filepath.Join(dir, "acme.ova"), filepath.Join(outside, "acme.ova")))
+		require.NoError(t, os.Symlink(filepath.Join(outside, "acme.ova"), filepath.Join(dir, "acme.ova")))
+		root, err := os.OpenRoot(dir)
+		require.NoError(t, err)
+		defer root.Close()
+		var se *provenance.SubjectError
+		require.ErrorAs(t, p.CheckSubjects(ctx, root.FS(), nil), &se)
+		assert.Equal(t, "acme.ova", se.Name)
+		require.NoError(t, p.CheckSubjects(ctx, os.DirFS(dir), nil), "os.DirFS follows it")
 	})
 	for _, name := range []string{"../etc/passwd", "/etc/passwd", "a/./b", `a\b`, "a//b"} {
 		t.Run("unsafe name "+name, func(t *testing.T) {
