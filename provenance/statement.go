@@ -61,7 +61,8 @@ type Input struct {
 	// InternalParameters are the builder's own settings; nil, or a value
 	// that encodes to a JSON object.
 	InternalParameters any `json:"internalParameters,omitempty"`
-	// Dependencies are written sorted by name, then URI, then SHA-256.
+	// Dependencies are written sorted by name, then URI, then SHA-256;
+	// two with the same three are refused.
 	Dependencies []Dependency `json:"dependencies,omitempty"`
 	// Subjects are written sorted by name; names must be unique. At least
 	// one.
@@ -202,6 +203,11 @@ func encode(in *Input, kind error) ([]byte, error) {
 	slices.SortStableFunc(deps, func(a, b Dependency) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.URI, b.URI), strings.Compare(a.Digest["sha256"], b.Digest["sha256"]))
 	})
+	for i := 1; i < len(deps); i++ {
+		if a, b := deps[i-1], deps[i]; a.Name == b.Name && a.URI == b.URI && a.Digest["sha256"] == b.Digest["sha256"] {
+			return nil, fail("predicate.buildDefinition.resolvedDependencies", "dependency %q is listed twice", a.Name)
+		}
+	}
 	var md *wireMetadata
 	if in.InvocationID != "" || !in.StartedOn.IsZero() || !in.FinishedOn.IsZero() {
 		md = &wireMetadata{InvocationID: in.InvocationID, StartedOn: formatTime(in.StartedOn), FinishedOn: formatTime(in.FinishedOn)}
@@ -212,8 +218,8 @@ func encode(in *Input, kind error) ([]byte, error) {
 			f string
 			t time.Time
 		}{{"startedOn", in.StartedOn}, {"finishedOn", in.FinishedOn}} {
-			if !c.t.IsZero() && (c.t.Year() < 1 || c.t.Year() > 9999) {
-				return nil, fail("predicate.runDetails.metadata."+c.f, "year %d is outside 0001 to 9999", c.t.Year())
+			if y := c.t.UTC().Year(); !c.t.IsZero() && (y < 1 || y > 9999) {
+				return nil, fail("predicate.runDetails.metadata."+c.f, "year %d is outside 0001 to 9999", y)
 			}
 		}
 		if !in.StartedOn.IsZero() && !in.FinishedOn.IsZero() && in.FinishedOn.Before(in.StartedOn) {

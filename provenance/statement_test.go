@@ -102,6 +102,7 @@ func TestStatementInvalid(t *testing.T) {
 		{"short digest", func(in *provenance.Input) { in.Subjects[0].Digest = map[string]string{"sha256": "abcd"} }, "hex digits"},
 		{"bad algorithm", func(in *provenance.Input) { in.Subjects[0].Digest["SHA-1"] = "ab" }, "algorithm"},
 		{"dependency without digest", func(in *provenance.Input) { in.Dependencies[1].Digest = nil }, "dependency \"loader\""},
+		{"duplicate dependency", func(in *provenance.Input) { in.Dependencies = append(in.Dependencies, in.Dependencies[1]) }, "listed twice"},
 		{"dependency with relative uri", func(in *provenance.Input) { in.Dependencies[0].URI = "vmlinuz" }, "uri"},
 		{"finished before started", func(in *provenance.Input) { in.FinishedOn = in.StartedOn.Add(-time.Second) }, "before startedOn"},
 		{"year 10000", func(in *provenance.Input) { in.StartedOn = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "year"},
