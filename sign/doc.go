@@ -10,10 +10,19 @@
 // OpenPGP signatures made here carry the purpose in a non-critical
 // notation (PurposeNotation) that Verify checks; gpg ignores it.
 //
+// DSSE signatures (SignDSSE, VerifyDSSE, Keyring.VerifyDSSE) are plain
+// Ed25519 over DSSE's pre-authentication encoding, PAE(payloadType,
+// payload), without the prefix, because every DSSE verifier checks exactly
+// those bytes; PAE binds the payload type as the prefix would bind the
+// purpose, and the key stays bound to its purpose (PurposeProvenance) by
+// its key file and the keyring. License keys refuse to make them. Build
+// provenance (package provenance) uses them.
+//
 // # Schemes
 //
 //   - Ed25519 (Ed25519Signer, Ed25519PublicKey): 64-byte raw signatures over
-//     prefix ‖ message; deterministic. Licenses use it.
+//     prefix ‖ message; deterministic. Licenses use it, and provenance
+//     through SignDSSE.
 //   - X.509 (X509Signer, X509PublicKey): any crypto.Signer (in memory, KMS,
 //     HSM) with its certificate chain; RSA PKCS#1 v1.5 over SHA-256
 //     (deterministic) or ECDSA. GenerateRSA and SelfSignedCertificate make

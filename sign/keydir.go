@@ -23,24 +23,28 @@ var ErrKeyDir = errors.New("sign: bad key directory")
 //	update.key  / update.pub    OpenPGP (armored): update packages
 //	ova.key     / ova.crt       RSA-3072 + self-signed code-signing certificate: OVAs
 //	support.key / support.pub   OpenPGP (armored): support bundles are encrypted to it
+//	provenance.key / provenance.pub   Ed25519 (PKCS#8 / SPKI PEM): build provenance (DSSE)
 //
-// The support pair is optional when loading, so key directories made
-// before it existed still load (KeySet.Support is then nil); one half
-// without the other is an error.
+// The support and provenance pairs are optional when loading, so key
+// directories made before they existed still load (KeySet.Support or
+// KeySet.Provenance is then nil); one half of a pair without the other is
+// an error.
 const (
-	LicenseKeyFile    = "license.key"
-	LicensePublicFile = "license.pub"
-	UpdateKeyFile     = "update.key"
-	UpdatePublicFile  = "update.pub"
-	OVAKeyFile        = "ova.key"
-	OVACertFile       = "ova.crt"
-	SupportKeyFile    = "support.key"
-	SupportPublicFile = "support.pub"
+	LicenseKeyFile       = "license.key"
+	LicensePublicFile    = "license.pub"
+	UpdateKeyFile        = "update.key"
+	UpdatePublicFile     = "update.pub"
+	OVAKeyFile           = "ova.key"
+	OVACertFile          = "ova.crt"
+	SupportKeyFile       = "support.key"
+	SupportPublicFile    = "support.pub"
+	ProvenanceKeyFile    = "provenance.key"
+	ProvenancePublicFile = "provenance.pub"
 )
 
 var keyDirFiles = []string{LicenseKeyFile, LicensePublicFile, UpdateKeyFile, UpdatePublicFile, OVAKeyFile, OVACertFile}
 
-// KeySet is a vendor's three signing keys, one per purpose, with the
+// KeySet is a vendor's keys, one per purpose, with the
 // public halves exactly as the directory holds them (the bytes an
 // appliance image bakes in).
 type KeySet struct {
@@ -54,6 +58,10 @@ type KeySet struct {
 	// predates it.
 	Support       *OpenPGPSigner
 	SupportPublic []byte // support.pub (armored)
+	// Provenance signs build provenance (Ed25519, PurposeProvenance; it
+	// implements DSSESigner); nil when the directory predates it.
+	Provenance       Signer
+	ProvenancePublic []byte // provenance.pub (SPKI PEM)
 }
 
 // KeyDirOptions says how CreateKeyDir makes fresh keys.
@@ -116,17 +124,23 @@ func CreateKeyDir(dir string, opts *KeyDirOptions) (*KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	enc := map[string]func() ([]byte, error){
-		SupportKeyFile:    func() ([]byte, error) { return EncodePrivateKey(sup, nil) },
-		SupportPublicFile: func() ([]byte, error) { return EncodePublicKey(sup.Public()) },
-		LicenseKeyFile:    func() ([]byte, error) { return EncodePrivateKey(lic, nil) },
-		LicensePublicFile: func() ([]byte, error) { return EncodePublicKey(lic.Public()) },
-		UpdateKeyFile:     func() ([]byte, error) { return EncodePrivateKey(upd, nil) },
-		UpdatePublicFile:  func() ([]byte, error) { return EncodePublicKey(upd.Public()) },
-		OVAKeyFile:        func() ([]byte, error) { return EncodePrivateKey(ova, nil) },
-		OVACertFile:       func() ([]byte, error) { return EncodeCertificates(ova.Certificates()), nil },
+	prov, err := GenerateEd25519(nil, PurposeProvenance)
+	if err != nil {
+		return nil, err
 	}
-	for _, f := range append(keyDirFiles, SupportKeyFile, SupportPublicFile) {
+	enc := map[string]func() ([]byte, error){
+		ProvenanceKeyFile:    func() ([]byte, error) { return EncodePrivateKey(prov, nil) },
+		ProvenancePublicFile: func() ([]byte, error) { return EncodePublicKey(prov.Public()) },
+		SupportKeyFile:       func() ([]byte, error) { return EncodePrivateKey(sup, nil) },
+		SupportPublicFile:    func() ([]byte, error) { return EncodePublicKey(sup.Public()) },
+		LicenseKeyFile:       func() ([]byte, error) { return EncodePrivateKey(lic, nil) },
+		LicensePublicFile:    func() ([]byte, error) { return EncodePublicKey(lic.Public()) },
+		UpdateKeyFile:        func() ([]byte, error) { return EncodePrivateKey(upd, nil) },
+		UpdatePublicFile:     func() ([]byte, error) { return EncodePublicKey(upd.Public()) },
+		OVAKeyFile:           func() ([]byte, error) { return EncodePrivateKey(ova, nil) },
+		OVACertFile:          func() ([]byte, error) { return EncodeCertificates(ova.Certificates()), nil },
+	}
+	for _, f := range append(keyDirFiles, SupportKeyFile, SupportPublicFile, ProvenanceKeyFile, ProvenancePublicFile) {
 		b, err := enc[f]()
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f, err)
@@ -169,11 +183,14 @@ func writeNew(p string, b []byte, mode os.FileMode) error {
 // its group or other users can read is refused, as ssh refuses one.
 func LoadKeyDir(dir string) (*KeySet, error) {
 	data := map[string][]byte{}
-	files := keyDirFiles
-	_, errKey := os.Lstat(filepath.Join(dir, SupportKeyFile))
-	_, errPub := os.Lstat(filepath.Join(dir, SupportPublicFile))
-	if errKey == nil || errPub == nil {
-		files = append(files[:len(files):len(files)], SupportKeyFile, SupportPublicFile)
+	files := keyDirFiles[:len(keyDirFiles):len(keyDirFiles)]
+	// Optional pairs: either half present makes both required.
+	for _, pair := range [][2]string{{SupportKeyFile, SupportPublicFile}, {ProvenanceKeyFile, ProvenancePublicFile}} {
+		_, errKey := os.Lstat(filepath.Join(dir, pair[0]))
+		_, errPub := os.Lstat(filepath.Join(dir, pair[1]))
+		if errKey == nil || errPub == nil {
+			files = append(files, pair[0], pair[1])
+		}
 	}
 	for _, f := range files {
 		p := filepath.Join(dir, f)
@@ -218,15 +235,29 @@ func LoadKeyDir(dir string) (*KeySet, error) {
 		}
 		k.SupportPublic = data[SupportPublicFile]
 	}
-	// Each public file must be the public half of its private key: a
-	// mismatched pair would bake a key into the image that can verify
-	// nothing the build signs.
-	for _, c := range []struct {
+	type pair struct {
 		file string
 		pub  []byte
 		s    Signer
 		p    Purpose
-	}{{LicensePublicFile, k.LicensePublic, k.License, PurposeLicense}, {UpdatePublicFile, k.UpdatePublic, k.Update, PurposeUpdate}} {
+	}
+	pairs := []pair{{LicensePublicFile, k.LicensePublic, k.License, PurposeLicense}, {UpdatePublicFile, k.UpdatePublic, k.Update, PurposeUpdate}}
+	if data[ProvenanceKeyFile] != nil {
+		s, err := LoadSigner(data[ProvenanceKeyFile], PurposeProvenance, nil)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %w", ErrKeyDir, ProvenanceKeyFile, err)
+		}
+		// DSSE verifiers elsewhere expect plain Ed25519 over PAE.
+		if _, ok := s.(*Ed25519Signer); !ok {
+			return nil, fmt.Errorf("%w: %s: provenance keys are Ed25519, not %s", ErrKeyDir, ProvenanceKeyFile, s.Algorithm())
+		}
+		k.Provenance, k.ProvenancePublic = s, data[ProvenancePublicFile]
+		pairs = append(pairs, pair{ProvenancePublicFile, k.ProvenancePublic, k.Provenance, PurposeProvenance})
+	}
+	// Each public file must be the public half of its private key: a
+	// mismatched pair would bake a key into the image that can verify
+	// nothing the build signs.
+	for _, c := range pairs {
 		pk, err := LoadPublicKey(c.pub, c.p)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %s: %w", ErrKeyDir, c.file, err)
@@ -262,4 +293,58 @@ func GenerateX509(name string, purpose Purpose, o *CertOptions) (*X509Signer, er
 		return nil, err
 	}
 	return NewX509Signer(key, []*x509.Certificate{cert}, purpose)
+}
+
+// AddProvenanceKey adds a fresh provenance key pair (provenance.key,
+// provenance.pub) to the existing key directory dir, which must load and
+// hold no provenance key yet, and returns the key set with it. Key
+// directories made before provenance keys existed get one this way
+// without touching their other keys, so builds that reuse their keys stay
+// reproducible. Each file is written under a temporary name, synced and
+// renamed into place, the private key first; were the second rename
+// interrupted, LoadKeyDir refuses the half pair and names it.
+func AddProvenanceKey(dir string) (*KeySet, error) {
+	ks, err := LoadKeyDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if ks.Provenance != nil {
+		return nil, fmt.Errorf("%w: %s already holds a provenance key", ErrKeyDir, dir)
+	}
+	prov, err := GenerateEd25519(nil, PurposeProvenance)
+	if err != nil {
+		return nil, err
+	}
+	priv, err := EncodePrivateKey(prov, nil)
+	if err != nil {
+		return nil, err
+	}
+	pub, err := EncodePublicKey(prov.Public())
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range []struct {
+		name string
+		b    []byte
+		mode os.FileMode
+	}{{ProvenanceKeyFile, priv, 0o600}, {ProvenancePublicFile, pub, 0o644}} {
+		final := filepath.Join(dir, f.name)
+		if _, err := os.Lstat(final); !errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%w: %s exists already", ErrKeyDir, final)
+		}
+		tmp := filepath.Join(dir, "."+f.name+".tmp")
+		_ = os.Remove(tmp) // left by an interrupted run
+		if err := writeNew(tmp, f.b, f.mode); err != nil {
+			return nil, err
+		}
+		if err := os.Rename(tmp, final); err != nil {
+			os.Remove(tmp)
+			return nil, err
+		}
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync() // the renames reach the disk
+		d.Close()
+	}
+	return LoadKeyDir(dir)
 }

@@ -21,6 +21,10 @@ const (
 	// PurposeSupport marks the vendor's OpenPGP key that support bundles
 	// are encrypted to. It signs nothing; the appliance only encrypts to it.
 	PurposeSupport Purpose = "support"
+	// PurposeProvenance marks the vendor's Ed25519 key that signs build
+	// provenance (in-toto statements in DSSE envelopes). Its signatures
+	// are plain Ed25519 over DSSE's PAE, without Prefix: see SignDSSE.
+	PurposeProvenance Purpose = "provenance"
 )
 
 // Valid reports whether p is a usable purpose: 1 to 32 characters of
