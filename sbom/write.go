@@ -1,0 +1,457 @@
+package sbom
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"strings"
+	"time"
+)
+
+// ModulePath is fogkit's module, described as the build tool.
+const ModulePath = "github.com/fogkit/fogkit"
+
+// Write writes the SPDX 2.3 JSON document of an appliance to w and
+// reports what it wrote. The same Input (and the same fogkit binary) gives
+// the same bytes: elements are sorted by SPDXID, SPDXIDs derive from names
+// and paths, and the only time is Input.Created.
+//
+// Every problem with the input (a malformed field, an unreadable
+// initramfs, a cap that is hit) is found before the first byte is written;
+// after that only w can fail.
+func Write(ctx context.Context, w io.Writer, in *Input, o *Options) (*Result, error) {
+	if in == nil {
+		return nil, inputErr("Input", "nil")
+	}
+	opts := o.withDefaults()
+	doc, res, err := build(ctx, in, opts)
+	if err != nil {
+		return nil, err
+	}
+	h := sha256.New()
+	cw := &countWriter{w: io.MultiWriter(w, h)}
+	if err := encode(cw, doc); err != nil {
+		return nil, err
+	}
+	res.Size = cw.n
+	res.SHA256 = hex.EncodeToString(h.Sum(nil))
+	return res, nil
+}
+
+// builder collects elements and checks that SPDXIDs are unique.
+type builder struct {
+	doc  *Document
+	ids  map[string]bool
+	rels map[Relationship]bool
+}
+
+func (b *builder) pkg(p SPDXPackage) error {
+	if b.ids[p.SPDXID] {
+		return inputErr("Packages", "two elements with the SPDXID %s (%s)", p.SPDXID, p.Name)
+	}
+	b.ids[p.SPDXID] = true
+	b.doc.Packages = append(b.doc.Packages, p)
+	return nil
+}
+
+func (b *builder) rel(a, typ, c string) {
+	b.rels[Relationship{Element: a, Type: typ, Related: c}] = true
+}
+
+func build(ctx context.Context, in *Input, o Options) (*Document, *Result, error) {
+	if err := checkInput(in); err != nil {
+		return nil, nil, err
+	}
+	var scan *scanner
+	if in.Initramfs != nil {
+		var err error
+		if scan, err = scanInitramfs(ctx, in.Initramfs.R, o); err != nil {
+			return nil, nil, err
+		}
+	}
+	bins := make([]*content, len(in.Binaries))
+	for i := range in.Binaries {
+		if err := ctx.Err(); err != nil {
+			return nil, nil, err
+		}
+		c, err := readBinary(&in.Binaries[i], fmt.Sprintf("Binaries[%d]", i))
+		if err != nil {
+			return nil, nil, err
+		}
+		bins[i] = c
+		if o.Progress != nil {
+			o.Progress(Event{Stage: "binaries", File: in.Binaries[i].Name, Done: int64(i + 1), Total: int64(len(in.Binaries))})
+		}
+	}
+
+	fkVersion := fogkitVersion()
+	tool := in.Tool
+	if tool == "" {
+		tool = "fogkit-" + fkVersion
+	}
+	creators := []string{"Tool: " + tool}
+	if in.Supplier != "" {
+		creators = append(creators, supplier(in.Supplier))
+	}
+	ns := in.Namespace
+	if ns == "" {
+		ns = defaultNamespace(in)
+	}
+	docName := in.Name
+	if in.Version != "" {
+		docName += "-" + in.Version
+	}
+	doc := &Document{
+		SPDXVersion: SPDXVersion, DataLicense: DataLicense, SPDXID: DocumentID,
+		Name: docName, DocumentNamespace: ns,
+		CreationInfo: CreationInfo{Created: created(in.Created), Creators: creators},
+		Packages:     []SPDXPackage{}, Files: []SPDXFile{}, Relationships: []Relationship{},
+	}
+	b := &builder{doc: doc, ids: map[string]bool{DocumentID: true}, rels: map[Relationship]bool{}}
+	res := &Result{Namespace: ns}
+
+	app := newPackage(spdxID("Appliance", in.Name), in.Name, in.Version)
+	app.Supplier = supplier(in.Supplier)
+	if err := b.pkg(app); err != nil {
+		return nil, nil, err
+	}
+	b.rel(DocumentID, RelDescribes, app.SPDXID)
+
+	for _, f := range in.Outputs {
+		p := newPackage(spdxID("Output", f.Name), f.Name, in.Version)
+		p.PackageFileName = f.Name
+		p.Supplier = app.Supplier
+		p.Checksums = []Checksum{{"SHA256", strings.ToLower(f.SHA256)}}
+		p.PrimaryPackagePurpose = "FILE"
+		if err := b.pkg(p); err != nil {
+			return nil, nil, err
+		}
+		b.rel(app.SPDXID, RelContains, p.SPDXID)
+	}
+	for _, dp := range in.Packages {
+		p := newPackage(spdxID("Package", dp.Name+"@"+dp.Version), dp.Name, dp.Version)
+		p.PackageFileName = dp.FileName
+		p.Supplier = supplier(dp.Supplier)
+		if dp.DownloadLocation != "" {
+			p.DownloadLocation = dp.DownloadLocation
+		}
+		if dp.SHA256 != "" {
+			p.Checksums = []Checksum{{"SHA256", strings.ToLower(dp.SHA256)}}
+		}
+		if dp.PURL != "" {
+			p.ExternalRefs = []ExternalRef{purlRef(dp.PURL)}
+		}
+		if err := b.pkg(p); err != nil {
+			return nil, nil, err
+		}
+		b.rel(app.SPDXID, RelContains, p.SPDXID)
+	}
+
+	fk := newPackage(spdxID("Tool", ModulePath), ModulePath, fkVersion)
+	fk.DownloadLocation = "https://" + ModulePath
+	fk.ExternalRefs = []ExternalRef{purlRef(GoPURL(ModulePath, fkVersion))}
+	fk.PrimaryPackagePurpose = "APPLICATION"
+	if err := b.pkg(fk); err != nil {
+		return nil, nil, err
+	}
+	b.rel(fk.SPDXID, RelBuildToolOf, app.SPDXID)
+
+	goBins := []string{}
+	if scan != nil {
+		a := in.Initramfs
+		p := newPackage(spdxID("Initramfs", a.Name), a.Name, in.Version)
+		p.PackageFileName = a.Name
+		p.Supplier = app.Supplier
+		p.Checksums = []Checksum{{"SHA256", strings.ToLower(a.SHA256)}}
+		p.FilesAnalyzed = true
+		p.PrimaryPackagePurpose = "ARCHIVE"
+		var sums []string
+		for _, f := range scan.files {
+			if f.c == nil {
+				continue
+			}
+			sf := newFile(spdxID("File", f.path), "."+f.path, f.c)
+			if b.ids[sf.SPDXID] {
+				return nil, nil, inputErr("Initramfs", "two files with the SPDXID %s", sf.SPDXID)
+			}
+			b.ids[sf.SPDXID] = true
+			doc.Files = append(doc.Files, sf)
+			sums = append(sums, hex.EncodeToString(f.c.sha1[:]))
+			b.rel(p.SPDXID, RelContains, sf.SPDXID)
+			if f.c.gobin != nil {
+				goBins = append(goBins, f.path)
+				if err := b.goModules(sf.SPDXID, f.c.gobin); err != nil {
+					return nil, nil, err
+				}
+			}
+		}
+		p.VerificationCode = &VerificationCode{Value: verificationCode(sums)}
+		if err := b.pkg(p); err != nil {
+			return nil, nil, err
+		}
+		b.rel(app.SPDXID, RelContains, p.SPDXID)
+		res.Uninspected = scan.uninspected
+	}
+	for i, bin := range in.Binaries {
+		sf := newFile(spdxID("Binary", bin.Name), "./"+strings.TrimPrefix(bin.Name, "/"), bins[i])
+		if b.ids[sf.SPDXID] {
+			return nil, nil, inputErr(fmt.Sprintf("Binaries[%d].Name", i), "duplicate %q", bin.Name)
+		}
+		b.ids[sf.SPDXID] = true
+		doc.Files = append(doc.Files, sf)
+		b.rel(app.SPDXID, RelContains, sf.SPDXID)
+		goBins = append(goBins, bin.Name)
+		if err := b.goModules(sf.SPDXID, bins[i].gobin); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	slices.SortFunc(doc.Packages, func(x, y SPDXPackage) int { return strings.Compare(x.SPDXID, y.SPDXID) })
+	slices.SortFunc(doc.Files, func(x, y SPDXFile) int { return strings.Compare(x.SPDXID, y.SPDXID) })
+	for r := range b.rels {
+		doc.Relationships = append(doc.Relationships, r)
+	}
+	slices.SortFunc(doc.Relationships, func(x, y Relationship) int {
+		return cmp.Or(strings.Compare(x.Element, y.Element), strings.Compare(x.Type, y.Type), strings.Compare(x.Related, y.Related))
+	})
+	slices.Sort(goBins)
+	if len(goBins) > 0 {
+		res.GoBinaries = goBins
+	}
+	res.Packages, res.Files = len(doc.Packages), len(doc.Files)
+	return doc, res, nil
+}
+
+// goModules adds the modules of a Go binary (once per module across
+// binaries) and relates the binary's file to them.
+func (b *builder) goModules(file string, g *goInfo) error {
+	add := func(m module, purpose string) (string, error) {
+		id := spdxID("GoModule", m.path+"@"+m.version+"#"+m.sum)
+		if b.ids[id] {
+			return id, nil
+		}
+		p := newPackage(id, m.path, m.version)
+		p.ExternalRefs = []ExternalRef{purlRef(GoPURL(m.path, m.version))}
+		p.PrimaryPackagePurpose = purpose
+		if m.sum != "" {
+			// The go.sum hash is a digest of the module's file tree, which
+			// no SPDX checksum algorithm names: it goes in the comment.
+			p.Comment = "go.sum " + m.sum
+		}
+		return id, b.pkg(p)
+	}
+	if g.main.path != "" {
+		id, err := add(g.main, "APPLICATION")
+		if err != nil {
+			return err
+		}
+		b.rel(file, RelGeneratedFrom, id)
+	}
+	for _, d := range g.deps {
+		id, err := add(d, "LIBRARY")
+		if err != nil {
+			return err
+		}
+		b.rel(file, RelStaticLink, id)
+	}
+	if g.goVersion != "" {
+		// The standard library is linked in too; purl names it "stdlib".
+		id, err := add(module{path: "stdlib", version: g.goVersion}, "LIBRARY")
+		if err != nil {
+			return err
+		}
+		b.rel(file, RelStaticLink, id)
+	}
+	return nil
+}
+
+func newPackage(id, name, version string) SPDXPackage {
+	return SPDXPackage{
+		SPDXID: id, Name: name, VersionInfo: version, Supplier: NoAssertion,
+		DownloadLocation: NoAssertion, LicenseConcluded: NoAssertion,
+		LicenseDeclared: NoAssertion, CopyrightText: NoAssertion,
+	}
+}
+
+func newFile(id, name string, c *content) SPDXFile {
+	f := SPDXFile{
+		SPDXID: id, FileName: name,
+		Checksums: []Checksum{
+			{"SHA1", hex.EncodeToString(c.sha1[:])},
+			{"SHA256", hex.EncodeToString(c.sha256[:])},
+		},
+		LicenseConcluded: NoAssertion, LicenseInfoInFiles: []string{NoAssertion}, CopyrightText: NoAssertion,
+	}
+	if c.elf {
+		f.FileTypes = []string{"BINARY"}
+	}
+	return f
+}
+
+func purlRef(p string) ExternalRef {
+	return ExternalRef{ReferenceCategory: "PACKAGE-MANAGER", ReferenceType: "purl", ReferenceLocator: p}
+}
+
+// verificationCode is SPDX 2.3 §7.9: SHA-1 of the sorted, concatenated
+// lower-case hex SHA-1 digests of the package's files.
+func verificationCode(sums []string) string {
+	slices.Sort(sums)
+	h := sha1.New()
+	for _, s := range sums {
+		io.WriteString(h, s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// spdxID derives an SPDXID from a kind and a key (a name, a path): the
+// key's letters, digits, dots and dashes for the reader, and a digest of
+// the key so that keys differing only in other characters stay apart.
+func spdxID(kind, key string) string {
+	sum := sha256.Sum256([]byte(kind + "\x00" + key))
+	var sb strings.Builder
+	sb.WriteString("SPDXRef-" + kind + "-")
+	n := 0
+	for _, r := range key {
+		if n == 48 {
+			break
+		}
+		n++
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '.', r == '-':
+			sb.WriteRune(r)
+		default:
+			sb.WriteByte('-')
+		}
+	}
+	sb.WriteByte('-')
+	sb.WriteString(hex.EncodeToString(sum[:6]))
+	return sb.String()
+}
+
+func supplier(s string) string {
+	switch {
+	case s == "":
+		return NoAssertion
+	case strings.HasPrefix(s, "Organization: "), strings.HasPrefix(s, "Person: "), s == NoAssertion:
+		return s
+	}
+	return "Organization: " + s
+}
+
+func created(t time.Time) string {
+	if t.IsZero() {
+		t = time.Unix(0, 0)
+	}
+	return t.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+func defaultNamespace(in *Input) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "fogkit sbom\n%s\n%s\n", in.Name, in.Version)
+	outs := slices.Clone(in.Outputs)
+	slices.SortFunc(outs, func(x, y File) int { return strings.Compare(x.Name, y.Name) })
+	for _, f := range outs {
+		fmt.Fprintf(h, "%s %s\n", strings.ToLower(f.SHA256), f.Name)
+	}
+	if in.Initramfs != nil {
+		fmt.Fprintf(h, "%s %s\n", strings.ToLower(in.Initramfs.SHA256), in.Initramfs.Name)
+	}
+	name := in.Name
+	if in.Version != "" {
+		name += "-" + in.Version
+	}
+	return "https://fogkit.dev/spdx/" + url.PathEscape(name) + "-" + hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// fogkitVersion is fogkit's module version in the running binary:
+// "(devel)" in its own tests and in binaries built inside its tree.
+func fogkitVersion() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "(devel)"
+	}
+	if bi.Main.Path == ModulePath {
+		if bi.Main.Version != "" {
+			return bi.Main.Version
+		}
+		return "(devel)"
+	}
+	for _, d := range bi.Deps {
+		if d.Path == ModulePath {
+			return fromModule(d).version
+		}
+	}
+	return "(devel)"
+}
+
+// encode writes doc as json.MarshalIndent(doc, "", "  ") would, element
+// by element, so a document of a million files is never held as one
+// buffer.
+func encode(w io.Writer, doc *Document) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	head := *doc
+	head.Packages, head.Files, head.Relationships = nil, nil, nil
+	hb, err := json.MarshalIndent(struct {
+		SPDXVersion       string       `json:"spdxVersion"`
+		DataLicense       string       `json:"dataLicense"`
+		SPDXID            string       `json:"SPDXID"`
+		Name              string       `json:"name"`
+		DocumentNamespace string       `json:"documentNamespace"`
+		CreationInfo      CreationInfo `json:"creationInfo"`
+	}{head.SPDXVersion, head.DataLicense, head.SPDXID, head.Name, head.DocumentNamespace, head.CreationInfo}, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw.Write(hb[:len(hb)-2]) // without "\n}"
+	arr := func(name string, n int, elem func(int) any) error {
+		fmt.Fprintf(bw, ",\n  %q: [", name)
+		if n == 0 {
+			bw.WriteString("]")
+			return nil
+		}
+		for i := range n {
+			if i > 0 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n    ")
+			b, err := json.MarshalIndent(elem(i), "    ", "  ")
+			if err != nil {
+				return err
+			}
+			bw.Write(b)
+		}
+		bw.WriteString("\n  ]")
+		return nil
+	}
+	if err := arr("packages", len(doc.Packages), func(i int) any { return &doc.Packages[i] }); err != nil {
+		return err
+	}
+	if err := arr("files", len(doc.Files), func(i int) any { return &doc.Files[i] }); err != nil {
+		return err
+	}
+	if err := arr("relationships", len(doc.Relationships), func(i int) any { return &doc.Relationships[i] }); err != nil {
+		return err
+	}
+	bw.WriteString("\n}\n")
+	return bw.Flush()
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
