@@ -2,6 +2,7 @@ package sbom
 
 import (
 	"bufio"
+	"bytes"
 	"cmp"
 	"context"
 	"crypto/sha1"
@@ -33,13 +34,13 @@ func Write(ctx context.Context, w io.Writer, in *Input, o *Options) (*Result, er
 		return nil, inputErr("Input", "nil")
 	}
 	opts := o.withDefaults()
-	doc, res, err := build(ctx, in, opts)
+	pl, res, err := build(ctx, in, opts)
 	if err != nil {
 		return nil, err
 	}
 	h := sha256.New()
 	cw := &countWriter{w: io.MultiWriter(w, h)}
-	if err := encode(cw, doc); err != nil {
+	if err := encode(cw, pl); err != nil {
 		return nil, err
 	}
 	res.Size = cw.n
@@ -67,7 +68,21 @@ func (b *builder) rel(a, typ, c string) {
 	b.rels[Relationship{Element: a, Type: typ, Related: c}] = true
 }
 
-func build(ctx context.Context, in *Input, o Options) (*Document, *Result, error) {
+// plan is the document to encode: doc holds every element but the
+// initramfs files, which are encoded from files (sorted by SPDXID) with
+// their CONTAINS relationships from container.
+type plan struct {
+	doc       *Document
+	files     []lazyFile
+	container string
+}
+
+type lazyFile struct {
+	id, path string
+	c        *content
+}
+
+func build(ctx context.Context, in *Input, o Options) (*plan, *Result, error) {
 	if err := checkInput(in); err != nil {
 		return nil, nil, err
 	}
@@ -117,6 +132,7 @@ func build(ctx context.Context, in *Input, o Options) (*Document, *Result, error
 		Packages:     []SPDXPackage{}, Files: []SPDXFile{}, Relationships: []Relationship{},
 	}
 	b := &builder{doc: doc, ids: map[string]bool{DocumentID: true}, rels: map[Relationship]bool{}}
+	pl := &plan{doc: doc}
 	res := &Result{Namespace: ns}
 
 	app := newPackage(spdxID("Appliance", in.Name), in.Name, in.Version)
@@ -174,27 +190,32 @@ func build(ctx context.Context, in *Input, o Options) (*Document, *Result, error
 		p.Checksums = []Checksum{{"SHA256", strings.ToLower(a.SHA256)}}
 		p.FilesAnalyzed = true
 		p.PrimaryPackagePurpose = "ARCHIVE"
-		var sums []string
+		// The initramfs files are kept compact and turned into SPDX
+		// files and CONTAINS relationships only as they are encoded.
 		for _, f := range scan.files {
 			if f.c == nil {
 				continue
 			}
-			sf := newFile(spdxID("File", f.path), "."+f.path, f.c)
-			if b.ids[sf.SPDXID] {
-				return nil, nil, inputErr("Initramfs", "two files with the SPDXID %s", sf.SPDXID)
-			}
-			b.ids[sf.SPDXID] = true
-			doc.Files = append(doc.Files, sf)
-			sums = append(sums, hex.EncodeToString(f.c.sha1[:]))
-			b.rel(p.SPDXID, RelContains, sf.SPDXID)
+			id := spdxID("File", f.path)
+			pl.files = append(pl.files, lazyFile{id: id, path: f.path, c: f.c})
 			if f.c.gobin != nil {
 				goBins = append(goBins, f.path)
-				if err := b.goModules(sf.SPDXID, f.c.gobin); err != nil {
+				if err := b.goModules(id, f.c.gobin); err != nil {
 					return nil, nil, err
 				}
 			}
 		}
-		p.VerificationCode = &VerificationCode{Value: verificationCode(sums)}
+		scan.files = nil
+		slices.SortFunc(pl.files, func(x, y lazyFile) int { return strings.Compare(x.id, y.id) })
+		sums := make([][sha1.Size]byte, len(pl.files))
+		for i, f := range pl.files {
+			if i > 0 && pl.files[i-1].id == f.id {
+				return nil, nil, inputErr("Initramfs", "two files with the SPDXID %s", f.id)
+			}
+			sums[i] = f.c.sha1
+		}
+		pl.container = p.SPDXID
+		p.VerificationCode = &VerificationCode{Value: verificationCodeRaw(sums)}
 		if err := b.pkg(p); err != nil {
 			return nil, nil, err
 		}
@@ -220,15 +241,13 @@ func build(ctx context.Context, in *Input, o Options) (*Document, *Result, error
 	for r := range b.rels {
 		doc.Relationships = append(doc.Relationships, r)
 	}
-	slices.SortFunc(doc.Relationships, func(x, y Relationship) int {
-		return cmp.Or(strings.Compare(x.Element, y.Element), strings.Compare(x.Type, y.Type), strings.Compare(x.Related, y.Related))
-	})
+	slices.SortFunc(doc.Relationships, relCompare)
 	slices.Sort(goBins)
 	if len(goBins) > 0 {
 		res.GoBinaries = goBins
 	}
-	res.Packages, res.Files = len(doc.Packages), len(doc.Files)
-	return doc, res, nil
+	res.Packages, res.Files = len(doc.Packages), len(doc.Files)+len(pl.files)
+	return pl, res, nil
 }
 
 // goModules adds the modules of a Go binary (once per module across
@@ -308,6 +327,19 @@ func verificationCode(sums []string) string {
 	h := sha1.New()
 	for _, s := range sums {
 		io.WriteString(h, s)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// verificationCodeRaw is verificationCode of raw digests: sorting the
+// bytes sorts their hex forms alike.
+func verificationCodeRaw(sums [][sha1.Size]byte) string {
+	slices.SortFunc(sums, func(x, y [sha1.Size]byte) int { return bytes.Compare(x[:], y[:]) })
+	h := sha1.New()
+	var hx [2 * sha1.Size]byte
+	for _, s := range sums {
+		hex.Encode(hx[:], s[:])
+		h.Write(hx[:])
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }
@@ -396,10 +428,9 @@ func fogkitVersion() string {
 // encode writes doc as json.MarshalIndent(doc, "", "  ") would, element
 // by element, so a document of a million files is never held as one
 // buffer.
-func encode(w io.Writer, doc *Document) error {
+func encode(w io.Writer, pl *plan) error {
+	doc := pl.doc
 	bw := bufio.NewWriterSize(w, 64<<10)
-	head := *doc
-	head.Packages, head.Files, head.Relationships = nil, nil, nil
 	hb, err := json.MarshalIndent(struct {
 		SPDXVersion       string       `json:"spdxVersion"`
 		DataLicense       string       `json:"dataLicense"`
@@ -407,7 +438,7 @@ func encode(w io.Writer, doc *Document) error {
 		Name              string       `json:"name"`
 		DocumentNamespace string       `json:"documentNamespace"`
 		CreationInfo      CreationInfo `json:"creationInfo"`
-	}{head.SPDXVersion, head.DataLicense, head.SPDXID, head.Name, head.DocumentNamespace, head.CreationInfo}, "", "  ")
+	}{doc.SPDXVersion, doc.DataLicense, doc.SPDXID, doc.Name, doc.DocumentNamespace, doc.CreationInfo}, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -435,14 +466,43 @@ func encode(w io.Writer, doc *Document) error {
 	if err := arr("packages", len(doc.Packages), func(i int) any { return &doc.Packages[i] }); err != nil {
 		return err
 	}
-	if err := arr("files", len(doc.Files), func(i int) any { return &doc.Files[i] }); err != nil {
+	// Input.Binaries files ("SPDXRef-Binary-…") sort before the
+	// initramfs files ("SPDXRef-File-…").
+	nb := len(doc.Files)
+	err = arr("files", nb+len(pl.files), func(i int) any {
+		if i < nb {
+			return &doc.Files[i]
+		}
+		f := &pl.files[i-nb]
+		sf := newFile(f.id, "."+f.path, f.c)
+		return &sf
+	})
+	if err != nil {
 		return err
 	}
-	if err := arr("relationships", len(doc.Relationships), func(i int) any { return &doc.Relationships[i] }); err != nil {
+	// Merge the sorted relationships with the initramfs CONTAINS ones,
+	// which are sorted too.
+	rels, i, j := doc.Relationships, 0, 0
+	err = arr("relationships", len(rels)+len(pl.files), func(int) any {
+		if j < len(pl.files) {
+			r := Relationship{Element: pl.container, Type: RelContains, Related: pl.files[j].id}
+			if i == len(rels) || relCompare(r, rels[i]) < 0 {
+				j++
+				return &r
+			}
+		}
+		i++
+		return &rels[i-1]
+	})
+	if err != nil {
 		return err
 	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()
+}
+
+func relCompare(x, y Relationship) int {
+	return cmp.Or(strings.Compare(x.Element, y.Element), strings.Compare(x.Type, y.Type), strings.Compare(x.Related, y.Related))
 }
 
 type countWriter struct {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spdx/tools-golang/spdxlib"
 	"github.com/stretchr/testify/assert"
@@ -165,6 +166,12 @@ func TestWriteTwice(t *testing.T) {
 	m, err := json.MarshalIndent(doc, "", "  ")
 	require.NoError(t, err)
 	assert.Equal(t, string(one.Bytes()), string(m)+"\n")
+	assert.True(t, slices.IsSortedFunc(doc.Packages, func(x, y sbom.SPDXPackage) int { return strings.Compare(x.SPDXID, y.SPDXID) }))
+	assert.True(t, slices.IsSortedFunc(doc.Files, func(x, y sbom.SPDXFile) int { return strings.Compare(x.SPDXID, y.SPDXID) }))
+	assert.True(t, slices.IsSortedFunc(doc.Relationships, func(x, y sbom.Relationship) int {
+		return strings.Compare(x.Element+" "+x.Type+" "+x.Related, y.Element+" "+y.Type+" "+y.Related)
+	}))
+	assert.Len(t, doc.Files, len(a.files))
 
 	// Order of the caller's slices does not matter.
 	in := input(a)
@@ -179,20 +186,37 @@ func TestWriteTwice(t *testing.T) {
 // Go binaries given beside the initramfs; Options are not mutated.
 func TestWriteBinaries(t *testing.T) {
 	bin := goBinary(t)
-	in := &sbom.Input{Name: "app", Binaries: []sbom.Binary{{Name: "/usr/bin/app", R: bytes.NewReader(bin), Size: int64(len(bin))}}}
+	a := makeInitramfs(t, nil)
+	in := input(a)
+	in.Created = time.Time{}
+	in.Binaries = []sbom.Binary{{Name: "/usr/bin/app", R: bytes.NewReader(bin), Size: int64(len(bin))}}
 	o := &sbom.Options{}
 	var out bytes.Buffer
 	res, err := sbom.Write(t.Context(), &out, in, o)
 	require.NoError(t, err)
 	assert.Equal(t, &sbom.Options{}, o)
 	assert.Equal(t, []string{"/usr/bin/app"}, res.GoBinaries)
+
+	cur, err := spdxjson.Read(bytes.NewReader(out.Bytes()))
+	require.NoError(t, err)
+	require.NoError(t, spdxlib.ValidateDocument(cur))
+
 	doc, err := sbom.Read(&out)
 	require.NoError(t, err)
-	require.Len(t, doc.Files, 1)
-	assert.Equal(t, "./usr/bin/app", doc.Files[0].FileName)
-	assert.Equal(t, []string{"BINARY"}, doc.Files[0].FileTypes)
-	assert.Equal(t, hexSHA256(bin), doc.Files[0].Checksums[1].ChecksumValue)
+	require.Len(t, doc.Files, len(a.files)+1)
+	assert.True(t, slices.IsSortedFunc(doc.Files, func(x, y sbom.SPDXFile) int { return strings.Compare(x.SPDXID, y.SPDXID) }))
+	app := doc.Files[0]
+	assert.Equal(t, "./usr/bin/app", app.FileName)
+	assert.Equal(t, []string{"BINARY"}, app.FileTypes)
+	assert.Equal(t, hexSHA256(bin), app.Checksums[1].ChecksumValue)
 	assert.Equal(t, "1970-01-01T00:00:00Z", doc.CreationInfo.Created)
+	var modules int
+	for _, r := range doc.Relationships {
+		if r.Element == app.SPDXID && r.Type == sbom.RelStaticLink {
+			modules++
+		}
+	}
+	assert.Greater(t, modules, 5)
 }
 
 // ELF files over MaxBinaryBytes are hashed and reported, not inspected.
