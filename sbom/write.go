@@ -352,7 +352,7 @@ func spdxID(kind, key string) string {
 	var sb strings.Builder
 	sb.WriteString("SPDXRef-" + kind + "-")
 	n := 0
-	for _, r := range key {
+	for _, r := range strings.TrimLeft(key, "/") {
 		if n == 48 {
 			break
 		}
