@@ -37,8 +37,8 @@ func smallDoc(t testing.TB) []byte {
 	return out.Bytes()
 }
 
-// Read never panics, and what it accepts reads back the same once
-// re-encoded.
+// Read never panics, and what it accepts reads back once re-encoded,
+// to the same encoding.
 func FuzzRead(f *testing.F) {
 	good := smallDoc(f)
 	f.Add(good)
@@ -58,7 +58,9 @@ func FuzzRead(f *testing.F) {
 		require.NoError(t, err)
 		doc2, err := sbom.Read(bytes.NewReader(again))
 		require.NoError(t, err)
-		require.Equal(t, doc, doc2)
+		third, err := json.Marshal(doc2)
+		require.NoError(t, err)
+		require.Equal(t, string(again), string(third))
 	})
 }
 
