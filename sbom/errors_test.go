@@ -115,7 +115,7 @@ func TestWriteManyFiles(t *testing.T) {
 // path replaced by a directory is no file.
 func TestWriteReplacedEntries(t *testing.T) {
 	var joined bytes.Buffer
-	for _, files := range []map[string]string{{"/etc/motd": "one", "/opt/x": "file"}, {"/etc/motd": "two"}} {
+	for _, files := range []map[string]string{{"/etc/motd": "one", "/opt/x": "file", `/a "quoted" <&> \\ name\u2028é`: "q"}, {"/etc/motd": "two"}} {
 		b := rootfs.New(&rootfs.Options{AllowNoInit: true})
 		for p, c := range files {
 			require.NoError(t, b.AddFile(rootfs.Entry{Path: p, Mode: 0o644}, []byte(c)))
@@ -126,16 +126,23 @@ func TestWriteReplacedEntries(t *testing.T) {
 		_, err := b.WriteTo(&joined)
 		require.NoError(t, err)
 	}
-	var out bytes.Buffer
-	_, err := sbom.Write(t.Context(), &out, &sbom.Input{Name: "r", Initramfs: &sbom.Archive{
+	var written bytes.Buffer
+	_, err := sbom.Write(t.Context(), &written, &sbom.Input{Name: "r", Initramfs: &sbom.Archive{
 		File: sbom.File{Name: "i", SHA256: hexSHA256(joined.Bytes())}, R: bytes.NewReader(joined.Bytes()),
 	}}, nil)
 	require.NoError(t, err)
-	doc, err := sbom.Read(&out)
+	out := bytes.NewBuffer(bytes.Clone(written.Bytes()))
+	doc, err := sbom.Read(&written)
 	require.NoError(t, err)
-	require.Len(t, doc.Files, 1)
-	assert.Equal(t, "./etc/motd", doc.Files[0].FileName)
-	assert.Equal(t, hexSHA256([]byte("two")), doc.Files[0].Checksums[1].ChecksumValue)
+	require.Len(t, doc.Files, 2)
+	names := map[string]string{}
+	for _, f := range doc.Files {
+		names[f.FileName] = f.Checksums[1].ChecksumValue
+	}
+	assert.Equal(t, map[string]string{"./etc/motd": hexSHA256([]byte("two")), `./a "quoted" <&> \\ name\u2028é`: hexSHA256([]byte("q"))}, names)
+	m, err := json.MarshalIndent(doc, "", "  ")
+	require.NoError(t, err)
+	assert.Equal(t, out.String(), string(m)+"\n", "escaping as encoding/json's")
 }
 
 // Read refuses what Write would never write.

@@ -443,6 +443,7 @@ func encode(w io.Writer, pl *plan) error {
 		return err
 	}
 	bw.Write(hb[:len(hb)-2]) // without "\n}"
+	var scratch []byte
 	arr := func(name string, n int, elem func(int) any) error {
 		fmt.Fprintf(bw, ",\n  %q: [", name)
 		if n == 0 {
@@ -454,11 +455,23 @@ func encode(w io.Writer, pl *plan) error {
 				bw.WriteString(",")
 			}
 			bw.WriteString("\n    ")
-			b, err := json.MarshalIndent(elem(i), "    ", "  ")
+			var b []byte
+			var err error
+			switch e := elem(i).(type) {
+			case *SPDXFile:
+				b, err = appendFile(scratch[:0], e)
+			case *Relationship:
+				b, err = appendRelationship(scratch[:0], e)
+			default:
+				b, err = json.MarshalIndent(e, "    ", "  ")
+			}
 			if err != nil {
 				return err
 			}
 			bw.Write(b)
+			if cap(b) <= 64<<10 {
+				scratch = b
+			}
 		}
 		bw.WriteString("\n  ]")
 		return nil
@@ -499,6 +512,88 @@ func encode(w io.Writer, pl *plan) error {
 	}
 	bw.WriteString("\n}\n")
 	return bw.Flush()
+}
+
+// appendFile and appendRelationship append what
+// json.MarshalIndent(v, "    ", "  ") gives, without reflection: these
+// are the elements there are a million of. The equality is tested.
+func appendFile(b []byte, f *SPDXFile) ([]byte, error) {
+	b = append(b, "{\n      \"SPDXID\": "...)
+	b = appendString(b, f.SPDXID)
+	b = append(b, ",\n      \"fileName\": "...)
+	b = appendString(b, f.FileName)
+	b = appendList(b, "fileTypes", f.FileTypes)
+	b = append(b, ",\n      \"checksums\": ["...)
+	for i, c := range f.Checksums {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        {\n          \"algorithm\": "...)
+		b = appendString(b, c.Algorithm)
+		b = append(b, ",\n          \"checksumValue\": "...)
+		b = appendString(b, c.ChecksumValue)
+		b = append(b, "\n        }"...)
+	}
+	if len(f.Checksums) == 0 {
+		b = append(b, ']')
+	} else {
+		b = append(b, "\n      ]"...)
+	}
+	b = append(b, ",\n      \"licenseConcluded\": "...)
+	b = appendString(b, f.LicenseConcluded)
+	if f.LicenseInfoInFiles == nil {
+		b = append(b, ",\n      \"licenseInfoInFiles\": null"...)
+	} else if len(f.LicenseInfoInFiles) == 0 {
+		b = append(b, ",\n      \"licenseInfoInFiles\": []"...)
+	} else {
+		b = appendList(b, "licenseInfoInFiles", f.LicenseInfoInFiles)
+	}
+	b = append(b, ",\n      \"copyrightText\": "...)
+	b = appendString(b, f.CopyrightText)
+	return append(b, "\n    }"...), nil
+}
+
+// appendList appends a non-empty list field (omitempty).
+func appendList(b []byte, name string, l []string) []byte {
+	if len(l) == 0 {
+		return b
+	}
+	b = append(b, ",\n      \""...)
+	b = append(b, name...)
+	b = append(b, "\": ["...)
+	for i, s := range l {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n        "...)
+		b = appendString(b, s)
+	}
+	return append(b, "\n      ]"...)
+}
+
+func appendRelationship(b []byte, r *Relationship) ([]byte, error) {
+	b = append(b, "{\n      \"spdxElementId\": "...)
+	b = appendString(b, r.Element)
+	b = append(b, ",\n      \"relationshipType\": "...)
+	b = appendString(b, r.Type)
+	b = append(b, ",\n      \"relatedSpdxElement\": "...)
+	b = appendString(b, r.Related)
+	return append(b, "\n    }"...), nil
+}
+
+// appendString appends s as encoding/json writes it: plain when it is
+// printable ASCII without characters JSON or HTML escaping touches;
+// through encoding/json otherwise (invalid UTF-8 becomes U+FFFD there).
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			q, _ := json.Marshal(s) // a string always marshals
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func relCompare(x, y Relationship) int {
