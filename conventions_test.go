@@ -18,8 +18,10 @@ import (
 	"github.com/fogkit/fogkit/license"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
+	"github.com/fogkit/fogkit/provenance"
 	"github.com/fogkit/fogkit/qcow2"
 	"github.com/fogkit/fogkit/rootfs"
+	"github.com/fogkit/fogkit/sbom"
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/support"
 	"github.com/fogkit/fogkit/update"
@@ -37,7 +39,7 @@ func TestEventFields(t *testing.T) {
 		"Stage": {"string", "stage"}, "File": {"string", "file,omitempty"},
 		"Done": {"int64", "done"}, "Total": {"int64", "total"},
 	}
-	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}, cloud.Event{}, iso.Event{}} {
+	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}, cloud.Event{}, iso.Event{}, sbom.Event{}, provenance.Event{}} {
 		ty := reflect.TypeOf(ev)
 		for name, w := range want {
 			f, ok := ty.FieldByName(name)
@@ -71,6 +73,7 @@ func TestJSONCamelCase(t *testing.T) {
 		qcow2.Options{}, qcow2.Report{}, qcow2.Result{}, vhd.Options{}, vhd.Report{}, vhd.Result{},
 		vhdx.Options{}, vhdx.Report{}, vhdx.Result{}, gce.Options{}, gce.Report{}, gce.Result{},
 		cloud.Options{}, cloud.Report{}, iso.Spec{}, iso.Options{}, iso.Result{}, iso.Report{},
+		sbom.Input{}, sbom.Options{}, sbom.Result{}, provenance.Input{}, provenance.VerifyOptions{}, provenance.ParsedStatement{},
 	}
 	seen := map[reflect.Type]bool{}
 	var walk func(reflect.Type, string)

@@ -100,6 +100,8 @@ func Build(ctx context.Context, spec *Spec, o *Options) (*Record, error) {
 		{"formats", b.stageFormats},
 		{"iso", b.stageISO},
 		{"update", b.stageUpdate},
+		{"sbom", b.stageSBOM},
+		{"provenance", b.stageProvenance},
 		{"record", b.stageRecord},
 	}
 	for _, st := range stages {

@@ -47,6 +47,8 @@ func ExampleBuild() {
 	// acme.ovf
 	// acme.ova
 	// acme-1.0.0-full.fup
+	// acme.spdx.json
+	// acme.intoto.jsonl
 	// bootable: false
 	// verified: true
 }

@@ -45,6 +45,9 @@ type RecordKeys struct {
 	UpdatePublic    string `json:"updatePublic"`            // armored OpenPGP
 	LicensePublic   string `json:"licensePublic"`           // SPKI PEM
 	SupportPublic   string `json:"supportPublic,omitempty"` // armored OpenPGP; support bundles are encrypted to it
+	// ProvenancePublic is the key the provenance envelope is signed with
+	// (SPKI PEM, Ed25519).
+	ProvenancePublic string `json:"provenancePublic,omitempty"`
 }
 
 // Record is the build record, build.json: what made the build (spec,
@@ -69,10 +72,11 @@ func newRecord(s *Spec, k *sign.KeySet) *Record {
 	return &Record{
 		Format: RecordFormat, Spec: s, Options: map[string]any{},
 		Keys: RecordKeys{
-			OVACertificates: string(sign.EncodeCertificates(k.OVACertificates())),
-			UpdatePublic:    string(k.UpdatePublic),
-			LicensePublic:   string(k.LicensePublic),
-			SupportPublic:   string(k.SupportPublic),
+			OVACertificates:  string(sign.EncodeCertificates(k.OVACertificates())),
+			UpdatePublic:     string(k.UpdatePublic),
+			LicensePublic:    string(k.LicensePublic),
+			SupportPublic:    string(k.SupportPublic),
+			ProvenancePublic: string(k.ProvenancePublic),
 		},
 	}
 }
@@ -193,6 +197,10 @@ func (r *Record) verifyOutput(ctx context.Context, path string, o Artifact, reha
 		return r.verifyLicense(ctx, f)
 	case strings.HasSuffix(o.Path, ".fup"):
 		return r.verifyUpdate(ctx, f, st.Size())
+	case strings.HasSuffix(o.Path, SBOMSuffix):
+		return verifySBOM(f)
+	case strings.HasSuffix(o.Path, ProvenanceSuffix):
+		return r.verifyProvenance(ctx, f, filepath.Dir(path))
 	}
 	return verifyDiskFormat(ctx, o.Path, f, st.Size())
 }
