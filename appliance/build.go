@@ -16,7 +16,6 @@ import (
 	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/esp"
 	"github.com/fogkit/fogkit/license"
-	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
 	"github.com/fogkit/fogkit/rootfs"
 	"github.com/fogkit/fogkit/sign"
@@ -58,6 +57,9 @@ type builder struct {
 	desc      []byte
 	why       string   // why the appliance is not bootable
 	created   []string // outputs written so far, removed if the build fails
+	// intermediates are other temporary files, removed when the build
+	// ends either way.
+	intermediates []string
 }
 
 // Build makes the appliance that spec describes into o.Dir: the initramfs,
@@ -97,6 +99,7 @@ func Build(ctx context.Context, spec *Spec, o *Options) (*Record, error) {
 		{"vmdk", b.stageVMDK},
 		{"ovf", b.stageOVF},
 		{"ova", b.stageOVA},
+		{"flavours", b.stageFlavours},
 		{"formats", b.stageFormats},
 		{"iso", b.stageISO},
 		{"update", b.stageUpdate},
@@ -141,7 +144,7 @@ func (b *builder) cleanup() {
 // removeIntermediates removes the raw disks every output format was
 // written from.
 func (b *builder) removeIntermediates() {
-	for _, p := range []string{b.bootRaw, b.dataRaw} {
+	for _, p := range append([]string{b.bootRaw, b.dataRaw}, b.intermediates...) {
 		if p != "" {
 			_ = os.Remove(p)
 		}
@@ -589,16 +592,12 @@ func (b *builder) stageOVF(ctx context.Context) error {
 		return nil
 	}
 	vs := b.virtualSystem()
-	opts := &ovf.Options{Profile: ovf.Portable, VirtualBoxMachine: vs.Firmware == ovf.EFI}
-	if err := ovf.Validate(vs, opts); err != nil {
-		return err
-	}
-	desc, err := ovf.MarshalBytes(vs, opts)
+	desc, err := b.descriptor(vs, true)
 	if err != nil {
 		return err
 	}
 	b.desc = desc
-	b.rec.Options["ovf"] = opts
+	b.rec.Options["ovf"] = &ovf.Options{Profile: ovf.Portable, VirtualBoxMachine: vs.Firmware == ovf.EFI}
 	b.rec.Options["ovfModel"] = vs
 	return b.writeOutput(b.s.Name+".ovf", func(w io.Writer) error { _, err := w.Write(desc); return err })
 }
@@ -607,38 +606,9 @@ func (b *builder) stageOVA(ctx context.Context) error {
 	if !b.wants(FormatOVA) {
 		return nil
 	}
-	var files []ova.File
-	var total int64 = int64(len(b.desc))
-	for _, v := range []struct {
-		name string
-		res  *vmdk.Result
-	}{{b.s.Name + "-boot.vmdk", b.boot}, {b.s.Name + "-data.vmdk", b.data}} {
-		// The VMDK writer's digest goes to the manifest as it is: no
-		// second pass over the disk, no hex round trip.
-		f, err := ova.PathFile(v.name, b.path(v.name), v.res.SHA256)
-		if err != nil {
-			return err
-		}
-		files = append(files, f)
-		total += f.Size
-	}
-	name := b.s.Name + ".ova"
-	done := map[string]int64{}
-	opts := &ova.Options{Name: b.s.Name, ModTime: b.s.Epoch, Signer: b.o.Keys.OVA,
-		Progress: func(e ova.Event) {
-			if e.Stage == ova.StageWrite {
-				done[e.File] = e.Done
-				var d int64
-				for _, v := range done {
-					d += v
-				}
-				b.event(Event{Stage: "ova", File: name, Done: min(d, total), Total: total})
-			}
-		}}
-	b.rec.Options["ova"] = opts
-	return b.writeOutput(name, func(w io.Writer) error {
-		_, err := ova.Write(ctx, w, b.desc, files, opts)
-		return err
+	return b.writeOVA(ctx, b.s.Name+".ova", b.s.Name, b.desc, []ovaFile{
+		{b.s.Name + "-boot.vmdk", b.path(b.s.Name + "-boot.vmdk"), b.boot},
+		{b.s.Name + "-data.vmdk", b.path(b.s.Name + "-data.vmdk"), b.data},
 	})
 }
 

@@ -80,6 +80,25 @@ type Spec struct {
 	// UEFI-only ISO. See HostISOLinux.
 	ISOLinux *ISOLinux `json:"isolinux,omitempty"`
 
+	// Flavours are named hardware variants (small, medium, large): each
+	// gets its own signed OVA, "<name>-<flavour>.ova" (see FlavourOVA),
+	// with its CPUs, memory and a data disk of its size, and the same boot
+	// disk. The spec's own CPUs, MemoryMiB and DataSize stay those of
+	// "<name>.ova" and of every other format. Flavours need FormatOVA.
+	Flavours []Flavour `json:"flavours,omitempty"`
+	// FlavourOVAs names the flavours that get their own OVA: nil means
+	// every one, an empty non-nil slice none (with CombinedOVA, only the
+	// combined one is written).
+	FlavourOVAs []string `json:"flavourOVAs,omitempty"`
+	// CombinedOVA also writes "<name>-flavours.ova", one OVA whose OVF
+	// offers every flavour as a deployment option (a
+	// DeploymentOptionSection): vSphere asks which at import. Its data disk
+	// is a blank disk of the chosen flavour's size, which the appliance
+	// formats at first boot. VirtualBox ignores deployment options (it
+	// would attach every flavour's blank disk), so the per-flavour OVAs
+	// are the ones for it.
+	CombinedOVA bool `json:"combinedOVA,omitempty"`
+
 	CPUs      int   `json:"cpus"`      // default 2
 	MemoryMiB int64 `json:"memoryMiB"` // default 1024
 	// DataSize is the capacity of the data disk, shipped as an empty ext4
@@ -273,6 +292,7 @@ func (s *Spec) check(o *Options, full bool) (*Spec, error) {
 	} else if c.DataSize < ext4.MinSize || c.DataSize > ext4.MaxSize {
 		bad("DataSize %d: the data disk is formatted as ext4, which takes %d MiB to %d TiB", c.DataSize, ext4.MinSize>>20, ext4.MaxSize>>40)
 	}
+	c.checkFlavours(bad)
 	if c.DataLabel == "" {
 		c.DataLabel = DefaultDataLabel
 	}

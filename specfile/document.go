@@ -76,8 +76,12 @@ type Document struct {
 	Previous []string `json:"previous,omitempty"`
 	// Epoch is the build's single time input, every timestamp it writes: Unix seconds, an RFC 3339 time, or "SOURCE_DATE_EPOCH" (that variable, else today 00:00 UTC).
 	Epoch Epoch `json:"epoch" jsonschema:"required"`
-	// Flavours are named hardware variants of the appliance (small, medium, large): each may set cpus, memoryMiB and dataSize.
+	// Flavours are named hardware variants of the appliance (small, medium, large), each written as its own signed OVA, <name>-<flavour>.ova: each may set cpus, memoryMiB and dataSize (absent: the appliance's). In file order; the first is the default of the combined OVA. Flavours need the ova format.
 	Flavours map[string]FlavourSource `json:"flavours,omitempty"`
+	// FlavourOVAs names the flavours that get their own OVA; default all of them, [] none (with combinedOVA, only the combined one).
+	FlavourOVAs []string `json:"flavourOVAs,omitempty"`
+	// CombinedOVA also writes <name>-flavours.ova, one OVA that offers every flavour as a deployment option (vSphere asks which at import; its data disk is a blank disk of the flavour's size, formatted by the appliance at first boot).
+	CombinedOVA bool `json:"combinedOVA,omitempty"`
 }
 
 // AppMode is one rule of appModes.

@@ -35,15 +35,15 @@ epoch: 1790000000
 	fmt.Println(s.Name, s.Version, s.Sequence, s.DataSize>>30, "GiB", s.Formats)
 	fmt.Println(s.License.ID, s.License.ExpiresAt.Format("2006-01-02"))
 	fmt.Println(f.Init.GoPackage, f.Kernel.Host, f.Kernel.Fetch)
-	for _, name := range f.FlavourNames {
-		fmt.Printf("%s: %+v\n", name, f.Flavours[name])
+	for _, fl := range s.Flavours {
+		fmt.Printf("%+v\n", fl)
 	}
 	// Output:
 	// acme 2.0.0 7 40 GiB [ova qcow2]
 	// acme-1790000000 2027-09-21
 	// example.com/acme/cmd/init true true
-	// large: {CPUs:8 MemoryMiB:16384 DataSize:536870912000}
-	// small: {CPUs:2 MemoryMiB:2048 DataSize:0}
+	// {Name:small CPUs:2 MemoryMiB:2048 DataSize:0}
+	// {Name:large CPUs:8 MemoryMiB:16384 DataSize:536870912000}
 }
 
 // Every problem comes back at once, each with its position and key.

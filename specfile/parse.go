@@ -2,6 +2,7 @@ package specfile
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -43,22 +44,9 @@ type File struct {
 	Kernel   KernelSource   `json:"kernel"`
 	BIOS     BIOSSource     `json:"bios"`
 	ISOLinux ISOLinuxSource `json:"isolinux"`
-	// Flavours are the named hardware variants; FlavourNames lists them
-	// sorted.
-	Flavours     map[string]Flavour `json:"flavours,omitempty"`
-	FlavourNames []string           `json:"flavourNames,omitempty"`
 	// FetchAssets is what appliance.Options.FetchAssets should be: set by
 	// Resolve when the file says kernel.fetch and names no kernel file.
 	FetchAssets bool `json:"fetchAssets"`
-}
-
-// Flavour is one named hardware variant; a zero field means the
-// appliance's own (Spec.CPUs, Spec.MemoryMiB, Spec.DataSize).
-type Flavour struct {
-	CPUs      int   `json:"cpus,omitempty"`
-	MemoryMiB int64 `json:"memoryMiB,omitempty"`
-	// DataSize is the data disk's capacity in bytes.
-	DataSize int64 `json:"dataSize,omitempty"`
 }
 
 // Load reads and parses the spec file at path; its relative paths are
@@ -287,21 +275,11 @@ func (d *decoder) convert(doc *Document, dir string) *File {
 		s.License = d.license(doc.License, s)
 	}
 
-	if len(doc.Flavours) > 0 {
-		f.Flavours = map[string]Flavour{}
-		for name, fl := range doc.Flavours {
-			key := "flavours." + name
-			if !safeName.MatchString(name) || len(name) > 32 {
-				d.bad(d.at(key), key, "flavour name %q: use 1-32 letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes part of file names)", clip(name))
-			}
-			if fl.DataSize != 0 && (fl.DataSize < ext4.MinSize || fl.DataSize > ext4.MaxSize) {
-				d.bad(d.atValue(key+".dataSize"), key+".dataSize", "%d bytes: the data disk is ext4, which takes %d MiB to %d TiB", fl.DataSize, ext4.MinSize>>20, ext4.MaxSize>>40)
-			}
-			f.Flavours[name] = Flavour{CPUs: fl.CPUs, MemoryMiB: fl.MemoryMiB, DataSize: int64(fl.DataSize)}
-			f.FlavourNames = append(f.FlavourNames, name)
-		}
-		slices.Sort(f.FlavourNames)
+	s.Flavours = d.flavours(doc.Flavours)
+	if d.has("flavourOVAs") {
+		s.FlavourOVAs = append([]string{}, doc.FlavourOVAs...)
 	}
+	s.CombinedOVA = doc.CombinedOVA
 
 	d.validate(s)
 	return f
@@ -419,10 +397,14 @@ var specFields = []struct{ prefix, key string }{
 	{"License.Product", "license.product"}, {"DataLabel", "dataLabel"}, {"DataSize", "dataSize"},
 	{"ESPSize", "espSize"}, {"Formats", "formats"}, {"Loader", "loader"}, {"Name", "name"},
 	{"Product", "product"}, {"Version", "version"}, {"Sequence", "sequence"}, {"Epoch", "epoch"},
-	{"Previous[", "previous"},
+	{"Previous[", "previous"}, {"FlavourOVAs", "flavourOVAs"}, {"CombinedOVA", "combinedOVA"},
+	{"Flavours", "flavours"},
 }
 
-var previousIndex = regexp.MustCompile(`^Previous\[(\d+)\]`)
+var (
+	previousIndex = regexp.MustCompile(`^Previous\[(\d+)\]`)
+	flavourIndex  = regexp.MustCompile(`^Flavours\[\d+\] \(([^)]*)\)`)
+)
 
 // validate folds appliance.Spec.Validate's problems in, at the key they
 // concern; one the walk already reported for that key is left out.
@@ -450,6 +432,9 @@ func (d *decoder) validate(s *appliance.Spec) {
 		if m := previousIndex.FindStringSubmatch(msg); m != nil {
 			key = "previous[" + m[1] + "]"
 		}
+		if m := flavourIndex.FindStringSubmatch(msg); m != nil {
+			key = "flavours." + m[1]
+		}
 		if key == "product" && !d.has("product") {
 			continue // Product is Name: the Name problem says it
 		}
@@ -459,4 +444,46 @@ func (d *decoder) validate(s *appliance.Spec) {
 		reported[key] = true
 		d.bad(d.atValue(key), key, "%s", msg)
 	}
+}
+
+// flavours turns the flavours block into appliance flavours in the order
+// the file lists them (a YAML mapping has no order, but its keys have
+// lines, and the first flavour is the combined OVA's default).
+func (d *decoder) flavours(src map[string]FlavourSource) []appliance.Flavour {
+	if len(src) == 0 {
+		return nil
+	}
+	names := slices.Collect(maps.Keys(src))
+	pos := func(name string) (int, int) {
+		if n := d.at("flavours." + name); n != nil {
+			return n.Line, n.Column
+		}
+		return 0, 0
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		la, ca := pos(a)
+		lb, cb := pos(b)
+		if c := cmp.Compare(la, lb); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(ca, cb); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([]appliance.Flavour, 0, len(names))
+	for _, name := range names {
+		fl := src[name]
+		key := "flavours." + name
+		if !safeName.MatchString(name) || len(name) > 32 {
+			d.bad(d.at(key), key, "flavour name %q: use 1-32 letters, digits, '.', '_' and '-', not starting with '.' or '-' (it becomes part of file names)", clip(name))
+			d.covered[key] = true
+		}
+		if fl.DataSize != 0 && (fl.DataSize < ext4.MinSize || fl.DataSize > ext4.MaxSize) {
+			d.bad(d.atValue(key+".dataSize"), key+".dataSize", "%d bytes: the data disk is ext4, which takes %d MiB to %d TiB", fl.DataSize, ext4.MinSize>>20, ext4.MaxSize>>40)
+			d.covered[key] = true
+		}
+		out = append(out, appliance.Flavour{Name: name, CPUs: fl.CPUs, MemoryMiB: fl.MemoryMiB, DataSize: int64(fl.DataSize)})
+	}
+	return out
 }

@@ -71,7 +71,7 @@ func TestExampleIsThePipelineDemo(t *testing.T) {
 	assert.Equal(t, KernelSource{Host: true, Fetch: true}, f.Kernel)
 	assert.False(t, f.BIOS.Enabled)
 	assert.False(t, f.ISOLinux.Enabled)
-	assert.Empty(t, f.Flavours)
+	assert.Empty(t, f.Spec.Flavours)
 
 	// examples/pipeline's license, as run() makes it.
 	expires := epoch.AddDate(2, 0, 0)
@@ -302,13 +302,15 @@ flavours:
   medium2: *m
 `), "a.yaml", "")
 	require.NoError(t, err)
-	assert.Equal(t, []string{"large", "medium", "medium2", "small"}, f.FlavourNames)
-	assert.Equal(t, map[string]Flavour{
-		"small":   {CPUs: 2, MemoryMiB: 2048, DataSize: 20 << 30},
-		"medium":  {CPUs: 4, MemoryMiB: 4096},
-		"medium2": {CPUs: 4, MemoryMiB: 4096},
-		"large":   {CPUs: 8, MemoryMiB: 16384, DataSize: 500 << 30},
-	}, f.Flavours)
+	// In file order: the first is the combined OVA's default.
+	assert.Equal(t, []appliance.Flavour{
+		{Name: "medium", CPUs: 4, MemoryMiB: 4096},
+		{Name: "small", CPUs: 2, MemoryMiB: 2048, DataSize: 20 << 30},
+		{Name: "large", CPUs: 8, MemoryMiB: 16384, DataSize: 500 << 30},
+		{Name: "medium2", CPUs: 4, MemoryMiB: 4096},
+	}, f.Spec.Flavours)
+	assert.Nil(t, f.Spec.FlavourOVAs)
+	assert.False(t, f.Spec.CombinedOVA)
 	assert.Equal(t, int64(40<<30), f.Spec.DataSize)
 
 	ps := parseErr(t, minimal+"flavours:\n  small: {cpu: 2}\n  .x: {}\n  huge: {dataSize: 64T}\n", "")

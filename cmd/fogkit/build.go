@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/fogkit/fogkit/appliance"
@@ -15,12 +17,13 @@ func init() {
 }
 
 func runBuild(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "build", "fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME] [-json]", true)
+	f := newFlags(e, "build", "fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME,...] [-combined] [-json]", true)
 	file := f.String("f", "", "the spec file (YAML; see specfile/appliance.schema.json)")
 	out := f.String("out", "out", "output directory")
 	keys := f.String("keys", "keys", "key directory, created with fresh keys when missing; keep it out of -out")
 	formats := f.String("formats", "", "output formats, comma-separated, instead of the file's: "+formatNames())
-	flavour := f.String("flavour", "", "build this flavour of the file's flavours")
+	flavour := f.String("flavour", "", "write only these flavours' OVAs (comma-separated names from the file's flavours; default all)")
+	combined := f.Bool("combined", false, "also write <name>-flavours.ova, one OVA offering every flavour as a deployment option (as the file's combinedOVA: true)")
 	if _, err := f.parse(e, args, 0); err != nil {
 		return err
 	}
@@ -37,11 +40,15 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	if *flavour != "" {
-		msg, err := applyFlavour(sf, *flavour)
-		if err != nil {
+		if sf.Spec.FlavourOVAs, err = pickFlavours(sf, *flavour); err != nil {
 			return usageErr("-flavour: %w", err)
 		}
-		fmt.Fprintln(e.stderr, msg)
+	}
+	if *combined {
+		if len(sf.Spec.Flavours) == 0 {
+			return usageErr("-combined: %s has no flavours: add a flavours: block", sf.Name)
+		}
+		sf.Spec.CombinedOVA = true
 	}
 	if err := sf.Resolve(ctx); err != nil {
 		return err
@@ -81,28 +88,31 @@ func isoLinux(sf *specfile.File) *appliance.ISOLinux {
 	return &appliance.ISOLinux{Loader: sf.ISOLinux.Loader, Ldlinux: sf.ISOLinux.LDLinux, HybridMBR: sf.ISOLinux.HybridMBR}
 }
 
-// applyFlavour builds one flavour of the file: its hardware replaces the
-// spec's. It stands in for the appliance package's own flavours (one OVA
-// per flavour, or a DeploymentOptionSection) until those exist.
-func applyFlavour(sf *specfile.File, name string) (string, error) {
-	fl, ok := sf.Flavours[name]
-	if !ok {
-		if len(sf.FlavourNames) == 0 {
-			return "", fmt.Errorf("%s has no flavours: add a flavours: block or leave -flavour out", sf.Name)
+// pickFlavours reads -flavour's comma-separated names, each one of the
+// file's flavours.
+func pickFlavours(sf *specfile.File, list string) ([]string, error) {
+	var have []string
+	for _, f := range sf.Spec.Flavours {
+		have = append(have, f.Name)
+	}
+	if len(have) == 0 {
+		return nil, fmt.Errorf("%s has no flavours: add a flavours: block or leave -flavour out", sf.Name)
+	}
+	var names []string
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		switch {
+		case n == "":
+		case !slices.Contains(have, n):
+			return nil, fmt.Errorf("%s has no flavour %q (it has %s)", sf.Name, n, strings.Join(have, ", "))
+		case !slices.Contains(names, n):
+			names = append(names, n)
 		}
-		return "", fmt.Errorf("%s has no flavour %q (it has %v)", sf.Name, name, sf.FlavourNames)
 	}
-	s := sf.Spec
-	if fl.CPUs > 0 {
-		s.CPUs = fl.CPUs
+	if len(names) == 0 {
+		return nil, fmt.Errorf("name one or more of %s", strings.Join(have, ", "))
 	}
-	if fl.MemoryMiB > 0 {
-		s.MemoryMiB = fl.MemoryMiB
-	}
-	if fl.DataSize > 0 {
-		s.DataSize = fl.DataSize
-	}
-	return fmt.Sprintf("flavour %s: %d CPUs, %d MiB memory, %d bytes of data disk", name, s.CPUs, s.MemoryMiB, s.DataSize), nil
+	return names, nil
 }
 
 // formatNames lists appliance.Formats for the usage text.

@@ -86,16 +86,20 @@ func TestBuildMatchesPipeline(t *testing.T) {
 	flavoured := filepath.Join(work, "flavoured.yaml")
 	require.NoError(t, os.WriteFile(flavoured, append(data, "flavours:\n  small: {cpus: 1, memoryMiB: 512, dataSize: 64M}\n  large: {cpus: 8}\n"...), 0o644))
 	exits(t, exitUsage, "build", "-f", flavoured, "-keys", keys, "-out", filepath.Join(work, "x"), "-flavour", "medium")
+	exits(t, exitUsage, "build", "-f", spec, "-keys", keys, "-out", filepath.Join(work, "x"), "-combined")
 	r = fogkitIn(t, "", []string{"SOURCE_DATE_EPOCH=" + testEpoch}, "build", "-json", "-f", flavoured, "-keys", keys,
 		"-out", filepath.Join(work, "small"), "-flavour", "small", "-formats", "ova,vhd")
 	require.Equal(t, exitOK, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
-	assert.Contains(t, r.stderr, "flavour small: 1 CPUs, 512 MiB memory")
 	var small appliance.Record
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &small))
-	assert.Equal(t, 1, small.Spec.CPUs)
-	assert.Equal(t, int64(512), small.Spec.MemoryMiB)
-	assert.Equal(t, int64(64<<20), small.Spec.DataSize)
+	assert.Equal(t, []appliance.Flavour{{Name: "small", CPUs: 1, MemoryMiB: 512, DataSize: 64 << 20},
+		{Name: "large", CPUs: 8, MemoryMiB: 1024, DataSize: 20 << 30}}, small.Spec.Flavours)
+	assert.Equal(t, []string{"small"}, small.Spec.FlavourOVAs)
 	assert.Equal(t, []appliance.Format{appliance.FormatOVA, appliance.FormatVHD}, small.Spec.Formats)
+	assert.Contains(t, digests(&small), "fogdemo-small.ova")
+	assert.NotContains(t, digests(&small), "fogdemo-large.ova")
+	// The base OVA is the one the pipeline makes: flavours add OVAs.
+	assert.Equal(t, digests(rec)["fogdemo-boot.vmdk"], digests(&small)["fogdemo-boot.vmdk"])
 	ok(t, "verify", filepath.Join(work, "small"))
 }
 
