@@ -17,12 +17,13 @@ func init() {
 }
 
 func runBuild(ctx context.Context, e *env, args []string) error {
-	f := newFlags(e, "build", "fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME,...] [-combined] [-json]", true)
+	f := newFlags(e, "build", "fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME,...] [-combined] [-timings] [-json]", true)
 	file := f.String("f", "", "the spec file (YAML; see specfile/appliance.schema.json)")
 	out := f.String("out", "out", "output directory")
 	keys := f.String("keys", "keys", "key directory, created with fresh keys when missing; keep it out of -out")
 	formats := f.String("formats", "", "output formats, comma-separated, instead of the file's: "+formatNames())
 	flavour := f.String("flavour", "", "write only these flavours' OVAs (comma-separated names from the file's flavours; default all)")
+	timings := f.Bool("timings", false, "print how long each build stage took, on stderr")
 	combined := f.Bool("combined", false, "also write <name>-flavours.ova, one OVA offering every flavour as a deployment option (as the file's combinedOVA: true)")
 	if _, err := f.parse(e, args, 0); err != nil {
 		return err
@@ -66,8 +67,16 @@ func runBuild(ctx context.Context, e *env, args []string) error {
 	if e.terminal && !f.asJSON() {
 		progress = e.stderr
 	}
+	report := appliance.TextProgress(progress)
+	var st stageTimer
+	if *timings {
+		report = st.wrap(report)
+	}
 	rec, err := appliance.Build(ctx, sf.Spec, &appliance.Options{Dir: *out, Keys: ks,
-		FetchAssets: sf.FetchAssets, Progress: appliance.TextProgress(progress)})
+		FetchAssets: sf.FetchAssets, Progress: report})
+	if *timings {
+		st.print(e.stderr)
+	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", *file, err)
 	}
@@ -122,4 +131,36 @@ func formatNames() string {
 		names = append(names, string(f))
 	}
 	return fmt.Sprint(names)
+}
+
+// stageTimer measures each build stage: a stage starts with an event that
+// carries only its name and ends where the next one starts.
+type stageTimer struct {
+	names []string
+	start []time.Time
+}
+
+func (st *stageTimer) wrap(next func(appliance.Event)) func(appliance.Event) {
+	return func(ev appliance.Event) {
+		if ev.File == "" && ev.Message == "" && ev.Total == 0 && ev.Stage != "note" {
+			st.names = append(st.names, ev.Stage)
+			st.start = append(st.start, time.Now())
+		}
+		next(ev)
+	}
+}
+
+func (st *stageTimer) print(w io.Writer) {
+	end := time.Now()
+	var total time.Duration
+	for i, n := range st.names {
+		next := end
+		if i+1 < len(st.start) {
+			next = st.start[i+1]
+		}
+		d := next.Sub(st.start[i])
+		total += d
+		fmt.Fprintf(w, "stage %-12s %8.2f s\n", n, d.Seconds())
+	}
+	fmt.Fprintf(w, "stage %-12s %8.2f s\n", "total", total.Seconds())
 }

@@ -6,7 +6,7 @@
 // Commands (fogkit help lists them, fogkit COMMAND -h prints a command's
 // flags; flags and arguments may come in any order):
 //
-//	fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME,...] [-combined] [-json]
+//	fogkit build -f appliance.yaml [-out DIR] [-keys DIR] [-formats ova,qcow2,...] [-flavour NAME,...] [-combined] [-timings] [-json]
 //	    Builds the appliance a spec file describes (package specfile, then
 //	    appliance.Build): the OVA, the other -formats (ova, qcow2, vhd, vhdx,
 //	    gce, iso; default the file's), update packages, license and
@@ -15,7 +15,8 @@
 //	    one signed OVA per flavour, <name>-<flavour>.ova; -flavour writes
 //	    only the ones named. -combined (or combinedOVA: true in the file)
 //	    also writes <name>-flavours.ova, whose OVF offers every flavour as
-//	    a deployment option.
+//	    a deployment option. -timings prints each stage's wall time on
+//	    stderr.
 //	fogkit verify [-json] DIR
 //	    Checks every output of a build directory against its build.json:
 //	    size, sha256, and the signatures of the OVA, license and update
