@@ -27,8 +27,8 @@ package main
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/hex"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
