@@ -202,11 +202,17 @@ func (b *builder) writeCombinedOVA(ctx context.Context) error {
 	return b.writeOVA(ctx, b.s.Name+CombinedOVASuffix, b.s.Name+"-flavours", desc, []ovaFile{boot})
 }
 
-// descriptor validates and writes the descriptor of vs. The VirtualBox
-// machine section describes one fixed machine, so a descriptor with
-// deployment options goes without it.
-func (b *builder) descriptor(vs *ovf.VirtualSystem, vbox bool) ([]byte, error) {
-	opts := &ovf.Options{Profile: ovf.Portable, VirtualBoxMachine: vbox && vs.Firmware == ovf.EFI}
+// descriptor validates and writes the descriptor of vs. A portable one
+// imports in VMware and VirtualBox (with the VirtualBox machine section
+// for EFI). The combined OVA's is for vSphere, whose wizard offers its
+// deployment options: VirtualBox ignores them (and would attach every
+// flavour's blank disk), and its machine section describes one fixed
+// machine, so that descriptor has the VMware profile.
+func (b *builder) descriptor(vs *ovf.VirtualSystem, portable bool) ([]byte, error) {
+	opts := &ovf.Options{Profile: ovf.Portable, VirtualBoxMachine: vs.Firmware == ovf.EFI}
+	if !portable {
+		opts = &ovf.Options{Profile: ovf.VMware}
+	}
 	if err := ovf.Validate(vs, opts); err != nil {
 		return nil, err
 	}

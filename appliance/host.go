@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -146,6 +147,14 @@ func (r *Record) WriteSummary(w io.Writer, dir string) error {
 			switch f {
 			case FormatOVA:
 				fmt.Fprintf(&b, "bootable: import %s in VMware or VirtualBox, or boot %s under qemu with OVMF\n", n(".ova"), n("-boot.vmdk"))
+				for _, fl := range r.Spec.Flavours {
+					if r.Spec.FlavourOVAs == nil || slices.Contains(r.Spec.FlavourOVAs, fl.Name) {
+						fmt.Fprintf(&b, "bootable: %s is the %s flavour: %d CPUs, %d MiB memory, a %s data disk\n", n("-"+fl.Name+".ova"), fl.Name, fl.CPUs, fl.MemoryMiB, sizeString(fl.DataSize))
+					}
+				}
+				if r.Spec.CombinedOVA {
+					fmt.Fprintf(&b, "bootable: %s offers every flavour as a deployment option (vSphere asks which at import)\n", n(CombinedOVASuffix))
+				}
 			case FormatQCOW2:
 				fmt.Fprintf(&b, "bootable: %s and %s on KVM, Proxmox or OpenStack with UEFI firmware\n", n("-boot.qcow2"), n("-data.qcow2"))
 			case FormatVHD:

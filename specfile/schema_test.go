@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -105,12 +106,19 @@ func yamlToJSON(t testing.TB, data []byte) any {
 }
 
 func TestSchemaValidatesExample(t *testing.T) {
-	data, err := os.ReadFile(example)
-	require.NoError(t, err)
-	assert.NoError(t, compileSchema(t).Validate(yamlToJSON(t, data)))
 	t.Setenv("SOURCE_DATE_EPOCH", "1790000000")
-	_, err = Parse(data, "appliance.yaml", "../examples")
-	assert.NoError(t, err)
+	for _, name := range []string{example, "../examples/flavours.yaml"} {
+		data, err := os.ReadFile(name)
+		require.NoError(t, err)
+		assert.NoError(t, compileSchema(t).Validate(yamlToJSON(t, data)), name)
+		f, err := Parse(data, filepath.Base(name), "../examples")
+		require.NoError(t, err, name)
+		if strings.HasSuffix(name, "flavours.yaml") {
+			require.Len(t, f.Spec.Flavours, 3)
+			assert.Equal(t, "small", f.Spec.Flavours[0].Name, "the first flavour in the file comes first")
+			assert.True(t, f.Spec.CombinedOVA)
+		}
+	}
 }
 
 // Mutations of the example (a line replaced) fail the schema and Parse,

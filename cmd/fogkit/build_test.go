@@ -34,7 +34,7 @@ func TestBuildMatchesPipeline(t *testing.T) {
 	b, err := cmd.CombinedOutput()
 	require.NoError(t, err, "%s", b)
 
-	spec := noKernelSpec(t, work)
+	spec := noKernelSpec(t, work, "appliance.yaml")
 	r := fogkitIn(t, "", []string{"SOURCE_DATE_EPOCH=" + testEpoch}, "build", "-f", spec, "-keys", keys, "-out", out)
 	require.Equal(t, exitOK, r.code, "stdout: %s\nstderr: %s", r.stdout, r.stderr)
 	assert.Contains(t, r.stdout, "fogdemo.ova")
@@ -103,12 +103,12 @@ func TestBuildMatchesPipeline(t *testing.T) {
 	ok(t, "verify", filepath.Join(work, "small"))
 }
 
-// noKernelSpec copies examples/appliance.yaml into dir without its kernel
-// block and with its app path made absolute (paths in it are relative to
-// examples/).
-func noKernelSpec(t *testing.T, dir string) string {
+// noKernelSpec copies examples/<name> into dir without its kernel block
+// and with its app path made absolute (paths in it are relative to
+// examples/), so it builds without a kernel from any directory.
+func noKernelSpec(t *testing.T, dir, name string) string {
 	t.Helper()
-	data, err := os.ReadFile("../../examples/appliance.yaml")
+	data, err := os.ReadFile(filepath.Join("../../examples", name))
 	require.NoError(t, err)
 	s := strings.Replace(string(data), "kernel:\n  host: true\n  fetch: true\n", "", 1)
 	require.NotEqual(t, string(data), s, "the example's kernel block changed")
@@ -116,7 +116,7 @@ func noKernelSpec(t *testing.T, dir string) string {
 	require.NoError(t, err)
 	s2 := strings.Replace(s, "app: pipeline/demoapp\n", "app: "+app+"\n", 1)
 	require.NotEqual(t, s, s2, "the example's app line changed")
-	p := filepath.Join(dir, "appliance.yaml")
+	p := filepath.Join(dir, name)
 	require.NoError(t, os.WriteFile(p, []byte(s2), 0o644))
 	return p
 }
