@@ -131,7 +131,7 @@ func (b *builder) stageISO(ctx context.Context) error {
 	b.rec.Options["isoEFI"] = espOpts
 	b.rec.Options["iso"] = o
 	b.rec.Options["isoSpec"] = struct {
-		VolumeID string    `json:"volumeId"`
+		VolumeID string    `json:"volumeID"`
 		ISOLinux *ISOLinux `json:"isolinux,omitempty"`
 	}{is.VolumeID, recISO}
 	return b.writeOutput(name, func(w io.Writer) error { _, err := iso.Write(ctx, w, is, o); return err })

@@ -25,7 +25,7 @@ const (
 
 // Info describes an image.
 type Info struct {
-	VolumeID string `json:"volumeId"`
+	VolumeID string `json:"volumeID"`
 	SystemID string `json:"systemId,omitempty"`
 	// Blocks is the volume space size in 2048-byte blocks.
 	Blocks     uint32      `json:"blocks"`
@@ -50,7 +50,7 @@ type MBRInfo struct {
 
 // GPTInfo is the hybrid GPT (from the primary header).
 type GPTInfo struct {
-	DiskGUID    string      `json:"diskGuid"`
+	DiskGUID    string      `json:"diskGUID"`
 	FirstUsable int64       `json:"firstUsable"`
 	LastUsable  int64       `json:"lastUsable"`
 	BackupLBA   int64       `json:"backupLba"`

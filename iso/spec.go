@@ -22,7 +22,7 @@ type File struct {
 type Spec struct {
 	// VolumeID is the volume label: mapped to d-characters like names (upper
 	// case, others '_'), at most 32; "" means "FOGKIT".
-	VolumeID string `json:"volumeId"`
+	VolumeID string `json:"volumeID"`
 	Files    []File `json:"files"`
 	// EFI is a FAT image (an ESP): the El Torito EFI (platform 0xEF)
 	// no-emulation entry, the hybrid MBR partition of type 0xEF and the GPT
@@ -143,7 +143,7 @@ type Result struct {
 	MBR           []Partition `json:"mbr"`
 	GPT           []Partition `json:"gpt,omitempty"`
 	DiskSignature uint32      `json:"diskSignature"`
-	DiskGUID      string      `json:"diskGuid,omitempty"`
+	DiskGUID      string      `json:"diskGUID,omitempty"`
 	// Files maps each input name to its ISO 9660 path (as Image.Info lists it).
 	Files []FileInfo `json:"files"`
 }
