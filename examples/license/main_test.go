@@ -93,10 +93,10 @@ func TestIssueVerifyExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{"valid", []string{"-now", "2026-06-01T00:00:00Z"}, 0, "status:     valid\n", ""},
-		{"in grace", []string{"-now", "2028-01-05T00:00:00Z"}, 3, "valid (in grace period)", ""},
-		{"expired", []string{"-now", "2028-01-14T00:00:00Z"}, 4, "EXPIRED", "license expired"},
-		{"not yet valid", []string{"-now", "2025-06-01T00:00:00Z"}, 1, "INVALID", "not yet valid"},
-		{"wrong instance", []string{"-instance", "i2", "-now", "2026-06-01T00:00:00Z"}, 1, "INVALID", "another instance"},
+		{"in grace", []string{"-now", "2028-01-05T00:00:00Z"}, 3, "status:     grace\n", ""},
+		{"expired", []string{"-now", "2028-01-14T00:00:00Z"}, 4, "status:     expired\n", "license expired"},
+		{"not yet valid", []string{"-now", "2025-06-01T00:00:00Z"}, 1, "status:     invalid\n", "not yet valid"},
+		{"wrong instance", []string{"-instance", "i2", "-now", "2026-06-01T00:00:00Z"}, 1, "status:     invalid\n", "another instance"},
 		{"bad -now", []string{"-now", "yesterday"}, 1, "", "-now"},
 	}
 	for _, c := range cases {
@@ -108,7 +108,7 @@ func TestIssueVerifyExitCodes(t *testing.T) {
 		})
 	}
 	r = verify("-now", "2026-06-01T00:00:00Z")
-	for _, want := range []string{"customer:   C1 (Acme Corp)", "seats:      5", "features:   backup, sso", "limits:     nodes=3",
+	for _, want := range []string{"customer:   C1 (Acme Corp)", "seats:      5", "features:   backup, sso", "limit:      nodes=3",
 		"trial:      yes", "instance:   i1", "expires at: 2027-12-31T00:00:00Z (grace 14d)", "issued:     2026-01-01T00:00:00Z"} {
 		require.Contains(t, r.stdout, want)
 	}
