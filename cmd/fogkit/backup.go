@@ -47,7 +47,7 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else {
-		kb, err := readSmall(*keyFile, sign.MaxKeyFileSize)
+		kb, err := sign.ReadKeyFile(*keyFile)
 		if err != nil {
 			return err
 		}

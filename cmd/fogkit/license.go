@@ -69,7 +69,7 @@ func licenseIssue(ctx context.Context, e *env, args []string) error {
 	if err := required(f, "key", *keyPath, "product", *product, "customer", *customer, "o", *out); err != nil {
 		return err
 	}
-	keyData, err := readSmall(*keyPath, sign.MaxKeyFileSize)
+	keyData, err := sign.ReadKeyFile(*keyPath)
 	if err != nil {
 		return err
 	}
@@ -240,7 +240,7 @@ func licenseRing(pubs []string) (*sign.Keyring, error) {
 		return nil, err
 	}
 	for _, p := range pubs {
-		data, err := readSmall(p, sign.MaxKeyFileSize)
+		data, err := sign.ReadKeyFile(p)
 		if err != nil {
 			return nil, err
 		}

@@ -66,7 +66,7 @@ func runSupport(ctx context.Context, e *env, args []string) error {
 // loadSupportKey reads the vendor's support key, with its passphrase
 // from passFile when given.
 func loadSupportKey(keyFile, passFile string) (*sign.OpenPGPSigner, error) {
-	kb, err := readSmall(keyFile, sign.MaxKeyFileSize)
+	kb, err := sign.ReadKeyFile(keyFile)
 	if err != nil {
 		return nil, err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/fogkit/fogkit/sign"
@@ -114,16 +113,10 @@ func updateBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *output, err)
 	}
-	m := rep.Manifest
 	if f.asJSON() {
-		return writeJSON(e.stdout, buildReport{*output, m, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted})
+		return writeJSON(e.stdout, buildReport{*output, rep.Manifest, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted})
 	}
-	fmt.Fprintf(e.stdout, "%s: %s %s %s seq %d, %d bytes (%d whole, %d patched, %d kept, %d deleted)\n",
-		*output, m.Kind, m.Product, m.Version, m.Sequence, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted)
-	if rep.LargerThanFull && !rep.BuiltFull {
-		fmt.Fprintf(e.stdout, "note: the %s payload is larger than a full package's %d bytes (use -full-if-larger)\n", m.Kind, rep.FullSize)
-	}
-	return nil
+	return update.WriteBuildSummary(e.stdout, *output, rep)
 }
 
 // verifyUpdateReport is update verify's machine report.
@@ -200,17 +193,10 @@ func updateVerify(ctx context.Context, e *env, cmd string, args []string) error 
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
-		m := rep.Manifest
 		if f.asJSON() {
-			return writeJSON(e.stdout, verifyUpdateReport{pos[0], m, rep.KeyIDs, rep.ContentVerified})
+			return writeJSON(e.stdout, verifyUpdateReport{pos[0], rep.Manifest, rep.KeyIDs, rep.ContentVerified})
 		}
-		content := "content verified"
-		if !rep.ContentVerified {
-			content = "payload digest verified, content encrypted (-decrypt checks it)"
-		}
-		fmt.Fprintf(e.stdout, "OK %s %s/%s %s seq %d kind %s tree %s signed by %s, %s\n", m.Vendor, m.Product, m.Channel,
-			m.Version, m.Sequence, m.Kind, m.Tree, strings.Join(rep.KeyIDs, ","), content)
-		return nil
+		return update.WriteVerifySummary(e.stdout, rep)
 	}
 	if err := os.MkdirAll(*target, 0o755); err != nil {
 		return err
@@ -232,21 +218,11 @@ func updateVerify(ctx context.Context, e *env, cmd string, args []string) error 
 	if f.asJSON() {
 		return writeJSON(e.stdout, r)
 	}
-	if rep.AlreadyInstalled {
-		fmt.Fprintf(e.stdout, "already installed: %s seq %d\n", rep.To.Version, rep.To.Sequence)
-		return nil
-	}
-	fromV := r.From
-	if fromV == "" {
-		fromV = "nothing"
-	}
-	fmt.Fprintf(e.stdout, "applied %s -> %s (slot %s, pending until confirmed): %d written, %d patched, %d reused, %d copied\n",
-		fromV, r.To, r.Slot, r.Written, r.Patched, r.Reused, r.Copied)
-	return nil
+	return update.WriteApplySummary(e.stdout, rep)
 }
 
 func loadUpdateSigner(path string) (sign.Signer, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -258,7 +234,7 @@ func loadUpdateSigner(path string) (sign.Signer, error) {
 }
 
 func loadUpdateRing(path string) (*sign.Keyring, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -270,7 +246,7 @@ func loadUpdateRing(path string) (*sign.Keyring, error) {
 }
 
 func loadPGPPublic(path string) (*sign.OpenPGPPublicKey, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +262,7 @@ func loadPGPPublic(path string) (*sign.OpenPGPPublicKey, error) {
 }
 
 func loadPGPSigner(path string) (*sign.OpenPGPSigner, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -160,7 +160,7 @@ func issue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("issue: %s is required", flagName)
 		}
 	}
-	keyData, err := readSmall(*keyPath, sign.MaxKeyFileSize)
+	keyData, err := sign.ReadKeyFile(*keyPath)
 	if err != nil {
 		return err
 	}
@@ -251,22 +251,6 @@ func issueTime(flagValue string) (time.Time, error) {
 	return time.Now().UTC().Truncate(time.Second), nil
 }
 
-func readSmall(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return data, nil
-}
-
 func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fail := func(err error) int {
 		if !errors.Is(err, flag.ErrHelp) {
@@ -296,7 +280,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return fail(err)
 	}
 	for _, p := range pubs {
-		data, err := readSmall(p, sign.MaxKeyFileSize)
+		data, err := sign.ReadKeyFile(p)
 		if err != nil {
 			return fail(err)
 		}
