@@ -1,6 +1,8 @@
 package sign
 
 import (
+	"bytes"
+	"fmt"
 	"io"
 	"os"
 )
@@ -17,4 +19,28 @@ func ReadKeyFile(path string) ([]byte, error) {
 	}
 	defer f.Close()
 	return io.ReadAll(io.LimitReader(f, MaxKeyFileSize+1))
+}
+
+// MaxPassphraseFileSize caps what ReadPassphraseFile reads.
+const MaxPassphraseFileSize = 64 << 10
+
+// ReadPassphraseFile reads a passphrase from the first line of a file,
+// without its line ending (LF or CRLF), so that a file written by an
+// editor or `echo` gives the passphrase that was typed. A file whose first
+// line is longer than MaxPassphraseFileSize is refused with ErrTooLarge.
+func ReadPassphraseFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxPassphraseFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	line, _, found := bytes.Cut(b, []byte("\n"))
+	if !found && len(b) > MaxPassphraseFileSize {
+		return nil, fmt.Errorf("%w: %s: first line over %d bytes", ErrTooLarge, path, MaxPassphraseFileSize)
+	}
+	return bytes.TrimSuffix(line, []byte("\r")), nil
 }

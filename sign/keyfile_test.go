@@ -39,3 +39,35 @@ func TestReadKeyFile(t *testing.T) {
 	_, err = ReadKeyFile(filepath.Join(dir, "missing"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
+
+func TestReadPassphraseFile(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, content, want string
+	}{
+		{"lf", "secret\n", "secret"},
+		{"crlf", "secret\r\nsecond line\n", "secret"},
+		{"no newline", "secret", "secret"},
+		{"spaces kept", " se cret \n", " se cret "},
+		{"empty", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name)
+			require.NoError(t, os.WriteFile(p, []byte(tc.content), 0o600))
+			got, err := ReadPassphraseFile(p)
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, string(got))
+		})
+	}
+	long := filepath.Join(dir, "long")
+	require.NoError(t, os.WriteFile(long, bytes.Repeat([]byte("x"), MaxPassphraseFileSize+1), 0o600))
+	_, err := ReadPassphraseFile(long)
+	assert.ErrorIs(t, err, ErrTooLarge)
+	// A short first line before a large rest is fine.
+	require.NoError(t, os.WriteFile(long, append([]byte("pw\n"), bytes.Repeat([]byte("x"), 2*MaxPassphraseFileSize)...), 0o600))
+	got, err := ReadPassphraseFile(long)
+	require.NoError(t, err)
+	assert.Equal(t, "pw", string(got))
+	_, err = ReadPassphraseFile(filepath.Join(dir, "missing"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
