@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/fogkit/fogkit/sign"
@@ -71,4 +72,33 @@ func ExampleOpen() {
 	// Output:
 	// notes.txt ok
 	// [notes.txt] disk full at 03:12
+}
+
+// The index of an opened bundle, as the vendor's engineer reads it.
+func ExampleWriteIndex() {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	_, err := support.Write(ctx, &buf, &support.Options{
+		Product: "acme-appliance",
+		Version: "2.4.1",
+		Sources: []support.Source{
+			support.Bytes("app/app.log", []byte("started\ndb url postgres://app:hunter2@db/app\n")),
+		},
+		Plain: true,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := support.Open(ctx, &buf, nil, &support.OpenOptions{Plain: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := support.WriteIndex(os.Stdout, b.Index); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// acme-appliance 2.4.1 (sequence 0), collected 1970-01-01 00:00:00Z
+	// 1 files, 48 bytes, 1 redactions, 0 truncated, 0 sources skipped, 0 failed
+	//
+	//   app/app.log                                      48 bytes       2 lines    1 redacted
 }
