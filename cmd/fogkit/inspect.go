@@ -341,6 +341,6 @@ func inspectSupport(ctx context.Context, ins *inspection, f *os.File, key string
 		return err
 	}
 	ins.Kind = kindSupport
-	ins.Report, ins.human = b.Index, func(w io.Writer) { printIndex(w, b.Index) }
+	ins.Report, ins.human = b.Index, func(w io.Writer) { support.WriteIndex(w, b.Index) }
 	return nil
 }
