@@ -149,14 +149,7 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 	if err != nil {
 		return err
 	}
-	ring := pgp.EntityList{key.entity}
-	signers := map[string]bool{}
-	for _, v := range opt.SignedBy {
-		if v != nil {
-			ring = append(ring, v.entity)
-			signers[v.id] = true
-		}
-	}
+	ring, signers := signedByRing(pgp.EntityList{key.entity}, opt.SignedBy)
 	decLimit := maxSize + 1<<20
 	cfg := &packet.Config{MaxDecompressedMessageSize: &decLimit}
 	md, err := pgp.ReadMessage(in, ring, nil, cfg)
@@ -166,6 +159,27 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 	if !md.IsEncrypted {
 		return fmt.Errorf("%w: message is not encrypted", ErrMalformed)
 	}
+	return readBody(ctx, dst, md, lr, maxSize, signers)
+}
+
+// signedByRing adds the keys a message must be signed by to ring and
+// returns their IDs. Decrypt and DecryptPassphrase share it.
+func signedByRing(ring pgp.EntityList, signedBy []*OpenPGPPublicKey) (pgp.EntityList, map[string]bool) {
+	signers := map[string]bool{}
+	for _, v := range signedBy {
+		if v != nil {
+			ring = append(ring, v.entity)
+			signers[v.id] = true
+		}
+	}
+	return ring, signers
+}
+
+// readBody copies a decrypted message's plaintext to dst, at most maxSize
+// bytes, which reads it to its end and so checks its integrity; then, when
+// signers is not empty, it requires a valid signature by one of them.
+// Decrypt and DecryptPassphrase share it.
+func readBody(ctx context.Context, dst io.Writer, md *pgp.MessageDetails, lr *limitedReader, maxSize int64, signers map[string]bool) error {
 	if _, err := copyLimited(dst, md.UnverifiedBody, maxSize); err != nil {
 		var we writeError
 		if errors.Is(err, ErrTooLarge) {
@@ -176,15 +190,16 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 		}
 		return decryptError(ctx, lr, err)
 	}
-	if len(signers) > 0 {
-		switch {
-		case !md.IsSigned:
-			return fmt.Errorf("%w: message is not signed", ErrBadSignature)
-		case md.SignatureError != nil:
-			return mapPGPError(md.SignatureError)
-		case md.SignedBy == nil || !signers[fmt.Sprintf("%x", md.SignedBy.Entity.PrimaryKey.Fingerprint)]:
-			return fmt.Errorf("%w: message signed by another key", ErrUnknownKey)
-		}
+	if len(signers) == 0 {
+		return nil
+	}
+	switch {
+	case !md.IsSigned:
+		return fmt.Errorf("%w: message is not signed", ErrBadSignature)
+	case md.SignatureError != nil:
+		return mapPGPError(md.SignatureError)
+	case md.SignedBy == nil || !signers[fmt.Sprintf("%x", md.SignedBy.Entity.PrimaryKey.Fingerprint)]:
+		return fmt.Errorf("%w: message signed by another key", ErrUnknownKey)
 	}
 	return nil
 }

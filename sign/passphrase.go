@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -128,14 +127,7 @@ func DecryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	}
 	in = io.MultiReader(bytes.NewReader(head), in)
 
-	var ring pgp.EntityList
-	signers := map[string]bool{}
-	for _, v := range opt.SignedBy {
-		if v != nil {
-			ring = append(ring, v.entity)
-			signers[v.id] = true
-		}
-	}
+	ring, signers := signedByRing(nil, opt.SignedBy)
 	// ReadMessage asks again after a wrong passphrase; the second answer
 	// ends the loop.
 	asked := false
@@ -155,27 +147,7 @@ func DecryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if !md.IsEncrypted || !md.IsSymmetricallyEncrypted {
 		return fmt.Errorf("%w: message is not encrypted with a passphrase", ErrMalformed)
 	}
-	if _, err := copyLimited(dst, md.UnverifiedBody, maxSize); err != nil {
-		var we writeError
-		if errors.Is(err, ErrTooLarge) {
-			return err
-		}
-		if errors.As(err, &we) {
-			return we.err
-		}
-		return decryptError(ctx, lr, err)
-	}
-	if len(signers) > 0 {
-		switch {
-		case !md.IsSigned:
-			return fmt.Errorf("%w: message is not signed", ErrBadSignature)
-		case md.SignatureError != nil:
-			return mapPGPError(md.SignatureError)
-		case md.SignedBy == nil || !signers[fmt.Sprintf("%x", md.SignedBy.Entity.PrimaryKey.Fingerprint)]:
-			return fmt.Errorf("%w: message signed by another key", ErrUnknownKey)
-		}
-	}
-	return nil
+	return readBody(ctx, dst, md, lr, maxSize, signers)
 }
 
 // OpenPGP packet tags of RFC 9580 section 5.
