@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/ext4"
 	"github.com/fogkit/fogkit/internal/bench/benchutil"
 )
@@ -63,20 +64,6 @@ func measure(path string, name string, args ...string) (benchutil.Sample, error)
 	return r, err
 }
 
-func parseSize(s string) (int64, error) {
-	mult := int64(1)
-	switch {
-	case strings.HasSuffix(s, "T"):
-		mult, s = 1<<40, strings.TrimSuffix(s, "T")
-	case strings.HasSuffix(s, "G"):
-		mult, s = 1<<30, strings.TrimSuffix(s, "G")
-	case strings.HasSuffix(s, "M"):
-		mult, s = 1<<20, strings.TrimSuffix(s, "M")
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n * mult, err
-}
-
 func parent() error {
 	sizes := flag.String("sizes", "1G,20G,2T", "comma-separated sizes (M, G, T suffixes)")
 	runs := flag.Int("runs", 3, "runs per measurement; the best is shown")
@@ -100,7 +87,7 @@ func parent() error {
 	}
 	fmt.Printf("%-6s %-12s %10s %10s %10s %12s\n", "size", "tool", "wall", "cpu", "rss KiB", "allocated")
 	for _, s := range strings.Split(*sizes, ",") {
-		n, err := parseSize(s)
+		n, err := appliance.ParseSize(s)
 		if err != nil {
 			return err
 		}
