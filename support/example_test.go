@@ -74,31 +74,26 @@ func ExampleOpen() {
 	// [notes.txt] disk full at 03:12
 }
 
-// The index of an opened bundle, as the vendor's engineer reads it.
+// The index of an opened bundle (Bundle.Index), as the vendor's engineer
+// reads it.
 func ExampleWriteIndex() {
-	ctx := context.Background()
-	var buf bytes.Buffer
-	_, err := support.Write(ctx, &buf, &support.Options{
-		Product: "acme-appliance",
-		Version: "2.4.1",
-		Sources: []support.Source{
-			support.Bytes("app/app.log", []byte("started\ndb url postgres://app:hunter2@db/app\n")),
+	ix := &support.Index{
+		Product: "acme-appliance", Version: "2.4.1", Sequence: 7,
+		Created: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Files:   []support.FileEntry{{Path: "app/app.log", Size: 48, Lines: 2, Redactions: 1}},
+		Sources: []support.SourceEntry{
+			{Name: "app/app.log", Status: support.StatusOK},
+			{Name: "journal", Status: support.StatusFailed, Error: "journalctl: not found"},
 		},
-		Plain: true,
-	})
-	if err != nil {
-		log.Fatal(err)
+		TotalBytes: 48, Redactions: 1, Failed: 1,
 	}
-	b, err := support.Open(ctx, &buf, nil, &support.OpenOptions{Plain: true})
-	if err != nil {
-		log.Fatal(err)
-	}
-	if err := support.WriteIndex(os.Stdout, b.Index); err != nil {
+	if err := support.WriteIndex(os.Stdout, ix); err != nil {
 		log.Fatal(err)
 	}
 	// Output:
-	// acme-appliance 2.4.1 (sequence 0), collected 1970-01-01 00:00:00Z
-	// 1 files, 48 bytes, 1 redactions, 0 truncated, 0 sources skipped, 0 failed
+	// acme-appliance 2.4.1 (sequence 7), collected 2026-03-01 12:00:00Z
+	// 1 files, 48 bytes, 1 redactions, 0 truncated, 0 sources skipped, 1 failed
 	//
 	//   app/app.log                                      48 bytes       2 lines    1 redacted
+	//   source journal: failed journalctl: not found
 }
