@@ -11,10 +11,21 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/internal/testutil"
 	"github.com/stretchr/testify/require"
 )
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"20G": 20 << 30, "512M": 512 << 20, "1048576": 1 << 20, "4KiB": 4096, "1T": 1 << 40} {
+		got, err := parseSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "G", "-1", "1X", "99999999999T"} {
+		_, err := parseSize(in)
+		require.Error(t, err, in)
+	}
+}
 
 func TestCommand(t *testing.T) {
 	dir := t.TempDir()
@@ -77,24 +88,23 @@ func TestCommand(t *testing.T) {
 	require.Equal(t, testutil.TextBytes(1, 3<<20), got, "the input survives -o naming it")
 }
 
-// FuzzParseSize: -size is outside input and goes through
-// appliance.ParseSize; any accepted size is positive, at most 2^62, and
-// reads back the same as a plain byte count.
+// FuzzParseSize: -size is outside input; any accepted size is positive,
+// at most 2^62, and reads back the same as a plain byte count.
 func FuzzParseSize(f *testing.F) {
 	quietGC()
 	for _, s := range []string{"20G", "512M", "1048576", "4KiB", "1T", "99999999999T", "-1", " 7 kb ", "0x10"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := appliance.ParseSize(s)
+		n, err := parseSize(s)
 		if err != nil {
 			return
 		}
 		if n <= 0 || n > 1<<62 {
-			t.Fatalf("ParseSize(%q) = %d", s, n)
+			t.Fatalf("parseSize(%q) = %d", s, n)
 		}
-		if m, err := appliance.ParseSize(strconv.FormatInt(n, 10)); err != nil || m != n {
-			t.Fatalf("ParseSize(%q) = %d does not read back: %d, %v", s, n, m, err)
+		if m, err := parseSize(strconv.FormatInt(n, 10)); err != nil || m != n {
+			t.Fatalf("parseSize(%q) = %d does not read back: %d, %v", s, n, m, err)
 		}
 	})
 }
