@@ -23,12 +23,12 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"strings"
 
 	"github.com/fogkit/fogkit/internal/bench/benchutil"
@@ -53,16 +53,12 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "internal: write a CPU profile of -in to this file")
 	flag.Parse()
 	if *cpuprofile != "" && *in != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
+		stop, err := benchutil.StartCPUProfile(*cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "qcow2-bench:", err)
 			os.Exit(1)
 		}
-		defer f.Close()
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var err error
 	switch {
@@ -80,24 +76,10 @@ func main() {
 }
 
 func convert(in, out, comp string, workers int, noDigest bool) error {
-	src, err := os.Open(in)
-	if err != nil {
+	return benchutil.Convert(in, out, func(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64) error {
+		_, err := qcow2.Write(ctx, dst, src, size, &qcow2.Options{Compression: comp, Workers: workers, TempDir: filepath.Dir(out), NoDigest: noDigest})
 		return err
-	}
-	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	dst, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if _, err := qcow2.Write(context.Background(), dst, src, st.Size(), &qcow2.Options{Compression: comp, Workers: workers, TempDir: filepath.Dir(out), NoDigest: noDigest}); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
+	})
 }
 
 var words = strings.Fields(`the of and to in is for on that with as by at from this be are or an it
@@ -161,21 +143,15 @@ func run(runs int, keep bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "qcow2-bench-")
+	ws, remove, err := benchutil.NewWorkspace("qcow2-bench", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	self, err := os.Executable()
-	if err != nil {
+	defer remove()
+	if _, err := ws.BuildImage(); err != nil {
 		return err
 	}
-	raw := filepath.Join(dir, "disk.raw")
-	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
-		return fmt.Errorf("building the image: %v\n%s", err, out)
-	}
+	dir, self, raw := ws.Dir, ws.Self, ws.Image
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB text-like + %d MiB random content\n", diskSize>>20, textSize>>20, randSize>>20)
 	fmt.Printf("machine: %s; load average at start: %s\n", benchutil.Machine(), benchutil.LoadAvg())
 	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")

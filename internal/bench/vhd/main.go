@@ -17,6 +17,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -57,30 +58,14 @@ func main() {
 }
 
 func writeOne(kind, in, out string) error {
-	src, err := os.Open(in)
-	if err != nil {
+	return benchutil.Convert(in, out, func(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64) (err error) {
+		if kind == "gce" {
+			_, err = gce.Write(ctx, dst, src, size, nil) // level 6, as tar -z (gzip -6)
+		} else {
+			_, err = vhd.Write(ctx, dst, src, size, &vhd.Options{Type: kind})
+		}
 		return err
-	}
-	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	dst, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	if kind == "gce" {
-		_, err = gce.Write(ctx, dst, src, st.Size(), nil) // level 6, as tar -z (gzip -6)
-	} else {
-		_, err = vhd.Write(ctx, dst, src, st.Size(), &vhd.Options{Type: kind})
-	}
-	if err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
+	})
 }
 
 // buildImage writes the deterministic input: data runs at random places
@@ -131,21 +116,15 @@ func run(runs int, keep bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vhd-bench-")
+	ws, remove, err := benchutil.NewWorkspace("vhd-bench", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	self, err := os.Executable()
-	if err != nil {
+	defer remove()
+	if _, err := ws.BuildImage(); err != nil {
 		return err
 	}
-	raw := filepath.Join(dir, "disk.raw")
-	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
-		return fmt.Errorf("building the image: %v: %s", err, out)
-	}
+	dir, self, raw := ws.Dir, ws.Self, ws.Image
 	_, alloc, err := benchutil.FileSize(raw)
 	if err != nil {
 		return err

@@ -20,11 +20,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strings"
 
 	"github.com/fogkit/fogkit/internal/bench/benchutil"
@@ -51,16 +51,12 @@ func main() {
 	noDigest := flag.Bool("no-digest", false, "internal: skip the output's SHA-256 for -in")
 	flag.Parse()
 	if *cpuprofile != "" && *in != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
+		stop, err := benchutil.StartCPUProfile(*cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "vhdx-bench:", err)
 			os.Exit(1)
 		}
-		defer f.Close()
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var err error
 	switch {
@@ -78,24 +74,10 @@ func main() {
 }
 
 func convert(in, out string, workers int, bs uint32, noDigest bool) error {
-	f, err := os.Open(in)
-	if err != nil {
+	return benchutil.Convert(in, out, func(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64) error {
+		_, err := vhdx.Write(ctx, dst, src, size, &vhdx.Options{Workers: workers, BlockSize: bs, NoDigest: noDigest})
 		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	o, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if _, err := vhdx.Write(context.Background(), o, f, st.Size(), &vhdx.Options{Workers: workers, BlockSize: bs, NoDigest: noDigest}); err != nil {
-		o.Close()
-		return err
-	}
-	return o.Close()
+	})
 }
 
 func run(runs int, keep bool) error {
@@ -103,23 +85,15 @@ func run(runs int, keep bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vhdx-bench-")
+	ws, remove, err := benchutil.NewWorkspace("vhdx-bench", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	self, err := os.Executable()
-	if err != nil {
+	defer remove()
+	if _, err := ws.BuildImage(); err != nil {
 		return err
 	}
-	raw := filepath.Join(dir, "disk.raw")
-	// The image is built in a child process so that this process stays
-	// small (Linux can carry a parent's peak RSS into its children's).
-	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
-		return fmt.Errorf("building the image: %v\n%s", err, out)
-	}
+	dir, self, raw := ws.Dir, ws.Self, ws.Image
 	var data int64
 	for _, is := range islands {
 		data += (is[1] - is[0]) * mib

@@ -58,27 +58,19 @@ func run(runs int, content int64, keep, verify bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vmdk-bench-")
+	ws, remove, err := benchutil.NewWorkspace("vmdk-bench", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
+	defer remove()
+	dir, raw := ws.Dir, ws.Image
 	mk := filepath.Join(dir, "mkvmdk")
 	if out, err := exec.Command("go", "build", "-o", mk, "./examples/mkvmdk").CombinedOutput(); err != nil {
 		return fmt.Errorf("building mkvmdk (run from the repository root): %v\n%s", err, out)
 	}
-	raw := filepath.Join(dir, "disk.raw")
-	// The image is built in a child process: Linux carries a parent's peak
-	// RSS into the rusage of children it starts, so this process stays small.
-	self, err := os.Executable()
+	out, err := ws.BuildImage("-content", fmt.Sprint(content>>20))
 	if err != nil {
 		return err
-	}
-	out, err := exec.Command(self, "-build-image", raw, "-content", fmt.Sprint(content>>20)).Output()
-	if err != nil {
-		return fmt.Errorf("building the image: %w", err)
 	}
 	var placed int64
 	var files int
