@@ -30,6 +30,17 @@ func TestDiskBytes(t *testing.T) {
 	require.Len(t, DiskBytes(1, 1000, 300<<10), 1000)
 }
 
+func TestRunEnv(t *testing.T) {
+	sh := RequireTool(t, "sh")
+	if sh == "" {
+		return
+	}
+	r := RunEnv(t, t.TempDir(), []string{"FOGKIT_TEST_X=42"}, sh, "-c", `echo "$FOGKIT_TEST_X"; echo err >&2; exit 3`)
+	require.Equal(t, "42\n", string(r.Stdout))
+	require.Equal(t, "err\n", string(r.Stderr))
+	require.Equal(t, 3, r.ExitCode)
+}
+
 func TestWriteFile(t *testing.T) {
 	dir := t.TempDir()
 	p := WriteFile(t, dir, "x.bin", []byte("abc"))
