@@ -5,35 +5,21 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/internal/testutil"
 )
 
 var bin string
 
 // TestMain builds the program once; the tests run it as a user would.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fogkit-license-example")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "license")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainWithBinaries(m, map[string]*string{".": &bin}))
 }
 
 type result struct {
@@ -43,19 +29,8 @@ type result struct {
 
 func runBin(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return r
+	r := testutil.RunEnv(t, dir, env, bin, args...)
+	return result{stdout: string(r.Stdout), stderr: string(r.Stderr), code: r.ExitCode}
 }
 
 // fixedKey writes a PKCS#8 key and SPKI public key from a fixed seed.
