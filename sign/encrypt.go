@@ -55,34 +55,11 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 		}
 		to[i] = r.entity
 	}
-	t := opt.Time
-	if opt.Signer != nil && t.IsZero() {
-		t = opt.Signer.SigningTime()
-	}
-	cfg := pgpConfig(time.Time{}, false, opt.Rand)
-	cfg.Time = func() time.Time { return t }
-	cfg.AEADConfig = nil
-	if opt.Compress {
-		cfg.DefaultCompressionAlgo = packet.CompressionZLIB
-	}
-	var signers []*pgp.Entity
-	if opt.Signer != nil {
-		if opt.Signer.entity == nil {
-			return fmt.Errorf("%w: signer without a key", ErrMalformed)
-		}
-		signers = []*pgp.Entity{opt.Signer.entity}
-		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
+	t, cfg, signers, out, aw, err := encryptSetup(dst, &opt)
+	if err != nil {
+		return err
 	}
 	encTime := opt.Time
-	out := dst
-	var aw io.WriteCloser
-	if opt.Armor {
-		var err error
-		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
-			return err
-		}
-		out = aw
-	}
 	pw, err := pgp.EncryptWithParams(out, to, nil, &pgp.EncryptParams{
 		Signers:        signers,
 		Hints:          &pgp.FileHints{ModTime: t},
@@ -97,20 +74,59 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 		}
 		return mapPGPError(err)
 	}
+	return writeMessage(ctx, dst, src, pw, aw)
+}
+
+// encryptSetup is what Encrypt and EncryptPassphrase share before they
+// encrypt: the time stamped on the message, the configuration, the
+// signers, and the writer the message goes to, out, which is aw (to be
+// closed after the message) when the message is armored.
+func encryptSetup(dst io.Writer, opt *EncryptOptions) (t time.Time, cfg *packet.Config, signers []*pgp.Entity, out io.Writer, aw io.WriteCloser, err error) {
+	t = opt.Time
+	if opt.Signer != nil && t.IsZero() {
+		t = opt.Signer.SigningTime()
+	}
+	cfg = pgpConfig(time.Time{}, false, opt.Rand)
+	cfg.Time = func() time.Time { return t }
+	cfg.AEADConfig = nil
+	if opt.Compress {
+		cfg.DefaultCompressionAlgo = packet.CompressionZLIB
+	}
+	if opt.Signer != nil {
+		if opt.Signer.entity == nil {
+			return t, nil, nil, nil, nil, fmt.Errorf("%w: signer without a key", ErrMalformed)
+		}
+		signers = []*pgp.Entity{opt.Signer.entity}
+		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
+	}
+	out = dst
+	if opt.Armor {
+		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
+			return t, nil, nil, nil, nil, err
+		}
+		out = aw
+	}
+	return t, cfg, signers, out, aw, nil
+}
+
+// writeMessage copies src into the encrypting writer pw and closes it,
+// then the armor aw when there is one, ending the armored text with a
+// newline.
+func writeMessage(ctx context.Context, dst io.Writer, src io.Reader, pw, aw io.WriteCloser) error {
 	if _, err := io.Copy(pw, ctxReader{ctx, src}); err != nil {
 		return err
 	}
 	if err := pw.Close(); err != nil {
 		return err
 	}
-	if aw != nil {
-		if err := aw.Close(); err != nil {
-			return err
-		}
-		_, err = io.WriteString(dst, "\n")
+	if aw == nil {
+		return nil
+	}
+	if err := aw.Close(); err != nil {
 		return err
 	}
-	return nil
+	_, err := io.WriteString(dst, "\n")
+	return err
 }
 
 // DefaultMaxDecryptSize is DecryptOptions.MaxSize when it is 0.

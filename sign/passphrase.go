@@ -6,9 +6,7 @@ import (
 	"crypto"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
@@ -42,34 +40,11 @@ func EncryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if o != nil {
 		opt = *o
 	}
-	t := opt.Time
-	if opt.Signer != nil && t.IsZero() {
-		t = opt.Signer.SigningTime()
+	t, cfg, signers, out, aw, err := encryptSetup(dst, &opt)
+	if err != nil {
+		return err
 	}
-	cfg := pgpConfig(time.Time{}, false, opt.Rand)
-	cfg.Time = func() time.Time { return t }
-	cfg.AEADConfig = nil
 	cfg.S2KConfig = &s2k.Config{S2KMode: s2k.IteratedSaltedS2K, Hash: crypto.SHA256, S2KCount: PassphraseS2KCount}
-	if opt.Compress {
-		cfg.DefaultCompressionAlgo = packet.CompressionZLIB
-	}
-	var signers []*pgp.Entity
-	if opt.Signer != nil {
-		if opt.Signer.entity == nil {
-			return fmt.Errorf("%w: signer without a key", ErrMalformed)
-		}
-		signers = []*pgp.Entity{opt.Signer.entity}
-		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
-	}
-	out := dst
-	var aw io.WriteCloser
-	if opt.Armor {
-		var err error
-		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
-			return err
-		}
-		out = aw
-	}
 	pw, err := pgp.SymmetricallyEncryptWithParams(passphrase, out, &pgp.EncryptParams{
 		Signers: signers,
 		Hints:   &pgp.FileHints{ModTime: t},
@@ -78,20 +53,7 @@ func EncryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if err != nil {
 		return mapPGPError(err)
 	}
-	if _, err := io.Copy(pw, ctxReader{ctx, src}); err != nil {
-		return err
-	}
-	if err := pw.Close(); err != nil {
-		return err
-	}
-	if aw != nil {
-		if err := aw.Close(); err != nil {
-			return err
-		}
-		_, err = io.WriteString(dst, "\n")
-		return err
-	}
-	return nil
+	return writeMessage(ctx, dst, src, pw, aw)
 }
 
 // DecryptPassphrase reads a passphrase-encrypted OpenPGP message (binary or
