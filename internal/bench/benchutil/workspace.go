@@ -13,9 +13,10 @@ import (
 
 // Workspace is where a comparison runs.
 type Workspace struct {
-	Dir   string // a new temporary directory
-	Self  string // this program, run again as a child for fogkit's side
-	Image string // the input image, Dir/disk.raw
+	Dir   string   // a new temporary directory
+	Self  string   // this program, run again as a child for fogkit's side
+	Image string   // the input image, Dir/disk.raw
+	Peers []string // the peer tools' paths, in the order Start was given them
 }
 
 // NewWorkspace makes a temporary directory named for the program. remove,
@@ -35,6 +36,29 @@ func NewWorkspace(name string, keep bool) (w *Workspace, remove func(), err erro
 		}
 	}
 	return &Workspace{Dir: dir, Self: self, Image: filepath.Join(dir, "disk.raw")}, remove, nil
+}
+
+// Start begins a disk format comparison: it finds the peer tools on PATH,
+// makes the workspace (NewWorkspace) and builds the input image in it
+// (BuildImage, with no arguments).
+func Start(name string, keep bool, peers ...string) (w *Workspace, remove func(), err error) {
+	var paths []string
+	for _, p := range peers {
+		path, err := exec.LookPath(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		paths = append(paths, path)
+	}
+	if w, remove, err = NewWorkspace(name, keep); err != nil {
+		return nil, nil, err
+	}
+	w.Peers = paths
+	if _, err := w.BuildImage(); err != nil {
+		remove()
+		return nil, nil, err
+	}
+	return w, remove, nil
 }
 
 // BuildImage writes the input image by running this program again as

@@ -139,19 +139,12 @@ func buildImage(path string) error {
 }
 
 func run(runs int, keep bool) error {
-	qemu, err := exec.LookPath("qemu-img")
-	if err != nil {
-		return err
-	}
-	ws, remove, err := benchutil.NewWorkspace("qcow2-bench", keep)
+	ws, remove, err := benchutil.Start("qcow2-bench", keep, "qemu-img")
 	if err != nil {
 		return err
 	}
 	defer remove()
-	if _, err := ws.BuildImage(); err != nil {
-		return err
-	}
-	dir, self, raw := ws.Dir, ws.Self, ws.Image
+	dir, self, raw, qemu := ws.Dir, ws.Self, ws.Image, ws.Peers[0]
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB text-like + %d MiB random content\n", diskSize>>20, textSize>>20, randSize>>20)
 	fmt.Printf("machine: %s; load average at start: %s\n", benchutil.Machine(), benchutil.LoadAvg())
 	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")

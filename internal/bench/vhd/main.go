@@ -108,23 +108,12 @@ func buildImage(path string) error {
 }
 
 func run(runs int, keep bool) error {
-	qemu, err := exec.LookPath("qemu-img")
-	if err != nil {
-		return err
-	}
-	tarP, err := exec.LookPath("tar")
-	if err != nil {
-		return err
-	}
-	ws, remove, err := benchutil.NewWorkspace("vhd-bench", keep)
+	ws, remove, err := benchutil.Start("vhd-bench", keep, "qemu-img", "tar")
 	if err != nil {
 		return err
 	}
 	defer remove()
-	if _, err := ws.BuildImage(); err != nil {
-		return err
-	}
-	dir, self, raw := ws.Dir, ws.Self, ws.Image
+	dir, self, raw, qemu, tarP := ws.Dir, ws.Self, ws.Image, ws.Peers[0], ws.Peers[1]
 	_, alloc, err := benchutil.FileSize(raw)
 	if err != nil {
 		return err

@@ -81,19 +81,12 @@ func convert(in, out string, workers int, bs uint32, noDigest bool) error {
 }
 
 func run(runs int, keep bool) error {
-	qemu, err := exec.LookPath("qemu-img")
-	if err != nil {
-		return err
-	}
-	ws, remove, err := benchutil.NewWorkspace("vhdx-bench", keep)
+	ws, remove, err := benchutil.Start("vhdx-bench", keep, "qemu-img")
 	if err != nil {
 		return err
 	}
 	defer remove()
-	if _, err := ws.BuildImage(); err != nil {
-		return err
-	}
-	dir, self, raw := ws.Dir, ws.Self, ws.Image
+	dir, self, raw, qemu := ws.Dir, ws.Self, ws.Image, ws.Peers[0]
 	var data int64
 	for _, is := range islands {
 		data += (is[1] - is[0]) * mib
