@@ -102,3 +102,14 @@ func ExampleWriteVerifySummary() {
 	// OK acme appliance/stable 1.0 seq 1 kind full tree sha256:dfba17f66a768a40d621599741600ff2b49a319b85dd87195ae9dc0436e85a3f signed by 339e2ff917630507b6a423b5ce084e28, content verified
 	// applied nothing -> 1.0 (slot 1-dfba17f66a76, pending until confirmed): 1 written, 0 patched, 0 reused, 0 copied
 }
+
+// Base trees for a diff or bundle from directories named for their
+// versions, as a build machine keeps its releases.
+func ExampleDirTrees() {
+	for _, t := range update.DirTrees("releases/1.0", "releases/1.1/") {
+		fmt.Println(t.Version)
+	}
+	// Output:
+	// 1.0
+	// 1.1
+}

@@ -2,6 +2,7 @@ package update
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -44,4 +45,37 @@ func TestSummaries(t *testing.T) {
 			assert.Equal(t, tc.want, b.String())
 		})
 	}
+}
+
+func TestDirTrees(t *testing.T) {
+	dir := t.TempDir()
+	trees := DirTrees(dir+"/1.0/", dir+"/1.1")
+	require.Len(t, trees, 2)
+	assert.Equal(t, "1.0", trees[0].Version)
+	assert.Equal(t, "1.1", trees[1].Version)
+	assert.NotNil(t, trees[0].FS)
+	assert.Nil(t, DirTrees())
+}
+
+func TestProgressLine(t *testing.T) {
+	var b bytes.Buffer
+	progress, end := ProgressLine(&b)
+	end()
+	assert.Empty(t, b.String(), "nothing drawn, nothing to end")
+	for _, ev := range []Event{
+		{Stage: "scan", Done: 0, Total: 200},
+		{Stage: "scan", Done: 1, Total: 200}, // same percentage: not redrawn
+		{Stage: "scan", Done: 2, Total: 200},
+		{Stage: "build", File: "etc/a", Done: 0, Total: 0},
+		{Stage: "build", File: "etc/a", Done: 5, Total: 0},
+		{Stage: "build", File: "etc/b", Done: 6, Total: 0},
+	} {
+		progress(ev)
+	}
+	end()
+	want := "\rscan     0/200 " + strings.Repeat(" ", 50) +
+		"\rscan     2/200 " + strings.Repeat(" ", 50) +
+		"\rbuild    0/0 etc/a" + strings.Repeat(" ", 45) +
+		"\rbuild    6/0 etc/b" + strings.Repeat(" ", 45) + "\n"
+	assert.Equal(t, want, b.String())
 }
