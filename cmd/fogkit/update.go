@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update"
@@ -32,23 +31,12 @@ func runUpdate(ctx context.Context, e *env, args []string) error {
 	return usageErr("unknown update command %q (usage: %s)", args[0], u)
 }
 
-// updateProgress draws update events on a terminal, at most five times a
-// second; nil otherwise.
+// updateProgress draws update events on a terminal; nil otherwise.
 func updateProgress(e *env, quiet bool) (func(update.Event), func()) {
 	if !e.terminal || quiet {
 		return nil, func() {}
 	}
-	var last time.Time
-	return func(ev update.Event) {
-			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
-				last = now
-				fmt.Fprintf(e.stderr, "\r%-8s %d/%d %-50.50s", ev.Stage, ev.Done, ev.Total, ev.File)
-			}
-		}, func() {
-			if !last.IsZero() {
-				fmt.Fprintln(e.stderr)
-			}
-		}
+	return update.ProgressLine(e.stderr)
 }
 
 // buildReport is update build's machine report.
@@ -101,10 +89,7 @@ func updateBuild(ctx context.Context, e *env, args []string) error {
 		}
 		o.Encrypt = update.OpenPGPEncrypter(pk)
 	}
-	var bases []update.Tree
-	for _, d := range list(*from) {
-		bases = append(bases, update.Tree{Version: filepath.Base(filepath.Clean(d)), FS: os.DirFS(d)})
-	}
+	bases := update.DirTrees(list(*from)...)
 	var rep *update.BuildReport
 	err = writeAtomic(*output, 0o644, func(w *os.File) error {
 		rep, err = update.Build(ctx, w, []sign.Signer{signer}, update.Tree{Version: *version, Sequence: *seq, FS: os.DirFS(*to)}, bases, o)

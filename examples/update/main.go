@@ -25,7 +25,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update"
@@ -73,14 +72,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var prog func(update.Event)
 	if *progress {
-		last := time.Time{}
-		prog = func(e update.Event) {
-			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
-				last = now
-				fmt.Fprintf(os.Stderr, "\r%-8s %d/%d %-50.50s", e.Stage, e.Done, e.Total, e.File)
-			}
-		}
-		defer fmt.Fprintln(os.Stderr)
+		var end func()
+		prog, end = update.ProgressLine(os.Stderr)
+		defer end()
 	}
 	switch cmd {
 	case "keygen":
@@ -128,9 +122,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		var bases []update.Tree
 		if *from != "" {
-			for _, d := range strings.Split(*from, ",") {
-				bases = append(bases, update.Tree{Version: filepath.Base(filepath.Clean(d)), FS: os.DirFS(d)})
-			}
+			bases = update.DirTrees(strings.Split(*from, ",")...)
 		}
 		tmp := *output + ".tmp"
 		f, err := os.Create(tmp)
