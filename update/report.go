@@ -3,8 +3,6 @@ package update
 import (
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 )
 
@@ -64,42 +62,4 @@ func WriteStateSummary(w io.Writer, st *State) error {
 	}
 	_, err := fmt.Fprintf(w, "%s %s seq %d in %s: %s\n", st.Product, st.Current.Version, st.Current.Sequence, st.Current.Dir(), state)
 	return err
-}
-
-// DirTrees returns a tree for each directory, in the order given (oldest
-// first, as Build takes its bases), its version the directory's name:
-// ".../1.0" gives version "1.0".
-func DirTrees(dirs ...string) []Tree {
-	var trees []Tree
-	for _, d := range dirs {
-		trees = append(trees, Tree{Version: filepath.Base(filepath.Clean(d)), FS: os.DirFS(d)})
-	}
-	return trees
-}
-
-// ProgressLine returns a Progress hook that keeps one status line on w, a
-// terminal (it redraws the line with a carriage return): the stage, units
-// done of the total and the file. It redraws only when the stage, the file
-// or the whole percentage changes, so the output depends on the events
-// alone. end finishes the line, when one was drawn.
-func ProgressLine(w io.Writer) (progress func(Event), end func()) {
-	var last Event
-	lastPct, drawn := -1, false
-	progress = func(ev Event) {
-		pct := 0
-		if ev.Total > 0 {
-			pct = int(min(ev.Done, ev.Total) * 100 / ev.Total)
-		}
-		if drawn && ev.Stage == last.Stage && ev.File == last.File && pct == lastPct {
-			return
-		}
-		last, lastPct, drawn = ev, pct, true
-		fmt.Fprintf(w, "\r%-8s %d/%d %-50.50s", ev.Stage, ev.Done, ev.Total, ev.File)
-	}
-	end = func() {
-		if drawn {
-			fmt.Fprintln(w)
-		}
-	}
-	return progress, end
 }
