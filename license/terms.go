@@ -10,8 +10,8 @@ import (
 )
 
 // ParseTime reads a license date the way a vendor types it: RFC 3339, a
-// date (YYYY-MM-DD, meaning 00:00 UTC of that day) or Unix seconds. The
-// result is in UTC.
+// date (YYYY-MM-DD, meaning 00:00 UTC of that day) or Unix seconds (of a
+// year up to 9999, as a license file can hold). The result is in UTC.
 func ParseTime(s string) (time.Time, error) {
 	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return t.UTC(), nil
@@ -20,7 +20,12 @@ func ParseTime(s string) (time.Time, error) {
 		return t, nil
 	}
 	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
+		// Only what a license file can hold: its JSON times are RFC 3339,
+		// years 0 to 9999.
+		if t := time.Unix(n, 0).UTC(); t.Year() >= 0 && t.Year() <= 9999 {
+			return t, nil
+		}
+		return time.Time{}, fmt.Errorf("%q: Unix seconds beyond the year 9999", s)
 	}
 	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
 }

@@ -24,7 +24,7 @@ func TestParseTime(t *testing.T) {
 		assert.True(t, tc.want.Equal(got), "%s: %v", tc.in, got)
 		assert.Equal(t, time.UTC, got.Location(), tc.in)
 	}
-	for _, bad := range []string{"", "yesterday", "2027-13-01", "31.12.2027"} {
+	for _, bad := range []string{"", "yesterday", "2027-13-01", "31.12.2027", "-9223372036854775808", "253402300800"} {
 		_, err := license.ParseTime(bad)
 		assert.Error(t, err, bad)
 	}
