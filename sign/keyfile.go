@@ -44,3 +44,28 @@ func ReadPassphraseFile(path string) ([]byte, error) {
 	}
 	return bytes.TrimSuffix(line, []byte("\r")), nil
 }
+
+// ReadKeyring reads public key files of the purpose (ReadKeyFile,
+// LoadPublicKey) into a new keyring, the way a verifier takes its keys
+// from the command line: several for a key rotation. An error names the
+// file.
+func ReadKeyring(purpose Purpose, paths ...string) (*Keyring, error) {
+	ring, err := NewKeyring()
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range paths {
+		data, err := ReadKeyFile(p)
+		if err != nil {
+			return nil, err
+		}
+		k, err := LoadPublicKey(data, purpose)
+		if err == nil {
+			err = ring.Add(k)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+	}
+	return ring, nil
+}

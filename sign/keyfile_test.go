@@ -3,6 +3,7 @@ package sign
 import (
 	"bytes"
 	"crypto/rand"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -69,5 +70,30 @@ func TestReadPassphraseFile(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "pw", string(got))
 	_, err = ReadPassphraseFile(filepath.Join(dir, "missing"))
+	assert.ErrorIs(t, err, os.ErrNotExist)
+}
+
+func TestReadKeyring(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, purpose := range []Purpose{PurposeLicense, PurposeLicense} {
+		s, err := GenerateEd25519(rand.Reader, purpose)
+		require.NoError(t, err)
+		pub, err := EncodePublicKey(s.Public())
+		require.NoError(t, err)
+		p := filepath.Join(dir, fmt.Sprintf("k%d.pub", i))
+		require.NoError(t, os.WriteFile(p, pub, 0o644))
+		paths = append(paths, p)
+	}
+	ring, err := ReadKeyring(PurposeLicense, paths[0], paths[1])
+	require.NoError(t, err)
+	assert.Len(t, ring.Keys(), 2)
+
+	// Not a key, a missing file: the error names the file.
+	bad := filepath.Join(dir, "bad.pub")
+	require.NoError(t, os.WriteFile(bad, []byte("not a key\n"), 0o644))
+	_, err = ReadKeyring(PurposeLicense, paths[0], bad)
+	assert.ErrorContains(t, err, bad)
+	_, err = ReadKeyring(PurposeLicense, filepath.Join(dir, "missing.pub"))
 	assert.ErrorIs(t, err, os.ErrNotExist)
 }
