@@ -235,22 +235,9 @@ func licenseVerify(ctx context.Context, e *env, args []string) error {
 
 // licenseRing loads the license public keys.
 func licenseRing(pubs []string) (*sign.Keyring, error) {
-	ring, err := sign.NewKeyring()
+	ring, err := sign.ReadKeyring(sign.PurposeLicense, pubs...)
 	if err != nil {
-		return nil, err
-	}
-	for _, p := range pubs {
-		data, err := sign.ReadKeyFile(p)
-		if err != nil {
-			return nil, err
-		}
-		k, err := sign.LoadPublicKey(data, sign.PurposeLicense)
-		if err != nil {
-			return nil, fmt.Errorf("-pub %s: %w (want the license.pub of the key directory)", p, err)
-		}
-		if err := ring.Add(k); err != nil {
-			return nil, fmt.Errorf("-pub %s: %w", p, err)
-		}
+		return nil, fmt.Errorf("-pub %w (want the license.pub of the key directory)", err)
 	}
 	return ring, nil
 }

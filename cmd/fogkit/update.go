@@ -219,15 +219,11 @@ func loadUpdateSigner(path string) (sign.Signer, error) {
 }
 
 func loadUpdateRing(path string) (*sign.Keyring, error) {
-	b, err := sign.ReadKeyFile(path)
+	ring, err := sign.ReadKeyring(sign.PurposeUpdate, path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-pub %w (want the update.pub of a key directory)", err)
 	}
-	k, err := sign.LoadPublicKey(b, sign.PurposeUpdate)
-	if err != nil {
-		return nil, fmt.Errorf("-pub %s: %w (want the update.pub of a key directory)", path, err)
-	}
-	return sign.NewKeyring(k)
+	return ring, nil
 }
 
 func loadPGPPublic(path string) (*sign.OpenPGPPublicKey, error) {

@@ -275,22 +275,9 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(pubs) == 0 || *product == "" {
 		return fail(errors.New("verify: -pub and -product are required"))
 	}
-	ring, err := sign.NewKeyring()
+	ring, err := sign.ReadKeyring(sign.PurposeLicense, pubs...)
 	if err != nil {
 		return fail(err)
-	}
-	for _, p := range pubs {
-		data, err := sign.ReadKeyFile(p)
-		if err != nil {
-			return fail(err)
-		}
-		k, err := sign.LoadPublicKey(data, sign.PurposeLicense)
-		if err != nil {
-			return fail(fmt.Errorf("%s: %w", p, err))
-		}
-		if err := ring.Add(k); err != nil {
-			return fail(err)
-		}
 	}
 	o := &license.VerifyOptions{InstanceID: *instance, Skew: *skew}
 	if *nowFlag != "" {

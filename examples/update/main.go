@@ -149,7 +149,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if fl.NArg() != 1 || *pubFile == "" {
 			return fmt.Errorf("%s: -pub and one package file are required", cmd)
 		}
-		ring, err := loadRing(*pubFile)
+		ring, err := sign.ReadKeyring(sign.PurposeUpdate, *pubFile)
 		if err != nil {
 			return err
 		}
@@ -246,18 +246,6 @@ func loadSigner(path string) (sign.Signer, error) {
 		return nil, err
 	}
 	return sign.LoadSigner(b, sign.PurposeUpdate, nil)
-}
-
-func loadRing(path string) (*sign.Keyring, error) {
-	b, err := sign.ReadKeyFile(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := sign.LoadPublicKey(b, sign.PurposeUpdate)
-	if err != nil {
-		return nil, err
-	}
-	return sign.NewKeyring(k)
 }
 
 // loadPGPPublic and loadPGPSigner read the product's OpenPGP key pair
