@@ -101,7 +101,13 @@ func updateBuild(ctx context.Context, e *env, args []string) error {
 	if f.asJSON() {
 		return writeJSON(e.stdout, buildReport{*output, rep.Manifest, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted})
 	}
-	return update.WriteBuildSummary(e.stdout, *output, rep)
+	if err := update.WriteBuildSummary(e.stdout, *output, rep); err != nil {
+		return err
+	}
+	if rep.LargerThanFull && !rep.BuiltFull {
+		fmt.Fprintln(e.stdout, "hint: -full-if-larger builds the full package instead")
+	}
+	return nil
 }
 
 // verifyUpdateReport is update verify's machine report.
@@ -181,7 +187,13 @@ func updateVerify(ctx context.Context, e *env, cmd string, args []string) error 
 		if f.asJSON() {
 			return writeJSON(e.stdout, verifyUpdateReport{pos[0], rep.Manifest, rep.KeyIDs, rep.ContentVerified})
 		}
-		return update.WriteVerifySummary(e.stdout, rep)
+		if err := update.WriteVerifySummary(e.stdout, rep); err != nil {
+			return err
+		}
+		if !rep.ContentVerified {
+			fmt.Fprintln(e.stdout, "hint: -decrypt with the product's private key checks the content too")
+		}
+		return nil
 	}
 	if err := os.MkdirAll(*target, 0o755); err != nil {
 		return err
