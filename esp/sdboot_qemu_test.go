@@ -1,9 +1,7 @@
 package esp_test
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,7 +13,7 @@ import (
 	"github.com/fogkit/fogkit/esp"
 	"github.com/fogkit/fogkit/esp/esptest"
 	"github.com/fogkit/fogkit/internal/testutil"
-	"github.com/fogkit/fogkit/rootfs"
+	"github.com/fogkit/fogkit/internal/testutil/testinitrd"
 )
 
 // TestRealSystemdBootChooses boots ESPs laid out by this package under
@@ -31,18 +29,7 @@ func TestRealSystemdBootChooses(t *testing.T) {
 	if kernel == "" || efi == "" {
 		return
 	}
-	init := testutil.BuildStaticInit(t, testutil.TestInitPackage)
-	r := rootfs.New(&rootfs.Options{Compression: rootfs.CompressGzip})
-	for _, d := range []string{"/dev", "/proc", "/sys"} {
-		require.NoError(t, r.Add(rootfs.Entry{Path: d, Type: rootfs.TypeDir, Mode: 0o755}))
-	}
-	require.NoError(t, r.Add(rootfs.Entry{Path: "/dev/console", Type: rootfs.TypeChar, Mode: 0o600, Major: 5, Minor: 1}))
-	require.NoError(t, r.AddFile(rootfs.Entry{Path: "/init", Mode: 0o755}, init))
-	var initrd bytes.Buffer
-	_, err := r.WriteTo(&initrd)
-	require.NoError(t, err)
-	initrdPath := filepath.Join(t.TempDir(), "initrd.img")
-	require.NoError(t, os.WriteFile(initrdPath, initrd.Bytes(), 0o644))
+	initrdPath := testinitrd.File(t)
 
 	for _, c := range []struct {
 		newEntry string

@@ -16,6 +16,7 @@ import (
 
 	"github.com/fogkit/fogkit/disk"
 	"github.com/fogkit/fogkit/internal/testutil"
+	"github.com/fogkit/fogkit/internal/testutil/testinitrd"
 	"github.com/fogkit/fogkit/iso"
 	"github.com/fogkit/fogkit/rootfs"
 )
@@ -28,21 +29,6 @@ const (
 	bootTimeout = 240 * time.Second
 	ukiStub     = "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 )
-
-func testInitrd(t *testing.T) string {
-	t.Helper()
-	init := testutil.BuildStaticInit(t, testutil.TestInitPackage)
-	r := rootfs.New(&rootfs.Options{Compression: rootfs.CompressGzip})
-	for _, d := range []string{"/dev", "/proc", "/sys"} {
-		require.NoError(t, r.Add(rootfs.Entry{Path: d, Type: rootfs.TypeDir, Mode: 0o755}))
-	}
-	require.NoError(t, r.Add(rootfs.Entry{Path: "/dev/console", Type: rootfs.TypeChar, Mode: 0o600, Major: 5, Minor: 1}))
-	require.NoError(t, r.AddFile(rootfs.Entry{Path: "/init", Mode: 0o755}, init))
-	var b bytes.Buffer
-	_, err := r.WriteTo(&b)
-	require.NoError(t, err)
-	return writeFile(t, "initrd.img", b.Bytes())
-}
 
 // espImage builds a UKI disk with the disk package and returns its ESP
 // partition as a FAT image file.
@@ -76,7 +62,7 @@ func bootISO(t *testing.T, nonce string) string {
 		t.SkipNow()
 	}
 	cmdline := "console=ttyS0 panic=-1 no_timer_check fogkit.nonce=" + nonce
-	initrd := testInitrd(t)
+	initrd := testinitrd.File(t)
 	cfg := fmt.Sprintf("SERIAL 0 115200\nDEFAULT linux\nPROMPT 0\nTIMEOUT 1\nLABEL linux\n  KERNEL /boot/vmlinuz\n  INITRD /boot/initrd.img\n  APPEND %s\n", cmdline)
 	spec.EFI = &iso.File{Path: espImage(t, kernel, initrd, cmdline)}
 	spec.Files = []iso.File{

@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/fogkit/fogkit/license"
@@ -103,4 +104,39 @@ func ExampleInspectUnverified() {
 	fmt.Println("UNVERIFIED:", u.License.Customer.Name, u.License.ID, u.KeyID == signer.KeyID())
 	// Output:
 	// UNVERIFIED: Support Case lic-1 true
+}
+
+// A license issued from what a vendor types on a command line or in a
+// form, and printed as a text report.
+func ExampleWriteLicense() {
+	issued, _ := license.ParseTime("2026-01-01")
+	expires, _ := license.ParseTime("2027-12-31")
+	limits, _ := license.ParseLimits([]string{"nodes=3"})
+	meta, _ := license.ParseMetadata([]string{"po=PO-1"})
+	l := &license.License{
+		Sequence:    1,
+		Product:     "acme-appliance",
+		Customer:    license.Customer{ID: "cust-42", Name: "Example Corp"},
+		IssuedAt:    issued,
+		NotBefore:   issued,
+		ExpiresAt:   &expires,
+		GracePeriod: license.Days(14),
+		Features:    license.ParseFeatures("sso, backup"),
+		Limits:      limits,
+		Metadata:    meta,
+	}
+	l.ID = l.DerivedID()
+	_ = license.WriteLicense(os.Stdout, l)
+	// Output:
+	// license:    lic-9187f8abeae7376c (sequence 1, format 0)
+	// product:    acme-appliance
+	// customer:   cust-42 (Example Corp)
+	// issued:     2026-01-01T00:00:00Z
+	// valid from: 2026-01-01T00:00:00Z
+	// expires at: 2027-12-31T00:00:00Z (grace 14d)
+	// updates:    all
+	// seats:      unlimited
+	// features:   sso, backup
+	// limit:      nodes=3
+	// meta:       po="PO-1"
 }

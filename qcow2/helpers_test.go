@@ -13,23 +13,7 @@ import (
 
 // mixed returns n bytes of disk-like content: text, random and zero
 // stretches, deterministic from seed.
-func mixed(seed uint64, n int) []byte {
-	b := make([]byte, n)
-	for off, i := 0, 0; off < n; i++ {
-		l := min(n-off, 40<<10+int(seed+uint64(i)*7919)%(300<<10))
-		switch i % 4 {
-		case 0:
-			copy(b[off:], testutil.TextBytes(seed+uint64(i), l))
-		case 1:
-			copy(b[off:], testutil.RandomBytes(seed+uint64(i), l))
-		case 2: // zeros
-		case 3:
-			copy(b[off:], testutil.TextBytes(seed+uint64(i), l/3))
-		}
-		off += l
-	}
-	return b
-}
+func mixed(seed uint64, n int) []byte { return testutil.DiskBytes(seed, n, 300<<10) }
 
 // toQcow2 converts raw bytes with Write.
 func toQcow2(t testing.TB, raw []byte, o *qcow2.Options) ([]byte, *qcow2.Result) {

@@ -55,34 +55,11 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 		}
 		to[i] = r.entity
 	}
-	t := opt.Time
-	if opt.Signer != nil && t.IsZero() {
-		t = opt.Signer.SigningTime()
-	}
-	cfg := pgpConfig(time.Time{}, false, opt.Rand)
-	cfg.Time = func() time.Time { return t }
-	cfg.AEADConfig = nil
-	if opt.Compress {
-		cfg.DefaultCompressionAlgo = packet.CompressionZLIB
-	}
-	var signers []*pgp.Entity
-	if opt.Signer != nil {
-		if opt.Signer.entity == nil {
-			return fmt.Errorf("%w: signer without a key", ErrMalformed)
-		}
-		signers = []*pgp.Entity{opt.Signer.entity}
-		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
+	t, cfg, signers, out, aw, err := encryptSetup(dst, &opt)
+	if err != nil {
+		return err
 	}
 	encTime := opt.Time
-	out := dst
-	var aw io.WriteCloser
-	if opt.Armor {
-		var err error
-		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
-			return err
-		}
-		out = aw
-	}
 	pw, err := pgp.EncryptWithParams(out, to, nil, &pgp.EncryptParams{
 		Signers:        signers,
 		Hints:          &pgp.FileHints{ModTime: t},
@@ -97,20 +74,59 @@ func Encrypt(ctx context.Context, dst io.Writer, src io.Reader, recipients []*Op
 		}
 		return mapPGPError(err)
 	}
+	return writeMessage(ctx, dst, src, pw, aw)
+}
+
+// encryptSetup is what Encrypt and EncryptPassphrase share before they
+// encrypt: the time stamped on the message, the configuration, the
+// signers, and the writer the message goes to, out, which is aw (to be
+// closed after the message) when the message is armored.
+func encryptSetup(dst io.Writer, opt *EncryptOptions) (t time.Time, cfg *packet.Config, signers []*pgp.Entity, out io.Writer, aw io.WriteCloser, err error) {
+	t = opt.Time
+	if opt.Signer != nil && t.IsZero() {
+		t = opt.Signer.SigningTime()
+	}
+	cfg = pgpConfig(time.Time{}, false, opt.Rand)
+	cfg.Time = func() time.Time { return t }
+	cfg.AEADConfig = nil
+	if opt.Compress {
+		cfg.DefaultCompressionAlgo = packet.CompressionZLIB
+	}
+	if opt.Signer != nil {
+		if opt.Signer.entity == nil {
+			return t, nil, nil, nil, nil, fmt.Errorf("%w: signer without a key", ErrMalformed)
+		}
+		signers = []*pgp.Entity{opt.Signer.entity}
+		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
+	}
+	out = dst
+	if opt.Armor {
+		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
+			return t, nil, nil, nil, nil, err
+		}
+		out = aw
+	}
+	return t, cfg, signers, out, aw, nil
+}
+
+// writeMessage copies src into the encrypting writer pw and closes it,
+// then the armor aw when there is one, ending the armored text with a
+// newline.
+func writeMessage(ctx context.Context, dst io.Writer, src io.Reader, pw, aw io.WriteCloser) error {
 	if _, err := io.Copy(pw, ctxReader{ctx, src}); err != nil {
 		return err
 	}
 	if err := pw.Close(); err != nil {
 		return err
 	}
-	if aw != nil {
-		if err := aw.Close(); err != nil {
-			return err
-		}
-		_, err = io.WriteString(dst, "\n")
+	if aw == nil {
+		return nil
+	}
+	if err := aw.Close(); err != nil {
 		return err
 	}
-	return nil
+	_, err := io.WriteString(dst, "\n")
+	return err
 }
 
 // DefaultMaxDecryptSize is DecryptOptions.MaxSize when it is 0.
@@ -149,14 +165,7 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 	if err != nil {
 		return err
 	}
-	ring := pgp.EntityList{key.entity}
-	signers := map[string]bool{}
-	for _, v := range opt.SignedBy {
-		if v != nil {
-			ring = append(ring, v.entity)
-			signers[v.id] = true
-		}
-	}
+	ring, signers := signedByRing(pgp.EntityList{key.entity}, opt.SignedBy)
 	decLimit := maxSize + 1<<20
 	cfg := &packet.Config{MaxDecompressedMessageSize: &decLimit}
 	md, err := pgp.ReadMessage(in, ring, nil, cfg)
@@ -166,6 +175,27 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 	if !md.IsEncrypted {
 		return fmt.Errorf("%w: message is not encrypted", ErrMalformed)
 	}
+	return readBody(ctx, dst, md, lr, maxSize, signers)
+}
+
+// signedByRing adds the keys a message must be signed by to ring and
+// returns their IDs. Decrypt and DecryptPassphrase share it.
+func signedByRing(ring pgp.EntityList, signedBy []*OpenPGPPublicKey) (pgp.EntityList, map[string]bool) {
+	signers := map[string]bool{}
+	for _, v := range signedBy {
+		if v != nil {
+			ring = append(ring, v.entity)
+			signers[v.id] = true
+		}
+	}
+	return ring, signers
+}
+
+// readBody copies a decrypted message's plaintext to dst, at most maxSize
+// bytes, which reads it to its end and so checks its integrity; then, when
+// signers is not empty, it requires a valid signature by one of them.
+// Decrypt and DecryptPassphrase share it.
+func readBody(ctx context.Context, dst io.Writer, md *pgp.MessageDetails, lr *limitedReader, maxSize int64, signers map[string]bool) error {
 	if _, err := copyLimited(dst, md.UnverifiedBody, maxSize); err != nil {
 		var we writeError
 		if errors.Is(err, ErrTooLarge) {
@@ -176,15 +206,16 @@ func Decrypt(ctx context.Context, dst io.Writer, src io.Reader, key *OpenPGPSign
 		}
 		return decryptError(ctx, lr, err)
 	}
-	if len(signers) > 0 {
-		switch {
-		case !md.IsSigned:
-			return fmt.Errorf("%w: message is not signed", ErrBadSignature)
-		case md.SignatureError != nil:
-			return mapPGPError(md.SignatureError)
-		case md.SignedBy == nil || !signers[fmt.Sprintf("%x", md.SignedBy.Entity.PrimaryKey.Fingerprint)]:
-			return fmt.Errorf("%w: message signed by another key", ErrUnknownKey)
-		}
+	if len(signers) == 0 {
+		return nil
+	}
+	switch {
+	case !md.IsSigned:
+		return fmt.Errorf("%w: message is not signed", ErrBadSignature)
+	case md.SignatureError != nil:
+		return mapPGPError(md.SignatureError)
+	case md.SignedBy == nil || !signers[fmt.Sprintf("%x", md.SignedBy.Entity.PrimaryKey.Fingerprint)]:
+		return fmt.Errorf("%w: message signed by another key", ErrUnknownKey)
 	}
 	return nil
 }

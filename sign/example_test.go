@@ -3,9 +3,13 @@ package sign_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,4 +164,25 @@ func ExampleLoadPublicKey() {
 	// Output:
 	// -----BEGIN PUBLIC KEY-----
 	// ed25519 true true
+}
+
+// A verifier takes its public keys and a passphrase from files named on
+// its command line.
+func ExampleReadKeyring() {
+	dir, _ := os.MkdirTemp("", "sign-example")
+	defer os.RemoveAll(dir)
+	seed := bytes.Repeat([]byte{1}, ed25519.SeedSize)
+	s, _ := sign.NewEd25519Signer(ed25519.NewKeyFromSeed(seed), sign.PurposeLicense)
+	pub, _ := sign.EncodePublicKey(s.Public())
+	os.WriteFile(filepath.Join(dir, "license.pub"), pub, 0o644)
+	os.WriteFile(filepath.Join(dir, "pass.txt"), []byte("correct horse\r\n"), 0o600)
+
+	ring, err := sign.ReadKeyring(sign.PurposeLicense, filepath.Join(dir, "license.pub"))
+	if err != nil {
+		panic(err)
+	}
+	pass, _ := sign.ReadPassphraseFile(filepath.Join(dir, "pass.txt"))
+	fmt.Println(ring.Keys()[0] == s.KeyID(), strconv.Quote(string(pass)))
+	// Output:
+	// true "correct horse"
 }

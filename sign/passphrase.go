@@ -4,12 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"errors"
 	"fmt"
 	"io"
-	"time"
 
-	"github.com/ProtonMail/go-crypto/openpgp/armor"
 	pgperrors "github.com/ProtonMail/go-crypto/openpgp/errors"
 	"github.com/ProtonMail/go-crypto/openpgp/packet"
 	"github.com/ProtonMail/go-crypto/openpgp/s2k"
@@ -43,34 +40,11 @@ func EncryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if o != nil {
 		opt = *o
 	}
-	t := opt.Time
-	if opt.Signer != nil && t.IsZero() {
-		t = opt.Signer.SigningTime()
+	t, cfg, signers, out, aw, err := encryptSetup(dst, &opt)
+	if err != nil {
+		return err
 	}
-	cfg := pgpConfig(time.Time{}, false, opt.Rand)
-	cfg.Time = func() time.Time { return t }
-	cfg.AEADConfig = nil
 	cfg.S2KConfig = &s2k.Config{S2KMode: s2k.IteratedSaltedS2K, Hash: crypto.SHA256, S2KCount: PassphraseS2KCount}
-	if opt.Compress {
-		cfg.DefaultCompressionAlgo = packet.CompressionZLIB
-	}
-	var signers []*pgp.Entity
-	if opt.Signer != nil {
-		if opt.Signer.entity == nil {
-			return fmt.Errorf("%w: signer without a key", ErrMalformed)
-		}
-		signers = []*pgp.Entity{opt.Signer.entity}
-		cfg.SignatureNotations = []*packet.Notation{{Name: PurposeNotation, Value: []byte(opt.Signer.purpose), IsHumanReadable: true}}
-	}
-	out := dst
-	var aw io.WriteCloser
-	if opt.Armor {
-		var err error
-		if aw, err = armor.Encode(dst, pgpMessageBlock, nil); err != nil {
-			return err
-		}
-		out = aw
-	}
 	pw, err := pgp.SymmetricallyEncryptWithParams(passphrase, out, &pgp.EncryptParams{
 		Signers: signers,
 		Hints:   &pgp.FileHints{ModTime: t},
@@ -79,20 +53,7 @@ func EncryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if err != nil {
 		return mapPGPError(err)
 	}
-	if _, err := io.Copy(pw, ctxReader{ctx, src}); err != nil {
-		return err
-	}
-	if err := pw.Close(); err != nil {
-		return err
-	}
-	if aw != nil {
-		if err := aw.Close(); err != nil {
-			return err
-		}
-		_, err = io.WriteString(dst, "\n")
-		return err
-	}
-	return nil
+	return writeMessage(ctx, dst, src, pw, aw)
 }
 
 // DecryptPassphrase reads a passphrase-encrypted OpenPGP message (binary or
@@ -128,14 +89,7 @@ func DecryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	}
 	in = io.MultiReader(bytes.NewReader(head), in)
 
-	var ring pgp.EntityList
-	signers := map[string]bool{}
-	for _, v := range opt.SignedBy {
-		if v != nil {
-			ring = append(ring, v.entity)
-			signers[v.id] = true
-		}
-	}
+	ring, signers := signedByRing(nil, opt.SignedBy)
 	// ReadMessage asks again after a wrong passphrase; the second answer
 	// ends the loop.
 	asked := false
@@ -155,27 +109,7 @@ func DecryptPassphrase(ctx context.Context, dst io.Writer, src io.Reader, passph
 	if !md.IsEncrypted || !md.IsSymmetricallyEncrypted {
 		return fmt.Errorf("%w: message is not encrypted with a passphrase", ErrMalformed)
 	}
-	if _, err := copyLimited(dst, md.UnverifiedBody, maxSize); err != nil {
-		var we writeError
-		if errors.Is(err, ErrTooLarge) {
-			return err
-		}
-		if errors.As(err, &we) {
-			return we.err
-		}
-		return decryptError(ctx, lr, err)
-	}
-	if len(signers) > 0 {
-		switch {
-		case !md.IsSigned:
-			return fmt.Errorf("%w: message is not signed", ErrBadSignature)
-		case md.SignatureError != nil:
-			return mapPGPError(md.SignatureError)
-		case md.SignedBy == nil || !signers[fmt.Sprintf("%x", md.SignedBy.Entity.PrimaryKey.Fingerprint)]:
-			return fmt.Errorf("%w: message signed by another key", ErrUnknownKey)
-		}
-	}
-	return nil
+	return readBody(ctx, dst, md, lr, maxSize, signers)
 }
 
 // OpenPGP packet tags of RFC 9580 section 5.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"os"
 	"time"
 
 	"github.com/fogkit/fogkit/sign"
@@ -71,4 +72,28 @@ func ExampleOpen() {
 	// Output:
 	// notes.txt ok
 	// [notes.txt] disk full at 03:12
+}
+
+// The index of an opened bundle (Bundle.Index), as the vendor's engineer
+// reads it.
+func ExampleWriteIndex() {
+	ix := &support.Index{
+		Product: "acme-appliance", Version: "2.4.1", Sequence: 7,
+		Created: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		Files:   []support.FileEntry{{Path: "app/app.log", Size: 48, Lines: 2, Redactions: 1}},
+		Sources: []support.SourceEntry{
+			{Name: "app/app.log", Status: support.StatusOK},
+			{Name: "journal", Status: support.StatusFailed, Error: "journalctl: not found"},
+		},
+		TotalBytes: 48, Redactions: 1, Failed: 1,
+	}
+	if err := support.WriteIndex(os.Stdout, ix); err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// acme-appliance 2.4.1 (sequence 7), collected 2026-03-01 12:00:00Z
+	// 1 files, 48 bytes, 1 redactions, 0 truncated, 0 sources skipped, 1 failed
+	//
+	//   app/app.log                                      48 bytes       2 lines    1 redacted
+	//   source journal: failed journalctl: not found
 }

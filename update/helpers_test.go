@@ -129,6 +129,21 @@ func applyOpts(ring *sign.Keyring) *ApplyOptions {
 	return &ApplyOptions{VerifyOptions: VerifyOptions{Keyring: ring}}
 }
 
+// osTargetV1 returns an OSFS target in a new directory, closed when the
+// test ends, with version 1 installed (full, confirmed) and signed by k.
+func osTargetV1(t *testing.T, k *sign.Ed25519Signer, ring *sign.Keyring) (*OSFS, string) {
+	t.Helper()
+	dir := t.TempDir()
+	fsys, err := NewOSFS(dir)
+	require.NoError(t, err)
+	t.Cleanup(func() { fsys.Close() })
+	o := applyOpts(ring)
+	o.Confirmed = true
+	_, err = apply(t.Context(), fsys, build(t, k, 1, nil, baseOpts(1, KindFull)), o)
+	require.NoError(t, err)
+	return fsys, dir
+}
+
 func apply(ctx context.Context, fsys FS, pkg []byte, o *ApplyOptions) (*ApplyReport, error) {
 	return Apply(ctx, fsys, bytes.NewReader(pkg), int64(len(pkg)), o)
 }

@@ -182,15 +182,10 @@ func TestLockMemFS(t *testing.T) {
 func TestConcurrentApplies(t *testing.T) {
 	k := testSigner(t, 1)
 	ring := testRing(t, k)
-	dir := t.TempDir()
-	first, err := NewOSFS(dir)
-	require.NoError(t, err)
-	defer first.Close()
+	first, dir := osTargetV1(t, k, ring)
+	pkg := build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle))
 	o := applyOpts(ring)
 	o.Confirmed = true
-	_, err = apply(t.Context(), first, build(t, k, 1, nil, baseOpts(1, KindFull)), o)
-	require.NoError(t, err)
-	pkg := build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle))
 	const n = 4
 	errs := make(chan error, n)
 	for i := 0; i < n; i++ {

@@ -398,14 +398,7 @@ func TestCrashMatrix(t *testing.T) {
 func TestApplyOSFS(t *testing.T) {
 	k := testSigner(t, 1)
 	ring := testRing(t, k)
-	dir := t.TempDir()
-	fsys, err := NewOSFS(dir)
-	require.NoError(t, err)
-	defer fsys.Close()
-	o := applyOpts(ring)
-	o.Confirmed = true
-	_, err = apply(t.Context(), fsys, build(t, k, 1, nil, baseOpts(1, KindFull)), o)
-	require.NoError(t, err)
+	fsys, dir := osTargetV1(t, k, ring)
 	rep, err := apply(t.Context(), fsys, build(t, k, 4, []int{1, 2, 3}, baseOpts(4, KindBundle)), applyOpts(ring))
 	require.NoError(t, err)
 	require.Greater(t, rep.Reused, 0)

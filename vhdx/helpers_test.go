@@ -22,23 +22,7 @@ type island struct {
 
 // mixed returns n bytes of disk-like content: text, random and zero
 // stretches, deterministic from seed.
-func mixed(seed uint64, n int) []byte {
-	b := make([]byte, n)
-	for off, i := 0, 0; off < n; i++ {
-		l := min(n-off, 40<<10+int(seed+uint64(i)*7919)%(100<<10))
-		switch i % 4 {
-		case 0:
-			copy(b[off:], testutil.TextBytes(seed+uint64(i), l))
-		case 1:
-			copy(b[off:], testutil.RandomBytes(seed+uint64(i), l))
-		case 2: // zeros
-		case 3:
-			copy(b[off:], testutil.TextBytes(seed+uint64(i), l/3))
-		}
-		off += l
-	}
-	return b
-}
+func mixed(seed uint64, n int) []byte { return testutil.DiskBytes(seed, n, 100<<10) }
 
 // rawBytes returns a size-byte image with the islands in place.
 func rawBytes(size int64, islands []island) []byte {
@@ -72,11 +56,4 @@ func toVHDX(t testing.TB, raw []byte, opts *vhdx.Options) ([]byte, *vhdx.Result)
 	require.NoError(t, err)
 	require.Equal(t, int64(out.Len()), res.Size)
 	return out.Bytes(), res
-}
-
-func writeFile(t testing.TB, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(p, data, 0o644))
-	return p
 }

@@ -160,7 +160,7 @@ func TestFileOutputHoles(t *testing.T) {
 		{"append", os.O_RDWR | os.O_APPEND, prefix, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := writeFile(t, dir, tc.name, tc.before)
+			p := testutil.WriteFile(t, dir, tc.name, tc.before)
 			f, err := os.OpenFile(p, tc.flag, 0o644)
 			require.NoError(t, err)
 			_, err = f.Seek(tc.seek, io.SeekStart)

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -16,23 +14,7 @@ import (
 
 // mixed returns n bytes of disk-like content: text, random and zero
 // stretches, deterministic from seed.
-func mixed(seed uint64, n int) []byte {
-	b := make([]byte, n)
-	for off, i := 0, 0; off < n; i++ {
-		l := min(n-off, 40<<10+int(seed+uint64(i)*7919)%(100<<10))
-		switch i % 4 {
-		case 0:
-			copy(b[off:], testutil.TextBytes(seed+uint64(i), l))
-		case 1:
-			copy(b[off:], testutil.RandomBytes(seed+uint64(i), l))
-		case 2: // zeros
-		case 3:
-			copy(b[off:], testutil.TextBytes(seed+uint64(i), l/3))
-		}
-		off += l
-	}
-	return b
-}
+func mixed(seed uint64, n int) []byte { return testutil.DiskBytes(seed, n, 100<<10) }
 
 // toVMDK converts raw bytes with Write.
 func toVMDK(t testing.TB, raw []byte, opts *vmdk.Options) ([]byte, *vmdk.Result) {
@@ -64,13 +46,6 @@ func verifyOK(t testing.TB, v []byte) *vmdk.Report {
 	require.Empty(t, rep.Findings, "findings: %v", rep.Findings)
 	require.True(t, rep.OK())
 	return rep
-}
-
-func writeFile(t testing.TB, dir, name string, data []byte) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	require.NoError(t, os.WriteFile(p, data, 0o644))
-	return p
 }
 
 func u32(b []byte, off int) uint32 { return binary.LittleEndian.Uint32(b[off:]) }

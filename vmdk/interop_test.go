@@ -192,8 +192,8 @@ func TestFooterlessLayout(t *testing.T) {
 
 	qemu := testutil.RequireTool(t, "qemu-img")
 	dir := t.TempDir()
-	in := writeFile(t, dir, "in.raw", raw)
-	out := writeFile(t, dir, "fl.vmdk", fl)
+	in := testutil.WriteFile(t, dir, "in.raw", raw)
+	out := testutil.WriteFile(t, dir, "fl.vmdk", fl)
 	testutil.MustRun(t, dir, nil, qemu, "compare", "-f", "raw", "-F", "vmdk", in, out)
 }
 

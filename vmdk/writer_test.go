@@ -379,7 +379,7 @@ func TestFailedWrite(t *testing.T) {
 }
 
 func TestShortFile(t *testing.T) {
-	p := writeFile(t, t.TempDir(), "short.raw", mixed(13, 1<<20))
+	p := testutil.WriteFile(t, t.TempDir(), "short.raw", mixed(13, 1<<20))
 	f, err := os.Open(p)
 	require.NoError(t, err)
 	defer f.Close()

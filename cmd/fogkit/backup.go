@@ -43,23 +43,11 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	}
 	ro := &backup.ReadOptions{}
 	if *passFile != "" {
-		if ro.Passphrase, err = firstLine(*passFile); err != nil {
+		if ro.Passphrase, err = sign.ReadPassphraseFile(*passFile); err != nil {
 			return err
 		}
-	} else {
-		kb, err := readSmall(*keyFile, sign.MaxKeyFileSize)
-		if err != nil {
-			return err
-		}
-		var kp []byte
-		if *keyPass != "" {
-			if kp, err = firstLine(*keyPass); err != nil {
-				return err
-			}
-		}
-		if ro.Key, err = sign.LoadOpenPGPSigner(kb, "backup", kp); err != nil {
-			return fmt.Errorf("-key %s: %w", *keyFile, err)
-		}
+	} else if ro.Key, err = loadOpenPGPKey(*keyFile, *keyPass, "backup", "the customer's OpenPGP private key the backup was encrypted to"); err != nil {
+		return err
 	}
 	in, err := os.Open(pos[0])
 	if err != nil {
@@ -70,17 +58,9 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w (a wrong passphrase or key also shows as a decryption failure)", pos[0], err)
 	}
-	var n, size int64
-	for _, x := range m.Files {
-		if x.Type == "file" {
-			n++
-			size += x.Size
-		}
-	}
 	if f.asJSON() {
+		n, size := m.FileTotals()
 		return writeJSON(e.stdout, backupReport{pos[0], n, size, m})
 	}
-	fmt.Fprintf(e.stdout, "%s %s (sequence %d, schema %d), made %s: %d files, %d bytes, %d streams: every digest matches\n",
-		m.Product, m.Version, m.Sequence, m.Schema, m.Created.UTC().Format("2006-01-02 15:04:05Z"), n, size, len(m.Streams))
-	return nil
+	return backup.WriteSummary(e.stdout, m)
 }

@@ -256,7 +256,7 @@ func inspectLicenseKind(ctx context.Context, ins *inspection, f *os.File, key st
 	st, err := license.Verify(ctx, f, ring, rep.License.Product, nil)
 	if st != nil && st.License != nil {
 		rep.Verified = true
-		ins.human = func(w io.Writer) { printStatus(w, st, licenseState(st, err)) }
+		ins.human = func(w io.Writer) { license.WriteStatus(w, st, license.Outcome(st, err)) }
 	}
 	return err
 }
@@ -341,6 +341,6 @@ func inspectSupport(ctx context.Context, ins *inspection, f *os.File, key string
 		return err
 	}
 	ins.Kind = kindSupport
-	ins.Report, ins.human = b.Index, func(w io.Writer) { printIndex(w, b.Index) }
+	ins.Report, ins.human = b.Index, func(w io.Writer) { support.WriteIndex(w, b.Index) }
 	return nil
 }

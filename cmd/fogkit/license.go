@@ -2,14 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -74,7 +69,7 @@ func licenseIssue(ctx context.Context, e *env, args []string) error {
 	if err := required(f, "key", *keyPath, "product", *product, "customer", *customer, "o", *out); err != nil {
 		return err
 	}
-	keyData, err := readSmall(*keyPath, sign.MaxKeyFileSize)
+	keyData, err := sign.ReadKeyFile(*keyPath)
 	if err != nil {
 		return err
 	}
@@ -83,7 +78,7 @@ func licenseIssue(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("-key %s: %w (want the license.key of a key directory)", *keyPath, err)
 	}
 	l := &license.License{Sequence: *seq, Product: *product, Customer: license.Customer{ID: *customer, Name: *name},
-		Trial: *trial, Seats: *seats, InstanceID: *instance, Features: list(*features)}
+		Trial: *trial, Seats: *seats, InstanceID: *instance, Features: license.ParseFeatures(*features)}
 	if l.IssuedAt, err = issueTime(*issued); err != nil {
 		return err
 	}
@@ -100,7 +95,7 @@ func licenseIssue(ctx context.Context, e *env, args []string) error {
 		if t.v == "" {
 			continue
 		}
-		v, err := parseTime(t.v)
+		v, err := license.ParseTime(t.v)
 		if err != nil {
 			return usageErr("-%s: %w", t.flag, err)
 		}
@@ -111,30 +106,14 @@ func licenseIssue(ctx context.Context, e *env, args []string) error {
 			return usageErr("-grace: %w", err)
 		}
 	}
-	for _, kv := range limits {
-		k, v, ok := strings.Cut(kv, "=")
-		n, err := strconv.ParseInt(v, 10, 64)
-		if !ok || err != nil {
-			return usageErr("-limit %q: want name=integer", kv)
-		}
-		if l.Limits == nil {
-			l.Limits = map[string]int64{}
-		}
-		l.Limits[k] = n
+	if l.Limits, err = license.ParseLimits(limits); err != nil {
+		return usageErr("-limit %w", err)
 	}
-	for _, kv := range meta {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return usageErr("-meta %q: want key=value", kv)
-		}
-		if l.Metadata == nil {
-			l.Metadata = map[string]string{}
-		}
-		l.Metadata[k] = v
+	if l.Metadata, err = license.ParseMetadata(meta); err != nil {
+		return usageErr("-meta %w", err)
 	}
 	if l.ID = *id; l.ID == "" {
-		h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%s", l.Product, l.Customer.ID, l.Sequence, l.IssuedAt.UTC().Format(time.RFC3339Nano)))
-		l.ID = "lic-" + hex.EncodeToString(h[:8])
+		l.ID = l.DerivedID()
 	}
 	if *out == "-" {
 		return license.Encode(ctx, e.stdout, l, signer)
@@ -149,7 +128,7 @@ func licenseIssue(ctx context.Context, e *env, args []string) error {
 // issueTime reads -issued, else SOURCE_DATE_EPOCH, else the clock.
 func issueTime(v string) (time.Time, error) {
 	if v != "" {
-		t, err := parseTime(v)
+		t, err := license.ParseTime(v)
 		if err != nil {
 			return time.Time{}, usageErr("-issued: %w", err)
 		}
@@ -159,20 +138,6 @@ func issueTime(v string) (time.Time, error) {
 		return t, err
 	}
 	return time.Now().UTC().Truncate(time.Second), nil
-}
-
-// parseTime accepts RFC 3339, YYYY-MM-DD (00:00 UTC) or Unix seconds.
-func parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
 }
 
 // licenseReport is license verify's machine report.
@@ -229,7 +194,7 @@ func licenseVerify(ctx context.Context, e *env, args []string) error {
 	}
 	o := &license.VerifyOptions{InstanceID: *instance, Skew: *skew}
 	if *nowFlag != "" {
-		t, err := parseTime(*nowFlag)
+		t, err := license.ParseTime(*nowFlag)
 		if err != nil {
 			return usageErr("-now: %w", err)
 		}
@@ -244,7 +209,7 @@ func licenseVerify(ctx context.Context, e *env, args []string) error {
 	}
 	defer in.Close()
 	st, verr := license.Verify(ctx, in, ring, *product, o)
-	state := licenseState(st, verr)
+	state := license.Outcome(st, verr)
 	if f.asJSON() {
 		r := licenseReport{File: pos[0], State: state, Status: newStatusJSON(st)}
 		if verr != nil {
@@ -254,7 +219,9 @@ func licenseVerify(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 	} else if st != nil {
-		printStatus(e.stdout, st, state)
+		if err := license.WriteStatus(e.stdout, st, state); err != nil {
+			return err
+		}
 	}
 	switch {
 	case verr != nil:
@@ -266,96 +233,13 @@ func licenseVerify(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func licenseState(st *license.Status, err error) string {
-	switch {
-	case errors.Is(err, license.ErrExpired):
-		return "expired"
-	case err != nil:
-		return "invalid"
-	case st.InGrace:
-		return "grace"
-	}
-	return "valid"
-}
-
 // licenseRing loads the license public keys.
 func licenseRing(pubs []string) (*sign.Keyring, error) {
-	ring, err := sign.NewKeyring()
+	ring, err := sign.ReadKeyring(sign.PurposeLicense, pubs...)
 	if err != nil {
-		return nil, err
-	}
-	for _, p := range pubs {
-		data, err := readSmall(p, sign.MaxKeyFileSize)
-		if err != nil {
-			return nil, err
-		}
-		k, err := sign.LoadPublicKey(data, sign.PurposeLicense)
-		if err != nil {
-			return nil, fmt.Errorf("-pub %s: %w (want the license.pub of the key directory)", p, err)
-		}
-		if err := ring.Add(k); err != nil {
-			return nil, fmt.Errorf("-pub %s: %w", p, err)
-		}
+		return nil, fmt.Errorf("-pub %w (want the license.pub of the key directory)", err)
 	}
 	return ring, nil
-}
-
-func printStatus(w io.Writer, st *license.Status, state string) {
-	fmt.Fprintf(w, "status:     %s\n", state)
-	fmt.Fprintf(w, "key:        %s\n", st.KeyID)
-	fmt.Fprintf(w, "checked at: %s\n", st.Now.Format(time.RFC3339))
-	if st.Perpetual {
-		fmt.Fprintf(w, "expires:    never\n")
-	} else {
-		days, _ := st.DaysUntilExpiry()
-		fmt.Fprintf(w, "remaining:  %d days (%s), with grace %s\n", days, st.Remaining.Truncate(time.Second), st.GraceRemaining.Truncate(time.Second))
-	}
-	if st.License != nil {
-		printLicense(w, st.License)
-	}
-}
-
-func printLicense(w io.Writer, l *license.License) {
-	fmt.Fprintf(w, "license:    %s (sequence %d, format %d)\n", l.ID, l.Sequence, l.Format)
-	fmt.Fprintf(w, "product:    %s\n", l.Product)
-	fmt.Fprintf(w, "customer:   %s (%s)\n", l.Customer.ID, l.Customer.Name)
-	fmt.Fprintf(w, "issued:     %s\n", l.IssuedAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "valid from: %s\n", l.NotBefore.Format(time.RFC3339))
-	if l.ExpiresAt != nil {
-		fmt.Fprintf(w, "expires at: %s (grace %s)\n", l.ExpiresAt.Format(time.RFC3339), l.GracePeriod)
-	}
-	if l.UpdatesUntil != nil {
-		fmt.Fprintf(w, "updates:    released until %s\n", l.UpdatesUntil.Format(time.RFC3339))
-	} else {
-		fmt.Fprintf(w, "updates:    all\n")
-	}
-	if l.Seats == 0 {
-		fmt.Fprintf(w, "seats:      unlimited\n")
-	} else {
-		fmt.Fprintf(w, "seats:      %d\n", l.Seats)
-	}
-	fmt.Fprintf(w, "features:   %s\n", strings.Join(l.Features, ", "))
-	for _, k := range sortedKeys(l.Limits) {
-		fmt.Fprintf(w, "limit:      %s=%d\n", k, l.Limits[k])
-	}
-	if l.InstanceID != "" {
-		fmt.Fprintf(w, "instance:   %s\n", l.InstanceID)
-	}
-	if l.Trial {
-		fmt.Fprintf(w, "trial:      yes\n")
-	}
-	for _, k := range sortedKeys(l.Metadata) {
-		fmt.Fprintf(w, "meta:       %s=%q\n", k, l.Metadata[k])
-	}
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // licenseInspectReport is what inspect shows of a license without its key.
@@ -407,6 +291,6 @@ func printLicenseInspect(w io.Writer, r *licenseInspectReport) {
 	fmt.Fprintln(w, "UNVERIFIED: the signature was not checked (fogkit license verify -pub license.pub checks it)")
 	fmt.Fprintf(w, "key:        %s (%s)\n", r.KeyID, r.Algorithm)
 	if r.License != nil {
-		printLicense(w, r.License)
+		license.WriteLicense(w, r.License)
 	}
 }

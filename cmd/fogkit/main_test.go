@@ -3,10 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,20 +19,7 @@ import (
 var fogkitBin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fogkit-cmd-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fogkitBin = filepath.Join(dir, "fogkit")
-	if out, err := exec.Command("go", "build", "-o", fogkitBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainWithBinaries(m, map[string]*string{".": &fogkitBin}))
 }
 
 // result is one run of the binary.
@@ -48,22 +32,11 @@ type result struct {
 // extra environment variables.
 func fogkitIn(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), fogkitBin, args...)
-	cmd.Dir = dir
 	if dir == "" {
-		cmd.Dir = "../.."
+		dir = "../.."
 	}
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	code := 0
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return result{out.String(), errb.String(), code}
+	r := testutil.RunEnv(t, dir, env, fogkitBin, args...)
+	return result{string(r.Stdout), string(r.Stderr), r.ExitCode}
 }
 
 func fogkit(t *testing.T, args ...string) result {

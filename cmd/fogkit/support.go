@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"strings"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/support"
@@ -59,54 +57,31 @@ func runSupport(ctx context.Context, e *env, args []string) error {
 	if f.asJSON() {
 		return writeJSON(e.stdout, b.Index)
 	}
-	printIndex(e.stdout, b.Index)
-	return nil
+	return support.WriteIndex(e.stdout, b.Index)
 }
 
 // loadSupportKey reads the vendor's support key, with its passphrase
 // from passFile when given.
 func loadSupportKey(keyFile, passFile string) (*sign.OpenPGPSigner, error) {
-	kb, err := readSmall(keyFile, sign.MaxKeyFileSize)
+	return loadOpenPGPKey(keyFile, passFile, sign.PurposeSupport, "the support.key of the vendor's key directory")
+}
+
+// loadOpenPGPKey reads an OpenPGP private key of the purpose, with its
+// passphrase from passFile when given; want says which key is expected.
+func loadOpenPGPKey(keyFile, passFile string, purpose sign.Purpose, want string) (*sign.OpenPGPSigner, error) {
+	kb, err := sign.ReadKeyFile(keyFile)
 	if err != nil {
 		return nil, err
 	}
 	var pass []byte
 	if passFile != "" {
-		if pass, err = firstLine(passFile); err != nil {
+		if pass, err = sign.ReadPassphraseFile(passFile); err != nil {
 			return nil, err
 		}
 	}
-	k, err := sign.LoadOpenPGPSigner(kb, sign.PurposeSupport, pass)
+	k, err := sign.LoadOpenPGPSigner(kb, purpose, pass)
 	if err != nil {
-		return nil, fmt.Errorf("-key %s: %w (want the support.key of the vendor's key directory)", keyFile, err)
+		return nil, fmt.Errorf("-key %s: %w (want %s)", keyFile, err, want)
 	}
 	return k, nil
-}
-
-func printIndex(w io.Writer, ix *support.Index) {
-	fmt.Fprintf(w, "%s %s (sequence %d), collected %s\n", ix.Product, ix.Version, ix.Sequence, ix.Created.UTC().Format("2006-01-02 15:04:05Z"))
-	fmt.Fprintf(w, "%d files, %d bytes, %d redactions, %d truncated, %d sources skipped, %d failed\n\n",
-		len(ix.Files), ix.TotalBytes, ix.Redactions, ix.Truncated, ix.Skipped, ix.Failed)
-	for _, f := range ix.Files {
-		note := ""
-		if f.Truncated {
-			note = " (truncated)"
-		}
-		fmt.Fprintf(w, "  %-40s %10d bytes %7d lines %4d redacted%s\n", f.Path, f.Size, f.Lines, f.Redactions, note)
-	}
-	for _, s := range ix.Sources {
-		if s.Status != support.StatusOK {
-			fmt.Fprintf(w, "  source %s: %s %s\n", s.Name, s.Status, s.Error)
-		}
-	}
-}
-
-// firstLine reads a secret file's first line, without its line ending.
-func firstLine(p string) ([]byte, error) {
-	b, err := readSmall(p, 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return []byte(strings.TrimRight(line, "\r")), nil
 }

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
-	"time"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update"
@@ -33,23 +31,12 @@ func runUpdate(ctx context.Context, e *env, args []string) error {
 	return usageErr("unknown update command %q (usage: %s)", args[0], u)
 }
 
-// updateProgress draws update events on a terminal, at most five times a
-// second; nil otherwise.
+// updateProgress draws update events on a terminal; nil otherwise.
 func updateProgress(e *env, quiet bool) (func(update.Event), func()) {
 	if !e.terminal || quiet {
 		return nil, func() {}
 	}
-	var last time.Time
-	return func(ev update.Event) {
-			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
-				last = now
-				fmt.Fprintf(e.stderr, "\r%-8s %d/%d %-50.50s", ev.Stage, ev.Done, ev.Total, ev.File)
-			}
-		}, func() {
-			if !last.IsZero() {
-				fmt.Fprintln(e.stderr)
-			}
-		}
+	return update.ProgressLine(e.stderr)
 }
 
 // buildReport is update build's machine report.
@@ -102,10 +89,7 @@ func updateBuild(ctx context.Context, e *env, args []string) error {
 		}
 		o.Encrypt = update.OpenPGPEncrypter(pk)
 	}
-	var bases []update.Tree
-	for _, d := range list(*from) {
-		bases = append(bases, update.Tree{Version: filepath.Base(filepath.Clean(d)), FS: os.DirFS(d)})
-	}
+	bases := update.DirTrees(list(*from)...)
 	var rep *update.BuildReport
 	err = writeAtomic(*output, 0o644, func(w *os.File) error {
 		rep, err = update.Build(ctx, w, []sign.Signer{signer}, update.Tree{Version: *version, Sequence: *seq, FS: os.DirFS(*to)}, bases, o)
@@ -114,14 +98,14 @@ func updateBuild(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", *output, err)
 	}
-	m := rep.Manifest
 	if f.asJSON() {
-		return writeJSON(e.stdout, buildReport{*output, m, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted})
+		return writeJSON(e.stdout, buildReport{*output, rep.Manifest, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted})
 	}
-	fmt.Fprintf(e.stdout, "%s: %s %s %s seq %d, %d bytes (%d whole, %d patched, %d kept, %d deleted)\n",
-		*output, m.Kind, m.Product, m.Version, m.Sequence, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted)
+	if err := update.WriteBuildSummary(e.stdout, *output, rep); err != nil {
+		return err
+	}
 	if rep.LargerThanFull && !rep.BuiltFull {
-		fmt.Fprintf(e.stdout, "note: the %s payload is larger than a full package's %d bytes (use -full-if-larger)\n", m.Kind, rep.FullSize)
+		fmt.Fprintln(e.stdout, "hint: -full-if-larger builds the full package instead")
 	}
 	return nil
 }
@@ -200,16 +184,15 @@ func updateVerify(ctx context.Context, e *env, cmd string, args []string) error 
 		if err != nil {
 			return fmt.Errorf("%s: %w", pos[0], err)
 		}
-		m := rep.Manifest
 		if f.asJSON() {
-			return writeJSON(e.stdout, verifyUpdateReport{pos[0], m, rep.KeyIDs, rep.ContentVerified})
+			return writeJSON(e.stdout, verifyUpdateReport{pos[0], rep.Manifest, rep.KeyIDs, rep.ContentVerified})
 		}
-		content := "content verified"
+		if err := update.WriteVerifySummary(e.stdout, rep); err != nil {
+			return err
+		}
 		if !rep.ContentVerified {
-			content = "payload digest verified, content encrypted (-decrypt checks it)"
+			fmt.Fprintln(e.stdout, "hint: -decrypt with the product's private key checks the content too")
 		}
-		fmt.Fprintf(e.stdout, "OK %s %s/%s %s seq %d kind %s tree %s signed by %s, %s\n", m.Vendor, m.Product, m.Channel,
-			m.Version, m.Sequence, m.Kind, m.Tree, strings.Join(rep.KeyIDs, ","), content)
 		return nil
 	}
 	if err := os.MkdirAll(*target, 0o755); err != nil {
@@ -232,21 +215,11 @@ func updateVerify(ctx context.Context, e *env, cmd string, args []string) error 
 	if f.asJSON() {
 		return writeJSON(e.stdout, r)
 	}
-	if rep.AlreadyInstalled {
-		fmt.Fprintf(e.stdout, "already installed: %s seq %d\n", rep.To.Version, rep.To.Sequence)
-		return nil
-	}
-	fromV := r.From
-	if fromV == "" {
-		fromV = "nothing"
-	}
-	fmt.Fprintf(e.stdout, "applied %s -> %s (slot %s, pending until confirmed): %d written, %d patched, %d reused, %d copied\n",
-		fromV, r.To, r.Slot, r.Written, r.Patched, r.Reused, r.Copied)
-	return nil
+	return update.WriteApplySummary(e.stdout, rep)
 }
 
 func loadUpdateSigner(path string) (sign.Signer, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -258,19 +231,15 @@ func loadUpdateSigner(path string) (sign.Signer, error) {
 }
 
 func loadUpdateRing(path string) (*sign.Keyring, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	ring, err := sign.ReadKeyring(sign.PurposeUpdate, path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("-pub %w (want the update.pub of a key directory)", err)
 	}
-	k, err := sign.LoadPublicKey(b, sign.PurposeUpdate)
-	if err != nil {
-		return nil, fmt.Errorf("-pub %s: %w (want the update.pub of a key directory)", path, err)
-	}
-	return sign.NewKeyring(k)
+	return ring, nil
 }
 
 func loadPGPPublic(path string) (*sign.OpenPGPPublicKey, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +255,7 @@ func loadPGPPublic(path string) (*sign.OpenPGPPublicKey, error) {
 }
 
 func loadPGPSigner(path string) (*sign.OpenPGPSigner, error) {
-	b, err := readSmall(path, sign.MaxKeyFileSize)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/fogkit/fogkit/backup"
 	"github.com/fogkit/fogkit/sign"
@@ -78,33 +77,28 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "backup: %s: %v\n", f.Arg(0), err)
 		return 1
 	}
-	var n, size int64
-	for _, e := range m.Files {
-		if e.Type == "file" {
-			n++
-			size += e.Size
-		}
+	if err := backup.WriteSummary(stdout, m); err != nil {
+		fmt.Fprintf(stderr, "backup: %v\n", err)
+		return 1
 	}
-	fmt.Fprintf(stdout, "%s %s (sequence %d, schema %d), made %s: %d files, %d bytes, %d streams: every digest matches\n",
-		m.Product, m.Version, m.Sequence, m.Schema, m.Created.UTC().Format("2006-01-02 15:04:05Z"), n, size, len(m.Streams))
 	return 0
 }
 
 func readOptions(passFile, keyFile, keyPass string) (*backup.ReadOptions, error) {
 	if passFile != "" {
-		p, err := firstLine(passFile)
+		p, err := sign.ReadPassphraseFile(passFile)
 		if err != nil {
 			return nil, err
 		}
 		return &backup.ReadOptions{Passphrase: p}, nil
 	}
-	kb, err := os.ReadFile(keyFile)
+	kb, err := sign.ReadKeyFile(keyFile)
 	if err != nil {
 		return nil, err
 	}
 	var kp []byte
 	if keyPass != "" {
-		if kp, err = firstLine(keyPass); err != nil {
+		if kp, err = sign.ReadPassphraseFile(keyPass); err != nil {
 			return nil, err
 		}
 	}
@@ -113,14 +107,4 @@ func readOptions(passFile, keyFile, keyPass string) (*backup.ReadOptions, error)
 		return nil, fmt.Errorf("%s: %w", keyFile, err)
 	}
 	return &backup.ReadOptions{Key: k}, nil
-}
-
-// firstLine reads a secret file's first line, without its line ending.
-func firstLine(p string) ([]byte, error) {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	return []byte(strings.TrimRight(line, "\r")), nil
 }

@@ -6,7 +6,7 @@
 //	               [-instance ID] [-updates-until DATE] [-limit name=N]... [-meta k=v]...
 //	               [-id ID] [-sequence N] [-issued TIME] -o x.lic
 //	license verify -pub license.pub [-pub old.pub]... -product P [-instance ID]
-//	               [-now RFC3339] [-state state.json] x.lic
+//	               [-now TIME] [-state state.json] x.lic
 //	license inspect x.lic
 //
 // verify exits 0 for a valid license, 3 for a license in its grace period,
@@ -15,23 +15,19 @@
 //
 // The issue time (-issued, alias -epoch) takes RFC 3339, a date or Unix
 // seconds; it defaults to SOURCE_DATE_EPOCH when set, else the current
-// time, so CI can issue byte-identical licenses. -expires and the other
-// dates take RFC 3339 or a date (YYYY-MM-DD), which means 00:00 UTC of
-// that day.
+// time, so CI can issue byte-identical licenses. -expires, -now and the
+// other dates take the same forms (license.ParseTime); a date
+// (YYYY-MM-DD) means 00:00 UTC of that day.
 package main
 
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -164,7 +160,7 @@ func issue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("issue: %s is required", flagName)
 		}
 	}
-	keyData, err := readSmall(*keyPath, sign.MaxKeyFileSize)
+	keyData, err := sign.ReadKeyFile(*keyPath)
 	if err != nil {
 		return err
 	}
@@ -180,24 +176,25 @@ func issue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		Trial:      *trial,
 		Seats:      *seats,
 		InstanceID: *instance,
+		Features:   license.ParseFeatures(*features),
 	}
 	if l.IssuedAt, err = issueTime(issued); err != nil {
 		return err
 	}
 	if *notBefore != "" {
-		if l.NotBefore, err = parseTime(*notBefore); err != nil {
+		if l.NotBefore, err = license.ParseTime(*notBefore); err != nil {
 			return fmt.Errorf("-not-before: %w", err)
 		}
 	}
 	if *expires != "" {
-		t, err := parseTime(*expires)
+		t, err := license.ParseTime(*expires)
 		if err != nil {
 			return fmt.Errorf("-expires: %w", err)
 		}
 		l.ExpiresAt = &t
 	}
 	if *updatesUntil != "" {
-		t, err := parseTime(*updatesUntil)
+		t, err := license.ParseTime(*updatesUntil)
 		if err != nil {
 			return fmt.Errorf("-updates-until: %w", err)
 		}
@@ -208,38 +205,14 @@ func issue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-grace: %w", err)
 		}
 	}
-	if *features != "" {
-		for _, f := range strings.Split(*features, ",") {
-			if f = strings.TrimSpace(f); f != "" {
-				l.Features = append(l.Features, f)
-			}
-		}
+	if l.Limits, err = license.ParseLimits(limits); err != nil {
+		return fmt.Errorf("-limit %w", err)
 	}
-	for _, kv := range limits {
-		k, v, ok := strings.Cut(kv, "=")
-		n, err := strconv.ParseInt(v, 10, 64)
-		if !ok || err != nil {
-			return fmt.Errorf("-limit %q: want name=integer", kv)
-		}
-		if l.Limits == nil {
-			l.Limits = map[string]int64{}
-		}
-		l.Limits[k] = n
+	if l.Metadata, err = license.ParseMetadata(meta); err != nil {
+		return fmt.Errorf("-meta %w", err)
 	}
-	for _, kv := range meta {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return fmt.Errorf("-meta %q: want key=value", kv)
-		}
-		if l.Metadata == nil {
-			l.Metadata = map[string]string{}
-		}
-		l.Metadata[k] = v
-	}
-	l.ID = *id
-	if l.ID == "" {
-		h := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%s", l.Product, l.Customer.ID, l.Sequence, l.IssuedAt.UTC().Format(time.RFC3339Nano)))
-		l.ID = "lic-" + hex.EncodeToString(h[:8])
+	if l.ID = *id; l.ID == "" {
+		l.ID = l.DerivedID()
 	}
 
 	var w io.Writer = stdout
@@ -266,7 +239,7 @@ func issue(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // issueTime reads -issued, else SOURCE_DATE_EPOCH, else the clock.
 func issueTime(flagValue string) (time.Time, error) {
 	if flagValue != "" {
-		t, err := parseTime(flagValue)
+		t, err := license.ParseTime(flagValue)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("-issued: %w", err)
 		}
@@ -276,36 +249,6 @@ func issueTime(flagValue string) (time.Time, error) {
 		return t, err
 	}
 	return time.Now().UTC().Truncate(time.Second), nil
-}
-
-// parseTime accepts RFC 3339, YYYY-MM-DD (00:00 UTC) or Unix seconds.
-func parseTime(s string) (time.Time, error) {
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-		return t.UTC(), nil
-	}
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t, nil
-	}
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.Unix(n, 0).UTC(), nil
-	}
-	return time.Time{}, fmt.Errorf("%q is not RFC 3339, YYYY-MM-DD or Unix seconds", s)
-}
-
-func readSmall(path string, max int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("%s: larger than %d bytes", path, max)
-	}
-	return data, nil
 }
 
 func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -320,7 +263,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.Var(&pubs, "pub", "license public key (SPKI PEM); repeat for key rotation")
 	product := fs.String("product", "", "this product's name")
 	instance := fs.String("instance", "", "this installation's instance id")
-	nowFlag := fs.String("now", "", "check at this time (RFC 3339) instead of the clock")
+	nowFlag := fs.String("now", "", "check at this time (RFC 3339, date or Unix seconds) instead of the clock")
 	statePath := fs.String("state", "", "state file for the rollback, sequence and revocation guards")
 	skew := fs.Duration("skew", 0, "allowed clock skew (default 5m)")
 	if err := fs.Parse(args); err != nil {
@@ -332,26 +275,13 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(pubs) == 0 || *product == "" {
 		return fail(errors.New("verify: -pub and -product are required"))
 	}
-	ring, err := sign.NewKeyring()
+	ring, err := sign.ReadKeyring(sign.PurposeLicense, pubs...)
 	if err != nil {
 		return fail(err)
 	}
-	for _, p := range pubs {
-		data, err := readSmall(p, sign.MaxKeyFileSize)
-		if err != nil {
-			return fail(err)
-		}
-		k, err := sign.LoadPublicKey(data, sign.PurposeLicense)
-		if err != nil {
-			return fail(fmt.Errorf("%s: %w", p, err))
-		}
-		if err := ring.Add(k); err != nil {
-			return fail(err)
-		}
-	}
 	o := &license.VerifyOptions{InstanceID: *instance, Skew: *skew}
 	if *nowFlag != "" {
-		t, err := time.Parse(time.RFC3339Nano, *nowFlag)
+		t, err := license.ParseTime(*nowFlag)
 		if err != nil {
 			return fail(fmt.Errorf("-now: %w", err))
 		}
@@ -367,7 +297,7 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	defer f.Close()
 	st, err := license.Verify(ctx, f, ring, *product, o)
 	if st != nil {
-		printStatus(stdout, st, err)
+		license.WriteStatus(stdout, st, license.Outcome(st, err))
 	}
 	switch {
 	case err == nil && st.InGrace:
@@ -379,83 +309,6 @@ func verify(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitExpired
 	}
 	return fail(err)
-}
-
-func printStatus(w io.Writer, st *license.Status, err error) {
-	state := "valid"
-	switch {
-	case err != nil && errors.Is(err, license.ErrExpired):
-		state = "EXPIRED"
-	case err != nil:
-		state = "INVALID"
-	case st.InGrace:
-		state = "valid (in grace period)"
-	}
-	fmt.Fprintf(w, "status:     %s\n", state)
-	if err != nil {
-		fmt.Fprintf(w, "error:      %v\n", err)
-	}
-	fmt.Fprintf(w, "key:        %s\n", st.KeyID)
-	fmt.Fprintf(w, "checked at: %s\n", st.Now.Format(time.RFC3339))
-	if st.Perpetual {
-		fmt.Fprintf(w, "expires:    never\n")
-	} else {
-		days, _ := st.DaysUntilExpiry()
-		fmt.Fprintf(w, "remaining:  %d days (%s), with grace %s\n", days, round(st.Remaining), round(st.GraceRemaining))
-	}
-	printLicense(w, st.License)
-}
-
-func round(d time.Duration) time.Duration { return d.Truncate(time.Second) }
-
-func printLicense(w io.Writer, l *license.License) {
-	fmt.Fprintf(w, "license:    %s (sequence %d, format %d)\n", l.ID, l.Sequence, l.Format)
-	fmt.Fprintf(w, "product:    %s\n", l.Product)
-	fmt.Fprintf(w, "customer:   %s (%s)\n", l.Customer.ID, l.Customer.Name)
-	fmt.Fprintf(w, "issued:     %s\n", l.IssuedAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "valid from: %s\n", l.NotBefore.Format(time.RFC3339))
-	if l.ExpiresAt != nil {
-		fmt.Fprintf(w, "expires at: %s (grace %s)\n", l.ExpiresAt.Format(time.RFC3339), l.GracePeriod)
-	}
-	if l.UpdatesUntil != nil {
-		fmt.Fprintf(w, "updates:    released until %s\n", l.UpdatesUntil.Format(time.RFC3339))
-	} else {
-		fmt.Fprintf(w, "updates:    all\n")
-	}
-	if l.Seats == 0 {
-		fmt.Fprintf(w, "seats:      unlimited\n")
-	} else {
-		fmt.Fprintf(w, "seats:      %d\n", l.Seats)
-	}
-	fmt.Fprintf(w, "features:   %s\n", strings.Join(l.Features, ", "))
-	if len(l.Limits) > 0 {
-		keys := make([]string, 0, len(l.Limits))
-		for k := range l.Limits {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s=%d", k, l.Limits[k])
-		}
-		fmt.Fprintf(w, "limits:     %s\n", strings.Join(parts, ", "))
-	}
-	if l.InstanceID != "" {
-		fmt.Fprintf(w, "instance:   %s\n", l.InstanceID)
-	}
-	if l.Trial {
-		fmt.Fprintf(w, "trial:      yes\n")
-	}
-	if len(l.Metadata) > 0 {
-		keys := make([]string, 0, len(l.Metadata))
-		for k := range l.Metadata {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			fmt.Fprintf(w, "meta:       %s=%q\n", k, l.Metadata[k])
-		}
-	}
 }
 
 func inspect(args []string, stdout, stderr io.Writer) error {
@@ -478,7 +331,7 @@ func inspect(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintln(stdout, "UNVERIFIED: the signature was not checked; use verify before trusting any of this")
 	fmt.Fprintf(stdout, "key:        %s (%s)\n", u.KeyID, u.Algorithm)
 	if u.License != nil {
-		printLicense(stdout, u.License)
+		license.WriteLicense(stdout, u.License)
 	}
 	fmt.Fprintf(stdout, "payload (%d bytes):\n%s", len(u.Payload), u.Payload)
 	return err

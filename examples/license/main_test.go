@@ -5,35 +5,21 @@ import (
 	"crypto/ed25519"
 	"crypto/x509"
 	"encoding/pem"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/fogkit/fogkit/internal/testutil"
 )
 
 var bin string
 
 // TestMain builds the program once; the tests run it as a user would.
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "fogkit-license-example")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	bin = filepath.Join(dir, "license")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testutil.MainWithBinaries(m, map[string]*string{".": &bin}))
 }
 
 type result struct {
@@ -43,19 +29,8 @@ type result struct {
 
 func runBin(t *testing.T, dir string, env []string, args ...string) result {
 	t.Helper()
-	cmd := exec.CommandContext(t.Context(), bin, args...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	r := result{stdout: out.String(), stderr: errb.String()}
-	if ee, ok := err.(*exec.ExitError); ok {
-		r.code = ee.ExitCode()
-	} else {
-		require.NoError(t, err)
-	}
-	return r
+	r := testutil.RunEnv(t, dir, env, bin, args...)
+	return result{stdout: string(r.Stdout), stderr: string(r.Stderr), code: r.ExitCode}
 }
 
 // fixedKey writes a PKCS#8 key and SPKI public key from a fixed seed.
@@ -93,10 +68,10 @@ func TestIssueVerifyExitCodes(t *testing.T) {
 		stderr string
 	}{
 		{"valid", []string{"-now", "2026-06-01T00:00:00Z"}, 0, "status:     valid\n", ""},
-		{"in grace", []string{"-now", "2028-01-05T00:00:00Z"}, 3, "valid (in grace period)", ""},
-		{"expired", []string{"-now", "2028-01-14T00:00:00Z"}, 4, "EXPIRED", "license expired"},
-		{"not yet valid", []string{"-now", "2025-06-01T00:00:00Z"}, 1, "INVALID", "not yet valid"},
-		{"wrong instance", []string{"-instance", "i2", "-now", "2026-06-01T00:00:00Z"}, 1, "INVALID", "another instance"},
+		{"in grace", []string{"-now", "2028-01-05T00:00:00Z"}, 3, "status:     grace\n", ""},
+		{"expired", []string{"-now", "2028-01-14T00:00:00Z"}, 4, "status:     expired\n", "license expired"},
+		{"not yet valid", []string{"-now", "2025-06-01T00:00:00Z"}, 1, "status:     invalid\n", "not yet valid"},
+		{"wrong instance", []string{"-instance", "i2", "-now", "2026-06-01T00:00:00Z"}, 1, "status:     invalid\n", "another instance"},
 		{"bad -now", []string{"-now", "yesterday"}, 1, "", "-now"},
 	}
 	for _, c := range cases {
@@ -108,7 +83,7 @@ func TestIssueVerifyExitCodes(t *testing.T) {
 		})
 	}
 	r = verify("-now", "2026-06-01T00:00:00Z")
-	for _, want := range []string{"customer:   C1 (Acme Corp)", "seats:      5", "features:   backup, sso", "limits:     nodes=3",
+	for _, want := range []string{"customer:   C1 (Acme Corp)", "seats:      5", "features:   backup, sso", "limit:      nodes=3",
 		"trial:      yes", "instance:   i1", "expires at: 2027-12-31T00:00:00Z (grace 14d)", "issued:     2026-01-01T00:00:00Z"} {
 		require.Contains(t, r.stdout, want)
 	}

@@ -21,10 +21,10 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/disk"
 )
 
@@ -100,7 +100,7 @@ func run(args []string, stdout io.Writer) error {
 		opts.ModTime = time.Unix(*epoch, 0).UTC()
 	}
 	if *size != "" {
-		n, err := parseSize(*size)
+		n, err := appliance.ParseSize(*size)
 		if err != nil {
 			return fmt.Errorf("%w: %v", errUsage, err)
 		}
@@ -115,32 +115,4 @@ func run(args []string, stdout io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(res)
-}
-
-// parseSize accepts a byte count with an optional K, M, G or T suffix
-// (powers of 1024; "MiB", "MB" and "M" all mean MiB).
-func parseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	t = strings.TrimSuffix(strings.TrimSuffix(t, "B"), "I")
-	mult := int64(1)
-	if t != "" {
-		switch t[len(t)-1] {
-		case 'K':
-			mult = 1 << 10
-		case 'M':
-			mult = 1 << 20
-		case 'G':
-			mult = 1 << 30
-		case 'T':
-			mult = 1 << 40
-		}
-		if mult > 1 {
-			t = t[:len(t)-1]
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n <= 0 || n > (1<<50)/mult {
-		return 0, fmt.Errorf("bad size %q", s)
-	}
-	return n * mult, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -43,14 +44,15 @@ func TestMkdisk(t *testing.T) {
 	assert.ErrorIs(t, err, disk.ErrMissingAsset)
 }
 
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"64M": 64 << 20, "1G": 1 << 30, "512MiB": 512 << 20, "1048576": 1 << 20, "2gb": 2 << 30} {
-		got, err := parseSize(in)
-		require.NoError(t, err, in)
-		assert.Equal(t, want, got, in)
-	}
+// TestBadSize: -size goes through appliance.ParseSize; what it refuses is
+// a usage error.
+func TestBadSize(t *testing.T) {
 	for _, in := range []string{"", "x", "-1M", "0"} {
-		_, err := parseSize(in)
-		assert.Error(t, err, in)
+		err := run([]string{"-kernel", "k", "-efi", "e", "-size", in, "-o", filepath.Join(t.TempDir(), "d.raw")}, io.Discard)
+		if in == "" {
+			assert.NotErrorIs(t, err, errUsage, "an empty -size fits the content")
+			continue
+		}
+		assert.ErrorIs(t, err, errUsage, in)
 	}
 }

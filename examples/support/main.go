@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/support"
@@ -59,16 +58,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func open(ctx context.Context, bundle, keyFile, passFile string, plain bool, extract string, asJSON bool, stdout io.Writer) error {
 	var key *sign.OpenPGPSigner
 	if !plain {
-		kb, err := os.ReadFile(keyFile)
+		kb, err := sign.ReadKeyFile(keyFile)
 		if err != nil {
 			return err
 		}
 		var pass []byte
 		if passFile != "" {
-			if pass, err = os.ReadFile(passFile); err != nil {
+			if pass, err = sign.ReadPassphraseFile(passFile); err != nil {
 				return err
 			}
-			pass = []byte(strings.TrimRight(string(pass), "\r\n"))
 		}
 		if key, err = sign.LoadOpenPGPSigner(kb, sign.PurposeSupport, pass); err != nil {
 			return fmt.Errorf("%s: %w", keyFile, err)
@@ -93,24 +91,5 @@ func open(ctx context.Context, bundle, keyFile, passFile string, plain bool, ext
 		enc.SetIndent("", "  ")
 		return enc.Encode(b.Index)
 	}
-	printIndex(stdout, b.Index)
-	return nil
-}
-
-func printIndex(w io.Writer, ix *support.Index) {
-	fmt.Fprintf(w, "%s %s (sequence %d), collected %s\n", ix.Product, ix.Version, ix.Sequence, ix.Created.UTC().Format("2006-01-02 15:04:05Z"))
-	fmt.Fprintf(w, "%d files, %d bytes, %d redactions, %d truncated, %d sources skipped, %d failed\n\n",
-		len(ix.Files), ix.TotalBytes, ix.Redactions, ix.Truncated, ix.Skipped, ix.Failed)
-	for _, f := range ix.Files {
-		note := ""
-		if f.Truncated {
-			note = " (truncated)"
-		}
-		fmt.Fprintf(w, "  %-40s %10d bytes %7d lines %4d redacted%s\n", f.Path, f.Size, f.Lines, f.Redactions, note)
-	}
-	for _, s := range ix.Sources {
-		if s.Status != support.StatusOK {
-			fmt.Fprintf(w, "  source %s: %s %s\n", s.Name, s.Status, s.Error)
-		}
-	}
+	return support.WriteIndex(stdout, b.Index)
 }

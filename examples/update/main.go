@@ -25,7 +25,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update"
@@ -73,14 +72,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	var prog func(update.Event)
 	if *progress {
-		last := time.Time{}
-		prog = func(e update.Event) {
-			if now := time.Now(); now.Sub(last) > 200*time.Millisecond {
-				last = now
-				fmt.Fprintf(os.Stderr, "\r%-8s %d/%d %-50.50s", e.Stage, e.Done, e.Total, e.File)
-			}
-		}
-		defer fmt.Fprintln(os.Stderr)
+		var end func()
+		prog, end = update.ProgressLine(os.Stderr)
+		defer end()
 	}
 	switch cmd {
 	case "keygen":
@@ -128,9 +122,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		var bases []update.Tree
 		if *from != "" {
-			for _, d := range strings.Split(*from, ",") {
-				bases = append(bases, update.Tree{Version: filepath.Base(filepath.Clean(d)), FS: os.DirFS(d)})
-			}
+			bases = update.DirTrees(strings.Split(*from, ",")...)
 		}
 		tmp := *output + ".tmp"
 		f, err := os.Create(tmp)
@@ -151,19 +143,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err := os.Rename(tmp, *output); err != nil {
 			return err
 		}
-		m := rep.Manifest
-		fmt.Fprintf(out, "%s: %s %s %s seq %d, %d bytes (%d whole, %d patched, %d kept, %d deleted)\n",
-			*output, m.Kind, m.Product, m.Version, m.Sequence, rep.Size, rep.Whole, rep.Patched, rep.Kept, rep.Deleted)
-		if rep.LargerThanFull && !rep.BuiltFull {
-			fmt.Fprintf(out, "note: the %s payload is larger than a full package's %d bytes (use -full-if-larger)\n", m.Kind, rep.FullSize)
-		}
-		return nil
+		return update.WriteBuildSummary(out, *output, rep)
 
 	case "verify", "apply":
 		if fl.NArg() != 1 || *pubFile == "" {
 			return fmt.Errorf("%s: -pub and one package file are required", cmd)
 		}
-		ring, err := loadRing(*pubFile)
+		ring, err := sign.ReadKeyring(sign.PurposeUpdate, *pubFile)
 		if err != nil {
 			return err
 		}
@@ -189,14 +175,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			if err != nil {
 				return err
 			}
-			m := rep.Manifest
-			content := "content verified"
-			if !rep.ContentVerified {
-				content = "payload digest verified, content encrypted"
-			}
-			fmt.Fprintf(out, "OK %s %s/%s %s seq %d kind %s tree %s signed by %s, %s\n", m.Vendor, m.Product, m.Channel,
-				m.Version, m.Sequence, m.Kind, m.Tree, strings.Join(rep.KeyIDs, ","), content)
-			return nil
+			return update.WriteVerifySummary(out, rep)
 		}
 		if *target == "" {
 			return errors.New("apply: -target is required")
@@ -210,17 +189,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		if rep.AlreadyInstalled {
-			fmt.Fprintf(out, "already installed: %s seq %d\n", rep.To.Version, rep.To.Sequence)
-			return nil
-		}
-		fromV := "nothing"
-		if rep.From != nil {
-			fromV = rep.From.Version
-		}
-		fmt.Fprintf(out, "applied %s -> %s (slot %s, pending until confirm): %d written, %d patched, %d reused, %d copied\n",
-			fromV, rep.To.Version, rep.To.Name, rep.Written, rep.Patched, rep.Reused, rep.Copied)
-		return nil
+		return update.WriteApplySummary(out, rep)
 
 	case "confirm", "boot", "status", "rollback":
 		if *target == "" {
@@ -245,12 +214,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		state := "confirmed"
-		if st.Pending {
-			state = fmt.Sprintf("pending (%d/%d boot attempts)", st.Attempts, st.MaxAttempts)
-		}
-		fmt.Fprintf(out, "%s %s seq %d in %s: %s\n", st.Product, st.Current.Version, st.Current.Sequence, st.Current.Dir(), state)
-		return nil
+		return update.WriteStateSummary(out, st)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }
@@ -276,63 +240,28 @@ func openTarget(dir string, create bool) (*update.OSFS, error) {
 	return update.NewOSFS(dir)
 }
 
-func readKey(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, 1<<20))
-}
-
 func loadSigner(path string) (sign.Signer, error) {
-	b, err := readKey(path)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
 	return sign.LoadSigner(b, sign.PurposeUpdate, nil)
 }
 
-func loadRing(path string) (*sign.Keyring, error) {
-	b, err := readKey(path)
-	if err != nil {
-		return nil, err
-	}
-	k, err := sign.LoadPublicKey(b, sign.PurposeUpdate)
-	if err != nil {
-		return nil, err
-	}
-	return sign.NewKeyring(k)
-}
-
+// loadPGPPublic and loadPGPSigner read the product's OpenPGP key pair
+// that encrypts the payload.
 func loadPGPPublic(path string) (*sign.OpenPGPPublicKey, error) {
-	b, err := readKey(path)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
-	k, err := sign.LoadPublicKey(b, sign.PurposeUpdate)
-	if err != nil {
-		return nil, err
-	}
-	pk, ok := k.(*sign.OpenPGPPublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an OpenPGP key (encryption needs one)", path)
-	}
-	return pk, nil
+	return sign.LoadOpenPGPPublicKey(b, sign.PurposeUpdate)
 }
 
 func loadPGPSigner(path string) (*sign.OpenPGPSigner, error) {
-	b, err := readKey(path)
+	b, err := sign.ReadKeyFile(path)
 	if err != nil {
 		return nil, err
 	}
-	k, err := sign.LoadSigner(b, sign.PurposeUpdate, nil)
-	if err != nil {
-		return nil, err
-	}
-	pk, ok := k.(*sign.OpenPGPSigner)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an OpenPGP key (decryption needs one)", path)
-	}
-	return pk, nil
+	return sign.LoadOpenPGPSigner(b, sign.PurposeUpdate, nil)
 }

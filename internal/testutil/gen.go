@@ -38,6 +38,38 @@ func TextBytes(seed uint64, n int) []byte {
 	return b[:n]
 }
 
+// DiskBytes returns n bytes of disk-like content from seed: stretches of
+// 40 KiB up to 40 KiB + spread, in turn text, random bytes, zeros and a
+// third text followed by zeros, so that a disk writer sees data to
+// compress, data not to compress and blocks to leave out.
+func DiskBytes(seed uint64, n, spread int) []byte {
+	b := make([]byte, n)
+	for off, i := 0, 0; off < n; i++ {
+		l := min(n-off, 40<<10+int(seed+uint64(i)*7919)%spread)
+		switch i % 4 {
+		case 0:
+			copy(b[off:], TextBytes(seed+uint64(i), l))
+		case 1:
+			copy(b[off:], RandomBytes(seed+uint64(i), l))
+		case 2: // zeros
+		case 3:
+			copy(b[off:], TextBytes(seed+uint64(i), l/3))
+		}
+		off += l
+	}
+	return b
+}
+
+// WriteFile writes data to name in dir and returns its path.
+func WriteFile(t testing.TB, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TreeOptions shapes a generated file tree.
 type TreeOptions struct {
 	Files    int // number of regular files (default 50)

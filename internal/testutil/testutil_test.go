@@ -18,6 +18,38 @@ func TestRandomBytesDeterministic(t *testing.T) {
 	require.Len(t, TextBytes(1, 333), 333)
 }
 
+func TestDiskBytes(t *testing.T) {
+	b := DiskBytes(5, 1<<20, 100<<10)
+	require.Len(t, b, 1<<20)
+	require.Equal(t, b, DiskBytes(5, 1<<20, 100<<10))
+	require.NotEqual(t, b, DiskBytes(6, 1<<20, 100<<10))
+	// The first stretch is text, the second random, the third zeros.
+	first := 40<<10 + 5%(100<<10)
+	require.Equal(t, TextBytes(5, first), b[:first])
+	require.Contains(t, string(b), string(make([]byte, 40<<10)))
+	require.Len(t, DiskBytes(1, 1000, 300<<10), 1000)
+}
+
+func TestRunEnv(t *testing.T) {
+	sh := RequireTool(t, "sh")
+	if sh == "" {
+		return
+	}
+	r := RunEnv(t, t.TempDir(), []string{"FOGKIT_TEST_X=42"}, sh, "-c", `echo "$FOGKIT_TEST_X"; echo err >&2; exit 3`)
+	require.Equal(t, "42\n", string(r.Stdout))
+	require.Equal(t, "err\n", string(r.Stderr))
+	require.Equal(t, 3, r.ExitCode)
+}
+
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	p := WriteFile(t, dir, "x.bin", []byte("abc"))
+	require.Equal(t, filepath.Join(dir, "x.bin"), p)
+	got, err := os.ReadFile(p)
+	require.NoError(t, err)
+	require.Equal(t, "abc", string(got))
+}
+
 func TestTreeDeterministic(t *testing.T) {
 	a, b := t.TempDir(), t.TempDir()
 	fa := Tree(t, a, 3, &TreeOptions{Files: 20})

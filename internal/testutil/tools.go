@@ -80,12 +80,27 @@ type Result struct {
 // read naturally.
 func Run(t testing.TB, dir string, stdin []byte, name string, args ...string) Result {
 	t.Helper()
+	return run(t, dir, stdin, nil, name, args...)
+}
+
+// RunEnv is Run without stdin and with env (NAME=value) added to the
+// environment.
+func RunEnv(t testing.TB, dir string, env []string, name string, args ...string) Result {
+	t.Helper()
+	return run(t, dir, nil, env, name, args...)
+}
+
+func run(t testing.TB, dir string, stdin []byte, env []string, name string, args ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir = dir
 	if stdin != nil {
 		cmd.Stdin = bytes.NewReader(stdin)
+	}
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
 	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

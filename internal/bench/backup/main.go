@@ -33,25 +33,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/backup"
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 )
 
-func main() {
-	if len(os.Args) > 1 && os.Args[1] == "-child" {
-		if err := child(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := parent(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchutil.Main(child, parent) }
 
 const passphrase = "bench passphrase for the customer's backup"
 
@@ -127,49 +115,39 @@ func parent() error {
 	fmt.Printf("| %-28s | %9s | %9s | %9s | %9s | %12s |\n", "run", "wall", "MiB/s", "CPU", "peak RSS", "output")
 	fmt.Printf("|%s|%s|%s|%s|%s|%s|\n", strings.Repeat("-", 30), strings.Repeat("-", 11), strings.Repeat("-", 11), strings.Repeat("-", 11), strings.Repeat("-", 11), strings.Repeat("-", 14))
 	for _, j := range jobs {
-		var best *result
+		var ss []benchutil.Sample
 		for range *runs {
 			if j.pre != nil {
 				j.pre()
 			}
-			r, err := measure(j.cmd())
+			s, err := measure(j.cmd())
 			if err != nil {
 				return fmt.Errorf("%s: %w", j.name, err)
 			}
-			if best == nil || r.wall < best.wall {
-				best = &r
-			}
+			ss = append(ss, s)
 		}
+		best := benchutil.Best(ss)
 		out := ""
 		if j.out != "" {
 			if fi, err := os.Stat(j.out); err == nil {
 				out = fmt.Sprintf("%.1f MiB", float64(fi.Size())/(1<<20))
 			}
 		}
-		mibs := float64(total) / (1 << 20) / best.wall.Seconds()
-		fmt.Printf("| %-28s | %8.2fs | %9.0f | %8.2fs | %6d MiB | %12s |\n", j.name, best.wall.Seconds(), mibs, best.cpu.Seconds(), best.rss>>10, out)
+		mibs := float64(total) / (1 << 20) / best.Wall.Seconds()
+		fmt.Printf("| %-28s | %8.2fs | %9.0f | %8.2fs | %6d MiB | %12s |\n", j.name, best.Wall.Seconds(), mibs, best.CPU.Seconds(), best.RSSKiB>>10, out)
 	}
 	return nil
 }
 
-type result struct {
-	wall, cpu time.Duration
-	rss       int64 // KiB
-}
-
-func measure(cmd *exec.Cmd) (result, error) {
+// measure runs cmd and puts what it wrote on stderr into its error.
+func measure(cmd *exec.Cmd) (benchutil.Sample, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	st := time.Now()
-	if err := cmd.Run(); err != nil {
-		return result{}, fmt.Errorf("%w: %s", err, stderr.String())
+	s, err := benchutil.Measure(cmd)
+	if err != nil {
+		return s, fmt.Errorf("%w: %s", err, stderr.String())
 	}
-	wall := time.Since(st)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	tv := func(t syscall.Timeval) time.Duration {
-		return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
-	}
-	return result{wall: wall, cpu: tv(ru.Utime) + tv(ru.Stime), rss: ru.Maxrss}, nil
+	return s, nil
 }
 
 func child(args []string) error {

@@ -21,24 +21,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/ext4"
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 )
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "-child" {
-		if err := child(os.Args[2], os.Args[3]); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := parent(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchutil.Main(func(args []string) error { return child(args[0], args[1]) }, parent)
 }
 
 // child formats path (a fresh sparse file of the given size).
@@ -61,29 +51,21 @@ func child(path, size string) error {
 	return f.Sync()
 }
 
-type result struct {
-	wall, cpu time.Duration
-	rss       int64 // KiB
-	alloc     int64 // bytes
-}
-
-func measure(path string, name string, args ...string) (result, error) {
-	start := time.Now()
+// measure runs name with args and reads the allocated size of path.
+func measure(path string, name string, args ...string) (benchutil.Sample, error) {
 	cmd := exec.Command(name, args...)
 	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		return result{}, fmt.Errorf("%s: %w", name, err)
+	r, err := benchutil.Measure(cmd)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", name, err)
 	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	var st syscall.Stat_t
-	if err := syscall.Stat(path, &st); err != nil {
-		return result{}, err
-	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return result{wall: wall, cpu: cpu, rss: ru.Maxrss, alloc: st.Blocks * 512}, nil
+	r.Size, r.Alloc, err = benchutil.FileSize(path)
+	return r, err
 }
 
+// parseSize reads -sizes. It is this program's own rather than
+// appliance.ParseSize: a child's peak RSS counts its parent's at the fork,
+// and importing appliance adds about 3 MiB of package initialisation here.
 func parseSize(s string) (int64, error) {
 	mult := int64(1)
 	switch {
@@ -127,10 +109,10 @@ func parent() error {
 		}
 		path := filepath.Join(*dir, "disk.img")
 		for _, tool := range []string{"ext4.Format", "mkfs.ext4"} {
-			var best result
+			var rs []benchutil.Sample
 			for i := 0; i < *runs; i++ {
 				os.Remove(path)
-				var r result
+				var r benchutil.Sample
 				if tool == "ext4.Format" {
 					r, err = measure(path, self, "-child", path, strconv.FormatInt(n, 10))
 				} else {
@@ -147,12 +129,11 @@ func parent() error {
 				if err != nil {
 					return err
 				}
-				if i == 0 || r.wall < best.wall {
-					best = r
-				}
+				rs = append(rs, r)
 			}
-			fmt.Printf("%-6s %-12s %10s %10s %10d %10.1f MiB\n", s, tool, best.wall.Round(100*time.Microsecond),
-				best.cpu.Round(100*time.Microsecond), best.rss, float64(best.alloc)/(1<<20))
+			best := benchutil.Best(rs)
+			fmt.Printf("%-6s %-12s %10s %10s %10d %10.1f MiB\n", s, tool, best.Wall.Round(100*time.Microsecond),
+				best.CPU.Round(100*time.Microsecond), best.RSSKiB, float64(best.Alloc)/(1<<20))
 		}
 		os.Remove(path)
 	}

@@ -29,9 +29,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"github.com/fogkit/fogkit/ova"
 )
 
@@ -45,25 +45,7 @@ const descriptorTemplate = `<?xml version="1.0" encoding="UTF-8"?>
 </Envelope>
 `
 
-func main() {
-	if len(os.Args) > 1 && os.Args[1] == "-child" {
-		if err := child(os.Args[2:]); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := parent(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
-}
-
-type measurement struct {
-	wall, cpu time.Duration
-	rss       int64 // KiB
-	size      int64
-}
+func main() { benchutil.Main(child, parent) }
 
 func parent() error {
 	sizeMiB := flag.Int64("size", 1024, "disk data in MiB")
@@ -132,14 +114,14 @@ func parent() error {
 	}
 	// Runs are interleaved (every tool once per round) so that a shared
 	// machine's load affects all tools alike; the best run of each counts.
-	results := map[string]measurement{}
+	results := map[string]benchutil.Sample{}
 	for r := 0; r < *runs; r++ {
 		for _, t := range tools {
 			m, err := measure(t.name, t.cmd(), dir, t.name == "cat", t.out, t.in)
 			if err != nil {
 				return err
 			}
-			if best, ok := results[t.name]; !ok || m.wall < best.wall {
+			if best, ok := results[t.name]; !ok || m.Wall < best.Wall {
 				results[t.name] = m
 			}
 		}
@@ -150,58 +132,51 @@ func parent() error {
 	fmt.Printf("%-24s %10s %10s %10s %14s %10s\n", "tool", "wall", "cpu", "peak RSS", "bytes", "MiB/s")
 	for _, t := range tools {
 		m := results[t.name]
-		fmt.Printf("%-24s %10s %10s %7d MiB %14d %10.0f\n", t.name, m.wall.Round(time.Millisecond), m.cpu.Round(time.Millisecond),
-			m.rss>>10, m.size, float64(m.size)/(1<<20)/m.wall.Seconds())
+		fmt.Printf("%-24s %10s %10s %7d MiB %14d %10.0f\n", t.name, m.Wall.Round(time.Millisecond), m.CPU.Round(time.Millisecond),
+			m.RSSKiB>>10, m.Size, float64(m.Size)/(1<<20)/m.Wall.Seconds())
 	}
 	cat, w := results["cat"], results["ova.Write (pre-hashed)"]
 	fmt.Printf("\nova.Write (pre-hashed) / cat: wall %.2f×, CPU %.2f× (target ≤ 1.15×)\n",
-		w.wall.Seconds()/cat.wall.Seconds(), w.cpu.Seconds()/cat.cpu.Seconds())
+		w.Wall.Seconds()/cat.Wall.Seconds(), w.CPU.Seconds()/cat.CPU.Seconds())
 	v := results["ova.Verify"]
 	fmt.Printf("ova.Verify: %.0f MiB/s by wall time, %.0f MiB/s per CPU second (target ≥ 500 MiB/s)\n",
-		float64(v.size)/(1<<20)/v.wall.Seconds(), float64(v.size)/(1<<20)/v.cpu.Seconds())
+		float64(v.Size)/(1<<20)/v.Wall.Seconds(), float64(v.Size)/(1<<20)/v.CPU.Seconds())
 	fmt.Println("(on a loaded machine wall times include waiting for a CPU; CPU figures are the steadier ones)")
 	return nil
 }
 
-// measure runs cmd once; for cat, stdout goes to out.
-func measure(name string, cmd *exec.Cmd, dir string, toFile bool, out, in string) (measurement, error) {
+// measure runs cmd once; for cat, stdout goes to out. Size is that of out,
+// or of in for a tool that only reads.
+func measure(name string, cmd *exec.Cmd, dir string, toFile bool, out, in string) (benchutil.Sample, error) {
 	cmd.Dir = dir
 	cmd.Stderr = os.Stderr
 	if out != "" {
 		// Every tool writes a new file: freeing the old one's pages is not
 		// part of the measurement, for anyone.
 		if err := os.Remove(out); err != nil && !os.IsNotExist(err) {
-			return measurement{}, err
+			return benchutil.Sample{}, err
 		}
 	}
 	if toFile {
 		f, err := os.Create(out)
 		if err != nil {
-			return measurement{}, err
+			return benchutil.Sample{}, err
 		}
 		defer f.Close()
 		cmd.Stdout = f
 	}
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
+	m, err := benchutil.Measure(cmd)
 	if err != nil {
-		return measurement{}, fmt.Errorf("%s: %w", name, err)
+		return m, fmt.Errorf("%s: %w", name, err)
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	m := measurement{wall: wall, cpu: tv(ru.Utime) + tv(ru.Stime), rss: ru.Maxrss}
 	path := out
 	if path == "" {
 		path = in
 	}
 	if st, err := os.Stat(path); err == nil {
-		m.size = st.Size()
+		m.Size = st.Size()
 	}
 	return m, nil
-}
-
-func tv(t syscall.Timeval) time.Duration {
-	return time.Duration(t.Sec)*time.Second + time.Duration(t.Usec)*time.Microsecond
 }
 
 // generate writes n pseudo-random bytes to path and returns their SHA-256.

@@ -23,18 +23,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/fogkit/fogkit/internal/bench/benchutil"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
-	"slices"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"github.com/fogkit/fogkit/qcow2"
 )
 
@@ -43,12 +40,6 @@ const (
 	textSize = 200 << 20
 	randSize = 50 << 20
 )
-
-type sample struct {
-	wall, cpu time.Duration
-	rssKiB    int64
-	size      int64
-}
 
 func main() {
 	runs := flag.Int("runs", 3, "runs per tool")
@@ -62,16 +53,12 @@ func main() {
 	cpuprofile := flag.String("cpuprofile", "", "internal: write a CPU profile of -in to this file")
 	flag.Parse()
 	if *cpuprofile != "" && *in != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
+		stop, err := benchutil.StartCPUProfile(*cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "qcow2-bench:", err)
 			os.Exit(1)
 		}
-		defer f.Close()
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var err error
 	switch {
@@ -89,24 +76,10 @@ func main() {
 }
 
 func convert(in, out, comp string, workers int, noDigest bool) error {
-	src, err := os.Open(in)
-	if err != nil {
+	return benchutil.Convert(in, out, func(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64) error {
+		_, err := qcow2.Write(ctx, dst, src, size, &qcow2.Options{Compression: comp, Workers: workers, TempDir: filepath.Dir(out), NoDigest: noDigest})
 		return err
-	}
-	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	dst, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if _, err := qcow2.Write(context.Background(), dst, src, st.Size(), &qcow2.Options{Compression: comp, Workers: workers, TempDir: filepath.Dir(out), NoDigest: noDigest}); err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
+	})
 }
 
 var words = strings.Fields(`the of and to in is for on that with as by at from this be are or an it
@@ -166,115 +139,57 @@ func buildImage(path string) error {
 }
 
 func run(runs int, keep bool) error {
-	qemu, err := exec.LookPath("qemu-img")
+	ws, remove, err := benchutil.Start("qcow2-bench", keep, "qemu-img")
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "qcow2-bench-")
-	if err != nil {
-		return err
-	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	raw := filepath.Join(dir, "disk.raw")
-	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
-		return fmt.Errorf("building the image: %v\n%s", err, out)
-	}
+	defer remove()
+	dir, self, raw, qemu := ws.Dir, ws.Self, ws.Image, ws.Peers[0]
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB text-like + %d MiB random content\n", diskSize>>20, textSize>>20, randSize>>20)
-	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, benchutil.LoadAvg())
+	fmt.Printf("machine: %s; load average at start: %s\n", benchutil.Machine(), benchutil.LoadAvg())
 	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")
 
-	type tool struct {
-		name, group, out string
-		args             []string
-	}
-	oursDigest := func(comp string, w int, digest bool) tool {
+	oursDigest := func(comp string, w int, digest bool) benchutil.Tool {
 		o := filepath.Join(dir, fmt.Sprintf("ours-%s-%d-%v.qcow2", comp, w, digest))
-		g := "plain"
+		g, ref := "plain", "qemu-img -O qcow2"
 		if comp != "" {
-			g = comp
+			g, ref = comp, "qemu-img -O qcow2 -c"
 		}
 		name := fmt.Sprintf("fogkit %s workers=%d", g, w)
 		if !digest {
 			name += " nodigest"
 		}
-		return tool{name, g, o, []string{self, "-in", raw, "-o", o, "-c", comp, "-workers", fmt.Sprint(w), fmt.Sprintf("-no-digest=%v", !digest)}}
+		return benchutil.Tool{Name: name, Ref: ref, Out: o, Args: []string{self, "-in", raw, "-o", o, "-c", comp, "-workers", fmt.Sprint(w), fmt.Sprintf("-no-digest=%v", !digest)}}
 	}
-	ours := func(comp string, w int) tool { return oursDigest(comp, w, true) }
+	ours := func(comp string, w int) benchutil.Tool { return oursDigest(comp, w, true) }
 	qp, qz := filepath.Join(dir, "qemu.qcow2"), filepath.Join(dir, "qemu-c.qcow2")
 	n := runtime.NumCPU()
-	tools := []tool{
-		{"qemu-img -O qcow2", "plain", qp, []string{qemu, "convert", "-f", "raw", "-O", "qcow2", raw, qp}},
+	tools := []benchutil.Tool{
+		{Name: "qemu-img -O qcow2", Ref: "qemu-img -O qcow2", Out: qp, Args: []string{qemu, "convert", "-f", "raw", "-O", "qcow2", raw, qp}},
 		ours("", n), oursDigest("", n, false),
-		{"qemu-img -O qcow2 -c", "zlib", qz, []string{qemu, "convert", "-f", "raw", "-O", "qcow2", "-c", raw, qz}},
+		{Name: "qemu-img -O qcow2 -c", Ref: "qemu-img -O qcow2 -c", Out: qz, Args: []string{qemu, "convert", "-f", "raw", "-O", "qcow2", "-c", raw, qz}},
 		ours("zlib", 1), ours("zlib", n), ours("zstd", n),
 	}
-	res := map[string][]sample{}
 	fmt.Printf("\n%-32s %4s %9s %9s %9s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes")
-	for r := 1; r <= runs; r++ {
-		for _, t := range tools {
-			os.Remove(t.out)
-			// Write back the previous run's output first, so that its dirty
-			// pages do not throttle this one.
-			syscall.Sync()
-			s, err := measure(t.args)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			st, err := os.Stat(t.out)
-			if err != nil {
-				return err
-			}
-			s.size = st.Size()
-			res[t.name] = append(res[t.name], s)
-			fmt.Printf("%-32s %4d %9.2f %9.2f %9.1f %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(), float64(s.rssKiB)/1024, s.size)
-		}
+	res, err := benchutil.Interleave(tools, runs, true, func(r int, t benchutil.Tool, s benchutil.Sample) {
+		fmt.Printf("%-32s %4d %9.2f %9.2f %9.1f %12d\n", t.Name, r, s.Wall.Seconds(), s.CPU.Seconds(), float64(s.RSSKiB)/1024, s.Size)
+	})
+	if err != nil {
+		return err
 	}
-	for _, t := range tools[1:3] {
-		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "qcow2", raw, t.out).CombinedOutput(); err != nil {
-			return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", t.name, err, out)
+	for _, t := range []benchutil.Tool{tools[1], tools[2], tools[5]} {
+		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "qcow2", raw, t.Out).CombinedOutput(); err != nil {
+			return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", t.Name, err, out)
 		}
-	}
-	if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "qcow2", raw, tools[5].out).CombinedOutput(); err != nil {
-		return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", tools[5].name, err, out)
 	}
 	fmt.Println("\nqemu-img compare raw vs our plain and zlib outputs: identical")
 
-	med := func(name string) sample {
-		ss := res[name]
-		pick := func(f func(sample) int64) int64 {
-			v := make([]int64, len(ss))
-			for i, s := range ss {
-				v[i] = f(s)
-			}
-			slices.Sort(v)
-			return v[len(v)/2]
-		}
-		return sample{
-			wall:   time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
-			cpu:    time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
-			rssKiB: pick(func(s sample) int64 { return s.rssKiB }),
-			size:   pick(func(s sample) int64 { return s.size }),
-		}
-	}
-	base := map[string]sample{"plain": med(tools[0].name), "zlib": med(tools[3].name), "zstd": med(tools[3].name)}
 	fmt.Printf("\nmedians of %d runs                  wall s   cpu s  rss MiB        size  speed vs qemu  size vs qemu (same mode; zstd vs qemu -c)\n", runs)
 	for _, t := range tools {
-		m, q := med(t.name), base[t.group]
-		fmt.Printf("%-32s %9.2f %7.2f %8.1f %11d %13.2fx %13.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
-			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), float64(m.size)/float64(q.size))
+		m, q := benchutil.Median(res[t.Name]), benchutil.Median(res[t.Ref])
+		fmt.Printf("%-32s %9.2f %7.2f %8.1f %11d %13.2fx %13.3fx\n", t.Name, m.Wall.Seconds(), m.CPU.Seconds(),
+			float64(m.RSSKiB)/1024, m.Size, q.Wall.Seconds()/m.Wall.Seconds(), float64(m.Size)/float64(q.Size))
 	}
 	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
-}
-
-func measure(args []string) (sample, error) {
-	wall, cpu, rss, err := benchutil.Run(args)
-	return sample{wall: wall, cpu: cpu, rssKiB: rss}, err
 }

@@ -22,9 +22,8 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"github.com/fogkit/fogkit/rootfs"
 )
 
@@ -63,12 +62,6 @@ func childBuild(dir, out string, c rootfs.Compression) error {
 	return f.Close()
 }
 
-type result struct {
-	wall, cpu time.Duration
-	rssKB     int64
-	size      int64
-}
-
 func run(mb, runs int, src string) error {
 	for _, tool := range []string{"find", "cpio", "gzip", "pigz", "zstd", "cp", "bash"} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -90,7 +83,7 @@ func run(mb, runs int, src string) error {
 		return err
 	}
 	fmt.Printf("tree: %.1f MB in %d files from %s: %s\n", float64(total)/1e6, files, src, strings.Join(picked, " "))
-	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, load %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, loadavg())
+	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s/%s, load %s\n", runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, benchutil.LoadAvg())
 
 	type contender struct {
 		name string
@@ -117,29 +110,23 @@ func run(mb, runs int, src string) error {
 	if err := exec.Command("bash", "-c", "cd \"$1\" && find . -type f -print0 | xargs -0 cat > /dev/null", "bash", tree).Run(); err != nil {
 		return err
 	}
-	res := make([][]result, len(cs))
+	res := make([][]benchutil.Sample, len(cs))
 	var sums []string
 	for r := 0; r < runs; r++ {
 		for i, c := range cs {
 			out := filepath.Join(tmp, fmt.Sprintf("out-%d-%d", i, r))
 			cmd := c.cmd(out)
 			cmd.Stderr = os.Stderr
-			start := time.Now()
-			if err := cmd.Run(); err != nil {
+			s, err := benchutil.Measure(cmd)
+			if err != nil {
 				return fmt.Errorf("%s: %v", c.name, err)
 			}
-			wall := time.Since(start)
-			ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
 			st, err := os.Stat(out)
 			if err != nil {
 				return err
 			}
-			res[i] = append(res[i], result{
-				wall:  wall,
-				cpu:   time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-				rssKB: ru.Maxrss,
-				size:  st.Size(),
-			})
+			s.Size = st.Size()
+			res[i] = append(res[i], s)
 			if i == 0 {
 				if err := exec.Command("gzip", "-t", out).Run(); err != nil {
 					return fmt.Errorf("our output fails gzip -t: %v", err)
@@ -151,8 +138,8 @@ func run(mb, runs int, src string) error {
 	}
 	fmt.Printf("\n| contender | wall (median of %d) | CPU user+sys | peak RSS | output |\n|---|---:|---:|---:|---:|\n", runs)
 	for i, c := range cs {
-		m := median(res[i])
-		fmt.Printf("| %s | %.2f s | %.2f s | %.1f MiB | %.2f MB |\n", c.name, m.wall.Seconds(), m.cpu.Seconds(), float64(m.rssKB)/1024, float64(m.size)/1e6)
+		m := benchutil.Median(res[i])
+		fmt.Printf("| %s | %.2f s | %.2f s | %.1f MiB | %.2f MB |\n", c.name, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.RSSKiB)/1024, float64(m.Size)/1e6)
 	}
 	same := true
 	for _, s := range sums {
@@ -161,23 +148,6 @@ func run(mb, runs int, src string) error {
 	fmt.Printf("\nfogkit gzip output identical across runs: %v (sha256 %s)\n", same, sums[0][:16])
 	fmt.Println("peak RSS of a pipeline is its largest process (rusage of the waited-for shell); CPU sums all its processes.")
 	return nil
-}
-
-func median(rs []result) result {
-	pick := func(f func(result) int64) int64 {
-		v := make([]int64, len(rs))
-		for i, r := range rs {
-			v[i] = f(r)
-		}
-		sort.Slice(v, func(i, j int) bool { return v[i] < v[j] })
-		return v[len(v)/2]
-	}
-	return result{
-		wall:  time.Duration(pick(func(r result) int64 { return int64(r.wall) })),
-		cpu:   time.Duration(pick(func(r result) int64 { return int64(r.cpu) })),
-		rssKB: pick(func(r result) int64 { return r.rssKB }),
-		size:  pick(func(r result) int64 { return r.size }),
-	}
 }
 
 // copyTree copies subdirectories of src (in name order) into dst until
@@ -254,16 +224,4 @@ func fileSum(p string) string {
 	h := sha256.New()
 	_, _ = io.Copy(h, f)
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }

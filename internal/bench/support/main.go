@@ -30,25 +30,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/support"
 )
 
 func main() {
-	if len(os.Args) > 2 && os.Args[1] == "-child" {
-		if err := child(os.Args[2], os.Args[3]); err != nil {
-			fmt.Fprintln(os.Stderr, "child:", err)
-			os.Exit(1)
-		}
-		return
-	}
-	if err := parent(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
-	}
+	benchutil.Main(func(args []string) error { return child(args[0], args[1]) }, parent)
 }
 
 func parent() error {
@@ -80,20 +70,17 @@ func parent() error {
 			cmd.Env = append(os.Environ(), "BENCH_OUT="+out)
 		}
 		cmd.Stderr = os.Stderr
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
+		m, err := benchutil.Measure(cmd)
+		if err != nil {
 			return fmt.Errorf("%s: %w", mode, err)
 		}
-		wall := time.Since(start)
-		ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-		cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 		fi, err := os.Stat(out)
 		if err != nil {
 			return err
 		}
 		os.Remove(out)
-		fmt.Printf("%-10s %8.2fs %8.2fs %9.2f MiB %6.1f MiB\n", mode, wall.Seconds(), cpu.Seconds(),
-			float64(fi.Size())/(1<<20), float64(ru.Maxrss)/1024)
+		fmt.Printf("%-10s %8.2fs %8.2fs %9.2f MiB %6.1f MiB\n", mode, m.Wall.Seconds(), m.CPU.Seconds(),
+			float64(fi.Size())/(1<<20), float64(m.RSSKiB)/1024)
 	}
 	return nil
 }

@@ -17,18 +17,15 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/fogkit/fogkit/internal/bench/benchutil"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"slices"
 	"strings"
-	"syscall"
-	"time"
 
 	"github.com/fogkit/fogkit/gce"
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"github.com/fogkit/fogkit/vhd"
 )
 
@@ -36,12 +33,6 @@ const (
 	diskSize = 1 << 30
 	dataSize = 250 << 20
 )
-
-type sample struct {
-	wall, cpu time.Duration
-	rssKiB    int64
-	size      int64
-}
 
 func main() {
 	runs := flag.Int("runs", 3, "runs per tool")
@@ -67,30 +58,14 @@ func main() {
 }
 
 func writeOne(kind, in, out string) error {
-	src, err := os.Open(in)
-	if err != nil {
+	return benchutil.Convert(in, out, func(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64) (err error) {
+		if kind == "gce" {
+			_, err = gce.Write(ctx, dst, src, size, nil) // level 6, as tar -z (gzip -6)
+		} else {
+			_, err = vhd.Write(ctx, dst, src, size, &vhd.Options{Type: kind})
+		}
 		return err
-	}
-	defer src.Close()
-	st, err := src.Stat()
-	if err != nil {
-		return err
-	}
-	dst, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	ctx := context.Background()
-	if kind == "gce" {
-		_, err = gce.Write(ctx, dst, src, st.Size(), nil) // level 6, as tar -z (gzip -6)
-	} else {
-		_, err = vhd.Write(ctx, dst, src, st.Size(), &vhd.Options{Type: kind})
-	}
-	if err != nil {
-		dst.Close()
-		return err
-	}
-	return dst.Close()
+	})
 }
 
 // buildImage writes the deterministic input: data runs at random places
@@ -133,68 +108,36 @@ func buildImage(path string) error {
 }
 
 func run(runs int, keep bool) error {
-	qemu, err := exec.LookPath("qemu-img")
+	ws, remove, err := benchutil.Start("vhd-bench", keep, "qemu-img", "tar")
 	if err != nil {
 		return err
 	}
-	tarP, err := exec.LookPath("tar")
+	defer remove()
+	dir, self, raw, qemu, tarP := ws.Dir, ws.Self, ws.Image, ws.Peers[0], ws.Peers[1]
+	_, alloc, err := benchutil.FileSize(raw)
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vhd-bench-")
-	if err != nil {
-		return err
-	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	raw := filepath.Join(dir, "disk.raw")
-	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
-		return fmt.Errorf("building the image: %v: %s", err, out)
-	}
-	var st syscall.Stat_t
-	if err := syscall.Stat(raw, &st); err != nil {
-		return err
-	}
-	fmt.Printf("input: %d MiB sparse raw image, %d MiB allocated\n", diskSize>>20, st.Blocks*512>>20)
-	fmt.Printf("machine: %d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.GOARCH, benchutil.LoadAvg())
+	fmt.Printf("input: %d MiB sparse raw image, %d MiB allocated\n", diskSize>>20, alloc>>20)
+	fmt.Printf("machine: %s; load average at start: %s\n", benchutil.Machine(), benchutil.LoadAvg())
 	fmt.Println("note: the machine is shared with other jobs; figures are noisy, compare within a run.")
 
-	type tool struct {
-		name, ref, out string
-		args           []string
-	}
 	o := func(n string) string { return filepath.Join(dir, n) }
-	tools := []tool{
-		{"fogkit vhd fixed", "qemu-img fixed", o("ours-fixed.vhd"), []string{self, "-write", "fixed", "-in", raw, "-o", o("ours-fixed.vhd")}},
-		{"qemu-img fixed", "", o("qemu-fixed.vhd"), []string{qemu, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, o("qemu-fixed.vhd")}},
-		{"fogkit vhd dynamic", "qemu-img dynamic", o("ours-dynamic.vhd"), []string{self, "-write", "dynamic", "-in", raw, "-o", o("ours-dynamic.vhd")}},
-		{"qemu-img dynamic", "", o("qemu-dynamic.vhd"), []string{qemu, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", raw, o("qemu-dynamic.vhd")}},
-		{"fogkit gce", "tar -Sczf", o("ours.tar.gz"), []string{self, "-write", "gce", "-in", raw, "-o", o("ours.tar.gz")}},
-		{"tar -Sczf", "", o("gnu.tar.gz"), []string{tarP, "-C", dir, "--format=oldgnu", "-Sczf", o("gnu.tar.gz"), "disk.raw"}},
+	tools := []benchutil.Tool{
+		{Name: "fogkit vhd fixed", Ref: "qemu-img fixed", Out: o("ours-fixed.vhd"), Args: []string{self, "-write", "fixed", "-in", raw, "-o", o("ours-fixed.vhd")}},
+		{Name: "qemu-img fixed", Out: o("qemu-fixed.vhd"), Args: []string{qemu, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=fixed,force_size=on", raw, o("qemu-fixed.vhd")}},
+		{Name: "fogkit vhd dynamic", Ref: "qemu-img dynamic", Out: o("ours-dynamic.vhd"), Args: []string{self, "-write", "dynamic", "-in", raw, "-o", o("ours-dynamic.vhd")}},
+		{Name: "qemu-img dynamic", Out: o("qemu-dynamic.vhd"), Args: []string{qemu, "convert", "-f", "raw", "-O", "vpc", "-o", "subformat=dynamic,force_size=on", raw, o("qemu-dynamic.vhd")}},
+		{Name: "fogkit gce", Ref: "tar -Sczf", Out: o("ours.tar.gz"), Args: []string{self, "-write", "gce", "-in", raw, "-o", o("ours.tar.gz")}},
+		{Name: "tar -Sczf", Out: o("gnu.tar.gz"), Args: []string{tarP, "-C", dir, "--format=oldgnu", "-Sczf", o("gnu.tar.gz"), "disk.raw"}},
 	}
-	res := map[string][]sample{}
 	fmt.Printf("\n%-20s %4s %9s %9s %9s %12s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes", "on disk")
-	for r := 1; r <= runs; r++ {
-		for _, t := range tools {
-			os.Remove(t.out)
-			s, err := measure(t.args)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			var st syscall.Stat_t
-			if err := syscall.Stat(t.out, &st); err != nil {
-				return err
-			}
-			s.size = st.Size
-			res[t.name] = append(res[t.name], s)
-			fmt.Printf("%-20s %4d %9.2f %9.2f %9.1f %12d %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(),
-				float64(s.rssKiB)/1024, s.size, st.Blocks*512)
-		}
+	res, err := benchutil.Interleave(tools, runs, false, func(r int, t benchutil.Tool, s benchutil.Sample) {
+		fmt.Printf("%-20s %4d %9.2f %9.2f %9.1f %12d %12d\n", t.Name, r, s.Wall.Seconds(), s.CPU.Seconds(),
+			float64(s.RSSKiB)/1024, s.Size, s.Alloc)
+	})
+	if err != nil {
+		return err
 	}
 	for _, sub := range []string{"fixed", "dynamic"} {
 		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vpc", raw, o("ours-"+sub+".vhd")).CombinedOutput(); err != nil {
@@ -203,38 +146,16 @@ func run(runs int, keep bool) error {
 	}
 	fmt.Println("\nqemu-img compare raw vs our fixed and dynamic VHDs: identical")
 
-	med := func(name string) sample {
-		ss := res[name]
-		pick := func(f func(sample) int64) int64 {
-			v := make([]int64, len(ss))
-			for i, s := range ss {
-				v[i] = f(s)
-			}
-			slices.Sort(v)
-			return v[len(v)/2]
-		}
-		return sample{
-			wall:   time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
-			cpu:    time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
-			rssKiB: pick(func(s sample) int64 { return s.rssKiB }),
-			size:   pick(func(s sample) int64 { return s.size }),
-		}
-	}
 	fmt.Printf("\nmedians of %d runs          wall s   cpu s  rss MiB        size  speed vs ref  cpu vs ref  size vs ref\n", runs)
 	for _, t := range tools {
-		m := med(t.name)
-		fmt.Printf("%-24s %8.2f %7.2f %8.1f %11d", t.name, m.wall.Seconds(), m.cpu.Seconds(), float64(m.rssKiB)/1024, m.size)
-		if t.ref != "" {
-			q := med(t.ref)
-			fmt.Printf(" %12.2fx %10.2fx %11.3fx", q.wall.Seconds()/m.wall.Seconds(), m.cpu.Seconds()/q.cpu.Seconds(), float64(m.size)/float64(q.size))
+		m := benchutil.Median(res[t.Name])
+		fmt.Printf("%-24s %8.2f %7.2f %8.1f %11d", t.Name, m.Wall.Seconds(), m.CPU.Seconds(), float64(m.RSSKiB)/1024, m.Size)
+		if t.Ref != "" {
+			q := benchutil.Median(res[t.Ref])
+			fmt.Printf(" %12.2fx %10.2fx %11.3fx", q.Wall.Seconds()/m.Wall.Seconds(), m.CPU.Seconds()/q.CPU.Seconds(), float64(m.Size)/float64(q.Size))
 		}
 		fmt.Println()
 	}
 	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
-}
-
-func measure(args []string) (sample, error) {
-	wall, cpu, rss, err := benchutil.Run(args)
-	return sample{wall: wall, cpu: cpu, rssKiB: rss}, err
 }

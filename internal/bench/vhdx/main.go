@@ -20,18 +20,14 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/fogkit/fogkit/internal/bench/benchutil"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/pprof"
-	"slices"
 	"strings"
-	"syscall"
-	"time"
 
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 	"github.com/fogkit/fogkit/vhdx"
 )
 
@@ -42,13 +38,6 @@ const (
 
 // islands are the data ranges of the input, in MiB.
 var islands = [][2]int64{{0, 160}, {384, 408}, {520, 544}, {641, 665}, {900, 918}, {1022, 1024}}
-
-type sample struct {
-	wall, cpu time.Duration
-	rssKiB    int64
-	size      int64
-	alloc     int64
-}
 
 func main() {
 	runs := flag.Int("runs", 3, "runs per tool")
@@ -62,16 +51,12 @@ func main() {
 	noDigest := flag.Bool("no-digest", false, "internal: skip the output's SHA-256 for -in")
 	flag.Parse()
 	if *cpuprofile != "" && *in != "" {
-		f, err := os.Create(*cpuprofile)
-		if err == nil {
-			err = pprof.StartCPUProfile(f)
-		}
+		stop, err := benchutil.StartCPUProfile(*cpuprofile)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "vhdx-bench:", err)
 			os.Exit(1)
 		}
-		defer f.Close()
-		defer pprof.StopCPUProfile()
+		defer stop()
 	}
 	var err error
 	switch {
@@ -89,143 +74,71 @@ func main() {
 }
 
 func convert(in, out string, workers int, bs uint32, noDigest bool) error {
-	f, err := os.Open(in)
-	if err != nil {
+	return benchutil.Convert(in, out, func(ctx context.Context, dst io.Writer, src io.ReaderAt, size int64) error {
+		_, err := vhdx.Write(ctx, dst, src, size, &vhdx.Options{Workers: workers, BlockSize: bs, NoDigest: noDigest})
 		return err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
-	o, err := os.Create(out)
-	if err != nil {
-		return err
-	}
-	if _, err := vhdx.Write(context.Background(), o, f, st.Size(), &vhdx.Options{Workers: workers, BlockSize: bs, NoDigest: noDigest}); err != nil {
-		o.Close()
-		return err
-	}
-	return o.Close()
+	})
 }
 
 func run(runs int, keep bool) error {
-	qemu, err := exec.LookPath("qemu-img")
+	ws, remove, err := benchutil.Start("vhdx-bench", keep, "qemu-img")
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vhdx-bench-")
-	if err != nil {
-		return err
-	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return err
-	}
-	raw := filepath.Join(dir, "disk.raw")
-	// The image is built in a child process so that this process stays
-	// small (Linux can carry a parent's peak RSS into its children's).
-	if out, err := exec.Command(self, "-build-image", raw).CombinedOutput(); err != nil {
-		return fmt.Errorf("building the image: %v\n%s", err, out)
-	}
+	defer remove()
+	dir, self, raw, qemu := ws.Dir, ws.Self, ws.Image, ws.Peers[0]
 	var data int64
 	for _, is := range islands {
 		data += (is[1] - is[0]) * mib
 	}
 	fmt.Printf("input: %d MiB sparse raw image, %d MiB of data in %d ranges\n", diskSize>>20, data>>20, len(islands))
-	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, benchutil.LoadAvg())
+	fmt.Printf("machine: %s; load average at start: %s\n", benchutil.Machine(), benchutil.LoadAvg())
 	fmt.Println("note: the machine may be shared with other jobs; compare within a run.")
 
-	type tool struct {
-		name, out string
-		args      []string
-	}
-	ours := func(w int, bs string, digest bool) tool {
+	ours := func(w int, bs string, digest bool) benchutil.Tool {
 		o := filepath.Join(dir, fmt.Sprintf("ours-%d-%s-%v.vhdx", w, bs, digest))
 		b := map[string]string{"32M": "0", "1M": "1048576"}[bs]
 		name := fmt.Sprintf("fogkit %s workers=%d", bs, w)
 		if !digest {
 			name += " nodigest"
 		}
-		return tool{name, o, []string{self, "-in", raw, "-o", o, "-workers", fmt.Sprint(w), "-block-size", b, fmt.Sprintf("-no-digest=%v", !digest)}}
+		return benchutil.Tool{Name: name, Ref: "qemu-img " + bs, Out: o, Args: []string{self, "-in", raw, "-o", o, "-workers", fmt.Sprint(w), "-block-size", b, fmt.Sprintf("-no-digest=%v", !digest)}}
 	}
-	theirs := func(bs string) tool {
+	theirs := func(bs string) benchutil.Tool {
 		o := filepath.Join(dir, "qemu-"+bs+".vhdx")
-		return tool{"qemu-img " + bs, o, []string{qemu, "convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=" + bs, raw, o}}
+		return benchutil.Tool{Name: "qemu-img " + bs, Ref: "qemu-img " + bs, Out: o, Args: []string{qemu, "convert", "-f", "raw", "-O", "vhdx", "-o", "block_size=" + bs, raw, o}}
 	}
-	tools := []tool{ours(1, "32M", true), ours(2, "32M", true), ours(2, "32M", false), theirs("32M"), ours(2, "1M", true), theirs("1M")}
+	tools := []benchutil.Tool{ours(1, "32M", true), ours(2, "32M", true), ours(2, "32M", false), theirs("32M"), ours(2, "1M", true), theirs("1M")}
 
-	res := map[string][]sample{}
 	fmt.Printf("\n%-24s %4s %8s %8s %8s %12s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes", "alloc bytes")
-	for r := 1; r <= runs; r++ {
-		for _, t := range tools { // interleaved, so load changes hit all tools alike
-			os.Remove(t.out)
-			// Write back the previous run's output first, so that its dirty
-			// pages do not throttle this one.
-			syscall.Sync()
-			s, err := measure(t.args)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			var st syscall.Stat_t
-			if err := syscall.Stat(t.out, &st); err != nil {
-				return err
-			}
-			s.size, s.alloc = st.Size, st.Blocks*512
-			res[t.name] = append(res[t.name], s)
-			fmt.Printf("%-32s %4d %8.2f %8.2f %8.1f %12d %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(),
-				float64(s.rssKiB)/1024, s.size, s.alloc)
-		}
+	res, err := benchutil.Interleave(tools, runs, true, func(r int, t benchutil.Tool, s benchutil.Sample) {
+		fmt.Printf("%-32s %4d %8.2f %8.2f %8.1f %12d %12d\n", t.Name, r, s.Wall.Seconds(), s.CPU.Seconds(),
+			float64(s.RSSKiB)/1024, s.Size, s.Alloc)
+	})
+	if err != nil {
+		return err
 	}
 	for _, t := range tools {
-		if strings.HasPrefix(t.name, "fogkit") {
-			if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vhdx", raw, t.out).CombinedOutput(); err != nil {
-				return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", t.out, err, out)
+		if strings.HasPrefix(t.Name, "fogkit") {
+			if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vhdx", raw, t.Out).CombinedOutput(); err != nil {
+				return fmt.Errorf("qemu-img compare of %s failed: %v\n%s", t.Out, err, out)
 			}
-			if out, err := exec.Command(qemu, "check", "-f", "vhdx", t.out).CombinedOutput(); err != nil {
-				return fmt.Errorf("qemu-img check of %s failed: %v\n%s", t.out, err, out)
+			if out, err := exec.Command(qemu, "check", "-f", "vhdx", t.Out).CombinedOutput(); err != nil {
+				return fmt.Errorf("qemu-img check of %s failed: %v\n%s", t.Out, err, out)
 			}
 		}
 	}
 	fmt.Println("\nqemu-img compare raw vs our VHDX: identical; qemu-img check: no errors")
 
-	med := func(name string) sample {
-		ss := res[name]
-		pick := func(f func(sample) int64) int64 {
-			v := make([]int64, len(ss))
-			for i, s := range ss {
-				v[i] = f(s)
-			}
-			slices.Sort(v)
-			return v[len(v)/2]
-		}
-		return sample{
-			wall:   time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
-			cpu:    time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
-			rssKiB: pick(func(s sample) int64 { return s.rssKiB }),
-			size:   pick(func(s sample) int64 { return s.size }),
-			alloc:  pick(func(s sample) int64 { return s.alloc }),
-		}
-	}
 	fmt.Printf("\nmedians of %d runs                wall s   cpu s  rss MiB       size      alloc  speed vs qemu  size vs qemu  alloc vs qemu\n", runs)
 	for _, t := range tools {
-		m := med(t.name)
-		q := med("qemu-img " + strings.Fields(t.name)[1])
-		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %10d %13.2fx %12.3fx %13.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
-			float64(m.rssKiB)/1024, m.size, m.alloc, q.wall.Seconds()/m.wall.Seconds(),
-			float64(m.size)/float64(q.size), float64(m.alloc)/float64(q.alloc))
+		m, q := benchutil.Median(res[t.Name]), benchutil.Median(res[t.Ref])
+		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %10d %13.2fx %12.3fx %13.3fx\n", t.Name, m.Wall.Seconds(), m.CPU.Seconds(),
+			float64(m.RSSKiB)/1024, m.Size, m.Alloc, q.Wall.Seconds()/m.Wall.Seconds(),
+			float64(m.Size)/float64(q.Size), float64(m.Alloc)/float64(q.Alloc))
 	}
 	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
-}
-
-func measure(args []string) (sample, error) {
-	wall, cpu, rss, err := benchutil.Run(args)
-	return sample{wall: wall, cpu: cpu, rssKiB: rss}, err
 }
 
 // buildImage writes the sparse input: in every data range, pseudo-random

@@ -14,7 +14,6 @@ package main
 import (
 	"flag"
 	"fmt"
-	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -22,21 +21,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strings"
 	"syscall"
-	"time"
+
+	"github.com/fogkit/fogkit/internal/bench/benchutil"
 )
 
 const (
 	diskSize = 2 << 30
 	randSize = 64 << 20
 )
-
-type sample struct {
-	wall, cpu time.Duration
-	rssKiB    int64
-	size      int64
-}
 
 func main() {
 	runs := flag.Int("runs", 3, "runs per tool")
@@ -65,27 +58,19 @@ func run(runs int, content int64, keep, verify bool) error {
 	if err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "vmdk-bench-")
+	ws, remove, err := benchutil.NewWorkspace("vmdk-bench", keep)
 	if err != nil {
 		return err
 	}
-	if !keep {
-		defer os.RemoveAll(dir)
-	}
+	defer remove()
+	dir, raw := ws.Dir, ws.Image
 	mk := filepath.Join(dir, "mkvmdk")
 	if out, err := exec.Command("go", "build", "-o", mk, "./examples/mkvmdk").CombinedOutput(); err != nil {
 		return fmt.Errorf("building mkvmdk (run from the repository root): %v\n%s", err, out)
 	}
-	raw := filepath.Join(dir, "disk.raw")
-	// The image is built in a child process: Linux carries a parent's peak
-	// RSS into the rusage of children it starts, so this process stays small.
-	self, err := os.Executable()
+	out, err := ws.BuildImage("-content", fmt.Sprint(content>>20))
 	if err != nil {
 		return err
-	}
-	out, err := exec.Command(self, "-build-image", raw, "-content", fmt.Sprint(content>>20)).Output()
-	if err != nil {
-		return fmt.Errorf("building the image: %w", err)
 	}
 	var placed int64
 	var files int
@@ -94,109 +79,48 @@ func run(runs int, content int64, keep, verify bool) error {
 	}
 	fmt.Printf("input: %d MiB sparse image, %d MiB of content (%d files from /usr + %d MiB random)\n",
 		diskSize>>20, placed>>20, files, randSize>>20)
-	fmt.Printf("machine: %d CPUs (GOMAXPROCS %d), %s; load average at start: %s\n",
-		runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOARCH, loadavg())
+	fmt.Printf("machine: %s; load average at start: %s\n", benchutil.Machine(), benchutil.LoadAvg())
 	fmt.Println("note: the machine is shared with other jobs; figures are noisy, compare within a run.")
 	var self0 syscall.Rusage
 	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self0)
 	fmt.Printf("peak RSS of this driver: %.1f MiB (Linux can report a child's peak RSS as at least its parent's at exec, so the image is built in a child)\n", float64(self0.Maxrss)/1024)
 
-	type tool struct {
-		name string
-		out  string
-		args []string
-	}
-	ours := func(w int) tool {
+	const ref = "qemu-img convert"
+	ours := func(w int) benchutil.Tool {
 		o := filepath.Join(dir, fmt.Sprintf("ours-%d.vmdk", w))
-		return tool{fmt.Sprintf("fogkit workers=%d", w), o, []string{mk, "-in", raw, "-o", o, "-workers", fmt.Sprint(w)}}
+		return benchutil.Tool{Name: fmt.Sprintf("fogkit workers=%d", w), Ref: ref, Out: o, Args: []string{mk, "-in", raw, "-o", o, "-workers", fmt.Sprint(w)}}
 	}
 	qo := filepath.Join(dir, "qemu.vmdk")
-	tools := []tool{ours(1), ours(2), {"qemu-img convert", qo, []string{qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, qo}}}
+	tools := []benchutil.Tool{ours(1), ours(2), {Name: ref, Ref: ref, Out: qo, Args: []string{qemu, "convert", "-f", "raw", "-O", "vmdk", "-o", "subformat=streamOptimized", raw, qo}}}
 	if n := runtime.NumCPU(); n > 2 {
-		tools = append(tools[:2], append([]tool{ours(n)}, tools[2:]...)...)
+		tools = append(tools[:2], append([]benchutil.Tool{ours(n)}, tools[2:]...)...)
 	}
 
-	res := map[string][]sample{}
 	fmt.Printf("\n%-20s %4s %9s %9s %9s %12s\n", "tool", "run", "wall s", "cpu s", "rss MiB", "size bytes")
-	for r := 1; r <= runs; r++ {
-		for _, t := range tools { // interleaved, so load changes hit all tools alike
-			os.Remove(t.out)
-			s, err := measure(t.args)
-			if err != nil {
-				return fmt.Errorf("%s: %w", t.name, err)
-			}
-			st, err := os.Stat(t.out)
-			if err != nil {
-				return err
-			}
-			s.size = st.Size()
-			res[t.name] = append(res[t.name], s)
-			fmt.Printf("%-20s %4d %9.2f %9.2f %9.1f %12d\n", t.name, r, s.wall.Seconds(), s.cpu.Seconds(),
-				float64(s.rssKiB)/1024, s.size)
-		}
+	res, err := benchutil.Interleave(tools, runs, false, func(r int, t benchutil.Tool, s benchutil.Sample) {
+		fmt.Printf("%-20s %4d %9.2f %9.2f %9.1f %12d\n", t.Name, r, s.Wall.Seconds(), s.CPU.Seconds(),
+			float64(s.RSSKiB)/1024, s.Size)
+	})
+	if err != nil {
+		return err
 	}
 	if verify {
-		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vmdk", raw, tools[1].out).CombinedOutput(); err != nil {
+		if out, err := exec.Command(qemu, "compare", "-f", "raw", "-F", "vmdk", raw, tools[1].Out).CombinedOutput(); err != nil {
 			return fmt.Errorf("qemu-img compare of our output failed: %v\n%s", err, out)
 		}
 		fmt.Println("\nqemu-img compare raw vs our VMDK: identical")
 	}
 
-	med := func(name string) sample {
-		ss := res[name]
-		pick := func(f func(sample) int64) int64 {
-			v := make([]int64, len(ss))
-			for i, s := range ss {
-				v[i] = f(s)
-			}
-			slices.Sort(v)
-			return v[len(v)/2]
-		}
-		return sample{
-			wall:   time.Duration(pick(func(s sample) int64 { return int64(s.wall) })),
-			cpu:    time.Duration(pick(func(s sample) int64 { return int64(s.cpu) })),
-			rssKiB: pick(func(s sample) int64 { return s.rssKiB }),
-			size:   pick(func(s sample) int64 { return s.size }),
-		}
-	}
-	q := med("qemu-img convert")
+	q := benchutil.Median(res[ref])
 	fmt.Printf("\nmedians of %d runs                 wall s   cpu s  rss MiB       size  wall speed vs qemu  cpu vs qemu  size vs qemu\n", runs)
 	for _, t := range tools {
-		m := med(t.name)
-		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %18.2fx %11.2fx %12.3fx\n", t.name, m.wall.Seconds(), m.cpu.Seconds(),
-			float64(m.rssKiB)/1024, m.size, q.wall.Seconds()/m.wall.Seconds(), m.cpu.Seconds()/q.cpu.Seconds(),
-			float64(m.size)/float64(q.size))
+		m := benchutil.Median(res[t.Name])
+		fmt.Printf("%-32s %8.2f %7.2f %8.1f %10d %18.2fx %11.2fx %12.3fx\n", t.Name, m.Wall.Seconds(), m.CPU.Seconds(),
+			float64(m.RSSKiB)/1024, m.Size, q.Wall.Seconds()/m.Wall.Seconds(), m.CPU.Seconds()/q.CPU.Seconds(),
+			float64(m.Size)/float64(q.Size))
 	}
-	fmt.Printf("load average at end: %s\n", loadavg())
+	fmt.Printf("load average at end: %s\n", benchutil.LoadAvg())
 	return nil
-}
-
-func measure(args []string) (sample, error) {
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return sample{}, err
-	}
-	wall := time.Since(start)
-	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	if !ok {
-		return sample{}, fmt.Errorf("no rusage")
-	}
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	return sample{wall: wall, cpu: cpu, rssKiB: ru.Maxrss}, nil
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return "?"
-	}
-	return strings.Join(f[:3], " ")
 }
 
 // buildImage writes a sparse image: /usr files at 4 KiB-aligned offsets
