@@ -30,7 +30,7 @@ type Configuration struct {
 	Default bool `json:"default,omitempty"`
 	// CPUs and MemoryMiB override the VirtualSystem's; 0 keeps its value.
 	CPUs      int   `json:"cpus,omitempty"`
-	MemoryMiB int64 `json:"memoryMib,omitempty"`
+	MemoryMiB int64 `json:"memoryMiB,omitempty"`
 }
 
 // defaultConfiguration is the index of the default configuration per

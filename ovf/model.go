@@ -106,7 +106,7 @@ type VirtualSystem struct {
 	Product    *Product `json:"product,omitempty"`
 	OS         OS       `json:"os"`
 	CPUs       int      `json:"cpus"`
-	MemoryMiB  int64    `json:"memoryMib"`
+	MemoryMiB  int64    `json:"memoryMiB"`
 	Firmware   Firmware `json:"firmware,omitempty"` // "" means BIOS
 	// Controller is the disk controller every disk attaches to, in order
 	// (SCSI unit 7 is skipped); "" means the profile's default.
