@@ -205,7 +205,10 @@ type Disk struct {
 	// (VirtualSystem.Configurations) whose hardware includes the disk; nil
 	// means all. Its disk item is written with ovf:configuration, so one
 	// descriptor can give each flavour a blank data disk of its own size.
-	// An empty, non-nil list is invalid (use nil).
+	// An empty, non-nil list is invalid (use nil). DSP0243 reads a list
+	// of several ids, written space-separated, but govmomi (v0.54) compares
+	// the attribute as a whole and attaches such a disk in none of them:
+	// one disk per configuration reads the same everywhere.
 	Configurations []string `json:"configurations,omitempty"`
 }
 
