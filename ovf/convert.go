@@ -78,8 +78,9 @@ func diskRef(h string) (string, bool) {
 // VirtualSystem converts a single-VM envelope into the typed model. Items
 // the model has no place for (USB, sound, video, serial ports) are dropped;
 // the DeploymentOptionSection becomes Configurations, each with the CPUs
-// and memory its tagged items give (other tagged items are dropped), and
-// CPUs and MemoryMiB are the default configuration's;
+// and memory its tagged items give, tagged disk items become disks with
+// those Configurations (other tagged items are dropped), and CPUs and
+// MemoryMiB are the default configuration's;
 // descriptors it cannot represent (several virtual systems, disks on
 // several controllers, capacities given as expressions) yield a
 // *ParseError matching ErrUnsupported.
