@@ -146,3 +146,50 @@ func TestGovmomiDiskConfigurationList(t *testing.T) {
 		assert.Equal(t, 1, n, "%s: govmomi now reads ovf:configuration as a list: update Disk.Configurations' comment", id)
 	}
 }
+
+// TestGovmomiFixtureFlavourDisks reads govmomi's fixtures whose disks are
+// tagged with one configuration each: for every configuration, the disks
+// ovf's model keeps (ForConfiguration) are the ones govmomi deploys, with
+// the same capacities.
+func TestGovmomiFixtureFlavourDisks(t *testing.T) {
+	fixtures := govmomiFixtures(t)
+	for _, name := range []string{"deployment-configs.ovf", "multiple_disks.ovf"} {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(fixtures, name))
+			if os.IsNotExist(err) {
+				t.Skipf("%s not in this govmomi version", name)
+			}
+			require.NoError(t, err)
+			ours, err := ovf.Parse(bytes.NewReader(data), nil)
+			require.NoError(t, err)
+			vs, err := ours.VirtualSystem()
+			require.NoError(t, err)
+			env, err := govmomi.Unmarshal(bytes.NewReader(data))
+			require.NoError(t, err)
+			tagged := 0
+			for _, d := range vs.Disks {
+				if d.Configurations != nil {
+					tagged++
+				}
+			}
+			require.Positive(t, tagged, "the fixture has per-configuration disks")
+			for _, c := range vs.Configurations {
+				one, err := vs.ForConfiguration(c.ID)
+				require.NoError(t, err)
+				var want []int64
+				for _, d := range one.Disks {
+					want = append(want, d.Capacity)
+				}
+				spec, err := env.ToConfigSpecWithOptions(govmomi.ToConfigSpecOptions{DeploymentConfiguration: c.ID})
+				require.NoError(t, err, c.ID)
+				var got []int64
+				for _, dc := range spec.DeviceChange {
+					if d, ok := dc.GetVirtualDeviceConfigSpec().Device.(*types.VirtualDisk); ok {
+						got = append(got, d.CapacityInBytes)
+					}
+				}
+				assert.Equal(t, want, got, c.ID)
+			}
+		})
+	}
+}
