@@ -105,6 +105,7 @@ func goldenCases() []goldenCase {
 		{"multidisk", multiDiskCase, nil},
 		{"properties", propertiesCase, nil},
 		{"flavours", flavoursCase, nil},
+		{"flavour-disks", flavourDisksCase, nil},
 	}
 }
 
@@ -118,6 +119,21 @@ func flavoursCase() *VirtualSystem {
 		{ID: "small", Label: "Small", Description: "1 vCPU, 1 GiB of memory: evaluation", CPUs: 1, MemoryMiB: 1024},
 		{ID: "medium", Label: "Medium", Default: true},
 		{ID: "large", Label: "Large", Description: "8 vCPUs, 16 GiB of memory: production & more", CPUs: 8, MemoryMiB: 16384},
+	}
+	return vs
+}
+
+// flavourDisksCase is the shape of the appliance's combined OVA: a boot
+// disk with a file for every flavour, and one blank data disk per flavour,
+// each of its own size and attached only in its configuration.
+func flavourDisksCase() *VirtualSystem {
+	vs := flavoursCase()
+	vs.Name = "fogkit-flavour-disks"
+	vs.Disks = []Disk{
+		{ID: "boot", Href: "fogkit-flavour-disks-boot.vmdk", FileSize: 123456789, Capacity: 8 << 30, PopulatedSize: 1 << 30},
+		{ID: "data-small", Capacity: 20 << 30, Configurations: []string{"small"}},
+		{ID: "data-medium", Capacity: 100 << 30, Configurations: []string{"medium"}},
+		{ID: "data-large", Capacity: 500 << 30, Configurations: []string{"large"}},
 	}
 	return vs
 }

@@ -2,6 +2,7 @@ package ovf
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -10,10 +11,15 @@ import (
 // the envelope's DeploymentOptionSection and one CPU and one memory item
 // per configuration, tagged ovf:configuration; the deployer picks one.
 //
-// Only the CPU count and the memory size vary by configuration. OVF 1.x
-// has no ovf:configuration on a DiskSection disk, and a disk's size is
-// also baked into its image: flavours with different disk sizes need one
-// descriptor (and one OVA) per flavour, see ForConfiguration.
+// The CPU count and the memory size vary by configuration, and so may the
+// disks: a Disk whose Configurations name some flavours is attached only
+// in those (its disk item carries ovf:configuration). A disk with a file
+// has the fixed size of its image, so a data disk whose size varies by
+// flavour is a blank disk (Href "") per flavour, each with its own
+// Capacity, which the importer creates empty. VirtualBox ignores
+// deployment options: it imports the default flavour's CPUs and memory
+// but attaches every disk. ForConfiguration gives the single-flavour model
+// instead, for one OVA per flavour.
 type Configuration struct {
 	// ID is the ovf:id the deployer chooses and Items name: letters,
 	// digits, _ . - (a space would split it, since ovf:configuration
@@ -30,7 +36,7 @@ type Configuration struct {
 	Default bool `json:"default,omitempty"`
 	// CPUs and MemoryMiB override the VirtualSystem's; 0 keeps its value.
 	CPUs      int   `json:"cpus,omitempty"`
-	MemoryMiB int64 `json:"memoryMib,omitempty"`
+	MemoryMiB int64 `json:"memoryMiB,omitempty"`
 }
 
 // defaultConfiguration is the index of the default configuration per
@@ -76,7 +82,8 @@ func normalizeConfigurations(n *VirtualSystem, src []Configuration) {
 }
 
 // ForConfiguration returns a copy of vs for the one configuration id ("" means
-// the default one), with that configuration's CPUs and memory and no
+// the default one), with that configuration's CPUs and memory, only the
+// disks that configuration includes (their Configurations cleared) and no
 // Configurations: the model of a single-flavour descriptor. vs is not
 // changed. An unknown id yields a ValidationError (RuleConfiguration).
 func (vs *VirtualSystem) ForConfiguration(id string) (*VirtualSystem, error) {
@@ -107,6 +114,18 @@ func (vs *VirtualSystem) ForConfiguration(id string) (*VirtualSystem, error) {
 		}
 	}
 	c := vs.Configurations[i]
+	// The flavour's disks: those of every configuration and those that
+	// name this one, now plain disks of a descriptor without options.
+	out.Disks = out.Disks[:0]
+	for _, d := range vs.Disks {
+		if d.Configurations == nil || slices.Contains(d.Configurations, c.ID) {
+			d.Configurations = nil
+			out.Disks = append(out.Disks, d)
+		}
+	}
+	if len(out.Disks) == 0 {
+		out.Disks = nil
+	}
 	if c.CPUs != 0 {
 		out.CPUs = c.CPUs
 	}
@@ -122,6 +141,9 @@ func (vs *VirtualSystem) clone() *VirtualSystem {
 	n := *vs
 	n.EULAs = append([]string(nil), vs.EULAs...)
 	n.Disks = append([]Disk(nil), vs.Disks...)
+	for i := range n.Disks {
+		n.Disks[i].Configurations = slices.Clone(vs.Disks[i].Configurations)
+	}
 	n.NICs = append([]NIC(nil), vs.NICs...)
 	n.Networks = append([]Network(nil), vs.Networks...)
 	n.Configurations = append([]Configuration(nil), vs.Configurations...)

@@ -78,8 +78,9 @@ func diskRef(h string) (string, bool) {
 // VirtualSystem converts a single-VM envelope into the typed model. Items
 // the model has no place for (USB, sound, video, serial ports) are dropped;
 // the DeploymentOptionSection becomes Configurations, each with the CPUs
-// and memory its tagged items give (other tagged items are dropped), and
-// CPUs and MemoryMiB are the default configuration's;
+// and memory its tagged items give, tagged disk items become disks with
+// those Configurations (other tagged items are dropped), and CPUs and
+// MemoryMiB are the default configuration's;
 // descriptors it cannot represent (several virtual systems, disks on
 // several controllers, capacities given as expressions) yield a
 // *ParseError matching ErrUnsupported.
@@ -159,16 +160,28 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[stri
 	var firstCtrl Controller
 	diskCtrl := ""
 	sizing := configSizing{}
+	diskAt := map[string]int{} // disk id -> index in vs.Disks
+	var diskConfs []confSet    // by index in vs.Disks
 	for _, it := range h.Items {
+		var confs []string
 		if it.Configuration != "" {
 			// Of the items a deployment option chooses, the model holds
-			// the CPU count and memory size; it drops the others.
-			if len(e.Configurations) > 0 && (it.ResourceType == 3 || it.ResourceType == 4) {
+			// the CPU count, the memory size and the disks; it drops the
+			// others.
+			if len(e.Configurations) == 0 {
+				continue
+			}
+			switch it.ResourceType {
+			case 3, 4:
 				if err := sizing.add(it); err != nil {
 					return err
 				}
+				continue
+			case 17:
+				confs = configurationTokens(it.Configuration)
+			default:
+				continue
 			}
-			continue
 		}
 		switch it.ResourceType {
 		case 3:
@@ -213,10 +226,20 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[stri
 			if !ok {
 				return convErr("Item", ErrUnsupported, "disk item %s HostResource %q", it.InstanceID, it.HostResource[0])
 			}
+			if i, ok := diskAt[id]; ok {
+				// One disk attached by several items (VMware gives each
+				// configuration its own): the model attaches it once, in
+				// the union of their configurations.
+				diskConfs[i].merge(&vs.Disks[i], confs)
+				continue
+			}
 			d, err := e.diskModel(id, props)
 			if err != nil {
 				return err
 			}
+			d.Configurations = confs
+			diskAt[id] = len(vs.Disks)
+			diskConfs = append(diskConfs, newConfSet(confs))
 			vs.Disks = append(vs.Disks, d)
 		case 10:
 			nic := NIC{Adapter: adapterOf(it.ResourceSubType)}
@@ -236,6 +259,40 @@ func convertItems(e *Envelope, h HardwareInfo, vs *VirtualSystem, props map[stri
 		vs.Controller = c
 	}
 	return nil
+}
+
+// confSet is the set of a converted disk's configurations, so that a
+// descriptor attaching one disk by many items, each with a long list,
+// merges in time linear in its size.
+type confSet map[string]bool
+
+func newConfSet(confs []string) confSet {
+	if confs == nil {
+		return nil // every configuration
+	}
+	s := make(confSet, len(confs))
+	for _, t := range confs {
+		s[t] = true
+	}
+	return s
+}
+
+// merge adds confs to d's configurations: nil (every configuration) when
+// either is nil.
+func (s confSet) merge(d *Disk, confs []string) {
+	if d.Configurations == nil {
+		return
+	}
+	if confs == nil {
+		d.Configurations = nil
+		return
+	}
+	for _, t := range confs {
+		if !s[t] {
+			s[t] = true
+			d.Configurations = append(d.Configurations, t)
+		}
+	}
 }
 
 // cpusOf reads a CPU item's count; ok is false for a reservation-only item

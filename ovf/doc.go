@@ -8,7 +8,7 @@
 // section with properties and their transport (com.vmware.guestInfo or
 // iso), OS (CIM id, VMware guest id, VirtualBox OS type), CPUs, memory,
 // firmware (BIOS or EFI), one disk controller, disks (id, file, file size,
-// capacity, populated size), NICs and networks. Marshal (or MarshalBytes)
+// capacity, populated size; or blank, without a file), NICs and networks. Marshal (or MarshalBytes)
 // validates it and writes deterministic XML for a Profile chosen in
 // Options:
 //
@@ -37,12 +37,20 @@
 // imports the default flavour. VirtualSystem.ForConfiguration gives the
 // single-flavour model instead, for one OVA per flavour.
 //
-// Only CPUs and memory vary by configuration. OVF 1.x has no
-// ovf:configuration on a DiskSection disk, and the disk image carries its
-// own size: DSP0243 allows a capacity "${property}" whose value varies by
-// configuration, or configuration-tagged items attaching blank disks, but
-// VirtualBox honours neither, so flavours with different disk sizes are
-// built as one OVA per flavour.
+// Disks may vary by configuration too. A Disk with an empty Href is a
+// blank disk (DSP0243: a Disk without ovf:fileRef): no file in the
+// package, the importer creates it empty with the disk's Capacity. A
+// Disk's Configurations tag its disk item with ovf:configuration, so it is
+// attached only in those flavours; the controller stays shared. A
+// combined OVA whose data disk grows with the flavour therefore carries
+// its boot disk (a file, every flavour) and one blank data disk per
+// flavour, each of that flavour's size. Every disk has a unit number of its own and all of them must fit
+// the controller: VirtualBox ignores deployment options and attaches every
+// disk item (and refuses two disks on one port), so there it gets every
+// flavour's data disk. The vbox:Machine block cannot hold blank or
+// per-configuration disks: Validate refuses them with
+// Options.VirtualBoxMachine. ForConfiguration keeps only the chosen
+// flavour's disks.
 //
 // # Checking
 //
@@ -60,7 +68,8 @@
 // Parse(r, *ParseOptions) (*Envelope, error) reads any OVF descriptor
 // (fogkit's, VMware's, VirtualBox's) into an Envelope, a faithful
 // lower-level view: References (File: ID, Href, Size in bytes; -1 when
-// ovf:size is absent or invalid, RawSize keeping the text), the DiskSection (DiskInfo: ID, FileRef, Capacity, CapacityBytes), networks
+// ovf:size is absent or invalid, RawSize keeping the text), the DiskSection
+// (DiskInfo: ID, FileRef ("" for a blank disk), Capacity, CapacityBytes), networks,
 // the DeploymentOptionSection (Configurations, DefaultConfiguration) and
 // each virtual system's sections and RASD items. Envelope.VirtualSystem
 // converts a single-VM envelope into the model. Parse returns *ParseError

@@ -67,13 +67,13 @@ const (
 	RuleControllerSlots   Rule = "controller-slots" // no more disks than the controller has units
 	RuleAdapter           Rule = "adapter"          // a known NIC model, allowed by the profile
 	RuleDisk              Rule = "disk"             // disk ids unique and XML-safe
-	RuleDiskFile          Rule = "disk-file"        // every disk has a file (href, id) with an exact size
+	RuleDiskFile          Rule = "disk-file"        // a disk with a file has its href, id and exact size; a blank disk (no href) has none, and a fileRef names a listed file
 	RuleDiskCapacity      Rule = "disk-capacity"    // capacity positive, populated size within capacity
 	RuleNICNetwork        Rule = "nic-network"      // every NIC names a declared network
 	RuleNetwork           Rule = "network"          // network names unique and non-empty
 	RuleProperty          Rule = "property"         // property keys unique and valid, types known, defaults fit
 	RuleTransport         Rule = "transport"        // transports are com.vmware.guestInfo or iso; iso needs a CD-ROM
-	RuleVirtualBoxMachine Rule = "vbox-machine"     // the vbox:Machine block needs OS.VirtualBox (its OSType)
+	RuleVirtualBoxMachine Rule = "vbox-machine"     // the vbox:Machine block needs OS.VirtualBox (its OSType) and cannot hold blank or per-configuration disks
 	RuleReference         Rule = "reference"        // file ids and hrefs unique and plain
 	RuleText              Rule = "text"             // free text is valid XML; one-line fields have no breaks or edge spaces
 	RuleNamespace         Rule = "namespace"        // OVF 1.x namespace only, no OVF 2 StorageItem/EthernetPortItem
@@ -82,7 +82,7 @@ const (
 	RuleDiskItem          Rule = "disk-item"        // disk items: ovf:/disk/<id>, Parent = a controller, AddressOnParent set
 	RuleSingle            Rule = "single"           // exactly one virtual system with one hardware section
 	RuleProfile           Rule = "profile"          // Options.Profile is portable or vmware
-	RuleConfiguration     Rule = "configuration"    // deployment option ids unique and plain, one default, every ovf:configuration declared, one CPU and memory item each (portable: the default's last, VirtualBox keeps the last)
+	RuleConfiguration     Rule = "configuration"    // deployment option ids unique and plain, one default, every ovf:configuration (of an item or a Disk) declared, no empty or repeated disk lists, one CPU and memory item each (portable: the default's last, VirtualBox keeps the last)
 	// RuleTruncated ends a list cut at Options.MaxViolations; its message
 	// says how many violations were left out.
 	RuleTruncated Rule = "truncated"

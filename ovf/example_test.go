@@ -177,3 +177,51 @@ func ExampleVirtualSystem_ForConfiguration() {
 	// acme-appliance-medium: 2 CPUs, 4096 MiB
 	// acme-appliance-large: 8 CPUs, 16384 MiB
 }
+
+// Flavours with data disks of different sizes in one descriptor: a boot
+// disk with a file for all, and a blank data disk per flavour that the
+// importer creates empty.
+func ExampleDisk_blank() {
+	vs := &ovf.VirtualSystem{
+		Name:      "acme-appliance",
+		OS:        ovf.OSDebian64,
+		CPUs:      2,
+		MemoryMiB: 4096,
+		Disks: []ovf.Disk{
+			{ID: "boot", Href: "acme-appliance-boot.vmdk", FileSize: 123456789, Capacity: 8 << 30},
+			{ID: "data-small", Capacity: 20 << 30, Configurations: []string{"small"}},
+			{ID: "data-large", Capacity: 500 << 30, Configurations: []string{"large"}},
+		},
+		Configurations: []ovf.Configuration{
+			{ID: "small", Label: "Small", Default: true},
+			{ID: "large", Label: "Large", CPUs: 8, MemoryMiB: 16384},
+		},
+	}
+	b, err := ovf.MarshalBytes(vs, nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	env, err := ovf.Parse(bytes.NewReader(b), nil)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println("files:", len(env.References))
+	for _, it := range env.Systems[0].Hardware[0].Items {
+		if it.ResourceType == 17 {
+			fmt.Printf("%s configuration=%q\n", it.HostResource[0], it.Configuration)
+		}
+	}
+	for _, c := range vs.Configurations {
+		one, _ := vs.ForConfiguration(c.ID)
+		fmt.Printf("%s: %s %d GiB\n", c.ID, one.Disks[1].ID, one.Disks[1].Capacity>>30)
+	}
+	// Output:
+	// files: 1
+	// ovf:/disk/boot configuration=""
+	// ovf:/disk/data-small configuration="small"
+	// ovf:/disk/data-large configuration="large"
+	// small: data-small 20 GiB
+	// large: data-large 500 GiB
+}

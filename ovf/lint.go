@@ -17,7 +17,8 @@ var virtualBoxKnown = map[int]bool{3: true, 4: true, 5: true, 6: true, 10: true,
 // vmx-NN system type, numeric OS id, memory and capacity units, exact file
 // sizes, profile hardware, RASD child order, unknown items, EFI settings,
 // property transport, deployment options) and its cross references (every
-// disk has a file, every disk item a controller and a disk, every NIC a
+// ovf:fileRef names a listed file, and a disk without one, a blank disk,
+// has a capacity; every disk item has a controller and a disk, every NIC a
 // network, every ovf:configuration a DeploymentOptionSection entry). It
 // returns nil or a ValidationError with every violation.
 func (e *Envelope) Validate(opts *Options) error {
@@ -56,9 +57,9 @@ func (e *Envelope) Validate(opts *Options) error {
 			c.add(RuleDisk, el, "duplicate disk id")
 		}
 		disks[d.ID] = true
-		if d.FileRef == "" {
-			c.add(RuleDiskFile, el+"/@ovf:fileRef", "disk has no file")
-		} else if !files[d.FileRef] {
+		// A disk without ovf:fileRef is a blank disk (DSP0243) the
+		// importer creates from its capacity, checked below.
+		if d.FileRef != "" && !files[d.FileRef] {
 			c.add(RuleDiskFile, el+"/@ovf:fileRef", "file %q is not in References", d.FileRef)
 		}
 		if u := strings.TrimSpace(d.CapacityUnits); u != "" && u != "byte" {

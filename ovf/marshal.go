@@ -122,6 +122,9 @@ func MarshalBytes(vs *VirtualSystem, opts *Options) ([]byte, error) {
 
 	w.open("References")
 	for _, d := range n.Disks {
+		if d.blank() {
+			continue // the importer creates it: nothing in the package
+		}
 		w.empty("File", "ovf:href", d.Href, "ovf:id", d.FileID, "ovf:size", fmt.Sprint(d.FileSize))
 	}
 	w.close("References")
@@ -134,9 +137,11 @@ func MarshalBytes(vs *VirtualSystem, opts *Options) ([]byte, error) {
 				"ovf:capacity", fmt.Sprint(d.Capacity),
 				"ovf:capacityAllocationUnits", "byte",
 				"ovf:diskId", d.ID,
-				"ovf:fileRef", d.FileID,
-				"ovf:format", d.Format,
 			}
+			if !d.blank() {
+				kv = append(kv, "ovf:fileRef", d.FileID)
+			}
+			kv = append(kv, "ovf:format", d.Format)
 			if d.PopulatedSize > 0 {
 				kv = append(kv, "ovf:populatedSize", fmt.Sprint(d.PopulatedSize))
 			}
@@ -385,11 +390,16 @@ func writeHardware(w *xw, n *VirtualSystem) {
 		rasd{required: true, address: l.cdAddress, description: "IDE Controller",
 			elementName: "IDE Controller " + l.cdAddress, instanceID: l.cdController, resourceType: 5}.write(w)
 	}
+	// Every disk gets a unit number of its own, even disks of flavours
+	// that are never deployed together and could share one in vSphere:
+	// VirtualBox ignores ovf:configuration and attaches every disk item,
+	// and refuses two disks on one port. Validate counts all disks
+	// against the controller's units for the same reason.
 	units := unitNumbers(n.Controller, len(n.Disks))
 	for i, d := range n.Disks {
-		rasd{required: true, addressOnParent: itoa(units[i]), elementName: fmt.Sprintf("Hard Disk %d", i+1),
-			hostResource: "ovf:/disk/" + d.ID, instanceID: l.disks[i], parent: itoa(l.controller),
-			resourceType: 17}.write(w)
+		rasd{required: true, configuration: strings.Join(d.Configurations, " "), addressOnParent: itoa(units[i]),
+			elementName: fmt.Sprintf("Hard Disk %d", i+1), hostResource: "ovf:/disk/" + d.ID,
+			instanceID: l.disks[i], parent: itoa(l.controller), resourceType: 17}.write(w)
 	}
 	if n.CDROM {
 		rasd{required: false, addressOnParent: "0", automaticAllocation: "false", elementName: "CD/DVD Drive 1",

@@ -106,7 +106,7 @@ type VirtualSystem struct {
 	Product    *Product `json:"product,omitempty"`
 	OS         OS       `json:"os"`
 	CPUs       int      `json:"cpus"`
-	MemoryMiB  int64    `json:"memoryMib"`
+	MemoryMiB  int64    `json:"memoryMiB"`
 	Firmware   Firmware `json:"firmware,omitempty"` // "" means BIOS
 	// Controller is the disk controller every disk attaches to, in order
 	// (SCSI unit 7 is skipped); "" means the profile's default.
@@ -180,19 +180,40 @@ type Property struct {
 	Password         bool   `json:"password,omitempty"`
 }
 
-// Disk is one virtual disk and the file that holds it.
+// Disk is one virtual disk and the file that holds it, or a blank disk.
 type Disk struct {
-	ID     string `json:"id,omitempty"`     // ovf:diskId; "" means vmdisk<N>
-	FileID string `json:"fileId,omitempty"` // References/File ovf:id; "" means file<N>
-	Href   string `json:"href"`             // file name inside the OVA
-	// FileSize is the exact size in bytes of the file in the OVA.
+	ID string `json:"id,omitempty"` // ovf:diskId; "" means vmdisk<N>
+	// FileID is the References/File ovf:id; "" means file<N>. A blank
+	// disk has no file and must leave it empty.
+	FileID string `json:"fileId,omitempty"`
+	// Href is the file name inside the OVA. "" means a blank disk
+	// (DSP0243: a Disk without ovf:fileRef): the descriptor has no File for
+	// it and the importer creates an empty disk of Capacity bytes, which
+	// the guest formats itself. VirtualBox creates it in whole MiB, so a
+	// blank disk's capacity is best a multiple of 1 MiB.
+	Href string `json:"href"`
+	// FileSize is the exact size in bytes of the file in the OVA; 0 for a
+	// blank disk.
 	FileSize int64 `json:"fileSize"`
 	// Capacity is the virtual disk size in bytes (a multiple of 512).
 	Capacity int64 `json:"capacity"`
-	// PopulatedSize is the number of bytes actually used; 0 omits it.
+	// PopulatedSize is the number of bytes actually used; 0 omits it (a
+	// blank disk has none).
 	PopulatedSize int64  `json:"populatedSize,omitempty"`
 	Format        string `json:"format,omitempty"` // "" means streamOptimized VMDK
+	// Configurations are the ids of the deployment options
+	// (VirtualSystem.Configurations) whose hardware includes the disk; nil
+	// means all. Its disk item is written with ovf:configuration, so one
+	// descriptor can give each flavour a blank data disk of its own size.
+	// An empty, non-nil list is invalid (use nil). DSP0243 reads a list
+	// of several ids, written space-separated, but govmomi (v0.54) compares
+	// the attribute as a whole and attaches such a disk in none of them:
+	// one disk per configuration reads the same everywhere.
+	Configurations []string `json:"configurations,omitempty"`
 }
+
+// blank reports whether d is a blank disk (no file).
+func (d Disk) blank() bool { return d.Href == "" }
 
 // NIC is one network adapter.
 type NIC struct {
@@ -224,7 +245,7 @@ func (vs *VirtualSystem) normalized(o *Options) *VirtualSystem {
 		if d.ID == "" {
 			d.ID = "vmdisk" + itoa(i+1)
 		}
-		if d.FileID == "" {
+		if d.FileID == "" && !d.blank() {
 			d.FileID = "file" + itoa(i+1)
 		}
 		if d.Format == "" {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -224,23 +225,34 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 			c.add(RuleDisk, el+"/@ovf:diskId", "duplicate disk id %q", d.ID)
 		}
 		diskIDs[d.ID] = true
-		if !idRE.MatchString(d.FileID) {
-			c.add(RuleReference, el+"/@ovf:fileRef", "file id %q must be a plain name", d.FileID)
-		} else if fileIDs[d.FileID] {
-			c.add(RuleReference, el+"/@ovf:fileRef", "duplicate file id %q", d.FileID)
+		if d.blank() {
+			validateBlankDisk(c, el, d)
+		} else {
+			if !idRE.MatchString(d.FileID) {
+				c.add(RuleReference, el+"/@ovf:fileRef", "file id %q must be a plain name", d.FileID)
+			} else if fileIDs[d.FileID] {
+				c.add(RuleReference, el+"/@ovf:fileRef", "duplicate file id %q", d.FileID)
+			}
+			fileIDs[d.FileID] = true
+			switch {
+			case !plainFileName(d.Href):
+				c.add(RuleReference, el+"/File/@ovf:href", "href %q must be a plain file name (no directories, no ..)", d.Href)
+			case hrefs[d.Href]:
+				c.add(RuleReference, el+"/File/@ovf:href", "duplicate href %q", d.Href)
+			}
+			hrefs[d.Href] = true
+			if d.FileSize <= 0 {
+				c.add(RuleDiskFile, el+"/File/@ovf:size", "file size %d: References/File needs the exact, positive size in bytes", d.FileSize)
+			}
 		}
-		fileIDs[d.FileID] = true
-		switch {
-		case d.Href == "":
-			c.add(RuleDiskFile, el+"/File/@ovf:href", "disk %s has no file", d.ID)
-		case !plainFileName(d.Href):
-			c.add(RuleReference, el+"/File/@ovf:href", "href %q must be a plain file name (no directories, no ..)", d.Href)
-		case hrefs[d.Href]:
-			c.add(RuleReference, el+"/File/@ovf:href", "duplicate href %q", d.Href)
-		}
-		hrefs[d.Href] = true
-		if d.FileSize <= 0 {
-			c.add(RuleDiskFile, el+"/File/@ovf:size", "file size %d: References/File needs the exact, positive size in bytes", d.FileSize)
+		validateDiskConfigurations(c, el, d, vs.Configurations)
+		if opts.vbox() && (d.blank() || d.Configurations != nil) {
+			// vbox:Machine attaches disk images by their vbox:uuid and has
+			// no deployment options: what VirtualBox would make of a blank
+			// or per-flavour disk there is unverified, so it is refused
+			// rather than guessed. Without the block VirtualBox attaches
+			// every disk of the hardware section.
+			c.add(RuleVirtualBoxMachine, el, "disk %s is blank or belongs to some configurations only, which the vbox:Machine block cannot express: leave Options.VirtualBoxMachine off", d.ID)
 		}
 		if d.Capacity <= 0 || d.Capacity%512 != 0 {
 			c.add(RuleDiskCapacity, el+"/@ovf:capacity", "capacity %d bytes must be positive and a multiple of 512", d.Capacity)
@@ -333,6 +345,47 @@ func Validate(vs *VirtualSystem, opts *Options) error {
 		}
 	}
 	return c.err()
+}
+
+// validateBlankDisk checks a disk without a file: no file id, no file size,
+// nothing populated. Its capacity is checked with every disk's.
+func validateBlankDisk(c *collector, el string, d Disk) {
+	if d.FileID != "" {
+		c.add(RuleDiskFile, el+"/@ovf:fileRef", "blank disk %s (no href) has file id %q: a blank disk has no file", d.ID, d.FileID)
+	}
+	if d.FileSize != 0 {
+		c.add(RuleDiskFile, el+"/File/@ovf:size", "blank disk %s (no href) has file size %d: a blank disk has no file", d.ID, d.FileSize)
+	}
+	if d.PopulatedSize != 0 {
+		c.add(RuleDiskCapacity, el+"/@ovf:populatedSize", "blank disk %s has populated size %d: the importer creates it empty", d.ID, d.PopulatedSize)
+	}
+}
+
+// validateDiskConfigurations checks a disk's Configurations: nil (all), or
+// distinct ids of the virtual system's configurations.
+func validateDiskConfigurations(c *collector, el string, d Disk, cs []Configuration) {
+	if d.Configurations == nil {
+		return
+	}
+	el += "/Item/@ovf:configuration"
+	switch {
+	case len(d.Configurations) == 0:
+		c.add(RuleConfiguration, el, "disk %s has an empty configuration list: use nil for a disk of every configuration", d.ID)
+		return
+	case len(cs) == 0:
+		c.add(RuleConfiguration, el, "disk %s names configurations %v, but the virtual system has none", d.ID, d.Configurations)
+		return
+	}
+	seen := make(map[string]bool, len(d.Configurations))
+	for _, id := range d.Configurations {
+		switch {
+		case seen[id]:
+			c.add(RuleConfiguration, el, "disk %s names configuration %q twice", d.ID, id)
+		case !slices.ContainsFunc(cs, func(cf Configuration) bool { return cf.ID == id }):
+			c.add(RuleConfiguration, el, "disk %s names configuration %q, which the virtual system does not have", d.ID, id)
+		}
+		seen[id] = true
+	}
 }
 
 // validMemory: a positive multiple of 4 MiB, at most 16 TiB.

@@ -77,14 +77,7 @@ func TestGovmomiDeploymentOptions(t *testing.T) {
 // with ovf and checks that each configuration gets the CPUs and memory
 // govmomi deploys it with.
 func TestGovmomiFixtureDeploymentOptions(t *testing.T) {
-	goBin := testutil.RequireGo(t)
-	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/vmware/govmomi").Output()
-	dir := strings.TrimSpace(string(out))
-	if err != nil || dir == "" {
-		testutil.Missing(t, "govmomi module directory not found")
-		return
-	}
-	fixtures := testutil.RequireFile(t, "govmomi ovf fixtures", filepath.Join(dir, "ovf", "fixtures"))
+	fixtures := govmomiFixtures(t)
 	for _, name := range []string{"deployment-configs.ovf", "vmware/VMware-vCenter-Server-Appliance-9.1.0.0.25262036_OVF10.ovf"} {
 		t.Run(filepath.Base(name), func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join(fixtures, name))
@@ -113,4 +106,17 @@ func TestGovmomiFixtureDeploymentOptions(t *testing.T) {
 			}
 		})
 	}
+}
+
+// govmomiFixtures returns the directory of govmomi's OVF fixtures.
+func govmomiFixtures(t *testing.T) string {
+	t.Helper()
+	goBin := testutil.RequireGo(t)
+	out, err := exec.Command(goBin, "list", "-m", "-f", "{{.Dir}}", "github.com/vmware/govmomi").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		testutil.Missing(t, "govmomi module directory not found")
+		return ""
+	}
+	return testutil.RequireFile(t, "govmomi ovf fixtures", filepath.Join(dir, "ovf", "fixtures"))
 }

@@ -92,12 +92,16 @@ func TestGovmomiConfigSpec(t *testing.T) {
 				assert.Equal(t, 1, cds)
 			}
 			assert.Equal(t, wantCtrl, ctrl)
-			require.Len(t, disks, len(vs.Disks))
+			// govmomi deploys the default configuration: the disks of
+			// every configuration and those tagged with the default.
+			def, err := vs.ForConfiguration("")
+			require.NoError(t, err)
+			require.Len(t, disks, len(def.Disks))
 			for i, d := range disks {
-				assert.Equal(t, vs.Disks[i].Capacity, d.CapacityInBytes, "disk %d", i)
+				assert.Equal(t, def.Disks[i].Capacity, d.CapacityInBytes, "disk %d", i)
 				b, ok := d.Backing.(*types.VirtualDiskFlatVer2BackingInfo)
 				require.True(t, ok)
-				assert.Equal(t, vs.Disks[i].Href, b.FileName)
+				assert.Equal(t, def.Disks[i].Href, b.FileName)
 			}
 			var wantNICs []string
 			for _, nic := range n.NICs {
