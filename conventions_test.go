@@ -76,6 +76,9 @@ func TestJSONCamelCase(t *testing.T) {
 		sbom.Input{}, sbom.Options{}, sbom.Result{}, provenance.Input{}, provenance.VerifyOptions{}, provenance.ParsedStatement{},
 	}
 	seen := map[reflect.Type]bool{}
+	// spellings maps each Go field name to the JSON names it has and
+	// where: one idea, one spelling (MemoryMiB is "memoryMiB" everywhere).
+	spellings := map[string]map[string]string{}
 	var walk func(reflect.Type, string)
 	walk = func(ty reflect.Type, path string) {
 		for ty.Kind() == reflect.Pointer || ty.Kind() == reflect.Slice || ty.Kind() == reflect.Map || ty.Kind() == reflect.Array {
@@ -94,12 +97,21 @@ func TestJSONCamelCase(t *testing.T) {
 			assert.NotContains(t, name, "_", "%s.%s", path, f.Name)
 			if name != "" && name != "-" {
 				assert.Equal(t, strings.ToLower(name[:1]), name[:1], "%s.%s starts lower case", path, f.Name)
+				if spellings[f.Name] == nil {
+					spellings[f.Name] = map[string]string{}
+				}
+				spellings[f.Name][name] = path + "." + f.Name
 			}
 			walk(f.Type, path+"."+f.Name)
 		}
 	}
 	for _, r := range roots {
 		walk(reflect.TypeOf(r), reflect.TypeOf(r).String())
+	}
+	for field, names := range spellings {
+		if len(names) > 1 {
+			t.Errorf("Go field %s has %d JSON spellings: %v", field, len(names), names)
+		}
 	}
 }
 

@@ -192,7 +192,7 @@ func (b *builder) writeCombinedOVA(ctx context.Context) error {
 		vs.Configurations = append(vs.Configurations, ovf.Configuration{ID: f.Name, Label: f.Name,
 			Description: fmt.Sprintf("%d virtual CPU(s), %d MiB of memory, a %s data disk", f.CPUs, f.MemoryMiB, sizeString(f.DataSize)),
 			CPUs:        f.CPUs, MemoryMiB: f.MemoryMiB})
-		vs.Disks = append(vs.Disks, ovf.Disk{ID: "data-" + f.Name, Capacity: f.DataSize /*PENDING, Configurations: []string{f.Name}*/})
+		vs.Disks = append(vs.Disks, ovf.Disk{ID: "data-" + f.Name, Capacity: f.DataSize, Configurations: []string{f.Name}})
 	}
 	desc, err := b.descriptor(vs, false)
 	if err != nil {

@@ -65,6 +65,7 @@ func TestFlavours(t *testing.T) {
 		assert.Contains(t, names, f)
 	}
 	assert.NotContains(t, names, "acme"+appliance.CombinedOVASuffix)
+	assert.NotContains(t, names, "acme-small-data.vmdk", "a flavour's own data disk is only in its OVA")
 	left, err := filepath.Glob(filepath.Join(dir, "*partial*"))
 	require.NoError(t, err)
 	assert.Empty(t, left, "temporary files left behind")
@@ -110,10 +111,43 @@ func TestFlavours(t *testing.T) {
 	}
 	one := flavourSpec()
 	one.FlavourOVAs = []string{"large"}
-	names = outputNames(build(t, t.TempDir(), one))
+	one.CombinedOVA = true
+	oneDir := t.TempDir()
+	oneRec := build(t, oneDir, one)
+	names = outputNames(oneRec)
 	assert.Contains(t, names, "acme-large.ova")
 	assert.NotContains(t, names, "acme-small.ova")
 	assert.NotContains(t, names, "acme-medium.ova")
+	require.NoError(t, oneRec.Verify(t.Context(), oneDir))
+
+	// The combined OVA: every flavour as a deployment option, the boot
+	// disk its only file, a blank data disk per flavour.
+	require.Contains(t, names, "acme"+appliance.CombinedOVASuffix)
+	env, members := ovaDescriptor(t, filepath.Join(oneDir, "acme"+appliance.CombinedOVASuffix))
+	assert.Equal(t, []string{"acme-flavours.ovf", "acme-flavours.mf", "acme-flavours.cert", "acme-boot.vmdk"}, members)
+	assert.Equal(t, "small", env.DefaultConfiguration(), "the first flavour is the default")
+	vs, err := env.VirtualSystem()
+	require.NoError(t, err)
+	require.Len(t, vs.Configurations, 3)
+	require.Len(t, vs.Disks, 4)
+	assert.Equal(t, "acme-boot.vmdk", vs.Disks[0].Href)
+	assert.Nil(t, vs.Disks[0].Configurations)
+	for i, f := range []struct {
+		name string
+		cpus int
+		mem  int64
+		data int64
+	}{{"small", 1, 1024, 32 << 20}, {"medium", 2, 2048, 64 << 20}, {"large", 8, 16384, 96 << 20}} {
+		c := vs.Configurations[i]
+		assert.Equal(t, f.name, c.ID)
+		assert.Equal(t, f.cpus, c.CPUs, f.name)
+		assert.Equal(t, f.mem, c.MemoryMiB, f.name)
+		d := vs.Disks[i+1]
+		assert.Equal(t, "data-"+f.name, d.ID)
+		assert.Empty(t, d.Href, "a blank disk")
+		assert.Equal(t, f.data, d.Capacity, f.name)
+		assert.Equal(t, []string{f.name}, d.Configurations)
+	}
 
 	// A damaged flavour OVA fails Verify even with its record digest
 	// corrected: the OVA's own manifest and signature are checked.

@@ -108,7 +108,8 @@ func inspectKind(ctx context.Context, ins *inspection, f *os.File, size int64, k
 	case kindOVA:
 		rep, err := ova.Verify(ctx, f, &ova.VerifyOptions{AllowUnsigned: true})
 		if rep != nil {
-			ins.Report, ins.human = rep, func(w io.Writer) { printOVA(w, rep) }
+			vs := ovaMachine(f)
+			ins.Report, ins.human = ovaInspection{rep, vs}, func(w io.Writer) { printOVA(w, rep); printMachine(w, vs) }
 		}
 		return err
 	case kindVMDK:
