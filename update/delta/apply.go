@@ -1,0 +1,270 @@
+package delta
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/zstd"
+)
+
+// ApplyOptions configure Apply. nil means the defaults.
+type ApplyOptions struct {
+	// MaxNewSize refuses patches that declare a larger new file (default
+	// MaxInputSize).
+	MaxNewSize int64 `json:"maxNewSize,omitempty"`
+	// Progress, when set, gets stage "check" (old file hashed) and "apply"
+	// (new bytes written) events.
+	Progress func(Event) `json:"-"`
+}
+
+// maxCtrl bounds a segment's raw control stream: the differ emits at most
+// one operation per minMatch bytes, at most 20 bytes each.
+func maxCtrl(newLen int) int { return newLen + 64 }
+
+// maxZeroOps bounds operations in a row that produce nothing.
+const maxZeroOps = 16
+
+// Apply reads a patch from patch and writes the new file to w, reading
+// the old file (oldSize bytes) through old. It checks the old file's size
+// and SHA-256 against the header before writing anything, then streams
+// segment by segment: memory is bounded by one segment's streams (a few
+// MiB) whatever the file sizes. Every length is checked before use and
+// every compressed stream must decode to exactly its declared length, so
+// a hostile patch is refused with ErrMalformed or ErrTooLarge instead of
+// making Apply allocate, read outside old, or write more than the header
+// declares. The patch must end exactly after its last segment. The new
+// file's SHA-256 is checked at the end (ErrDigest): what Apply wrote
+// before an error must be discarded. It returns the bytes written.
+func Apply(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, patch io.Reader, o *ApplyOptions) (int64, error) {
+	var opt ApplyOptions
+	if o != nil {
+		opt = *o
+	}
+	if opt.MaxNewSize <= 0 || opt.MaxNewSize > MaxInputSize {
+		opt.MaxNewSize = MaxInputSize
+	}
+	progress := func(e Event) {
+		if opt.Progress != nil {
+			opt.Progress(e)
+		}
+	}
+	br := bufio.NewReaderSize(patch, 64<<10)
+	hdr, err := ReadHeader(br)
+	if err != nil {
+		return 0, err
+	}
+	if hdr.NewSize > opt.MaxNewSize {
+		return 0, perr(ErrTooLarge, -1, "new size %d above the limit %d", hdr.NewSize, opt.MaxNewSize)
+	}
+	if hdr.OldSize != oldSize {
+		return 0, perr(ErrWrongBase, -1, "old file has %d bytes, patch wants %d", oldSize, hdr.OldSize)
+	}
+	// The base is checked whole before the first byte is written.
+	oh := sha256.New()
+	buf := make([]byte, 1<<20)
+	for off := int64(0); off < oldSize; {
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		k := min(int64(len(buf)), oldSize-off)
+		if _, err := old.ReadAt(buf[:k], off); err != nil && !(err == io.EOF && off+k == oldSize) {
+			return 0, fmt.Errorf("delta: reading old file: %w", err)
+		}
+		oh.Write(buf[:k])
+		off += k
+		progress(Event{Stage: "check", Done: off, Total: oldSize})
+	}
+	if !bytes.Equal(oh.Sum(nil), hdr.OldSHA256[:]) {
+		return 0, perr(ErrWrongBase, -1, "old file is sha256:%x, patch wants sha256:%s", oh.Sum(nil), hdr.OldDigest())
+	}
+	buf = nil
+	dec, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(1), zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxWindow(SegmentSize), zstd.WithDecoderMaxMemory(SegmentSize+64))
+	if err != nil {
+		return 0, err
+	}
+	defer dec.Close()
+	a := &applier{ctx: ctx, br: br, old: old, oldSize: oldSize, dec: dec, out: make([]byte, 0, min(SegmentSize, hdr.NewSize))}
+	nh := sha256.New()
+	var done int64
+	for done < hdr.NewSize {
+		if err := ctx.Err(); err != nil {
+			return done, err
+		}
+		seg, err := a.segment(done, hdr.NewSize-done)
+		if err != nil {
+			return done, err
+		}
+		nh.Write(seg)
+		if _, err := w.Write(seg); err != nil {
+			return done, err
+		}
+		done += int64(len(seg))
+		progress(Event{Stage: "apply", Done: done, Total: hdr.NewSize})
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		if err == nil {
+			return done, perr(ErrMalformed, done, "data after the last segment")
+		}
+		return done, perr(ErrMalformed, done, "reading patch end: %v", err)
+	}
+	if !bytes.Equal(nh.Sum(nil), hdr.NewSHA256[:]) {
+		return done, perr(ErrDigest, -1, "new file is sha256:%x, patch declares sha256:%s", nh.Sum(nil), hdr.NewDigest())
+	}
+	return done, nil
+}
+
+type applier struct {
+	ctx     context.Context
+	br      *bufio.Reader
+	old     io.ReaderAt
+	oldSize int64
+	dec     *zstd.Decoder
+	// Reused across segments, so memory stays at one segment's worth.
+	z, raw [3][]byte
+	out    []byte
+}
+
+func (a *applier) uvarint(off int64, what string) (int, error) {
+	v, err := binary.ReadUvarint(a.br)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return 0, perr(ErrMalformed, off, "%s: %v", what, err)
+	}
+	if v > 1<<40 {
+		return 0, perr(ErrTooLarge, off, "%s %d", what, v)
+	}
+	return int(v), nil
+}
+
+// segment reads, checks and applies the next segment; at most left bytes
+// of new file remain.
+func (a *applier) segment(off, left int64) ([]byte, error) {
+	newLen, err := a.uvarint(off, "segment length")
+	if err != nil {
+		return nil, err
+	}
+	if newLen == 0 || newLen > SegmentSize || int64(newLen) > left {
+		return nil, perr(ErrMalformed, off, "segment of %d bytes (at most %d, %d left)", newLen, SegmentSize, left)
+	}
+	var rawLen, zLen [3]int
+	for i, name := range []string{"control", "diff", "literal"} {
+		if rawLen[i], err = a.uvarint(off, name+" length"); err != nil {
+			return nil, err
+		}
+		if zLen[i], err = a.uvarint(off, name+" stored length"); err != nil {
+			return nil, err
+		}
+		if zLen[i] > rawLen[i] || (zLen[i] == 0) != (rawLen[i] == 0) {
+			return nil, perr(ErrMalformed, off, "%s stream stored in %d bytes for %d", name, zLen[i], rawLen[i])
+		}
+	}
+	if rawLen[0] > maxCtrl(newLen) {
+		return nil, perr(ErrTooLarge, off, "control stream of %d bytes for a %d-byte segment", rawLen[0], newLen)
+	}
+	if rawLen[1]+rawLen[2] != newLen {
+		return nil, perr(ErrMalformed, off, "diff %d + literal %d bytes for a %d-byte segment", rawLen[1], rawLen[2], newLen)
+	}
+	var s [3][]byte
+	for i := range 3 {
+		if cap(a.z[i]) < zLen[i] {
+			a.z[i] = make([]byte, zLen[i])
+		}
+		z := a.z[i][:zLen[i]]
+		if _, err := io.ReadFull(a.br, z); err != nil {
+			return nil, perr(ErrMalformed, off, "stream %d: %v", i, err)
+		}
+		if zLen[i] == rawLen[i] {
+			s[i] = z
+			continue
+		}
+		if cap(a.raw[i]) < rawLen[i] {
+			a.raw[i] = make([]byte, 0, rawLen[i])
+		}
+		d, err := a.dec.DecodeAll(z, a.raw[i][:0])
+		if err != nil {
+			kind := ErrMalformed
+			if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+				kind = ErrTooLarge
+			}
+			return nil, perr(kind, off, "stream %d: %v", i, err)
+		}
+		if len(d) != rawLen[i] {
+			return nil, perr(ErrTooLarge, off, "stream %d decodes to %d bytes, declared %d", i, len(d), rawLen[i])
+		}
+		if cap(d) <= SegmentSize+64 {
+			a.raw[i] = d
+		}
+		s[i] = d
+	}
+	ctrl, diff, lit := s[0], s[1], s[2]
+	out := a.out[:0]
+	var oldPos int64
+	zeros := 0
+	for len(out) < newLen {
+		at := off + int64(len(out))
+		add, k1 := binary.Uvarint(ctrl)
+		if k1 <= 0 {
+			return nil, perr(ErrMalformed, at, "control stream ends early")
+		}
+		ctrl = ctrl[k1:]
+		litN, k2 := binary.Uvarint(ctrl)
+		if k2 <= 0 {
+			return nil, perr(ErrMalformed, at, "control stream ends early")
+		}
+		ctrl = ctrl[k2:]
+		seek, k3 := binary.Varint(ctrl)
+		if k3 <= 0 {
+			return nil, perr(ErrMalformed, at, "control stream ends early")
+		}
+		ctrl = ctrl[k3:]
+		room := uint64(newLen - len(out))
+		if add > room || litN > room-add {
+			return nil, perr(ErrMalformed, at, "operation of %d+%d bytes, %d left in segment", add, litN, room)
+		}
+		if add > uint64(len(diff)) || litN > uint64(len(lit)) {
+			return nil, perr(ErrMalformed, at, "operation needs more diff or literal bytes than the segment has")
+		}
+		if add == 0 && litN == 0 {
+			if zeros++; zeros > maxZeroOps {
+				return nil, perr(ErrMalformed, at, "too many empty operations")
+			}
+		} else {
+			zeros = 0
+		}
+		if int64(add) > a.oldSize-oldPos {
+			return nil, perr(ErrMalformed, at, "copy of %d bytes from old offset %d beyond its %d bytes", add, oldPos, a.oldSize)
+		}
+		if add > 0 {
+			n := len(out)
+			out = out[:n+int(add)]
+			if _, err := a.old.ReadAt(out[n:], oldPos); err != nil && !(err == io.EOF && oldPos+int64(add) == a.oldSize) {
+				return nil, fmt.Errorf("delta: reading old file: %w", err)
+			}
+			for j, d := range diff[:add] {
+				out[n+j] += d
+			}
+			diff = diff[add:]
+			oldPos += int64(add)
+		}
+		out = append(out, lit[:litN]...)
+		lit = lit[litN:]
+		if seek < -oldPos || seek > a.oldSize-oldPos {
+			return nil, perr(ErrMalformed, at, "seek %d from old offset %d outside the old file", seek, oldPos)
+		}
+		oldPos += seek
+	}
+	if len(ctrl) != 0 || len(diff) != 0 || len(lit) != 0 {
+		return nil, perr(ErrMalformed, off, "segment streams hold unused data")
+	}
+	a.out = out
+	return out, nil
+}
