@@ -3,6 +3,7 @@ package delta
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -156,6 +157,7 @@ func (a *applier) segment(off, left int64) ([]byte, error) {
 		return nil, perr(ErrMalformed, off, "segment of %d bytes (at most %d, %d left)", newLen, SegmentSize, left)
 	}
 	var rawLen, zLen [3]int
+	var method [3]byte
 	for i, name := range []string{"control", "diff", "literal"} {
 		if rawLen[i], err = a.uvarint(off, name+" length"); err != nil {
 			return nil, err
@@ -163,8 +165,16 @@ func (a *applier) segment(off, left int64) ([]byte, error) {
 		if zLen[i], err = a.uvarint(off, name+" stored length"); err != nil {
 			return nil, err
 		}
-		if zLen[i] > rawLen[i] || (zLen[i] == 0) != (rawLen[i] == 0) {
-			return nil, perr(ErrMalformed, off, "%s stream stored in %d bytes for %d", name, zLen[i], rawLen[i])
+		m, err := a.br.ReadByte()
+		if err != nil {
+			return nil, perr(ErrMalformed, off, "%s method: %v", name, err)
+		}
+		method[i] = m
+		switch {
+		case m > methodBzip2:
+			return nil, perr(ErrMalformed, off, "%s stream method %d", name, m)
+		case (m == methodRaw) != (zLen[i] == rawLen[i]), zLen[i] > rawLen[i], (zLen[i] == 0) != (rawLen[i] == 0):
+			return nil, perr(ErrMalformed, off, "%s stream stored in %d bytes for %d (method %d)", name, zLen[i], rawLen[i], m)
 		}
 	}
 	if rawLen[0] > maxCtrl(newLen) {
@@ -182,27 +192,18 @@ func (a *applier) segment(off, left int64) ([]byte, error) {
 		if _, err := io.ReadFull(a.br, z); err != nil {
 			return nil, perr(ErrMalformed, off, "stream %d: %v", i, err)
 		}
-		if zLen[i] == rawLen[i] {
+		if method[i] == methodRaw {
 			s[i] = z
 			continue
 		}
 		if cap(a.raw[i]) < rawLen[i] {
 			a.raw[i] = make([]byte, 0, rawLen[i])
 		}
-		d, err := a.dec.DecodeAll(z, a.raw[i][:0])
+		d, kind, err := a.decode(method[i], z, a.raw[i][:0], rawLen[i])
 		if err != nil {
-			kind := ErrMalformed
-			if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
-				kind = ErrTooLarge
-			}
 			return nil, perr(kind, off, "stream %d: %v", i, err)
 		}
-		if len(d) != rawLen[i] {
-			return nil, perr(ErrTooLarge, off, "stream %d decodes to %d bytes, declared %d", i, len(d), rawLen[i])
-		}
-		if cap(d) <= SegmentSize+64 {
-			a.raw[i] = d
-		}
+		a.raw[i] = d
 		s[i] = d
 	}
 	ctrl, diff, lit := s[0], s[1], s[2]
@@ -267,4 +268,37 @@ func (a *applier) segment(off, left int64) ([]byte, error) {
 	}
 	a.out = out
 	return out, nil
+}
+
+// decode expands one stored stream into dst, which must come out exactly
+// n bytes long: the decoders stop at n+1 bytes, so a stream that expands
+// further (a decompression bomb) costs no more than its declared size.
+func (a *applier) decode(method byte, z, dst []byte, n int) (d []byte, kind error, err error) {
+	if method == methodZstd {
+		d, err = a.dec.DecodeAll(z, dst)
+		if err != nil {
+			if errors.Is(err, zstd.ErrDecoderSizeExceeded) || errors.Is(err, zstd.ErrWindowSizeExceeded) {
+				return nil, ErrTooLarge, err
+			}
+			return nil, ErrMalformed, fmt.Errorf("zstd: %v", err)
+		}
+		if len(d) != n {
+			return nil, ErrTooLarge, fmt.Errorf("decodes to %d bytes, declared %d", len(d), n)
+		}
+		return d, nil, nil
+	}
+	// bzip2: compress/bzip2's work is linear in its input and output.
+	r := bzip2.NewReader(bytes.NewReader(z))
+	d = dst[:n]
+	if _, err := io.ReadFull(r, d); err != nil {
+		return nil, ErrMalformed, fmt.Errorf("bzip2: %v", err)
+	}
+	var one [1]byte
+	if k, err := r.Read(one[:]); k != 0 || err != io.EOF {
+		if k != 0 {
+			return nil, ErrTooLarge, fmt.Errorf("bzip2 stream decodes to more than %d bytes", n)
+		}
+		return nil, ErrMalformed, fmt.Errorf("bzip2: %v", err)
+	}
+	return d, nil, nil
 }

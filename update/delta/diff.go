@@ -2,6 +2,7 @@ package delta
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"sync"
 
+	dbzip2 "github.com/dsnet/compress/bzip2"
 	"github.com/klauspost/compress/zstd"
 )
 
@@ -197,29 +199,60 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 	return nil
 }
 
-// encodeSegment frames one segment: uvarint new length, then for the
-// control, diff and literal streams uvarint raw length and uvarint stored
-// length, then the three stored streams. A stream is stored raw when its
-// stored length equals its raw length, else as one zstd frame.
+// Stream storage methods.
+const (
+	methodRaw   = 0
+	methodZstd  = 1
+	methodBzip2 = 2
+)
+
+// encodeSegment frames one segment: uvarint new length; for the control,
+// diff and literal streams uvarint raw length, uvarint stored length and
+// a method byte (raw, one zstd frame, or bzip2); then the three stored
+// streams. zstd is the default; a sparse diff stream (mostly zeros, the
+// scattered changed bytes of relocated code) is also tried with bzip2,
+// whose block sorting models those bytes much better than LZ matching,
+// and the smaller is kept.
 func encodeSegment(enc *zstd.Encoder, newLen int, st *streams) []byte {
 	var z [3][]byte
+	var method [3]byte
 	for i, raw := range [][]byte{st.ctrl, st.diff, st.lit} {
 		if len(raw) == 0 {
 			continue
 		}
-		c := enc.EncodeAll(raw, nil)
-		if len(c) >= len(raw) {
-			c = raw
+		z[i], method[i] = raw, methodRaw
+		if c := enc.EncodeAll(raw, nil); len(c) < len(z[i]) {
+			z[i], method[i] = c, methodZstd
 		}
-		z[i] = c
+		if i == 1 && len(z[i]) <= len(raw)/8 {
+			if c := bzip2Encode(raw); c != nil && len(c) < len(z[i]) {
+				z[i], method[i] = c, methodBzip2
+			}
+		}
 	}
 	out := binary.AppendUvarint(nil, uint64(newLen))
 	for i, raw := range [][]byte{st.ctrl, st.diff, st.lit} {
 		out = binary.AppendUvarint(out, uint64(len(raw)))
 		out = binary.AppendUvarint(out, uint64(len(z[i])))
+		out = append(out, method[i])
 	}
 	for i := range z {
 		out = append(out, z[i]...)
 	}
 	return out
+}
+
+func bzip2Encode(raw []byte) []byte {
+	var buf bytes.Buffer
+	w, err := dbzip2.NewWriter(&buf, &dbzip2.WriterConfig{Level: dbzip2.BestCompression})
+	if err != nil {
+		return nil
+	}
+	if _, err := w.Write(raw); err != nil {
+		return nil
+	}
+	if err := w.Close(); err != nil {
+		return nil
+	}
+	return buf.Bytes()
 }

@@ -3,13 +3,16 @@ package delta
 import "math/bits"
 
 // The index maps a hash of hashLen bytes at every step-th position of the
-// old file to that position. It is a single array of uint32 (position+1,
-// 0 for empty) with one slot per hash bucket: a lost collision costs one
-// candidate, which a match of more than hashLen+step bytes never depends
-// on (every such match covers at least two indexed blocks). The first
-// position wins, so the index does not depend on how it was built.
+// old file to that position. It is an array of uint32 (position+1, 0 for
+// empty) in buckets of ways slots (16 bytes, one cache line holds a
+// bucket): a bucket keeps the first positions that hash to it, and the
+// differ tries all of them and keeps the longest match. A lost position
+// costs one candidate, which a match longer than hashLen+step bytes never
+// depends on (it covers at least two indexed blocks). Insertion runs in
+// file order, so the index does not depend on anything but the old file.
 const (
 	hashLen = 16
+	ways    = 4
 	hashMul = 0x9E3779B97F4A7C15 // odd multiplier of the polynomial hash
 )
 
@@ -42,37 +45,48 @@ type index struct {
 	shift uint
 }
 
-// indexStep is the distance between indexed positions: 8 bytes up to
-// 256 MiB of old file, 16 above, so the table stays within half the old
-// file's size on the large files this format is for.
+// indexStep is the distance between indexed positions. The table holds
+// about one slot per indexed position (4 bytes), so step 4 costs the old
+// file's size again, step 8 half, step 16 a quarter: dense where files are
+// small and the budget (1.5 times the old file plus 256 MiB) is loose,
+// sparse for the GiB files this format is for.
 func indexStep(oldSize int) int {
-	if oldSize <= 256<<20 {
+	switch {
+	case oldSize <= 128<<20:
+		return indexStepSmall
+	case oldSize <= 512<<20:
 		return 8
+	default:
+		return 16
 	}
-	return 16
 }
+
+var indexStepSmall = 4
 
 func newIndex(old []byte) *index {
 	step := indexStep(len(old))
-	n := len(old)/step + 1
+	n := (len(old)/step + ways) / ways
 	b := bits.Len(uint(n - 1))
 	if b < 4 {
 		b = 4
 	}
-	ix := &index{tab: make([]uint32, 1<<b), shift: uint(64 - b)}
+	ix := &index{tab: make([]uint32, ways<<b), shift: uint(64 - b)}
 	for p := 0; p+hashLen <= len(old); p += step {
-		s := ix.slot(hashAt(old[p:]))
-		if ix.tab[s] == 0 {
-			ix.tab[s] = uint32(p + 1)
+		s := ix.bucket(hashAt(old[p:]))
+		for w := range ways {
+			if ix.tab[s+w] == 0 {
+				ix.tab[s+w] = uint32(p + 1)
+				break
+			}
 		}
 	}
 	return ix
 }
 
-func (ix *index) slot(h uint64) uint64 { return (h * 0xD6E8FEB86659FD93) >> ix.shift }
+func (ix *index) bucket(h uint64) int { return int((h*0xD6E8FEB86659FD93)>>ix.shift) * ways }
 
-// lookup returns the candidate old position for hash h, or -1.
-func (ix *index) lookup(h uint64) int {
-	v := ix.tab[ix.slot(h)]
-	return int(v) - 1
+// candidates returns the bucket of hash h: up to ways old positions + 1.
+func (ix *index) candidates(h uint64) []uint32 {
+	s := ix.bucket(h)
+	return ix.tab[s : s+ways : s+ways]
 }

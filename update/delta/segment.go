@@ -8,7 +8,7 @@ import (
 // minMatch is the shortest exact match worth a new operation when it
 // does not continue the current one: shorter ones cost more in control
 // data and broken diff runs than their literal bytes.
-const minMatch = 24
+var minMatch = 16
 
 // streams are one segment's uncompressed control, diff and literal data.
 type streams struct {
@@ -106,8 +106,20 @@ func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
 				h = hashAt(nw[i:])
 			}
 			hAt = i
-			if c := ix.lookup(h); c >= 0 && c+hashLen <= len(old) && bytes.Equal(old[c:c+hashLen], nw[i:i+hashLen]) {
-				found = c
+			// The longest forward match among the bucket's candidates.
+			best := 0
+			for _, v := range ix.candidates(h) {
+				if v == 0 {
+					break
+				}
+				c := int(v) - 1
+				if c+hashLen > len(old) || !bytes.Equal(old[c:c+hashLen], nw[i:i+hashLen]) {
+					continue
+				}
+				l := matchLen(old[c+hashLen:], nw[i+hashLen:])
+				if found < 0 || l > best {
+					found, best = c, l
+				}
 			}
 		}
 		if found < 0 {
@@ -115,10 +127,7 @@ func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
 			continue
 		}
 		// Extend the exact match forwards, then backwards into the gap.
-		e := i + hashLen
-		for e < n && found+e-i < len(old) && nw[e] == old[found+e-i] {
-			e++
-		}
+		e := i + hashLen + matchLen(old[found+hashLen:], nw[i+hashLen:])
 		s, so := i, found
 		for s > pNew+pLen && so > 0 && nw[s-1] == old[so-1] {
 			s--
@@ -157,4 +166,17 @@ func continues(old, nw []byte, s, e, off int) bool {
 		}
 	}
 	return true
+}
+
+// matchLen is the length of the common prefix of a and b.
+func matchLen(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for i+8 <= n && binary.LittleEndian.Uint64(a[i:]) == binary.LittleEndian.Uint64(b[i:]) {
+		i += 8
+	}
+	for i < n && a[i] == b[i] {
+		i++
+	}
+	return i
 }
