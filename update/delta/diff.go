@@ -88,7 +88,8 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 		copy(nh[:], h.Sum(nil))
 		newSum <- err
 	}()
-	ob := make([]byte, oldSize)
+	ob, releaseOld := bigAlloc(int(oldSize))
+	defer releaseOld()
 	oh := sha256.New()
 	for off := int64(0); off < oldSize; {
 		if err := ctx.Err(); err != nil {
@@ -104,7 +105,8 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 		off += k
 		progress(Event{Stage: "index", Done: off, Total: oldSize})
 	}
-	ix := newIndex(ob)
+	ix, releaseIndex := newIndex(ob)
+	defer releaseIndex()
 	if err := <-newSum; err != nil {
 		return fmt.Errorf("delta: reading new file: %w", err)
 	}

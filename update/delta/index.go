@@ -1,6 +1,9 @@
 package delta
 
-import "math/bits"
+import (
+	"math/bits"
+	"unsafe"
+)
 
 // The index maps a hash of hashLen bytes at every step-th position of the
 // old file to that position. It is an array of uint32 (position+1, 0 for
@@ -63,14 +66,16 @@ func indexStep(oldSize int) int {
 
 var indexStepSmall = 4
 
-func newIndex(old []byte) *index {
+// newIndex indexes old; the caller must call release once done with it.
+func newIndex(old []byte) (ix *index, release func()) {
 	step := indexStep(len(old))
 	n := (len(old)/step + ways) / ways
 	b := bits.Len(uint(n - 1))
 	if b < 4 {
 		b = 4
 	}
-	ix := &index{tab: make([]uint32, ways<<b), shift: uint(64 - b)}
+	mem, release := bigAlloc(4 * ways << b)
+	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways<<b), shift: uint(64 - b)}
 	for p := 0; p+hashLen <= len(old); p += step {
 		s := ix.bucket(hashAt(old[p:]))
 		for w := range ways {
@@ -80,7 +85,7 @@ func newIndex(old []byte) *index {
 			}
 		}
 	}
-	return ix
+	return ix, release
 }
 
 func (ix *index) bucket(h uint64) int { return int((h*0xD6E8FEB86659FD93)>>ix.shift) * ways }
