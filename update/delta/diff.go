@@ -126,9 +126,9 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 	for k := range results {
 		results[k] = make(chan result, 1)
 	}
-	// At most 2*Workers segments are in flight (read, encoded or waiting
+	// At most Workers+2 segments are in flight (read, encoded or waiting
 	// to be written), which bounds memory whatever the file size.
-	tokens := make(chan struct{}, 2*opt.Workers)
+	tokens := make(chan struct{}, opt.Workers+2)
 	var mu sync.Mutex
 	nextSeg := 0
 	var wg sync.WaitGroup
@@ -150,6 +150,7 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 				return
 			}
 			defer enc.Close()
+			se := &segEncoder{enc: enc}
 			var st streams
 			nbuf := make([]byte, SegmentSize)
 			for {
@@ -176,7 +177,7 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 					return
 				}
 				diffSegment(ob, ix, nw, &st)
-				results[k] <- result{b: encodeSegment(enc, len(nw), &st)}
+				results[k] <- result{b: se.encode(len(nw), &st)}
 			}
 		}()
 	}
@@ -215,7 +216,7 @@ const (
 // scattered changed bytes of relocated code) is also tried with bzip2,
 // whose block sorting models those bytes much better than LZ matching,
 // and the smaller is kept.
-func encodeSegment(enc *zstd.Encoder, newLen int, st *streams) []byte {
+func (se *segEncoder) encode(newLen int, st *streams) []byte {
 	var z [3][]byte
 	var method [3]byte
 	for i, raw := range [][]byte{st.ctrl, st.diff, st.lit} {
@@ -223,16 +224,18 @@ func encodeSegment(enc *zstd.Encoder, newLen int, st *streams) []byte {
 			continue
 		}
 		z[i], method[i] = raw, methodRaw
-		if c := enc.EncodeAll(raw, nil); len(c) < len(z[i]) {
+		se.z[i] = se.enc.EncodeAll(raw, se.z[i][:0])
+		if c := se.z[i]; len(c) < len(z[i]) {
 			z[i], method[i] = c, methodZstd
 		}
 		if i == 1 && len(z[i]) <= len(raw)/8 {
-			if c := bzip2Encode(raw); c != nil && len(c) < len(z[i]) {
+			if c := se.bzip2(raw); c != nil && len(c) < len(z[i]) {
 				z[i], method[i] = c, methodBzip2
 			}
 		}
 	}
-	out := binary.AppendUvarint(nil, uint64(newLen))
+	n := binary.MaxVarintLen64*7 + 3 + len(z[0]) + len(z[1]) + len(z[2])
+	out := binary.AppendUvarint(make([]byte, 0, n), uint64(newLen))
 	for i, raw := range [][]byte{st.ctrl, st.diff, st.lit} {
 		out = binary.AppendUvarint(out, uint64(len(raw)))
 		out = binary.AppendUvarint(out, uint64(len(z[i])))
@@ -244,17 +247,32 @@ func encodeSegment(enc *zstd.Encoder, newLen int, st *streams) []byte {
 	return out
 }
 
-func bzip2Encode(raw []byte) []byte {
-	var buf bytes.Buffer
-	w, err := dbzip2.NewWriter(&buf, &dbzip2.WriterConfig{Level: dbzip2.BestCompression})
-	if err != nil {
-		return nil
-	}
-	if _, err := w.Write(raw); err != nil {
-		return nil
-	}
-	if err := w.Close(); err != nil {
-		return nil
-	}
-	return buf.Bytes()
+// segEncoder is a worker's compressors and scratch buffers, reused from
+// segment to segment so the differ makes little garbage.
+type segEncoder struct {
+	enc   *zstd.Encoder
+	bz    *dbzip2.Writer
+	bzbuf bytes.Buffer
+	z     [3][]byte
 }
+
+func (se *segEncoder) bzip2(raw []byte) []byte {
+	se.bzbuf.Reset()
+	if se.bz == nil {
+		w, err := dbzip2.NewWriter(&se.bzbuf, &dbzip2.WriterConfig{Level: dbzip2.BestCompression})
+		if err != nil {
+			return nil
+		}
+		se.bz = w
+	} else if err := se.bz.Reset(&se.bzbuf); err != nil {
+		return nil
+	}
+	if _, err := se.bz.Write(raw); err != nil {
+		return nil
+	}
+	if err := se.bz.Close(); err != nil {
+		return nil
+	}
+	return se.bzbuf.Bytes()
+}
+

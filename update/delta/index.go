@@ -44,38 +44,33 @@ func roll(h uint64, out, in byte) uint64 {
 }
 
 type index struct {
-	tab   []uint32
-	shift uint
+	tab     []uint32
+	buckets uint64
 }
 
-// indexStep is the distance between indexed positions. The table holds
-// about one slot per indexed position (4 bytes), so step 4 costs the old
-// file's size again, step 8 half, step 16 a quarter: dense where files are
-// small and the budget (1.5 times the old file plus 256 MiB) is loose,
-// sparse for the GiB files this format is for.
+// indexStep is the distance between indexed positions. The table has one
+// 4-byte slot per indexed position, so it costs the old file's size at
+// step 4 (files up to 128 MiB, where dense indexing finds more short
+// matches), half at step 8 (up to 1 GiB) and a quarter at step 16: with
+// the old file itself and a few segments in flight, inside the differ's
+// budget of 1.5 times the old file plus 256 MiB.
 func indexStep(oldSize int) int {
 	switch {
 	case oldSize <= 128<<20:
-		return indexStepSmall
-	case oldSize <= 512<<20:
+		return 4
+	case oldSize <= 1<<30:
 		return 8
 	default:
 		return 16
 	}
 }
 
-var indexStepSmall = 4
-
 // newIndex indexes old; the caller must call release once done with it.
 func newIndex(old []byte) (ix *index, release func()) {
 	step := indexStep(len(old))
-	n := (len(old)/step + ways) / ways
-	b := bits.Len(uint(n - 1))
-	if b < 4 {
-		b = 4
-	}
-	mem, release := bigAlloc(4 * ways << b)
-	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways<<b), shift: uint(64 - b)}
+	buckets := max(len(old)/step/ways, 1)
+	mem, release := bigAlloc(4 * ways * buckets)
+	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways*buckets), buckets: uint64(buckets)}
 	for p := 0; p+hashLen <= len(old); p += step {
 		s := ix.bucket(hashAt(old[p:]))
 		for w := range ways {
@@ -88,7 +83,12 @@ func newIndex(old []byte) (ix *index, release func()) {
 	return ix, release
 }
 
-func (ix *index) bucket(h uint64) int { return int((h*0xD6E8FEB86659FD93)>>ix.shift) * ways }
+// bucket maps a hash to its bucket's first slot: the high word of the
+// mixed hash times the bucket count, uniform over any count.
+func (ix *index) bucket(h uint64) int {
+	hi, _ := bits.Mul64(h*0xD6E8FEB86659FD93, ix.buckets)
+	return int(hi) * ways
+}
 
 // candidates returns the bucket of hash h: up to ways old positions + 1.
 func (ix *index) candidates(h uint64) []uint32 {
