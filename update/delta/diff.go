@@ -275,4 +275,3 @@ func (se *segEncoder) bzip2(raw []byte) []byte {
 	}
 	return se.bzbuf.Bytes()
 }
-
