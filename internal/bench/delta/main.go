@@ -18,7 +18,7 @@
 // same way for all. Corpora are written under -work (a temporary directory
 // by default, removed at the end); nothing is committed.
 //
-//	go run ./internal/bench/delta [-work DIR] [-only rootfs65,go,go-sw,cpio512,cpio1g,ext4]
+//	go run ./internal/bench/delta [-work DIR] [-keep] [-only rootfs65,go,go-sw,cpio512,ext4,cpio1g]
 //	    [-peers fkdelta,fkbsdiff,bsdiff,xdelta3,zstd] [-bsdiff-max 600]
 package main
 
@@ -62,7 +62,7 @@ func main() {
 		return
 	}
 	work := flag.String("work", "", "work directory (default: a temporary one, removed at the end)")
-	only := flag.String("only", "rootfs65,go,go-sw,cpio512,cpio1g,ext4", "corpora to run")
+	only := flag.String("only", "rootfs65,go,go-sw,cpio512,ext4,cpio1g", "corpora to run, in this order")
 	peers := flag.String("peers", "fkdelta,fkbsdiff,bsdiff,xdelta3,zstd", "tools to run")
 	bsdiffMax := flag.Int64("bsdiff-max", 600, "run the bsdiff tools (C and fogkit) only on pairs up to this many MiB")
 	keep := flag.Bool("keep", false, "keep generated corpora in -work for another run")
@@ -341,7 +341,13 @@ func run(work, only, peers string, bsdiffMax int64, keep bool) error {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "machine: %d CPUs, load %s\n", runtime.NumCPU(), benchutil.LoadAvg())
+	// Run in the order -only lists the corpora.
+	order := map[string]int{}
+	for i, c := range strings.Split(only, ",") {
+		order[c] = i
+	}
+	sort.SliceStable(pairs, func(i, j int) bool { return order[pairs[i].name] < order[pairs[j].name] })
+	fmt.Fprintf(os.Stderr, "machine: %d CPUs, load %s, %s\n", runtime.NumCPU(), benchutil.LoadAvg(), time.Now().UTC().Format(time.RFC3339))
 	var rows []row
 	for _, p := range pairs {
 		so, _ := os.Stat(p.old)
@@ -377,8 +383,8 @@ func run(work, only, peers string, bsdiffMax int64, keep bool) error {
 			os.Remove(out)
 			os.Remove(patch)
 			rows = append(rows, r)
-			fmt.Fprintf(os.Stderr, "  %-8s patch %d B, diff %.1f s %d MiB, apply %.1f s %d MiB\n", t.name, r.patch,
-				r.dWall.Seconds(), r.dRSS/1024, r.aWall.Seconds(), r.aRSS/1024)
+			fmt.Fprintf(os.Stderr, "  %-8s patch %d B, diff %.2f s wall %.2f s CPU %d MiB, apply %.2f s wall %.2f s CPU %d MiB\n", t.name, r.patch,
+				r.dWall.Seconds(), r.dCPU.Seconds(), r.dRSS/1024, r.aWall.Seconds(), r.aCPU.Seconds(), r.aRSS/1024)
 		}
 		if !keep {
 			os.Remove(p.old)
