@@ -66,8 +66,9 @@ type BuildOptions struct {
 	// TryBoth diffs files below DeltaThreshold with both formats and keeps
 	// the smaller patch (BSDIFF40 on a tie).
 	TryBoth bool `json:"tryBoth,omitempty"`
-	// DeltaWorkers is delta.Options.Workers (default GOMAXPROCS).
-	DeltaWorkers int `json:"deltaWorkers,omitempty"`
+	// Workers diff an fkdelta1 file in parallel (delta.Options.Workers,
+	// default GOMAXPROCS); the package is the same for any value.
+	Workers int `json:"workers,omitempty"`
 	// PatchRatio: a patch is used only if it is at most this fraction of
 	// the file's size (default 0.9).
 	PatchRatio float64 `json:"patchRatio,omitempty"`
@@ -609,7 +610,7 @@ func (b *builder) deltaPatch(oldFS, newFS fs.FS, oe, e Entry) ([]byte, error) {
 	}
 	defer nclose()
 	var buf bytes.Buffer
-	err = delta.Diff(b.ctx, &buf, or, oe.Size, nr, e.Size, &delta.Options{Workers: b.o.DeltaWorkers, Progress: func(ev delta.Event) {
+	err = delta.Diff(b.ctx, &buf, or, oe.Size, nr, e.Size, &delta.Options{Workers: b.o.Workers, Progress: func(ev delta.Event) {
 		emit(b.o.Progress, Event{Stage: "delta-" + ev.Stage, File: e.Path, Done: ev.Done, Total: ev.Total})
 	}})
 	if err != nil {
