@@ -1,8 +1,9 @@
 // Package delta creates and applies fkdelta1 patches, fogkit's delta
 // format for large files (GiB-sized initramfs and disk images): a differ
-// whose memory is about 1.25 to 1.5 times the old file, parallel and
-// deterministic, and a streaming applier whose memory is a few MiB
-// whatever the file sizes. The update package uses it for files above
+// that holds the old file and an index of half its size (1.5 to 1.6 times
+// the old file at 0.5 to 1 GiB, measured), parallel and deterministic,
+// and a streaming applier whose memory is a few MiB whatever the file
+// sizes (about 35 MiB peak RSS for a whole process). The update package uses it for files above
 // its BSDIFF40 threshold; BSDIFF40 (package bsdiff) stays for small files
 // and for bspatch compatibility.
 //
@@ -16,16 +17,19 @@
 // rest:
 //
 //   - Matching: a hash index instead of a suffix array. Every 4th byte
-//     position of the old file (8th above 128 MiB, 16th above 512 MiB) is
+//     position of the old file (8th above 128 MiB, 16th above 1 GiB) is
 //     hashed over 16 bytes into a table of 32-bit positions in 4-way
-//     buckets, about one slot per indexed position: the old file plus the
-//     index is 2 times the old file for small files and 1.25 times for
-//     GiB ones, inside the 1.5 times plus 256 MiB budget. The differ scans
-//     the new file with a rolling hash, first tries to continue the
-//     current match at the same offset (the common case in updated files),
-//     then the bucket's candidates, keeps the longest, and extends it
-//     exactly forwards and backwards. A match of more than 16+step bytes
-//     is always found; shorter ones are not worth an operation.
+//     buckets, one slot per indexed position: the index costs the old
+//     file's size up to 128 MiB, half of it up to 1 GiB and a quarter
+//     above, and is kept off the Go heap (anonymous mmap) with the old
+//     file so the garbage collector's target stays small. The differ
+//     scans the new file with a rolling hash, first tries to continue the
+//     current match at the same offset (the common case in updated
+//     files), then the bucket's candidates, keeps the longest, and
+//     extends it exactly forwards and backwards. A match of more than
+//     16+step bytes is always found; exact matches under 16 bytes, or
+//     that the current offset explains within 8 bytes, are not worth an
+//     operation.
 //   - Encoding: bsdiff's. Between two matches, the earlier one is
 //     extended forwards and the later one backwards approximately
 //     (keeping runs where at least half the bytes agree), so code whose
@@ -47,8 +51,9 @@
 //     better than LZ matching (on a stripped Go binary, 50 KB against
 //     69 KB).
 //
-// Suffix-array matching (HDiffPatch's approach) finds slightly more short
-// matches but costs 5 to 9 times the old file in memory; zstd with the
+// Suffix-array matching (bsdiff's and HDiffPatch's approach) finds
+// slightly more short matches but costs 5 to 9 times the old file in
+// memory; zstd with the
 // old file as a window (--patch-from) has no approximate matches and
 // needs the window in memory to apply; content-defined chunking finds
 // nothing below a chunk. The hash index is the one that meets the memory
