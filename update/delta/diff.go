@@ -105,7 +105,7 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 		off += k
 		progress(Event{Stage: "index", Done: off, Total: oldSize})
 	}
-	ix, releaseIndex := newIndex(ob)
+	ix, releaseIndex := newIndex(ob, opt.Workers)
 	defer releaseIndex()
 	if err := <-newSum; err != nil {
 		return fmt.Errorf("delta: reading new file: %w", err)

@@ -2,6 +2,7 @@ package delta
 
 import (
 	"math/bits"
+	"sync"
 	"unsafe"
 )
 
@@ -66,20 +67,33 @@ func indexStep(oldSize int) int {
 }
 
 // newIndex indexes old; the caller must call release once done with it.
-func newIndex(old []byte) (ix *index, release func()) {
+func newIndex(old []byte, workers int) (ix *index, release func()) {
 	step := indexStep(len(old))
 	buckets := max(len(old)/step/ways, 1)
 	mem, release := bigAlloc(4 * ways * buckets)
 	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways*buckets), buckets: uint64(buckets)}
-	for p := 0; p+hashLen <= len(old); p += step {
-		s := ix.bucket(hashAt(old[p:]))
-		for w := range ways {
-			if ix.tab[s+w] == 0 {
-				ix.tab[s+w] = uint32(p + 1)
-				break
+	// Workers split the buckets, not the file: each scans every position
+	// and inserts those of its own buckets, in file order, so the table
+	// is the same for any worker count.
+	var wg sync.WaitGroup
+	for j := range workers {
+		lo, hi := buckets*j/workers*ways, buckets*(j+1)/workers*ways
+		wg.Go(func() {
+			for p := 0; p+hashLen <= len(old); p += step {
+				s := ix.bucket(hashAt(old[p:]))
+				if s < lo || s >= hi {
+					continue
+				}
+				for w := range ways {
+					if ix.tab[s+w] == 0 {
+						ix.tab[s+w] = uint32(p + 1)
+						break
+					}
+				}
 			}
-		}
+		})
 	}
+	wg.Wait()
 	return ix, release
 }
 
@@ -95,3 +109,4 @@ func (ix *index) candidates(h uint64) []uint32 {
 	s := ix.bucket(h)
 	return ix.tab[s : s+ways : s+ways]
 }
+
