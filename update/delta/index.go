@@ -109,4 +109,3 @@ func (ix *index) candidates(h uint64) []uint32 {
 	s := ix.bucket(h)
 	return ix.tab[s : s+ways : s+ways]
 }
-
