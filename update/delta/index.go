@@ -72,28 +72,7 @@ func newIndex(old []byte, workers int) (ix *index, release func()) {
 	buckets := max(len(old)/step/ways, 1)
 	mem, release := bigAlloc(4 * ways * buckets)
 	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways*buckets), buckets: uint64(buckets)}
-	// Workers split the buckets, not the file: each scans every position
-	// and inserts those of its own buckets, in file order, so the table
-	// is the same for any worker count.
-	var wg sync.WaitGroup
-	for j := range workers {
-		lo, hi := buckets*j/workers*ways, buckets*(j+1)/workers*ways
-		wg.Go(func() {
-			for p := 0; p+hashLen <= len(old); p += step {
-				s := ix.bucket(hashAt(old[p:]))
-				if s < lo || s >= hi {
-					continue
-				}
-				for w := range ways {
-					if ix.tab[s+w] == 0 {
-						ix.tab[s+w] = uint32(p + 1)
-						break
-					}
-				}
-			}
-		})
-	}
-	wg.Wait()
+	ix.fill(old, step, workers)
 	return ix, release
 }
 
@@ -108,4 +87,63 @@ func (ix *index) bucket(h uint64) int {
 func (ix *index) candidates(h uint64) []uint32 {
 	s := ix.bucket(h)
 	return ix.tab[s : s+ways : s+ways]
+}
+
+// fill inserts the positions of old in file order. Random writes into a
+// table of hundreds of MiB miss every cache and TLB, so positions are
+// first binned by the table part (1/parts) their bucket falls in, a chunk
+// of the file at a time; each part is then filled from its bin, in file
+// order, by one of the workers, within a range small enough to stay in
+// cache. The table is the same for any worker count.
+func (ix *index) fill(old []byte, step, workers int) {
+	const chunk = 1 << 22 // positions per binning round
+	parts := 1
+	for parts < 1024 && int(ix.buckets)/parts > 1<<14 {
+		parts *= 2
+	}
+	type entry struct{ bucket, pos uint32 }
+	// bins[j][part]: worker j bins the j-th slice of each chunk, so part
+	// p's entries in file order are bins[0][p], bins[1][p], ...
+	bins := make([][][]entry, workers)
+	for j := range bins {
+		bins[j] = make([][]entry, parts)
+	}
+	per := (int(ix.buckets) + parts - 1) / parts
+	last := len(old) - hashLen // last indexable position
+	for c := 0; c <= last; c += chunk * step {
+		n := (min(last, c+(chunk-1)*step)-c)/step + 1 // positions in this chunk
+		var wg sync.WaitGroup
+		for j := range workers {
+			wg.Go(func() {
+				b := bins[j]
+				for i := range b {
+					b[i] = b[i][:0]
+				}
+				for k := n * j / workers; k < n*(j+1)/workers; k++ {
+					p := c + k*step
+					bk := ix.bucket(hashAt(old[p:])) / ways
+					b[bk/per] = append(b[bk/per], entry{uint32(bk), uint32(p + 1)})
+				}
+			})
+		}
+		wg.Wait()
+		for j := range workers {
+			wg.Go(func() {
+				for part := j; part < parts; part += workers {
+					for _, b := range bins {
+						for _, e := range b[part] {
+							s := int(e.bucket) * ways
+							for w := range ways {
+								if ix.tab[s+w] == 0 {
+									ix.tab[s+w] = e.pos
+									break
+								}
+							}
+						}
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
 }
