@@ -213,7 +213,8 @@ const (
 // diff and literal streams uvarint raw length, uvarint stored length and
 // a method byte (raw, one zstd frame, or bzip2); then the three stored
 // streams. zstd is the default; a sparse diff stream (mostly zeros, the
-// scattered changed bytes of relocated code) is also tried with bzip2,
+// scattered changed bytes of relocated code; at least 1 KiB after zstd)
+// is also tried with bzip2,
 // whose block sorting models those bytes much better than LZ matching,
 // and the smaller is kept.
 func (se *segEncoder) encode(newLen int, st *streams) []byte {
@@ -228,7 +229,9 @@ func (se *segEncoder) encode(newLen int, st *streams) []byte {
 		if c := se.z[i]; len(c) < len(z[i]) {
 			z[i], method[i] = c, methodZstd
 		}
-		if i == 1 && len(z[i]) <= len(raw)/8 {
+		// Only where it can pay: a diff stream that is mostly zeros
+		// but not so sparse that zstd leaves nothing to gain.
+		if i == 1 && len(z[i]) <= len(raw)/8 && len(z[i]) >= 1<<10 {
 			if c := se.bzip2(raw); c != nil && len(c) < len(z[i]) {
 				z[i], method[i] = c, methodBzip2
 			}

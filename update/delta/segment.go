@@ -1,9 +1,6 @@
 package delta
 
-import (
-	"bytes"
-	"encoding/binary"
-)
+import "encoding/binary"
 
 // minMatch is the shortest exact match worth a new operation when it
 // does not continue the current one: shorter ones cost more in control
@@ -95,7 +92,7 @@ func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
 	for i+hashLen <= n {
 		found, cont := -1, false
 		if pLen > 0 {
-			if c := i + pOld - pNew; c >= 0 && c+hashLen <= len(old) && bytes.Equal(old[c:c+hashLen], nw[i:i+hashLen]) {
+			if c := i + pOld - pNew; c >= 0 && c+hashLen <= len(old) && eq16(old[c:], nw[i:]) {
 				found, cont = c, true
 			}
 		}
@@ -113,7 +110,7 @@ func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
 					break
 				}
 				c := int(v) - 1
-				if c+hashLen > len(old) || !bytes.Equal(old[c:c+hashLen], nw[i:i+hashLen]) {
+				if c+hashLen > len(old) || !eq16(old[c:], nw[i:]) {
 					continue
 				}
 				l := matchLen(old[c+hashLen:], nw[i+hashLen:])
@@ -179,4 +176,11 @@ func matchLen(a, b []byte) int {
 		i++
 	}
 	return i
+}
+
+// eq16 reports whether a and b (both at least hashLen long) start with
+// the same 16 bytes.
+func eq16(a, b []byte) bool {
+	return binary.LittleEndian.Uint64(a) == binary.LittleEndian.Uint64(b) &&
+		binary.LittleEndian.Uint64(a[8:16]) == binary.LittleEndian.Uint64(b[8:16])
 }
