@@ -52,14 +52,14 @@ type index struct {
 // indexStep is the distance between indexed positions. The table has one
 // 4-byte slot per indexed position, so it costs the old file's size at
 // step 4 (files up to 128 MiB, where dense indexing finds more short
-// matches), half at step 8 (up to 1 GiB) and a quarter at step 16: with
+// matches), half at step 8 (up to 768 MiB) and a quarter at step 16: with
 // the old file itself and a few segments in flight, inside the differ's
 // budget of 1.5 times the old file plus 256 MiB.
 func indexStep(oldSize int) int {
 	switch {
 	case oldSize <= 128<<20:
 		return 4
-	case oldSize <= 1<<30:
+	case oldSize <= 768<<20:
 		return 8
 	default:
 		return 16
