@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/klauspost/compress/zstd"
 )
@@ -91,7 +92,7 @@ func Apply(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, pat
 		return 0, err
 	}
 	defer dec.Close()
-	a := &applier{ctx: ctx, br: br, old: old, oldSize: oldSize, dec: dec, out: make([]byte, 0, min(SegmentSize, hdr.NewSize))}
+	a := &applier{ctx: ctx, br: br, old: old, oldSize: oldSize, dec: dec}
 	nh := sha256.New()
 	var done int64
 	for done < hdr.NewSize {
@@ -185,19 +186,20 @@ func (a *applier) segment(off, left int64) ([]byte, error) {
 	}
 	var s [3][]byte
 	for i := range 3 {
-		if cap(a.z[i]) < zLen[i] {
-			a.z[i] = make([]byte, zLen[i])
-		}
-		z := a.z[i][:zLen[i]]
-		if _, err := io.ReadFull(a.br, z); err != nil {
+		// Buffers grow with what the patch really holds, not with what
+		// it declares: a short hostile patch costs little.
+		zb := bytes.NewBuffer(a.z[i][:0])
+		if _, err := zb.ReadFrom(io.LimitReader(a.br, int64(zLen[i]))); err != nil {
 			return nil, perr(ErrMalformed, off, "stream %d: %v", i, err)
+		}
+		z := zb.Bytes()
+		a.z[i] = z
+		if len(z) != zLen[i] {
+			return nil, perr(ErrMalformed, off, "stream %d: %v", i, io.ErrUnexpectedEOF)
 		}
 		if method[i] == methodRaw {
 			s[i] = z
 			continue
-		}
-		if cap(a.raw[i]) < rawLen[i] {
-			a.raw[i] = make([]byte, 0, rawLen[i])
 		}
 		d, kind, err := a.decode(method[i], z, a.raw[i][:0], rawLen[i])
 		if err != nil {
@@ -246,7 +248,7 @@ func (a *applier) segment(off, left int64) ([]byte, error) {
 		}
 		if add > 0 {
 			n := len(out)
-			out = out[:n+int(add)]
+			out = slices.Grow(out, int(add))[:n+int(add)]
 			if _, err := a.old.ReadAt(out[n:], oldPos); err != nil && !(err == io.EOF && oldPos+int64(add) == a.oldSize) {
 				return nil, fmt.Errorf("delta: reading old file: %w", err)
 			}
@@ -288,17 +290,15 @@ func (a *applier) decode(method byte, z, dst []byte, n int) (d []byte, kind erro
 		return d, nil, nil
 	}
 	// bzip2: compress/bzip2's work is linear in its input and output.
-	r := bzip2.NewReader(bytes.NewReader(z))
-	d = dst[:n]
-	if _, err := io.ReadFull(r, d); err != nil {
+	buf := bytes.NewBuffer(dst)
+	if _, err := buf.ReadFrom(io.LimitReader(bzip2.NewReader(bytes.NewReader(z)), int64(n)+1)); err != nil {
 		return nil, ErrMalformed, fmt.Errorf("bzip2: %v", err)
 	}
-	var one [1]byte
-	if k, err := r.Read(one[:]); k != 0 || err != io.EOF {
-		if k != 0 {
-			return nil, ErrTooLarge, fmt.Errorf("bzip2 stream decodes to more than %d bytes", n)
-		}
-		return nil, ErrMalformed, fmt.Errorf("bzip2: %v", err)
+	switch d = buf.Bytes(); {
+	case len(d) > n:
+		return nil, ErrTooLarge, fmt.Errorf("bzip2 stream decodes to more than %d bytes", n)
+	case len(d) < n:
+		return nil, ErrMalformed, fmt.Errorf("bzip2 stream decodes to %d bytes, declared %d", len(d), n)
 	}
 	return d, nil, nil
 }
