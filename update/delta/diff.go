@@ -84,7 +84,7 @@ func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new 
 	var nh [32]byte
 	go func() {
 		h := sha256.New()
-		_, err := io.Copy(h, bufio.NewReaderSize(io.NewSectionReader(new, 0, newSize), 1<<20))
+		_, err := io.Copy(h, bufio.NewReaderSize(&ctxReader{ctx: ctx, r: io.NewSectionReader(new, 0, newSize)}, 1<<20))
 		copy(nh[:], h.Sum(nil))
 		newSum <- err
 	}()
@@ -277,4 +277,17 @@ func (se *segEncoder) bzip2(raw []byte) []byte {
 		return nil
 	}
 	return se.bzbuf.Bytes()
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
 }
