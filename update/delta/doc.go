@@ -54,11 +54,13 @@
 //
 // Suffix-array matching (bsdiff's and HDiffPatch's approach) finds
 // slightly more short matches but costs 5 to 9 times the old file in
-// memory; zstd with the
-// old file as a window (--patch-from) has no approximate matches and
-// needs the window in memory to apply; content-defined chunking finds
-// nothing below a chunk. The hash index is the one that meets the memory
-// budget at GiB sizes and runs at hundreds of MB/s.
+// memory; zstd with the old file as a window (--patch-from) has no
+// approximate matches and needs the window in memory to apply;
+// content-defined chunking finds nothing below a chunk. The hash index is
+// the one that meets the memory budget at GiB sizes; its cost is a pass
+// over each file and the table fill, which goes through cache-sized bins
+// so random writes into a table of hundreds of MiB do not miss every
+// cache and TLB.
 //
 // # Format
 //
