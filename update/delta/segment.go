@@ -92,7 +92,7 @@ func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
 	for i+hashLen <= n {
 		found, cont := -1, false
 		if pLen > 0 {
-			if c := i + pOld - pNew; c >= 0 && c+hashLen <= len(old) && eq16(old[c:], nw[i:]) {
+			if c := i + pOld - pNew; c >= 0 && c+hashLen <= len(old) && eqHash(old[c:], nw[i:]) {
 				found, cont = c, true
 			}
 		}
@@ -110,7 +110,7 @@ func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
 					break
 				}
 				c := int(v) - 1
-				if c+hashLen > len(old) || !eq16(old[c:], nw[i:]) {
+				if c+hashLen > len(old) || !eqHash(old[c:], nw[i:]) {
 					continue
 				}
 				l := matchLen(old[c+hashLen:], nw[i+hashLen:])
@@ -178,9 +178,10 @@ func matchLen(a, b []byte) int {
 	return i
 }
 
-// eq16 reports whether a and b (both at least hashLen long) start with
-// the same 16 bytes.
-func eq16(a, b []byte) bool {
+// eqHash reports whether a and b (both at least hashLen long, which is 8
+// to 16) start with the same hashLen bytes: two 8-byte compares, which
+// overlap below 16.
+func eqHash(a, b []byte) bool {
 	return binary.LittleEndian.Uint64(a) == binary.LittleEndian.Uint64(b) &&
-		binary.LittleEndian.Uint64(a[8:16]) == binary.LittleEndian.Uint64(b[8:16])
+		binary.LittleEndian.Uint64(a[hashLen-8:hashLen]) == binary.LittleEndian.Uint64(b[hashLen-8:hashLen])
 }
