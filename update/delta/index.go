@@ -47,6 +47,7 @@ func roll(h uint64, out, in byte) uint64 {
 type index struct {
 	tab     []uint32
 	buckets uint64
+	step    int
 }
 
 // indexStep is the distance between indexed positions. The table has one
@@ -71,7 +72,7 @@ func newIndex(old []byte, workers int) (ix *index, release func()) {
 	step := indexStep(len(old))
 	buckets := max(len(old)/step/ways, 1)
 	mem, release := bigAlloc(4 * ways * buckets)
-	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways*buckets), buckets: uint64(buckets)}
+	ix = &index{tab: unsafe.Slice((*uint32)(unsafe.Pointer(unsafe.SliceData(mem))), ways*buckets), buckets: uint64(buckets), step: step}
 	ix.fill(old, step, workers)
 	return ix, release
 }

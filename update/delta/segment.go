@@ -4,8 +4,17 @@ import "encoding/binary"
 
 // minMatch is the shortest exact match worth a new operation when it
 // does not continue the current one: shorter ones cost more in control
-// data and broken diff runs than their literal bytes.
-var minMatch = 16
+// data and broken diff runs than their literal bytes. With a sparse
+// index (large files) a short match is more often a chance one that
+// breaks a better approximate run: 16 bytes at index step 4, 32 above
+// (measured on the cpio corpora: 8 % smaller patches at 0.5 and 1 GiB
+// than with 16).
+func minMatch(step int) int {
+	if step <= 4 {
+		return 16
+	}
+	return 32
+}
 
 // streams are one segment's uncompressed control, diff and literal data.
 type streams struct {
@@ -18,6 +27,7 @@ type streams struct {
 // stream), seek (move in the old file). The applier's old position
 // starts at 0 in every segment, so segments are independent.
 func diffSegment(old []byte, ix *index, nw []byte, st *streams) {
+	minMatch := minMatch(ix.step)
 	st.ctrl, st.diff, st.lit = st.ctrl[:0], st.diff[:0], st.lit[:0]
 	n := len(nw)
 	// The pending add region: new[pNew:pNew+pLen] against old[pOld:].
