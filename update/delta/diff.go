@@ -58,10 +58,11 @@ type Options struct {
 }
 
 // Diff writes to w a patch that turns old (oldSize bytes) into new
-// (newSize bytes). It reads old into memory once and indexes it (about
-// 1.25 to 1.5 times oldSize in all), reads new segment by segment, and
-// encodes segments in parallel; the patch is identical for any
-// Options.Workers. Both sizes must be at most MaxInputSize.
+// (newSize bytes). It reads old into memory once and indexes it (an index
+// of a quarter to once oldSize, see the package doc), reads new segment
+// by segment, and encodes segments in parallel, Workers+2 in flight; the
+// patch is identical for any Options.Workers. Both sizes must be at most
+// MaxInputSize.
 func Diff(ctx context.Context, w io.Writer, old io.ReaderAt, oldSize int64, new io.ReaderAt, newSize int64, o *Options) error {
 	var opt Options
 	if o != nil {
