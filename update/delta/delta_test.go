@@ -104,14 +104,25 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDeterministicAcrossWorkers(t *testing.T) {
-	old, nw := genPair("insertions", 3*SegmentSize+999, 7)
-	var first []byte
-	for _, w := range []int{1, 2, 4, 7} {
-		p := diffBytes(t, old, nw, &Options{Workers: w, Level: LevelFast})
-		if first == nil {
-			first = p
-			continue
+	for _, tc := range []struct {
+		shape string
+		level Level
+	}{
+		{"insertions", LevelFast},
+		{"edits", LevelDefault}, // sparse diff streams: the bzip2 path
+	} {
+		old, nw := genPair(tc.shape, 3*SegmentSize+999, 7)
+		var first []byte
+		for _, w := range []int{1, 2, 4, 7} {
+			p := diffBytes(t, old, nw, &Options{Workers: w, Level: tc.level})
+			if first == nil {
+				first = p
+				continue
+			}
+			require.True(t, bytes.Equal(first, p), "%s: workers=%d gives a different patch", tc.shape, w)
 		}
-		require.True(t, bytes.Equal(first, p), "workers=%d gives a different patch", w)
+		got, err := applyBytes(t, old, first)
+		require.NoError(t, err)
+		require.True(t, bytes.Equal(nw, got))
 	}
 }
