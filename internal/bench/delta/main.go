@@ -349,19 +349,20 @@ func run(work, only, peers string, bsdiffMax int64, keep bool) error {
 	sort.SliceStable(pairs, func(i, j int) bool { return order[pairs[i].name] < order[pairs[j].name] })
 	fmt.Fprintf(os.Stderr, "machine: %d CPUs, load %s, %s\n", runtime.NumCPU(), benchutil.LoadAvg(), time.Now().UTC().Format(time.RFC3339))
 	var rows []row
-	for _, p := range pairs {
-		so, _ := os.Stat(p.old)
-		sn, _ := os.Stat(p.new)
-		fmt.Fprintf(os.Stderr, "corpus %s: old %d bytes, new %d bytes\n", p.name, so.Size(), sn.Size())
-		for _, t := range tools(self) {
-			if !usePeer[t.name] {
-				continue
-			}
+	// Tools outermost, so that every corpus has the cheap tools' figures
+	// before the slow ones (C bsdiff, zstd -19) start.
+	for _, t := range tools(self) {
+		if !usePeer[t.name] {
+			continue
+		}
+		if _, err := exec.LookPath(t.diff("", "", "", 0)[0]); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: not installed, skipped\n", t.name)
+			continue
+		}
+		for _, p := range pairs {
+			so, _ := os.Stat(p.old)
+			sn, _ := os.Stat(p.new)
 			if !t.big && max(so.Size(), sn.Size()) > bsdiffMax {
-				continue
-			}
-			if _, err := exec.LookPath(t.diff("", "", "", 0)[0]); err != nil {
-				fmt.Fprintf(os.Stderr, "  %s: not installed, skipped\n", t.name)
 				continue
 			}
 			patch := filepath.Join(work, p.name+"."+t.name+".patch")
@@ -383,15 +384,19 @@ func run(work, only, peers string, bsdiffMax int64, keep bool) error {
 			os.Remove(out)
 			os.Remove(patch)
 			rows = append(rows, r)
-			fmt.Fprintf(os.Stderr, "  %-8s patch %d B, diff %.2f s wall %.2f s CPU %d MiB, apply %.2f s wall %.2f s CPU %d MiB\n", t.name, r.patch,
-				r.dWall.Seconds(), r.dCPU.Seconds(), r.dRSS/1024, r.aWall.Seconds(), r.aCPU.Seconds(), r.aRSS/1024)
+			fmt.Fprintf(os.Stderr, "%-9s %-8s old %d new %d: patch %d B, diff %.2f s wall %.2f s CPU %d MiB, apply %.2f s wall %.2f s CPU %d MiB (load %s)\n",
+				p.name, t.name, so.Size(), sn.Size(), r.patch, r.dWall.Seconds(), r.dCPU.Seconds(), r.dRSS/1024,
+				r.aWall.Seconds(), r.aCPU.Seconds(), r.aRSS/1024, benchutil.LoadAvg())
 		}
-		if !keep {
+	}
+	if !keep {
+		for _, p := range pairs {
 			os.Remove(p.old)
 			os.Remove(p.new)
 		}
 	}
-	fmt.Printf("| corpus | tool | patch | vs C bsdiff | diff wall | diff CPU | diff peak RSS | apply wall | apply peak RSS |\n|---|---|---|---|---|---|---|---|---|\n")
+	sort.SliceStable(rows, func(i, j int) bool { return order[rows[i].corpus] < order[rows[j].corpus] })
+	fmt.Printf("| corpus | tool | patch | vs C bsdiff | diff wall | diff CPU | diff peak RSS (budget) | apply wall | apply CPU | apply peak RSS |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	ref := map[string]row{}
 	for _, r := range rows {
 		if r.tool == "bsdiff" || (r.tool == "fkbsdiff" && ref[r.corpus].tool == "") {
@@ -403,8 +408,10 @@ func run(work, only, peers string, bsdiffMax int64, keep bool) error {
 		if c, ok := ref[r.corpus]; ok && c.tool != r.tool {
 			vs = fmt.Sprintf("%.3f× size, %.1f× faster (%s)", float64(r.patch)/float64(c.patch), c.dWall.Seconds()/r.dWall.Seconds(), c.tool)
 		}
-		fmt.Printf("| %s | %s | %d B | %s | %.2f s | %.2f s | %d MiB | %.2f s | %d MiB |\n", r.corpus, r.tool, r.patch, vs,
-			r.dWall.Seconds(), r.dCPU.Seconds(), r.dRSS/1024, r.aWall.Seconds(), r.aRSS/1024)
+		// The diff budget: 1.5 times the old file plus 256 MiB.
+		budget := (r.oldSize*3/2)>>20 + 256
+		fmt.Printf("| %s | %s | %d B | %s | %.2f s | %.2f s | %d MiB (%d) | %.2f s | %.2f s | %d MiB |\n", r.corpus, r.tool, r.patch, vs,
+			r.dWall.Seconds(), r.dCPU.Seconds(), r.dRSS/1024, budget, r.aWall.Seconds(), r.aCPU.Seconds(), r.aRSS/1024)
 	}
 	return nil
 }
