@@ -19,7 +19,7 @@
 //
 //   - Matching: a hash index instead of a suffix array. Every 4th byte
 //     position of the old file (8th above 128 MiB, 16th above 768 MiB) is
-//     hashed over 16 bytes into a table of 32-bit positions in 8-way
+//     hashed over 16 bytes into a table of 32-bit positions in 16-way
 //     buckets, one slot per indexed position: the index costs the old
 //     file's size up to 128 MiB, half of it up to 768 MiB and a quarter
 //     above, and is kept off the Go heap (anonymous mmap) with the old

@@ -8,7 +8,7 @@ import (
 
 // The index maps a hash of hashLen bytes at every step-th position of the
 // old file to that position. It is an array of uint32 (position+1, 0 for
-// empty) in buckets of ways slots (32 bytes, within one cache line): a
+// empty) in buckets of ways slots (64 bytes, one cache line): a
 // bucket keeps the first positions that hash to it, and the
 // differ tries all of them and keeps the longest match. A lost position
 // costs one candidate, which a match longer than hashLen+step bytes never
@@ -16,7 +16,7 @@ import (
 // file order, so the index does not depend on anything but the old file.
 const (
 	hashLen = 16
-	ways    = 8
+	ways    = 16
 	hashMul = 0x9E3779B97F4A7C15 // odd multiplier of the polynomial hash
 )
 
