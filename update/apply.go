@@ -13,6 +13,7 @@ import (
 	"strconv"
 
 	"github.com/fogkit/fogkit/update/bsdiff"
+	"github.com/fogkit/fogkit/update/delta"
 )
 
 // Apply is the one place where the two roles of this package meet. It
@@ -502,6 +503,14 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 					return malformed("payload order does not match step %d", k)
 				}
 				bf := baseFiles[f.Path]
+				if f.PatchFormat == PatchFormatDelta {
+					if err := applyDelta(ctx, fsys, base+"/"+f.Path, dst, f, bf, mem, rd, it); err != nil {
+						return err
+					}
+					rep.Patched++
+					rep.BytesWritten += f.Size
+					continue
+				}
 				old, err := readFileFS(fsys, base+"/"+f.Path, bf.Size)
 				if err != nil {
 					return err
@@ -573,12 +582,19 @@ func stageStep(ctx context.Context, fsys FS, it *memberIter, k int, s *Step, bas
 // writeFile writes a new file with its content from r, checking size and
 // hash, then sets its mode and fsyncs it.
 func writeFile(fsys FS, dst string, f File, r io.Reader) error {
+	return writeFileFrom(fsys, dst, f, func(w io.Writer) (int64, error) {
+		return io.Copy(w, io.LimitReader(r, f.Size+1))
+	})
+}
+
+// writeFileFrom is writeFile with the content written by fill.
+func writeFileFrom(fsys FS, dst string, f File, fill func(w io.Writer) (int64, error)) error {
 	w, err := fsys.Create(dst, 0o600)
 	if err != nil {
 		return err
 	}
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(r, f.Size+1))
+	n, err := fill(io.MultiWriter(w, h))
 	if err == nil && n != f.Size {
 		err = &DigestError{Name: f.Path, Want: strconv.FormatInt(f.Size, 10) + " bytes", Got: strconv.FormatInt(n, 10) + " bytes"}
 	}
@@ -629,4 +645,79 @@ func reuse(fsys FS, base, rel, dst string, f File, others []string, noLinks bool
 	}
 	rep.Copied++
 	return nil
+}
+
+// applyDelta produces the file f from its base (at src) and an fkdelta1
+// patch streamed from the payload: the patch is never held whole, the
+// base is read through io.ReaderAt and the new file written as it comes,
+// so memory stays at one segment's streams whatever the size. The patch
+// member's bytes come from the spool whose every member was hashed
+// before staging began (checkContent); its own hash is checked again
+// once it is read, and writeFileFrom checks the produced file's size and
+// hash before the slot can be committed. The patch header must name the
+// base and result the manifest names, before a byte is written.
+func applyDelta(ctx context.Context, fsys FS, src, dst string, f File, bf BaseFile, mem member, rd io.Reader, it *memberIter) error {
+	patch := io.LimitReader(rd, mem.size)
+	var hb [delta.HeaderSize]byte
+	if _, err := io.ReadFull(patch, hb[:]); err != nil {
+		return &EntryError{Name: f.Path, Reason: "patch header: " + err.Error(), Err: ErrMalformed}
+	}
+	h, err := delta.ReadHeader(bytes.NewReader(hb[:]))
+	if err != nil {
+		return &EntryError{Name: f.Path, Reason: "patch: " + err.Error(), Err: ErrMalformed}
+	}
+	if h.NewSize != f.Size || h.NewDigest() != f.SHA256 {
+		return &EntryError{Name: f.Path, Reason: fmt.Sprintf("patch makes %d bytes sha256:%s, manifest says %d sha256:%s", h.NewSize, h.NewDigest(), f.Size, f.SHA256), Err: ErrMalformed}
+	}
+	if h.OldSize != bf.Size || h.OldDigest() != bf.SHA256 {
+		return &BaseError{File: f.Path, Want: "sha256:" + bf.SHA256, Got: "patch made from sha256:" + h.OldDigest()}
+	}
+	rc, err := fsys.Open(src)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	var old io.ReaderAt
+	if ra, ok := rc.(io.ReaderAt); ok {
+		old = ra
+	} else {
+		// An FS whose files cannot be read at an offset: the base is read
+		// into memory, within the BSDIFF40 bound.
+		b, err := io.ReadAll(io.LimitReader(rc, min(bf.Size, 512<<20)+1))
+		if err != nil {
+			return err
+		}
+		if int64(len(b)) != bf.Size {
+			return &EntryError{Name: f.Path, Reason: "base file cannot be read at offsets and is too large to read whole", Err: ErrUnsupported}
+		}
+		old = bytes.NewReader(b)
+	}
+	full := io.MultiReader(bytes.NewReader(hb[:]), patch)
+	err = writeFileFrom(fsys, dst, f, func(w io.Writer) (int64, error) {
+		n, err := delta.Apply(ctx, w, old, bf.Size, full, &delta.ApplyOptions{MaxNewSize: f.Size})
+		if err != nil {
+			if ctx.Err() != nil {
+				return n, ctx.Err()
+			}
+			var pe *delta.PatchError
+			if errors.As(err, &pe) {
+				kind := ErrMalformed
+				switch {
+				case errors.Is(err, delta.ErrTooLarge):
+					kind = ErrTooLarge
+				case errors.Is(err, delta.ErrWrongBase):
+					return n, &BaseError{File: f.Path, Want: "sha256:" + bf.SHA256, Got: "a file the patch refuses: " + err.Error()}
+				case errors.Is(err, delta.ErrDigest):
+					return n, &DigestError{Name: f.Path, Want: f.SHA256, Got: err.Error()}
+				}
+				return n, &EntryError{Name: f.Path, Reason: "patch: " + err.Error(), Err: kind}
+			}
+		}
+		return n, err
+	})
+	if err != nil {
+		return err
+	}
+	// The member's own hash: drained and checked before the next member.
+	return it.finish()
 }

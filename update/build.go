@@ -11,11 +11,13 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"sort"
 	"strconv"
 	"time"
 
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/update/bsdiff"
+	"github.com/fogkit/fogkit/update/delta"
 )
 
 // Tree is one version of a product's tree, as input to Build.
@@ -43,9 +45,30 @@ type BuildOptions struct {
 	Version  string `json:"version"`
 	Sequence uint64 `json:"sequence"`
 	Kind     Kind   `json:"kind,omitempty"`
-	// MaxPatchFileSize: files above it are carried whole (default 256 MiB;
-	// the differ holds both versions and a suffix array in memory).
+	// MaxPatchFileSize: files above it are not patched with BSDIFF40
+	// (default 256 MiB; the differ holds both versions and a suffix array
+	// in memory, the applier both versions and the patch).
 	MaxPatchFileSize int64 `json:"maxPatchFileSize,omitempty"`
+	// DeltaThreshold: a changed file whose old or new version is at least
+	// this large is patched with fkdelta1 (package delta: streaming
+	// apply, about 1.5 times the old file to build) instead of BSDIFF40
+	// (default 64 MiB). Packages holding an fkdelta1 patch need an
+	// applier of package format 1.1 or later (Manifest.Requires).
+	DeltaThreshold int64 `json:"deltaThreshold,omitempty"`
+	// MaxDeltaFileSize: files above it are carried whole (default and
+	// maximum delta.MaxInputSize, 4 GiB - 1).
+	MaxDeltaFileSize int64 `json:"maxDeltaFileSize,omitempty"`
+	// PatchFormat forces one format for every patch: PatchFormatBsdiff
+	// (packages every fogkit applier reads; files above MaxPatchFileSize
+	// are carried whole) or PatchFormatDelta. Empty picks by
+	// DeltaThreshold.
+	PatchFormat string `json:"patchFormat,omitempty"`
+	// TryBoth diffs files below DeltaThreshold with both formats and keeps
+	// the smaller patch (BSDIFF40 on a tie).
+	TryBoth bool `json:"tryBoth,omitempty"`
+	// Workers diff an fkdelta1 file in parallel (delta.Options.Workers,
+	// default GOMAXPROCS); the package is the same for any value.
+	Workers int `json:"workers,omitempty"`
 	// PatchRatio: a patch is used only if it is at most this fraction of
 	// the file's size (default 0.9).
 	PatchRatio float64 `json:"patchRatio,omitempty"`
@@ -101,6 +124,17 @@ func Build(ctx context.Context, w io.Writer, signers []sign.Signer, to Tree, fro
 	if opt.PatchRatio <= 0 {
 		opt.PatchRatio = 0.9
 	}
+	if opt.DeltaThreshold <= 0 {
+		opt.DeltaThreshold = 64 << 20
+	}
+	if opt.MaxDeltaFileSize <= 0 || opt.MaxDeltaFileSize > delta.MaxInputSize {
+		opt.MaxDeltaFileSize = delta.MaxInputSize
+	}
+	switch opt.PatchFormat {
+	case "", PatchFormatBsdiff, PatchFormatDelta:
+	default:
+		return nil, fmt.Errorf("%w: unknown patch format %q", ErrUnsupported, opt.PatchFormat)
+	}
 	if len(signers) == 0 {
 		return nil, fmt.Errorf("%w: no signer", ErrSignature)
 	}
@@ -140,8 +174,9 @@ func Build(ctx context.Context, w io.Writer, signers []sign.Signer, to Tree, fro
 }
 
 type builder struct {
-	ctx context.Context
-	o   *BuildOptions
+	ctx      context.Context
+	o        *BuildOptions
+	requires map[string]bool
 }
 
 type scanned struct {
@@ -227,6 +262,14 @@ func (b *builder) build(signers []sign.Signer, to Tree, from []Tree, w io.Writer
 			r2.LargerThanFull, r2.BuiltFull = true, true
 			return r2, nil
 		}
+	}
+	var feats []string
+	for f := range b.requires {
+		feats = append(feats, f)
+	}
+	sort.Strings(feats)
+	for _, f := range feats {
+		m.Requires = append(m.Requires, Requirement{Feature: f, Since: knownFeatures[f]})
 	}
 	// Space: every step's tree may exist at once with its predecessor.
 	for _, s := range m.Steps {
@@ -431,31 +474,14 @@ func (b *builder) diffStep(tw *tar.Writer, idx int, base, next scanned, rep *Bui
 			case ok && oe.Type == TypeFile && oe.SHA256 == e.SHA256 && oe.Size == e.Size:
 				f.Op = OpKeep
 				rep.Kept++
-			case ok && oe.Type == TypeFile && oe.Size <= b.o.MaxPatchFileSize && e.Size <= b.o.MaxPatchFileSize && e.Size > 0:
-				ob, err := readScanned(base.t.FS, oe)
+			case ok && oe.Type == TypeFile && e.Size > 0 && b.patchable(oe, e):
+				patched, err := b.patchFile(tw, idx, base, next, oe, e, &f)
 				if err != nil {
 					return s, err
 				}
-				nb, err := readScanned(next.t.FS, e)
-				if err != nil {
-					return s, err
-				}
-				patch, err := bsdiff.Diff(ob, nb)
-				if err != nil {
-					return s, fmt.Errorf("update: diffing %s: %w", e.Path, err)
-				}
-				if float64(len(patch)) <= b.o.PatchRatio*float64(e.Size) {
-					sum := sha256.Sum256(patch)
-					f.Op, f.DataSize, f.DataSHA256 = OpPatch, int64(len(patch)), hex.EncodeToString(sum[:])
-					if err := putMember(tw, stepMember(idx, e.Path), patch); err != nil {
-						return s, err
-					}
+				if patched {
 					rep.Patched++
 				} else {
-					f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
-					if err := putMember(tw, stepMember(idx, e.Path), nb); err != nil {
-						return s, err
-					}
 					rep.Whole++
 				}
 			default:
@@ -476,6 +502,139 @@ func (b *builder) diffStep(tw *tar.Writer, idx int, base, next scanned, rep *Bui
 		}
 	}
 	return s, nil
+}
+
+// formats returns the patch formats to try for a changed file, in order
+// of preference on a tie.
+func (b *builder) formats(oe, e Entry) []string {
+	big := max(oe.Size, e.Size)
+	bs := big <= b.o.MaxPatchFileSize
+	dl := big <= b.o.MaxDeltaFileSize
+	switch b.o.PatchFormat {
+	case PatchFormatBsdiff:
+		dl = false
+	case PatchFormatDelta:
+		bs = false
+	default:
+		if big >= b.o.DeltaThreshold {
+			bs = false
+		} else if !b.o.TryBoth {
+			dl = false
+		}
+	}
+	var out []string
+	if bs {
+		out = append(out, PatchFormatBsdiff)
+	}
+	if dl {
+		out = append(out, PatchFormatDelta)
+	}
+	return out
+}
+
+func (b *builder) patchable(oe, e Entry) bool { return len(b.formats(oe, e)) > 0 }
+
+// patchFile writes the smallest patch of e against oe among the formats
+// to try, or e whole when no patch is at most PatchRatio of its size. It
+// reports whether a patch was written. fkdelta1 patches are spooled to a
+// temporary file when TempDir is set, so GiB files are never held whole
+// in memory twice.
+func (b *builder) patchFile(tw *tar.Writer, idx int, base, next scanned, oe, e Entry, f *File) (bool, error) {
+	var best []byte
+	bestFormat := ""
+	for _, format := range b.formats(oe, e) {
+		var patch []byte
+		switch format {
+		case PatchFormatBsdiff:
+			ob, err := readScanned(base.t.FS, oe)
+			if err != nil {
+				return false, err
+			}
+			nb, err := readScanned(next.t.FS, e)
+			if err != nil {
+				return false, err
+			}
+			if patch, err = bsdiff.Diff(ob, nb); err != nil {
+				return false, fmt.Errorf("update: diffing %s: %w", e.Path, err)
+			}
+		case PatchFormatDelta:
+			var err error
+			if patch, err = b.deltaPatch(base.t.FS, next.t.FS, oe, e); err != nil {
+				return false, err
+			}
+		}
+		if best == nil || len(patch) < len(best) {
+			best, bestFormat = patch, format
+		}
+	}
+	if best != nil && float64(len(best)) <= b.o.PatchRatio*float64(e.Size) {
+		sum := sha256.Sum256(best)
+		f.Op, f.DataSize, f.DataSHA256 = OpPatch, int64(len(best)), hex.EncodeToString(sum[:])
+		if bestFormat == PatchFormatDelta {
+			f.PatchFormat = PatchFormatDelta
+			b.require(patchFeature(PatchFormatDelta))
+		}
+		return true, putMember(tw, stepMember(idx, e.Path), best)
+	}
+	f.Op, f.DataSize, f.DataSHA256 = OpData, e.Size, e.SHA256
+	return false, putFileMember(tw, stepMember(idx, e.Path), next.t.FS, e)
+}
+
+// deltaPatch diffs two scanned files with package delta, reading them
+// through io.ReaderAt when the FS's files offer it, and checks that both
+// are still what ScanTree hashed (the patch header carries both digests).
+func (b *builder) deltaPatch(oldFS, newFS fs.FS, oe, e Entry) ([]byte, error) {
+	open := func(fsys fs.FS, en Entry) (io.ReaderAt, func(), error) {
+		fl, err := fsys.Open(en.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ra, ok := fl.(io.ReaderAt); ok {
+			return ra, func() { fl.Close() }, nil
+		}
+		fl.Close()
+		buf, err := readScanned(fsys, en)
+		if err != nil {
+			return nil, nil, err
+		}
+		return bytes.NewReader(buf), func() {}, nil
+	}
+	or, oclose, err := open(oldFS, oe)
+	if err != nil {
+		return nil, err
+	}
+	defer oclose()
+	nr, nclose, err := open(newFS, e)
+	if err != nil {
+		return nil, err
+	}
+	defer nclose()
+	var buf bytes.Buffer
+	err = delta.Diff(b.ctx, &buf, or, oe.Size, nr, e.Size, &delta.Options{Workers: b.o.Workers, Progress: func(ev delta.Event) {
+		emit(b.o.Progress, Event{Stage: "delta-" + ev.Stage, File: e.Path, Done: ev.Done, Total: ev.Total})
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("update: diffing %s: %w", e.Path, err)
+	}
+	h, err := delta.ReadHeader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("update: diffing %s: %w", e.Path, err)
+	}
+	if err := checkScanned(oe, h.OldSize, h.OldSHA256[:]); err != nil {
+		return nil, err
+	}
+	if err := checkScanned(e, h.NewSize, h.NewSHA256[:]); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// require records a feature the package needs (Manifest.Requires).
+func (b *builder) require(feature string) {
+	if b.requires == nil {
+		b.requires = map[string]bool{}
+	}
+	b.requires[feature] = true
 }
 
 func (b *builder) nested(tw *tar.Writer, n NestedInput) (Nested, error) {

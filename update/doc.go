@@ -16,8 +16,8 @@
 // more detached signatures over the exact manifest bytes ("manifest.sig",
 // "manifest.sig.2", ... for key rotation; made by any sign.Signer of
 // purpose sign.PurposeUpdate, an armored OpenPGP signature in the product
-// setup) and the payload ("payload"), a tar of whole files, BSDIFF40
-// patches and nested packages, optionally encrypted to the product's key.
+// setup) and the payload ("payload"), a tar of whole files, patches and
+// nested packages, optionally encrypted to the product's key.
 // The manifest names vendor, product, channel, version, a monotonic
 // sequence, the kind, the bases it applies from (every base file's size
 // and SHA-256), every resulting file with its operation and hashes, the
@@ -38,12 +38,35 @@
 // by now refused.
 //
 // Kinds: full (every file; applies to any installed version and installs
-// into an empty target), diff (per-file BSDIFF40 patches from one exact
+// into an empty target), diff (per-file patches from one exact
 // version, files whose patch is not clearly smaller carried whole, deleted
 // and unchanged files listed), bundle (sequential diffs; the applier starts
 // at the installed version and commits once) and nested (other products'
 // packages carried unchanged for a server to store and hand out; the
 // server verifies them by digest and never applies them).
+//
+// # Patch formats
+//
+// A changed file is patched with BSDIFF40 (package bsdiff; every fogkit
+// applier and Debian's bspatch read it; built and applied in memory, so
+// up to BuildOptions.MaxPatchFileSize and Limits.MaxPatchFileSize) when
+// both versions are below BuildOptions.DeltaThreshold (64 MiB), and with
+// fkdelta1 (package delta) above: about 1.5 times the old file to build,
+// a streaming apply in a few MiB whatever the size, so GiB images and
+// bundles of them apply on small appliances. BuildOptions.PatchFormat
+// forces one format, TryBoth keeps the smaller of the two for small
+// files. An fkdelta1 member's File.PatchFormat says so, and the manifest's
+// Requires lists the format with the package format revision that added
+// it (FormatRevision, "1.1"): an applier that does not know a required
+// feature refuses the package before writing anything, with a FormatError
+// (ErrUnknownFormat) naming the feature and that revision. Packages that
+// use only BSDIFF40 carry neither field and stay readable by appliers of
+// revision 1.0, which refuse the others as malformed (an unknown manifest
+// field), also before writing. An fkdelta1 patch is streamed from the
+// verified payload spool; its header must name the manifest's base and
+// result digests, the base file is checked whole before the first byte
+// is written, its member hash is checked once read, and the produced
+// file's digest before the slot is committed.
 //
 // The package is read once: the payload is copied into a private spool
 // while its digest is computed (in memory up to 64 MiB, otherwise a

@@ -56,7 +56,30 @@ var (
 	// ErrUnsupported: the input holds something this package cannot carry
 	// (device nodes, sockets, FIFOs in a tree).
 	ErrUnsupported = errors.New("update: unsupported input")
+	// ErrUnknownFormat: the package needs a feature (a patch format) this
+	// applier does not implement; it is refused before anything is
+	// written. FormatError says which and since when.
+	ErrUnknownFormat = errors.New("update: package needs a format this applier does not know")
 )
+
+// FormatError names a feature of a package this applier lacks, with the
+// package format revision that added it (from the manifest, so an applier
+// can name features that came after it).
+type FormatError struct {
+	File    string // the file patched with it, "" for a manifest requirement
+	Feature string // "patchFormat:<name>"
+	Since   string // package format revision, "1.1"
+}
+
+func (e *FormatError) Error() string {
+	where := ""
+	if e.File != "" {
+		where = fmt.Sprintf(" (file %q)", e.File)
+	}
+	return fmt.Sprintf("%v: %s%s, added in fogkit package format %s; this applier reads package format %s: update the applier first",
+		ErrUnknownFormat, e.Feature, where, e.Since, FormatRevision)
+}
+func (e *FormatError) Unwrap() error { return ErrUnknownFormat }
 
 // PolicyError says which check refused the package.
 type PolicyError struct {

@@ -29,7 +29,7 @@ import (
 // process.
 
 var verifyErrors = []error{ErrMalformed, ErrUnsafeEntry, ErrTooLarge, ErrSignature, ErrWrongVendor, ErrWrongProduct,
-	ErrWrongChannel, ErrDowngrade, ErrDigestMismatch, ErrDecrypt}
+	ErrWrongChannel, ErrDowngrade, ErrDigestMismatch, ErrDecrypt, ErrUnknownFormat}
 
 var applyErrors = append(append([]error(nil), verifyErrors...), ErrBaseMismatch, ErrNotApplicable, ErrNotInstalled,
 	ErrPending, ErrNoSpace, ErrUnsupported)
@@ -609,7 +609,7 @@ func FuzzManifest(f *testing.F) {
 		}
 		m, err := ParseManifest(b, fuzzLimits)
 		if err != nil {
-			if !typedError(err, []error{ErrMalformed, ErrUnsafeEntry, ErrTooLarge}) {
+			if !typedError(err, []error{ErrMalformed, ErrUnsafeEntry, ErrTooLarge, ErrUnknownFormat}) {
 				t.Fatalf("untyped error: %v", err)
 			}
 			return
@@ -639,10 +639,17 @@ func tinyManifests() []*Manifest {
 	base := &Base{Version: "0", Sequence: 1, Tree: full.Tree, Files: []BaseFile{{Path: "a", Size: 1, SHA256: sum("x")}}}
 	diff := step(file("x", OpKeep), base)
 	diff.Version = "2"
+	// An fkdelta1 patch and the requirement that declares it.
+	pf := file("y", OpPatch)
+	pf.DataSize, pf.DataSHA256, pf.PatchFormat = 100, sum("patch"), PatchFormatDelta
+	delta1 := step(pf, base)
+	delta1.Version = "3"
 	payload := Payload{SHA256: "sha256:" + sum("")}
 	return []*Manifest{
 		{Format: FormatVersion, Vendor: "v", Product: "p", Channel: "c", Version: "1", Sequence: 1, Kind: KindFull, Tree: full.Tree, Steps: []Step{full}, Payload: payload},
 		{Format: FormatVersion, Vendor: "v", Product: "p", Channel: "c", Version: "2", Sequence: 2, Kind: KindDiff, Tree: diff.Tree, Steps: []Step{diff}, Payload: payload},
+		{Format: FormatVersion, Vendor: "v", Product: "p", Channel: "c", Version: "3", Sequence: 3, Kind: KindDiff, Tree: delta1.Tree, Steps: []Step{delta1}, Payload: payload,
+			Requires: []Requirement{{Feature: "patchFormat:" + PatchFormatDelta, Since: "1.1"}}},
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+
+	"github.com/fogkit/fogkit/update/delta"
 )
 
 // FormatVersion is the package format this code writes and reads.
@@ -34,7 +36,7 @@ type Op string
 // File operations.
 const (
 	OpData  Op = "data"  // the payload carries the file whole
-	OpPatch Op = "patch" // the payload carries a BSDIFF40 patch of the base file at the same path
+	OpPatch Op = "patch" // the payload carries a patch (File.PatchFormat) of the base file at the same path
 	OpKeep  Op = "keep"  // the base file at the same path is reused unchanged
 )
 
@@ -60,7 +62,43 @@ type Manifest struct {
 	Payload Payload `json:"payload"`
 	// SpaceNeeded is the free space, in bytes, an apply may use.
 	SpaceNeeded int64 `json:"spaceNeeded"`
+	// Requires lists what the package needs beyond FormatVersion, sorted
+	// by feature, each with the package format revision that added it,
+	// so an applier that does not know a feature can refuse the package
+	// before writing anything and say what it lacks (FormatError).
+	// Absent when the package needs nothing new: such packages stay
+	// readable by appliers that predate this field.
+	Requires []Requirement `json:"requires,omitempty"`
 }
+
+// Requirement is a feature a package needs from its applier.
+type Requirement struct {
+	// Feature is "patchFormat:<name>" for a patch format.
+	Feature string `json:"feature"`
+	// Since is the fogkit package format revision that added it, as
+	// "<FormatVersion>.<revision>".
+	Since string `json:"since"`
+}
+
+// Patch formats. BSDIFF40 is the original format (File.PatchFormat empty);
+// PatchFormatDelta is package delta's streaming format for large files.
+const (
+	PatchFormatBsdiff = "bsdiff40"
+	PatchFormatDelta  = "fkdelta1"
+)
+
+// FormatRevision is the revision of package format FormatVersion this
+// code writes and reads: 1.0 is the original, 1.1 added Requires and the
+// fkdelta1 patch format.
+const FormatRevision = "1.1"
+
+// knownFeatures are the features this applier implements, with the
+// revision that added them.
+var knownFeatures = map[string]string{
+	"patchFormat:" + PatchFormatDelta: "1.1",
+}
+
+func patchFeature(format string) string { return "patchFormat:" + format }
 
 // Step turns one tree into the next.
 type Step struct {
@@ -97,6 +135,9 @@ type File struct {
 	// patch) for OpData and OpPatch.
 	DataSize   int64  `json:"dataSize,omitempty"`
 	DataSHA256 string `json:"dataSha256,omitempty"`
+	// PatchFormat is the format of an OpPatch member: empty for BSDIFF40
+	// (every fogkit applier reads it), PatchFormatDelta for fkdelta1.
+	PatchFormat string `json:"patchFormat,omitempty"`
 }
 
 // Nested is another product's package carried unchanged.
@@ -183,6 +224,19 @@ func (m *Manifest) Validate(lim *Limits) error {
 	if m.Format != FormatVersion {
 		return malformed("format %d (want %d)", m.Format, FormatVersion)
 	}
+	// Unknown features first: an applier must name what it lacks rather
+	// than report whatever else it cannot understand about the package.
+	for i, r := range m.Requires {
+		if _, ok := knownFeatures[r.Feature]; !ok {
+			return &FormatError{Feature: r.Feature, Since: r.Since}
+		}
+		if i > 0 && m.Requires[i-1].Feature >= r.Feature {
+			return malformed("requirements duplicated or out of order")
+		}
+		if r.Since != knownFeatures[r.Feature] {
+			return malformed("requirement %s since %q (it came with %s)", r.Feature, r.Since, knownFeatures[r.Feature])
+		}
+	}
 	for _, f := range []struct{ n, v string }{{"vendor", m.Vendor}, {"product", m.Product}, {"channel", m.Channel}, {"version", m.Version}} {
 		if err := checkLabel(f.n, f.v, true); err != nil {
 			return err
@@ -219,13 +273,19 @@ func (m *Manifest) Validate(lim *Limits) error {
 	if m.SpaceNeeded < 0 {
 		return malformed("negative space needed")
 	}
+	used := map[string]bool{}
 	for i := range m.Steps {
 		s := &m.Steps[i]
-		if err := s.validate(m.Kind, l); err != nil {
+		if err := s.validate(m.Kind, l, m.Requires, used); err != nil {
 			return fmt.Errorf("step %d: %w", i, err)
 		}
 		if i > 0 && (s.From.Version != m.Steps[i-1].Version || s.From.Tree != m.Steps[i-1].Tree) {
 			return malformed("step %d does not start where step %d ends", i, i-1)
+		}
+	}
+	for _, r := range m.Requires {
+		if !used[r.Feature] {
+			return malformed("requirement %s unused", r.Feature)
 		}
 	}
 	if len(m.Steps) > 0 {
@@ -261,7 +321,7 @@ func (m *Manifest) Validate(lim *Limits) error {
 	return nil
 }
 
-func (s *Step) validate(kind Kind, l Limits) error {
+func (s *Step) validate(kind Kind, l Limits, req []Requirement, used map[string]bool) error {
 	if err := checkLabel("step version", s.Version, true); err != nil {
 		return err
 	}
@@ -311,14 +371,14 @@ func (s *Step) validate(kind Kind, l Limits) error {
 	}
 	for _, f := range s.Files {
 		if f.Type != TypeFile {
-			if f.Op != "" || f.DataSize != 0 || f.DataSHA256 != "" {
+			if f.Op != "" || f.DataSize != 0 || f.DataSHA256 != "" || f.PatchFormat != "" {
 				return &EntryError{Name: f.Path, Reason: "operation on a non-file", Err: ErrMalformed}
 			}
 			continue
 		}
 		switch f.Op {
 		case OpData:
-			if f.DataSize != f.Size || f.DataSHA256 != f.SHA256 {
+			if f.DataSize != f.Size || f.DataSHA256 != f.SHA256 || f.PatchFormat != "" {
 				return &EntryError{Name: f.Path, Reason: "whole-file data must match the file", Err: ErrMalformed}
 			}
 		case OpPatch:
@@ -326,15 +386,47 @@ func (s *Step) validate(kind Kind, l Limits) error {
 			if !ok {
 				return &EntryError{Name: f.Path, Reason: "patch without a base file", Err: ErrMalformed}
 			}
-			if f.DataSize <= 0 || f.DataSize > 2*f.Size+1<<20 || !isHex64(f.DataSHA256) {
-				return &EntryError{Name: f.Path, Reason: "bad patch size or hash", Err: ErrMalformed}
+			switch f.PatchFormat {
+			case "":
+				if f.DataSize <= 0 || f.DataSize > 2*f.Size+1<<20 || !isHex64(f.DataSHA256) {
+					return &EntryError{Name: f.Path, Reason: "bad patch size or hash", Err: ErrMalformed}
+				}
+				// BSDIFF40 patches are applied in memory.
+				if b.Size > l.MaxPatchFileSize || f.Size > l.MaxPatchFileSize {
+					return &EntryError{Name: f.Path, Reason: "patched file above the patch size cap", Err: ErrTooLarge}
+				}
+			case PatchFormatDelta:
+				// Header, per-segment framing and at worst every byte
+				// stored raw with its control data.
+				if f.DataSize <= 0 || f.DataSize > 2*f.Size+1<<20 || !isHex64(f.DataSHA256) {
+					return &EntryError{Name: f.Path, Reason: "bad patch size or hash", Err: ErrMalformed}
+				}
+				if b.Size > l.MaxDeltaFileSize || f.Size > l.MaxDeltaFileSize {
+					return &EntryError{Name: f.Path, Reason: "patched file above the delta size cap", Err: ErrTooLarge}
+				}
+			default:
+				since := "an unknown revision"
+				for _, r := range req {
+					if r.Feature == patchFeature(f.PatchFormat) {
+						since = r.Since
+					}
+				}
+				return &FormatError{File: f.Path, Feature: patchFeature(f.PatchFormat), Since: since}
 			}
-			if b.Size > l.MaxPatchFileSize || f.Size > l.MaxPatchFileSize {
-				return &EntryError{Name: f.Path, Reason: "patched file above the patch size cap", Err: ErrTooLarge}
+			if f.PatchFormat != "" {
+				feat := patchFeature(f.PatchFormat)
+				declared := false
+				for _, r := range req {
+					declared = declared || r.Feature == feat
+				}
+				if !declared {
+					return &EntryError{Name: f.Path, Reason: "patch format " + f.PatchFormat + " not in the manifest's requirements", Err: ErrMalformed}
+				}
+				used[feat] = true
 			}
 		case OpKeep:
 			b, ok := base[f.Path]
-			if !ok || b.SHA256 != f.SHA256 || b.Size != f.Size || f.DataSize != 0 || f.DataSHA256 != "" {
+			if !ok || b.SHA256 != f.SHA256 || b.Size != f.Size || f.DataSize != 0 || f.DataSHA256 != "" || f.PatchFormat != "" {
 				return &EntryError{Name: f.Path, Reason: "kept file differs from its base", Err: ErrMalformed}
 			}
 		default:
@@ -360,7 +452,8 @@ type Limits struct {
 	MaxManifestSize  int64 `json:"maxManifestSize,omitempty"`  // default 32 MiB
 	MaxPayloadSize   int64 `json:"maxPayloadSize,omitempty"`   // default 64 GiB
 	MaxFileSize      int64 `json:"maxFileSize,omitempty"`      // default 16 GiB
-	MaxPatchFileSize int64 `json:"maxPatchFileSize,omitempty"` // default 512 MiB: patched files are held in memory
+	MaxPatchFileSize int64 `json:"maxPatchFileSize,omitempty"` // default 512 MiB: BSDIFF40-patched files are held in memory
+	MaxDeltaFileSize int64 `json:"maxDeltaFileSize,omitempty"` // default 4 GiB - 1 (delta.MaxInputSize): fkdelta1 streams
 	MaxEntries       int   `json:"maxEntries,omitempty"`       // default 1,000,000 per step
 	MaxSteps         int   `json:"maxSteps,omitempty"`         // default 64
 	MaxSignatures    int   `json:"maxSignatures,omitempty"`    // default 8
@@ -380,6 +473,7 @@ func (l *Limits) orDefault() Limits {
 	def(&o.MaxPayloadSize, 64<<30)
 	def(&o.MaxFileSize, 16<<30)
 	def(&o.MaxPatchFileSize, 512<<20)
+	def(&o.MaxDeltaFileSize, delta.MaxInputSize)
 	if o.MaxEntries <= 0 {
 		o.MaxEntries = 1_000_000
 	}

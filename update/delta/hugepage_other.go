@@ -1,0 +1,5 @@
+//go:build unix && !linux
+
+package delta
+
+func madviseHuge([]byte) {}
