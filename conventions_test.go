@@ -25,6 +25,7 @@ import (
 	"github.com/fogkit/fogkit/sign"
 	"github.com/fogkit/fogkit/support"
 	"github.com/fogkit/fogkit/update"
+	"github.com/fogkit/fogkit/update/delta"
 	"github.com/fogkit/fogkit/vhd"
 	"github.com/fogkit/fogkit/vhdx"
 	"github.com/fogkit/fogkit/vmdk"
@@ -39,7 +40,7 @@ func TestEventFields(t *testing.T) {
 		"Stage": {"string", "stage"}, "File": {"string", "file,omitempty"},
 		"Done": {"int64", "done"}, "Total": {"int64", "total"},
 	}
-	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}, cloud.Event{}, iso.Event{}, sbom.Event{}, provenance.Event{}} {
+	for _, ev := range []any{appliance.Event{}, backup.Event{}, disk.Event{}, ova.Event{}, rootfs.Event{}, support.Event{}, update.Event{}, vmdk.Event{}, qcow2.Event{}, vhd.Event{}, vhdx.Event{}, gce.Event{}, cloud.Event{}, iso.Event{}, sbom.Event{}, provenance.Event{}, delta.Event{}} {
 		ty := reflect.TypeOf(ev)
 		for name, w := range want {
 			f, ok := ty.FieldByName(name)
@@ -74,6 +75,7 @@ func TestJSONCamelCase(t *testing.T) {
 		vhdx.Options{}, vhdx.Report{}, vhdx.Result{}, gce.Options{}, gce.Report{}, gce.Result{},
 		cloud.Options{}, cloud.Report{}, iso.Spec{}, iso.Options{}, iso.Result{}, iso.Report{},
 		sbom.Input{}, sbom.Options{}, sbom.Result{}, provenance.Input{}, provenance.VerifyOptions{}, provenance.ParsedStatement{},
+		delta.Options{}, delta.ApplyOptions{}, delta.Header{}, appliance.Flavour{},
 	}
 	seen := map[reflect.Type]bool{}
 	// spellings maps each Go field name to the JSON names it has and
