@@ -27,7 +27,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/internal/bench/benchutil"
@@ -37,7 +36,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "launch" {
-		if err := launch(os.Args[2], os.Args[3:]); err != nil {
+		if err := benchutil.Launch(os.Args[2], os.Args[3:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -102,47 +101,6 @@ type result struct {
 	wall, cpu        time.Duration
 	rssKB            int64
 	size             int64
-}
-
-// measure runs a command through a small launcher process (this binary in
-// "launch" mode) and returns its wall time, CPU time and peak RSS in KiB.
-// The launcher matters: Linux carries a process's peak RSS across fork and
-// exec, so a child forked straight from this process (which holds corpora
-// in memory) would report at least this process's RSS.
-func measure(name string, args ...string) (time.Duration, time.Duration, int64, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	cmd := exec.Command(self, append([]string{"launch", name}, args...)...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	var wall, cpu time.Duration
-	var rss int64
-	if _, err := fmt.Sscan(string(out), &wall, &cpu, &rss); err != nil {
-		return 0, 0, 0, fmt.Errorf("launcher output %q: %w", out, err)
-	}
-	return wall, cpu, rss, nil
-}
-
-// launch runs one command and prints its wall time, CPU time (user+sys)
-// and peak RSS (KiB) on stdout.
-func launch(name string, args []string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	fmt.Printf("%d %d %d\n", wall, cpu, ru.Maxrss)
-	return nil
 }
 
 func run(work string, sizeMB int, only string, ref bool) error {
@@ -219,17 +177,17 @@ func run(work string, sizeMB int, only string, ref bool) error {
 			var dw, dc, pw, pc time.Duration
 			var dr, pr int64
 			if tool == "C" {
-				if dw, dc, dr, err = measure("bsdiff", old, nw, patch); err != nil {
+				if dw, dc, dr, err = benchutil.MeasureLaunched("bsdiff", old, nw, patch); err != nil {
 					return err
 				}
-				if pw, pc, pr, err = measure("bspatch", old, out, patch); err != nil {
+				if pw, pc, pr, err = benchutil.MeasureLaunched("bspatch", old, out, patch); err != nil {
 					return err
 				}
 			} else {
-				if dw, dc, dr, err = measure(self, "ours-diff", old, nw, patch); err != nil {
+				if dw, dc, dr, err = benchutil.MeasureLaunched(self, "ours-diff", old, nw, patch); err != nil {
 					return err
 				}
-				if pw, pc, pr, err = measure(self, "ours-patch", old, out, patch); err != nil {
+				if pw, pc, pr, err = benchutil.MeasureLaunched(self, "ours-patch", old, out, patch); err != nil {
 					return err
 				}
 			}
@@ -242,7 +200,7 @@ func run(work string, sizeMB int, only string, ref bool) error {
 		}
 		if ref {
 			patch := filepath.Join(work, n+".go-bsdiff.patch")
-			dw, dc, dr, err := measure(self, "gobsdiff-diff", old, nw, patch)
+			dw, dc, dr, err := benchutil.MeasureLaunched(self, "gobsdiff-diff", old, nw, patch)
 			if err != nil {
 				return err
 			}
@@ -256,10 +214,10 @@ func run(work string, sizeMB int, only string, ref bool) error {
 		}
 		// Cross-apply: our patch with bspatch, C's patch with ours.
 		cross := filepath.Join(work, n+".cross")
-		if _, _, _, err := measure("bspatch", old, cross, filepath.Join(work, n+".fogkit.patch")); err != nil || !sameFile(nw, cross) {
+		if _, _, _, err := benchutil.MeasureLaunched("bspatch", old, cross, filepath.Join(work, n+".fogkit.patch")); err != nil || !sameFile(nw, cross) {
 			return fmt.Errorf("%s: our patch does not apply with bspatch: %v", n, err)
 		}
-		if _, _, _, err := measure(self, "ours-patch", old, cross, filepath.Join(work, n+".C.patch")); err != nil || !sameFile(nw, cross) {
+		if _, _, _, err := benchutil.MeasureLaunched(self, "ours-patch", old, cross, filepath.Join(work, n+".C.patch")); err != nil || !sameFile(nw, cross) {
 			return fmt.Errorf("%s: C patch does not apply with ours: %v", n, err)
 		}
 		os.Remove(cross)

@@ -38,7 +38,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/fogkit/fogkit/internal/bench/benchutil"
@@ -48,7 +47,7 @@ import (
 
 func main() {
 	if len(os.Args) > 2 && os.Args[1] == "launch" {
-		if err := launch(os.Args[2], os.Args[3:]); err != nil {
+		if err := benchutil.Launch(os.Args[2], os.Args[3:]); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -190,46 +189,6 @@ func openSize(p string) (*os.File, int64, error) {
 	return f, st.Size(), nil
 }
 
-// measure runs a command through a launcher process (this binary in
-// "launch" mode): Linux carries a process's peak RSS across fork and
-// exec, so a child forked straight from a big parent would report at
-// least the parent's RSS.
-func measure(name string, args ...string) (time.Duration, time.Duration, int64, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return 0, 0, 0, err
-	}
-	cmd := exec.Command(self, append([]string{"launch", name}, args...)...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return 0, 0, 0, fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	var wall, cpu time.Duration
-	var rss int64
-	if _, err := fmt.Sscan(string(out), &wall, &cpu, &rss); err != nil {
-		return 0, 0, 0, fmt.Errorf("launcher output %q: %w", out, err)
-	}
-	return wall, cpu, rss, nil
-}
-
-// launch runs one command and prints its wall time, CPU time (user+sys)
-// and peak RSS (KiB) on stdout.
-func launch(name string, args []string) error {
-	cmd := exec.Command(name, args...)
-	cmd.Stdout = os.Stderr
-	cmd.Stderr = os.Stderr
-	start := time.Now()
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("%s %s: %w", name, strings.Join(args, " "), err)
-	}
-	wall := time.Since(start)
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	cpu := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	fmt.Printf("%d %d %d\n", wall, cpu, ru.Maxrss)
-	return nil
-}
-
 type row struct {
 	corpus, tool     string
 	patch            int64
@@ -369,11 +328,11 @@ func run(work, only, peers string, bsdiffMax int64, keep bool) error {
 			out := filepath.Join(work, p.name+"."+t.name+".out")
 			r := row{corpus: p.name, tool: t.name, oldSize: so.Size(), newSize: sn.Size()}
 			d := t.diff(p.old, p.new, patch, so.Size())
-			if r.dWall, r.dCPU, r.dRSS, err = measure(d[0], d[1:]...); err != nil {
+			if r.dWall, r.dCPU, r.dRSS, err = benchutil.MeasureLaunched(d[0], d[1:]...); err != nil {
 				return err
 			}
 			a := t.apply(p.old, out, patch)
-			if r.aWall, r.aCPU, r.aRSS, err = measure(a[0], a[1:]...); err != nil {
+			if r.aWall, r.aCPU, r.aRSS, err = benchutil.MeasureLaunched(a[0], a[1:]...); err != nil {
 				return err
 			}
 			if !sameFile(p.new, out) {
