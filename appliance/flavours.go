@@ -190,7 +190,7 @@ func (b *builder) writeCombinedOVA(ctx context.Context) error {
 	vs.Disks = vs.Disks[:1]
 	for _, f := range b.s.Flavours {
 		vs.Configurations = append(vs.Configurations, ovf.Configuration{ID: f.Name, Label: f.Name,
-			Description: fmt.Sprintf("%d virtual CPU(s), %d MiB of memory, a %s data disk", f.CPUs, f.MemoryMiB, sizeString(f.DataSize)),
+			Description: fmt.Sprintf("%d virtual CPU(s), %d MiB of memory, a %s data disk", f.CPUs, f.MemoryMiB, FormatSize(f.DataSize)),
 			CPUs:        f.CPUs, MemoryMiB: f.MemoryMiB})
 		vs.Disks = append(vs.Disks, ovf.Disk{ID: "data-" + f.Name, Capacity: f.DataSize, Configurations: []string{f.Name}})
 	}
@@ -253,17 +253,4 @@ func (b *builder) writeOVA(ctx context.Context, name, base string, desc []byte, 
 		_, err := ova.Write(ctx, w, desc, files, opts)
 		return err
 	})
-}
-
-// sizeString writes a size in the largest binary unit that divides it.
-func sizeString(n int64) string {
-	for _, u := range []struct {
-		shift int
-		unit  string
-	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
-		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
-			return fmt.Sprintf("%d %s", n>>u.shift, u.unit)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
 }

@@ -149,7 +149,7 @@ func (r *Record) WriteSummary(w io.Writer, dir string) error {
 				fmt.Fprintf(&b, "bootable: import %s in VMware or VirtualBox, or boot %s under qemu with OVMF\n", n(".ova"), n("-boot.vmdk"))
 				for _, fl := range r.Spec.Flavours {
 					if r.Spec.FlavourOVAs == nil || slices.Contains(r.Spec.FlavourOVAs, fl.Name) {
-						fmt.Fprintf(&b, "bootable: %s is the %s flavour: %d CPUs, %d MiB memory, a %s data disk\n", n("-"+fl.Name+".ova"), fl.Name, fl.CPUs, fl.MemoryMiB, sizeString(fl.DataSize))
+						fmt.Fprintf(&b, "bootable: %s is the %s flavour: %d CPUs, %d MiB memory, a %s data disk\n", n("-"+fl.Name+".ova"), fl.Name, fl.CPUs, fl.MemoryMiB, FormatSize(fl.DataSize))
 					}
 				}
 				if r.Spec.CombinedOVA {
@@ -190,6 +190,21 @@ func GoInit(ctx context.Context, pkg string) ([]byte, error) {
 		return nil, fmt.Errorf("appliance: go build of %s: %v\n%s", pkg, err, b)
 	}
 	return os.ReadFile(bin)
+}
+
+// FormatSize writes a size in the largest binary unit that divides it
+// ("20 GiB", "96 MiB"), else in bytes: the way ParseSize reads sizes
+// back, spaced for people.
+func FormatSize(n int64) string {
+	for _, u := range []struct {
+		shift int
+		unit  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
+			return fmt.Sprintf("%d %s", n>>u.shift, u.unit)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // ParseSize reads a disk size for Spec.DataSize: "20G", "20GB", "20GiB",

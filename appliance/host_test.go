@@ -118,3 +118,9 @@ func TestWriteSummary(t *testing.T) {
 	assert.Contains(t, b.String(), "bootable: out/app-boot.qcow2 and out/app-data.qcow2 on KVM")
 	assert.Contains(t, b.String(), "bootable: upload out/app-gce.tar.gz to Cloud Storage")
 }
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{20 << 30: "20 GiB", 96 << 20: "96 MiB", 1 << 40: "1 TiB", 1536: "1536 bytes", 3 << 10: "3 KiB", 0: "0 bytes"} {
+		assert.Equal(t, want, appliance.FormatSize(n), n)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/fogkit/fogkit/appliance"
 	"github.com/fogkit/fogkit/ova"
 	"github.com/fogkit/fogkit/ovf"
 )
@@ -60,7 +61,7 @@ func printMachine(w io.Writer, vs *ovf.VirtualSystem) {
 		if where == "" {
 			where = "blank, made at import"
 		}
-		fmt.Fprintf(w, "  disk %-12s %s (%s)%s\n", d.ID, sizeText(d.Capacity), where, diskConfigurations(d))
+		fmt.Fprintf(w, "  disk %-12s %s (%s)%s\n", d.ID, appliance.FormatSize(d.Capacity), where, diskConfigurations(d))
 	}
 	for _, c := range vs.Configurations {
 		def := ""
@@ -69,19 +70,6 @@ func printMachine(w io.Writer, vs *ovf.VirtualSystem) {
 		}
 		fmt.Fprintf(w, "  flavour %s%s: %d CPUs, %d MiB memory\n", c.ID, def, c.CPUs, c.MemoryMiB)
 	}
-}
-
-// sizeText writes a size in the largest binary unit that divides it.
-func sizeText(n int64) string {
-	for _, u := range []struct {
-		shift int
-		unit  string
-	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
-		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
-			return fmt.Sprintf("%d %s", n>>u.shift, u.unit)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
 }
 
 // diskConfigurations names the flavours a disk belongs to, when not all.
